@@ -1,0 +1,37 @@
+# wsdiag developer commands. `make setup` builds .venv; every other target sets up first if needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch is installed first so that nothing later pulls CUDA wheels.
+# Users with a GPU: make setup TORCH_SPEC="torch" (or any pip requirement they prefer).
+TORCH_SPEC ?= torch==2.13.0
+DEMO_CONFIG ?= wsdiag/configs/demo.toml
+RUNS ?= runs
+
+.PHONY: setup test lint demo bench clean
+
+setup: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check wsdiag tests examples
+	$(BIN)/ruff format --check wsdiag tests examples
+
+demo: setup
+	$(BIN)/wsdiag train $(DEMO_CONFIG) --out $(RUNS)
+
+bench: setup
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python -m examples.bench.run_all
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

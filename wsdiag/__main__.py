@@ -1,0 +1,3 @@
+from wsdiag.cli.main import main
+
+main()

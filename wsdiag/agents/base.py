@@ -1,0 +1,270 @@
+"""The actor-critic machinery shared by TD3, DDPG and SAC.
+
+The actor update is written as an action-space gradient (see DESIGN.md): with a = pi(s),
+the critic gives g(s, a) = -dQ/da, every registered `ActorDirection` hook may rewrite g (a BC
+penalty, PQD, ...), and the surrogate loss mean_s <a, stop_grad(g)> back-propagates g through pi.
+With no hooks this is exactly the usual loss -mean_s Q(s, pi(s)), but the critic's weight
+gradients are never computed. Critic regularisers are extra loss terms added to the TD loss.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from wsdiag.agents.networks import EnsembleCritic
+from wsdiag.config import AgentConfig
+from wsdiag.data.buffer import Batch
+from wsdiag.errors import WsdiagError
+
+# (agent, batch, actions, direction) -> new direction; the direction is -dQ/da initially.
+ActorDirection = Callable[["ActorCritic", Batch, Tensor, Tensor], Tensor]
+# (agent, batch) -> scalar loss added to the critic's TD loss.
+CriticRegulariser = Callable[["ActorCritic", Batch], Tensor]
+
+
+def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    """Polyak averaging theta' <- (1 - tau) theta' + tau theta, one fused call."""
+    with torch.no_grad():
+        torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
+
+
+def adam(module: nn.Module, lr: float) -> torch.optim.Adam:
+    return torch.optim.Adam(module.parameters(), lr=lr, fused=True)
+
+
+class ActorCritic:
+    """Common state and update skeleton; subclasses define the actor, targets and actor loss.
+
+    Subclasses set `self.actor` and implement `_next_action`, `_actor_loss`, `policy`,
+    `policy_dist` and `_explore`. Randomness comes from torch's global RNG, which checkpoints
+    save and restore, so that the same seed gives the same run.
+    """
+
+    algo = "base"
+    targets_follow_actor = True  # TD3: targets move with the delayed actor; SAC: every step
+    default_policy_delay = 1
+    default_actor_q = "min"
+    default_ensemble = 2
+
+    def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
+        self.cfg = cfg
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.device = torch.device(device)
+        self.gamma, self.tau = cfg.gamma, cfg.tau
+        self.policy_delay = cfg.policy_delay or self.default_policy_delay
+        self.ensemble = cfg.ensemble or self.default_ensemble
+        self.target_subset = cfg.target_subset or min(2, self.ensemble)
+        if self.target_subset > self.ensemble:
+            raise WsdiagError(f"target_subset {self.target_subset} > ensemble {self.ensemble}")
+        self.actor_q = self._resolve_actor_q()
+        self.critic = EnsembleCritic(obs_dim, act_dim, self.ensemble, cfg.hidden, cfg.layer_norm)
+        self.critic.to(self.device)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.critic_opt = adam(self.critic, cfg.critic_lr)
+        self.actor_directions: list[ActorDirection] = []
+        self.critic_regularisers: list[CriticRegulariser] = []
+        self.critic_updates = 0
+        self.actor_updates = 0
+        self.actor: nn.Module  # set by subclasses
+        self.actor_opt: torch.optim.Optimizer
+
+    def _resolve_actor_q(self) -> str:
+        """'auto': the algorithm's own choice for E <= 2 (TD3: Q_1, SAC: min), REDQ's mean above."""
+        if self.cfg.actor_q != "auto":
+            return self.cfg.actor_q
+        return self.default_actor_q if self.ensemble <= 2 else "mean"
+
+    # ------------------------------------------------------------------ acting and querying
+
+    def policy(self, obs: Tensor) -> Tensor:
+        """The deterministic action pi(s) in [-1, 1]^da."""
+        raise NotImplementedError
+
+    def policy_dist(self, obs: Tensor) -> torch.distributions.Normal:
+        """The policy as a pre-squash diagonal Gaussian."""
+        raise NotImplementedError
+
+    def _explore(self, obs: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+        """Action in [-1, 1]^da for one observation (or a batch) given as numpy."""
+        o = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        single = o.dim() == 1
+        o = o.unsqueeze(0) if single else o
+        a = self._explore(o) if explore else self.policy(o)
+        a = a.cpu().numpy()
+        return a[0] if single else a
+
+    def q_values(self, obs: Tensor, act: Tensor) -> Tensor:
+        """Q_e(s, a) of every critic of the ensemble: [E, N] (no gradient)."""
+        with torch.no_grad():
+            return self.critic(obs, act)
+
+    def _actor_q_of(self, obs: Tensor, actions: Tensor) -> Tensor:
+        """The Q the actor maximises, per state: [N]."""
+        if self.actor_q == "first":
+            return self.critic(obs, actions, members=torch.zeros(1, dtype=torch.long))[0]
+        q = self.critic(obs, actions)
+        return q.mean(0) if self.actor_q == "mean" else q.min(0).values
+
+    # ------------------------------------------------------------------ learning
+
+    def _next_action(self, next_obs: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Action a' for the TD target and, for SAC, its entropy bonus -alpha log pi(a'|s')."""
+        raise NotImplementedError
+
+    def _actor_loss(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        """(loss to back-propagate into the actor, metrics including 'actor_loss')."""
+        raise NotImplementedError
+
+    def _after_actor_step(self) -> dict[str, Tensor]:
+        """Extra steps after each actor step (SAC's temperature); returns metrics."""
+        return {}
+
+    def _target_members(self) -> Tensor | None:
+        """REDQ: a random subset of M of the E target critics (None: all of them)."""
+        e, m = self.ensemble, self.target_subset
+        return None if m == e else torch.randperm(e)[:m]
+
+    def td_target(self, batch: Batch) -> Tensor:
+        """y = r + gamma (1 - terminated) (min_{e in M} Q'_e(s', a') + bonus); truncation bootstraps."""
+        with torch.no_grad():
+            next_action, bonus = self._next_action(batch.next_obs)
+            q_next = self.critic_target(batch.next_obs, next_action, self._target_members())
+            q_next = q_next.min(0).values
+            if bonus is not None:
+                q_next = q_next + bonus
+            return batch.rewards + self.gamma * (1.0 - batch.terminated) * q_next
+
+    def critic_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Sum over critics of the mean squared TD error; returns (loss, Q [E, N])."""
+        y = self.td_target(batch)
+        q = self.critic(batch.obs, batch.actions)
+        loss = (q - y).pow(2).mean(1).sum()
+        for regulariser in self.critic_regularisers:
+            loss = loss + regulariser(self, batch)
+        return loss, q
+
+    def actor_direction(self, batch: Batch, actions: Tensor) -> tuple[Tensor, Tensor]:
+        """(g, Q): g(s, a) = -dQ/da at a = pi(s) rewritten by every hook [N, da]; Q(s, a) [N]."""
+        q = self._actor_q_of(batch.obs, actions)
+        (dq_da,) = torch.autograd.grad(q.sum(), actions)
+        g = -dq_da
+        for hook in self.actor_directions:
+            g = hook(self, batch, actions, g)
+        return g, q.detach()
+
+    @staticmethod
+    def surrogate(actions: Tensor, direction: Tensor) -> Tensor:
+        """mean_s <a, stop_grad(g)>: its gradient w.r.t. a is g / N."""
+        return (actions * direction.detach()).sum(-1).mean()
+
+    def update(self, batch: Batch, update_actor: bool = True) -> dict[str, float]:
+        """One critic step; an actor (and target) step every `policy_delay` critic steps."""
+        loss, q = self.critic_loss(batch)
+        self.critic_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.critic_opt.step()
+        self.critic_updates += 1
+        metrics: dict[str, Tensor] = {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
+        actor_due = self.critic_updates % self.policy_delay == 0
+        if actor_due and update_actor:
+            actor_loss, extra = self._actor_loss(batch)
+            self.actor_opt.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_opt.step()
+            self.actor_updates += 1
+            metrics |= extra | self._after_actor_step()
+        if actor_due or not self.targets_follow_actor:
+            self._update_targets()
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _update_targets(self) -> None:
+        soft_update(self.critic_target, self.critic, self.tau)
+
+    # ------------------------------------------------------------------ persistence
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"actor": self.actor, "critic": self.critic, "critic_target": self.critic_target}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"actor_opt": self.actor_opt, "critic_opt": self.critic_opt}
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {k: m.state_dict() for k, m in self.modules().items()}
+        state |= {k: o.state_dict() for k, o in self.optimizers().items()}
+        state["counters"] = {
+            "critic_updates": self.critic_updates,
+            "actor_updates": self.actor_updates,
+        }
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, module in self.modules().items():
+            load_module(module, state[key], key)
+        for key, opt in self.optimizers().items():
+            opt.load_state_dict(state[key])
+        self.critic_updates = int(state["counters"]["critic_updates"])
+        self.actor_updates = int(state["counters"]["actor_updates"])
+
+    # ------------------------------------------------------------------ warm start
+
+    def warm_start(
+        self, source: ActorCritic, parts: Iterable[str], optimizers: bool = False
+    ) -> list[str]:
+        """Copy the named parts ("actor", "critic") of a pretrained agent; return what was loaded.
+
+        "actor" copies the policy network (and its target, for TD3/DDPG; the temperature, for
+        SAC from SAC); "critic" copies the critic ensemble and its target. With `optimizers`, the
+        Adam states of the copied networks come along too (WSRL keeps them).
+        """
+        loaded: list[str] = []
+        for part in parts:
+            if part == "actor":
+                if type(source.actor) is not type(self.actor):
+                    raise WsdiagError(
+                        f"cannot warm-start a {self.algo} actor from a {source.algo} actor "
+                        f"({type(source.actor).__name__} vs {type(self.actor).__name__})"
+                    )
+                loaded += self._copy_actor(source, optimizers)
+            elif part == "critic":
+                load_module(self.critic, source.critic.state_dict(), "critic")
+                load_module(self.critic_target, source.critic_target.state_dict(), "critic")
+                loaded += ["critic", "critic_target"]
+                if optimizers:
+                    self.critic_opt.load_state_dict(source.critic_opt.state_dict())
+                    loaded.append("critic_opt")
+        return loaded
+
+    def _copy_actor(self, source: ActorCritic, optimizers: bool) -> list[str]:
+        load_module(self.actor, source.actor.state_dict(), "actor")
+        loaded = ["actor"]
+        if optimizers:
+            self.actor_opt.load_state_dict(source.actor_opt.state_dict())
+            loaded.append("actor_opt")
+        return loaded
+
+
+def load_module(module: nn.Module, state: dict[str, Tensor], name: str) -> None:
+    """load_state_dict with a one-line error naming the mismatching shapes."""
+    own = module.state_dict()
+    if set(own) != set(state):
+        raise WsdiagError(
+            f"{name}: incompatible architectures (layers {sorted(set(own) ^ set(state))[:4]} "
+            "differ); check hidden, ensemble and layer_norm"
+        )
+    for key, value in state.items():
+        if own[key].shape != value.shape:
+            raise WsdiagError(
+                f"{name}: incompatible shapes for {key}: saved {tuple(value.shape)}, "
+                f"expected {tuple(own[key].shape)}; check hidden, ensemble and the env"
+            )
+    module.load_state_dict(state)

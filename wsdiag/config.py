@@ -1,0 +1,333 @@
+"""Experiment configuration: one frozen dataclass per TOML section, loading, overrides, dumping.
+
+A config file is TOML. Every field below is documented where it is declared; `docs/config.md`
+lists them all. Unknown keys are errors that name the closest known key. `--set section.key=value`
+overrides are parsed as TOML values (so `--set finetune.hidden=[64,64]` works) and fall back to a
+plain string.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from wsdiag.errors import WsdiagError
+
+ALGOS = ("td3", "ddpg", "sac")
+PRETRAIN_SOURCES = ("online", "checkpoint")
+WARMSTART_PARTS = ("actor", "critic", "buffer")
+ACTOR_Q_CHOICES = ("auto", "first", "mean", "min")
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """[env] The Gymnasium environment."""
+
+    id: str = "Pendulum-v1"  # any registered Gymnasium id with a Box action space
+    max_episode_steps: int | None = None  # override the env's time limit (truncation)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Hyper-parameters of one off-policy agent; [pretrain] and [finetune] each hold a full set.
+
+    Defaults are those of the algorithms' papers (TD3: Fujimoto et al. 2018; SAC: Haarnoja et
+    al. 2018b), in the action space rescaled to [-1, 1].
+    """
+
+    algo: str = "td3"  # td3 | ddpg | sac
+    utd: int = 1  # gradient updates per environment step (update-to-data ratio)
+    ensemble: int | None = None  # critics E in the batched ensemble (ddpg: 1, td3/sac: 2)
+    target_subset: int | None = None  # M: TD target = min over a random M of E (min(2, E))
+    layer_norm: bool = False  # LayerNorm after every hidden layer, in critic and actor
+    hidden: tuple[int, ...] = (256, 256)  # hidden layer widths of actor and critic
+    batch_size: int = 256
+    gamma: float = 0.99  # discount
+    tau: float = 0.005  # Polyak rate of the target networks
+    actor_lr: float = 3e-4
+    critic_lr: float = 3e-4
+    actor_q: str = "auto"  # critic(s) the actor maximises: first | mean | min | auto (see docs)
+    policy_delay: int | None = None  # critic updates per actor update (td3: 2, sac/ddpg: 1)
+    expl_noise: float = 0.1  # td3/ddpg: std of Gaussian exploration noise
+    policy_noise: float = 0.2  # td3: std of target policy smoothing noise
+    noise_clip: float = 0.5  # td3: clip of target policy smoothing noise
+    init_alpha: float = 1.0  # sac: initial entropy temperature
+    autotune_alpha: bool = True  # sac: learn the temperature towards target_entropy
+    target_entropy: float | None = None  # sac: default -dim(A)
+    alpha_lr: float = 3e-4  # sac: learning rate of log(alpha)
+    buffer_size: int = 1_000_000  # replay buffer capacity (transitions)
+
+
+@dataclass(frozen=True)
+class PretrainConfig(AgentConfig):
+    """[pretrain] Where the behavioural policy comes from."""
+
+    source: str = "online"  # online (an RL run) | checkpoint (a saved pretrained agent)
+    path: str | None = None  # source = checkpoint: a run directory or a checkpoint directory
+    steps: int = 20_000  # online: environment-step budget
+    target_return: float | None = None  # online: stop once the evaluation mean reaches it
+    learning_starts: int = 10_000  # online: uniform-random steps before the first update
+
+
+@dataclass(frozen=True)
+class WarmstartConfig:
+    """[warmstart] What a new agent takes from the pretrained one, and how online learning begins."""
+
+    load: tuple[str, ...] = ("actor",)  # any of actor, critic, buffer
+    load_optimizers: bool = False  # also load the Adam states of the loaded networks
+    warmup_steps: int = 5_000  # steps with the frozen pretrained policy before policy updates
+    train_critic_during_warmup: bool = True  # update the critic during the warm-up
+    freeze_policy_steps: int = 0  # after warm-up: steps of critic-only updates on own rollouts
+
+
+@dataclass(frozen=True)
+class FinetuneConfig(AgentConfig):
+    """[finetune] The online agent; `steps` counts every online step, warm-up and freeze included."""
+
+    steps: int = 30_000
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """[eval] Deterministic-policy evaluation on a separate environment."""
+
+    every: int = 2_000  # environment steps between evaluations (per stage)
+    episodes: int = 5  # episodes per evaluation; episode k always starts from reset(seed + k)
+
+
+@dataclass(frozen=True)
+class ProbesConfig:
+    """[probes] Diagnostic probes during training (see docs/probes.md)."""
+
+    every: int = 2_000  # environment steps between probe runs; 0 disables them
+
+
+@dataclass(frozen=True)
+class CheckpointConfig:
+    """[checkpoint] Periodic checkpoints of the online stage (the pretrained one is always kept)."""
+
+    every: int = 10_000  # environment steps between checkpoints; 0: only at the end
+    keep: int = 2  # periodic checkpoints kept on disk (oldest removed first)
+    save_buffer: bool = True  # store the replay buffer so that --resume continues exactly
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """[log] How training scalars are aggregated."""
+
+    train_every: int = 1_000  # environment steps per row of averaged `train/*` metrics
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole warm-start experiment."""
+
+    name: str = "wsdiag-run"  # run name; the run directory is <out>/<name>-seed<seed>
+    seed: int = 0
+    device: str = "cpu"  # cpu | cuda | cuda:N | auto
+    threads: int = 0  # torch intra-op threads; 0: torch's default (all cores)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    warmstart: WarmstartConfig = field(default_factory=WarmstartConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    probes: ProbesConfig = field(default_factory=ProbesConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+# ----------------------------------------------------------------------------- construction
+
+
+def _closest(name: str, choices: typing.Iterable[str]) -> str:
+    match = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check a TOML value against a field's type hint; lists become tuples."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _coerce(value, args[0], where)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise WsdiagError(f"{where}: expected a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_coerce(v, item, where) for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise WsdiagError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise WsdiagError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise WsdiagError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise WsdiagError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            raise WsdiagError(f"unknown config key '{path}'{_closest(key, names)}")
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise WsdiagError(f"{path}: expected a [{key}] table")
+            kwargs[key] = _build(hint, value, path)
+        else:
+            kwargs[key] = _coerce(value, hint, path)
+    return cls(**kwargs)
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise WsdiagError(f"--set expects section.key=value, got '{text}'")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: typing.Sequence[str]) -> dict[str, Any]:
+    """Return a copy of a raw config table with `section.key=value` overrides applied."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for text in overrides:
+        keys, value = _parse_override(text)
+        table = data
+        for k in keys[:-1]:
+            table = table.setdefault(k, {})
+            if not isinstance(table, dict):
+                raise WsdiagError(f"--set {text}: '{k}' is not a section")
+        table[keys[-1]] = value
+    return data
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Build and validate a Config from a raw TOML table."""
+    config = _build(Config, data, "")
+    validate(config)
+    return config
+
+
+def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
+    """Load a TOML config file and apply `--set` overrides."""
+    path = Path(path)
+    if not path.is_file():
+        raise WsdiagError(f"config file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise WsdiagError(f"{path}: invalid TOML: {exc}") from exc
+    return from_dict(apply_overrides(data, overrides))
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """A TOML-ready table (None fields omitted, tuples as lists)."""
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {k: clean(v) for k, v in obj.items() if v is not None}
+        if isinstance(obj, list | tuple):
+            return [clean(v) for v in obj]
+        return obj
+
+    return clean(dataclasses.asdict(config))
+
+
+def dump_config(config: Config) -> str:
+    return tomli_w.dumps(to_dict(config))
+
+
+def replace(config: Config, **sections: Any) -> Config:
+    """`dataclasses.replace` for nested sections: replace(cfg, finetune={"steps": 10})."""
+    changes = {}
+    for name, value in sections.items():
+        current = getattr(config, name)
+        changes[name] = dataclasses.replace(current, **value) if isinstance(value, dict) else value
+    new = dataclasses.replace(config, **changes)
+    validate(new)
+    return new
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _choice(value: str, choices: typing.Sequence[str], where: str) -> None:
+    if value not in choices:
+        raise WsdiagError(
+            f"{where} = '{value}' is not one of {', '.join(choices)}{_closest(value, choices)}"
+        )
+
+
+def _agent_checks(agent: AgentConfig, where: str) -> None:
+    _choice(agent.algo, ALGOS, f"{where}.algo")
+    _choice(agent.actor_q, ACTOR_Q_CHOICES, f"{where}.actor_q")
+    positive = ("utd", "ensemble", "target_subset", "batch_size", "buffer_size", "policy_delay")
+    for name in positive:
+        value = getattr(agent, name)
+        if value is not None and value < 1:
+            raise WsdiagError(f"{where}.{name} must be >= 1")
+    if agent.target_subset and agent.ensemble and agent.target_subset > agent.ensemble:
+        raise WsdiagError(
+            f"{where}.target_subset ({agent.target_subset}) exceeds {where}.ensemble "
+            f"({agent.ensemble})"
+        )
+    if not agent.hidden or min(agent.hidden) < 1:
+        raise WsdiagError(f"{where}.hidden must be a non-empty list of positive widths")
+    if not 0.0 < agent.tau <= 1.0 or not 0.0 <= agent.gamma <= 1.0:
+        raise WsdiagError(f"{where}: need 0 < tau <= 1 and 0 <= gamma <= 1")
+
+
+def validate(config: Config) -> None:
+    """Cheap semantic checks; the environment id is checked when the env is made."""
+    _agent_checks(config.pretrain, "pretrain")
+    _agent_checks(config.finetune, "finetune")
+    _choice(config.pretrain.source, PRETRAIN_SOURCES, "pretrain.source")
+    if config.pretrain.source == "checkpoint" and not config.pretrain.path:
+        raise WsdiagError("pretrain.source = 'checkpoint' needs pretrain.path")
+    if config.pretrain.steps < 1 or config.finetune.steps < 1:
+        raise WsdiagError("pretrain.steps and finetune.steps must be >= 1")
+    for part in config.warmstart.load:
+        _choice(part, WARMSTART_PARTS, "warmstart.load")
+    ws = config.warmstart
+    if ws.warmup_steps < 0 or ws.freeze_policy_steps < 0:
+        raise WsdiagError("warmstart.warmup_steps and freeze_policy_steps must be >= 0")
+    if ws.warmup_steps + ws.freeze_policy_steps > config.finetune.steps:
+        raise WsdiagError(
+            "warmstart.warmup_steps + freeze_policy_steps "
+            f"({ws.warmup_steps + ws.freeze_policy_steps}) exceed finetune.steps "
+            f"({config.finetune.steps}), which counts every online step"
+        )
+    if config.eval.every < 1 or config.eval.episodes < 1:
+        raise WsdiagError("eval.every and eval.episodes must be >= 1")
+    if config.log.train_every < 1:
+        raise WsdiagError("log.train_every must be >= 1")
+    if config.threads < 0:
+        raise WsdiagError("threads must be >= 0")
+    if config.checkpoint.every < 0 or config.checkpoint.keep < 1:
+        raise WsdiagError("checkpoint.every must be >= 0 and checkpoint.keep >= 1")

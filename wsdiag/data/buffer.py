@@ -1,0 +1,160 @@
+"""Replay buffer: preallocated numpy arrays, a typed `Batch`, terminations and truncations apart.
+
+A transition whose episode ended by the time limit (`truncated`) still bootstraps: only
+`terminated` zeroes the TD target's continuation. Every transition carries a source tag
+(online / pretrain, later offline labels) so that probes and mixed sampling can split on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wsdiag.errors import WsdiagError
+
+SOURCE_ONLINE = 0  # collected by the agent being trained
+SOURCE_PRETRAIN = 1  # carried over from the pretraining stage by a warm start
+_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "truncated", "source")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A minibatch of transitions as tensors: obs [N, ds], actions [N, da], the rest [N]."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    next_obs: torch.Tensor
+    terminated: torch.Tensor  # 1.0 where the episode ended in a terminal state (no bootstrap)
+    truncated: torch.Tensor  # 1.0 where the time limit cut the episode (bootstraps)
+    source: torch.Tensor  # int8 source tag
+
+    def __len__(self) -> int:
+        return self.obs.shape[0]
+
+
+class ReplayBuffer:
+    """A ring buffer of `capacity` transitions with uniform sampling."""
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_dim: int,
+        act_dim: int,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.capacity = int(capacity)
+        self.device = torch.device(device)
+        self.rng = np.random.default_rng(seed)
+        self.obs = np.zeros((capacity, obs_dim), np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), np.float32)
+        self.actions = np.zeros((capacity, act_dim), np.float32)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.terminated = np.zeros(capacity, np.float32)
+        self.truncated = np.zeros(capacity, np.float32)
+        self.source = np.zeros(capacity, np.int8)
+        self.ptr = 0  # next slot to write
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def obs_dim(self) -> int:
+        return self.obs.shape[1]
+
+    @property
+    def act_dim(self) -> int:
+        return self.actions.shape[1]
+
+    def add(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        reward: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+        truncated: bool,
+        source: int = SOURCE_ONLINE,
+    ) -> None:
+        """Store one transition, overwriting the oldest once full."""
+        i = self.ptr
+        self.obs[i] = obs
+        self.actions[i] = action
+        self.rewards[i] = reward
+        self.next_obs[i] = next_obs
+        self.terminated[i] = terminated
+        self.truncated[i] = truncated
+        self.source[i] = source
+        self.ptr = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def add_many(self, arrays: dict[str, np.ndarray]) -> None:
+        """Store a block of transitions given as arrays named like the `Batch` fields."""
+        n = len(arrays["rewards"])
+        if n > self.capacity:
+            arrays = {k: v[-self.capacity :] for k, v in arrays.items()}
+            n = self.capacity
+        idx = (self.ptr + np.arange(n)) % self.capacity
+        for name in _FIELDS:
+            getattr(self, name)[idx] = arrays.get(name, 0)
+        self.ptr = int((self.ptr + n) % self.capacity)
+        self.size = min(self.size + n, self.capacity)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The stored transitions, oldest first, as numpy arrays (copies)."""
+        if self.size < self.capacity:
+            order = np.arange(self.size)
+        else:
+            order = (self.ptr + np.arange(self.capacity)) % self.capacity
+        return {name: getattr(self, name)[order] for name in _FIELDS}
+
+    def sample(self, batch_size: int) -> Batch:
+        """A uniform minibatch (with replacement) as tensors on the buffer's device."""
+        idx = self.rng.integers(0, self.size, size=batch_size)
+        return self._batch(idx)
+
+    def _batch(self, idx: np.ndarray) -> Batch:
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(a[idx]).to(self.device, non_blocking=True)
+
+        return Batch(*(t(getattr(self, name)) for name in _FIELDS))
+
+    # -- persistence: plain .npz, no pickle ------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the stored transitions (oldest first) and the sampling RNG state to `path`."""
+        state = json.dumps(self.rng.bit_generator.state).encode()
+        with open(path, "wb") as fh:
+            np.savez(fh, **self.arrays(), rng_state=np.frombuffer(state, np.uint8))
+
+    def load(self, path: str | Path, restore_rng: bool = True, source: int | None = None) -> None:
+        """Replace the contents by those saved at `path` (re-tagged with `source` if given)."""
+        arrays, rng_state = read_buffer_file(path)
+        if arrays["obs"].shape[1:] != self.obs.shape[1:] or (
+            arrays["actions"].shape[1:] != self.actions.shape[1:]
+        ):
+            raise WsdiagError(
+                f"buffer at {path} holds obs {arrays['obs'].shape[1:]} / actions "
+                f"{arrays['actions'].shape[1:]}, this buffer expects {self.obs.shape[1:]} / "
+                f"{self.actions.shape[1:]}"
+            )
+        if source is not None:
+            arrays["source"][:] = source
+        self.ptr = self.size = 0
+        self.add_many(arrays)
+        if restore_rng:
+            self.rng.bit_generator.state = rng_state
+
+
+def read_buffer_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and sampling-RNG state of a buffer saved by `ReplayBuffer.save`."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in _FIELDS}
+        rng_state = json.loads(data["rng_state"].tobytes().decode())
+    return arrays, rng_state

@@ -1,0 +1,193 @@
+"""Callbacks: a short lifecycle (start, phase, env step, update, episode end, end).
+
+Scheduling lives in `every`: a callback's periodic work happens when `loop.step % every == 0`,
+and at the last step of the stage. Callbacks may record, evaluate, checkpoint or stop the loop
+(by setting `loop.state.stop_reason`); they never change how the agent learns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gymnasium as gym
+import numpy as np
+
+from wsdiag.data.buffer import Batch
+from wsdiag.training.checkpoint import prune_checkpoints, save_checkpoint
+
+if TYPE_CHECKING:
+    from wsdiag.agents import ActorCritic
+    from wsdiag.training.loop import Loop
+
+
+class Callback:
+    """Base class: every hook does nothing. Set `wants_updates` to receive `on_update`."""
+
+    wants_updates = False
+
+    def on_start(self, loop: Loop) -> None: ...
+    def on_phase(self, loop: Loop, name: str) -> None: ...
+    def on_env_step(self, loop: Loop) -> None: ...
+    def on_update(self, loop: Loop, batch: Batch, metrics: dict[str, float]) -> None: ...
+    def on_episode_end(self, loop: Loop, episode_return: float, length: int) -> None: ...
+    def on_end(self, loop: Loop) -> None: ...
+
+
+def due(loop: Loop, every: int) -> bool:
+    """True on multiples of `every` and at the last step of the stage."""
+    return (every > 0 and loop.step % every == 0) or loop.done
+
+
+class PhaseEvents(Callback):
+    """Records each phase boundary as an event."""
+
+    def on_phase(self, loop: Loop, name: str) -> None:
+        loop.recorder.event("phase", stage=loop.stage, phase=name, step=loop.step)
+
+
+class TrainLogger(Callback):
+    """Averages the agent's update metrics over `every` env steps as `train/<key>` rows, logs each
+    episode as `rollout/return` and `rollout/length`, and the throughput as `time/steps_per_s`."""
+
+    wants_updates = True
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.sums: dict[str, float] = defaultdict(float)
+        self.count = 0
+        self.clock = (time.perf_counter(), 0)
+
+    def on_start(self, loop: Loop) -> None:
+        self.clock = (time.perf_counter(), loop.step)
+
+    def on_update(self, loop: Loop, batch: Batch, metrics: dict[str, float]) -> None:
+        for key, value in metrics.items():
+            self.sums[key] += value
+        self.count += 1
+
+    def on_episode_end(self, loop: Loop, episode_return: float, length: int) -> None:
+        loop.recorder.log(
+            loop.step, loop.phase.name, {"rollout/return": episode_return, "rollout/length": length}
+        )
+
+    def on_env_step(self, loop: Loop) -> None:
+        if not due(loop, self.every):
+            return
+        rows = {f"train/{k}": v / self.count for k, v in self.sums.items()} if self.count else {}
+        now = time.perf_counter()
+        rows["time/steps_per_s"] = (loop.step - self.clock[1]) / max(now - self.clock[0], 1e-9)
+        rows["train/updates"] = loop.state.updates
+        loop.recorder.log(loop.step, loop.phase.name, rows)
+        self.sums.clear()
+        self.count = 0
+        self.clock = (now, loop.step)
+
+
+def evaluate(agent: ActorCritic, env: gym.Env, episodes: int, seed: int) -> np.ndarray:
+    """Returns of `episodes` deterministic-policy episodes; episode k starts from reset(seed + k),
+    so that every evaluation of a run sees the same start states."""
+    returns = np.zeros(episodes)
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(agent.act(obs, explore=False))
+            returns[k] += float(reward)
+            done = terminated or truncated
+    return returns
+
+
+class Evaluator(Callback):
+    """Evaluates the acting policy every `every` steps as `eval/return` (mean), `eval/return_std`.
+
+    `baseline=True` also evaluates at step 0 and records it as `eval/baseline_return` and a
+    `baseline` event: the pretrained policy's return that degradation is measured against.
+    `target_return` stops the loop once the mean return reaches it (pretraining to a level).
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        every: int,
+        episodes: int,
+        seed: int,
+        baseline: bool = False,
+        target_return: float | None = None,
+    ) -> None:
+        self.env, self.every, self.episodes, self.seed = env, every, episodes, seed
+        self.baseline, self.target_return = baseline, target_return
+
+    def _evaluate(self, loop: Loop) -> float:
+        returns = evaluate(loop.acting_agent(), self.env, self.episodes, self.seed)
+        mean = float(returns.mean())
+        loop.recorder.log(
+            loop.step, loop.phase.name, {"eval/return": mean, "eval/return_std": returns.std()}
+        )
+        loop.state.last_eval = mean
+        return mean
+
+    def on_start(self, loop: Loop) -> None:
+        if self.baseline and loop.step == 0:
+            mean = self._evaluate(loop)
+            loop.recorder.log(0, loop.phase.name, {"eval/baseline_return": mean})
+            loop.recorder.event("baseline", stage=loop.stage, step=0, eval_return=mean)
+
+    def on_env_step(self, loop: Loop) -> None:
+        if not due(loop, self.every):
+            return
+        mean = self._evaluate(loop)
+        if self.target_return is not None and mean >= self.target_return:
+            loop.state.stop_reason = "target_return"
+            loop.recorder.event(
+                "target_reached",
+                stage=loop.stage,
+                step=loop.step,
+                eval_return=mean,
+                target_return=self.target_return,
+            )
+
+
+class Checkpointer(Callback):
+    """Saves `<folder>/<prefix><step>` every `every` steps (the newest `keep` are kept) and, at the
+    end, `<folder>/<final_name>` (or `<prefix><step>` when no final name is given).
+
+    The recorder is flushed first, so the metrics on disk always cover the newest checkpoint.
+    Register it last: it must see the rows the other callbacks logged at the same step.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        prefix: str,
+        every: int,
+        keep: int,
+        save_buffer: bool,
+        meta: Callable[[Loop], dict[str, Any]],
+        final_name: str | None = None,
+    ) -> None:
+        self.folder, self.prefix, self.every, self.keep = Path(folder), prefix, every, keep
+        self.save_buffer, self.meta, self.final_name = save_buffer, meta, final_name
+
+    def save(self, loop: Loop, name: str | None = None) -> Path:
+        loop.recorder.flush()
+        path = save_checkpoint(
+            self.folder / (name or f"{self.prefix}{loop.step}"),
+            loop.agent,
+            self.meta(loop),
+            loop.snapshot(),
+            loop.buffer if self.save_buffer else None,
+        )
+        prune_checkpoints(self.folder, self.prefix, self.keep)
+        loop.recorder.event("checkpoint", stage=loop.stage, step=loop.step, path=path.name)
+        return path
+
+    def on_env_step(self, loop: Loop) -> None:
+        if self.every > 0 and loop.step % self.every == 0 and not loop.done:
+            self.save(loop)
+
+    def on_end(self, loop: Loop) -> None:
+        self.save(loop, self.final_name)

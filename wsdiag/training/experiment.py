@@ -1,0 +1,326 @@
+"""The warm-start protocol: pretrain, warm start, fine-tune; every step recorded and resumable.
+
+Stage 1 (pretrain) yields the pretrained agent: an online RL run stopped at a target return or a
+step budget and saved as `checkpoints/pretrained` (a reusable artefact), or an existing checkpoint
+named by `pretrain.path`. Stage 2 (online) builds a *new* agent, copies the parts named in
+`warmstart.load`, evaluates the pretrained policy (the baseline), then runs the phases
+warmup -> freeze -> finetune. Both stages reseed torch at their start (seed, seed + 1), so a
+fine-tuning run from a saved pretrained checkpoint equals the one that follows in-process
+pretraining.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from wsdiag.agents import ActorCritic, make_agent
+from wsdiag.config import Config, dump_config, load_config, to_dict
+from wsdiag.data.buffer import SOURCE_PRETRAIN, ReplayBuffer
+from wsdiag.envs import make_env, space_dims
+from wsdiag.errors import WsdiagError
+from wsdiag.training.callbacks import Callback, Checkpointer, Evaluator, PhaseEvents, TrainLogger
+from wsdiag.training.checkpoint import (
+    PRETRAINED,
+    Checkpoint,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+)
+from wsdiag.training.loop import Loop, LoopState, Phase
+from wsdiag.training.progress import QuietProgress, RichProgress
+from wsdiag.training.recorder import ONLINE_PHASES, PRETRAIN_PHASES, Recorder
+from wsdiag.versions import git_sha, versions
+
+PRETRAIN, ONLINE = "pretrain", "online"
+EVAL_SEED_OFFSET = 10_000  # evaluation episodes start from reset(seed + 10_000 + k)
+PROGRESS_MODES = ("bar", "quiet", "none")
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise WsdiagError(f"device '{name}' requested but CUDA is not available")
+    return name
+
+
+def new_run_dir(out: Path, config: Config) -> Path:
+    """`<out>/<name>-seed<seed>`, with -2, -3, ... appended when that exists."""
+    base = Path(out) / f"{config.name}-seed{config.seed}"
+    run_dir, n = base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = base.with_name(f"{base.name}-{n}")
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise WsdiagError(f"cannot create run directory {run_dir}: {exc.strerror}") from exc
+    return run_dir
+
+
+class Experiment:
+    """One run directory and the protocol that fills it."""
+
+    def __init__(
+        self, config: Config, run_dir: Path, progress: str = "bar", console: Console | None = None
+    ) -> None:
+        self.config, self.run_dir = config, Path(run_dir)
+        self.progress, self.console = progress, console or Console(stderr=True)
+        self.device = resolve_device(config.device)
+        self.env = make_env(config.env.id, config.env.max_episode_steps)
+        self.eval_env = make_env(config.env.id, config.env.max_episode_steps)
+        self.obs_dim, self.act_dim = space_dims(self.env)
+        self.recorder = Recorder(self.run_dir)
+        self.checkpoints = self.run_dir / "checkpoints"
+        self._open: list[Callback] = []
+
+    # ------------------------------------------------------------------ creation
+
+    @classmethod
+    def create(cls, config: Config, out: Path, **kwargs: Any) -> Experiment:
+        """A new run directory holding the resolved config and provenance."""
+        from wsdiag.envs import check_env_id
+
+        check_env_id(config.env.id)  # fail before creating anything
+        run_dir = new_run_dir(out, config)
+        (run_dir / "config.toml").write_text(dump_config(config))
+        meta = {
+            "versions": versions(),
+            "git_sha": git_sha(),
+            "seed": config.seed,
+            "host": platform.node(),
+            "command": sys.argv,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (run_dir / "meta.json").write_text(json.dumps(meta, indent=2))
+        try:
+            exp = cls(config, run_dir, **kwargs)
+        except WsdiagError:
+            shutil.rmtree(run_dir)
+            raise
+        exp.recorder.event("start", run=run_dir.name)
+        return exp
+
+    @classmethod
+    def resume(cls, run_dir: Path, **kwargs: Any) -> Experiment:
+        """Reopen a run directory made by `create`."""
+        run_dir = Path(run_dir)
+        if not (run_dir / "config.toml").is_file():
+            raise WsdiagError(f"not a wsdiag run directory (no config.toml): {run_dir}")
+        return cls(load_config(run_dir / "config.toml"), run_dir, **kwargs)
+
+    # ------------------------------------------------------------------ the protocol
+
+    def run(self, until: str | None = None) -> Path:
+        """Run (or continue) the protocol; `until="pretrain"` stops after stage 1."""
+        if self.config.threads > 0:
+            torch.set_num_threads(self.config.threads)
+        latest = latest_checkpoint(self.run_dir)
+        ckpt = load_checkpoint(latest) if latest else None
+        if ckpt is not None:
+            self.recorder.event("resume", checkpoint=ckpt.path.name, step=ckpt.loop_state["step"])
+        try:
+            pretrained, source = self._pretrained(ckpt)
+            if until == PRETRAIN:
+                return self.run_dir
+            resume = ckpt if ckpt is not None and ckpt.meta["stage"] == ONLINE else None
+            if resume is not None and resume.meta.get("done"):
+                self.console.print(f"run already complete: {self.run_dir}")
+                return self.run_dir
+            self._online(pretrained, source, resume)
+            self.recorder.event("end")
+        except KeyboardInterrupt:
+            self.recorder.event("interrupted")
+            raise
+        finally:
+            for cb in self._open:
+                cb.close()
+            self.recorder.flush()
+        return self.run_dir
+
+    def _pretrained(self, ckpt: Checkpoint | None) -> tuple[ActorCritic, Checkpoint]:
+        cfg = self.config.pretrain
+        if cfg.source == "checkpoint":
+            source = load_checkpoint(cfg.path)
+            self.recorder.event(
+                "pretrained_loaded", path=str(source.path), algo=source.meta["algo"]
+            )
+        elif (self.checkpoints / PRETRAINED).exists():
+            source = load_checkpoint(self.checkpoints / PRETRAINED)
+        else:
+            resume = ckpt if ckpt is not None and ckpt.meta["stage"] == PRETRAIN else None
+            self._pretrain(resume)
+            source = load_checkpoint(self.checkpoints / PRETRAINED)
+        return source.make_agent(self.obs_dim, self.act_dim, self.device), source
+
+    def _pretrain(self, resume: Checkpoint | None) -> None:
+        cfg, seed = self.config.pretrain, self.config.seed
+        torch.manual_seed(seed)
+        agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
+        buffer = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.act_dim, seed, self.device)
+        state = self._restore(resume, agent, buffer, PRETRAIN_PHASES)
+        phases = [
+            Phase(PRETRAIN, 0, cfg.learning_starts, "random", False, False),
+            Phase(PRETRAIN, cfg.learning_starts, cfg.steps, "agent", True, True),
+        ]
+        if cfg.learning_starts >= cfg.steps:
+            phases = [Phase(PRETRAIN, 0, cfg.steps, "random", False, False)]
+        evaluator = Evaluator(
+            self.eval_env,
+            self.config.eval.every,
+            self.config.eval.episodes,
+            seed + EVAL_SEED_OFFSET,
+            target_return=cfg.target_return,
+        )
+        loop = self._loop(PRETRAIN, agent, buffer, phases, cfg, seed, state, evaluator)
+        state = loop.run()
+        prune_checkpoints(self.checkpoints, "pretrain_step_", keep=0)
+        self.recorder.event(
+            "pretrain_end",
+            step=state.step,
+            reason=state.stop_reason or "step_budget",
+            eval_return=state.last_eval,
+        )
+
+    def _online(
+        self, pretrained: ActorCritic, source: Checkpoint, resume: Checkpoint | None
+    ) -> None:
+        cfg, ws, seed = self.config.finetune, self.config.warmstart, self.config.seed + 1
+        torch.manual_seed(seed)
+        agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
+        buffer = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.act_dim, seed, self.device)
+        state = self._restore(resume, agent, buffer, ONLINE_PHASES)
+        if resume is None:
+            self._warm_start(agent, buffer, pretrained, source)
+        w_end = ws.warmup_steps
+        f_end = w_end + ws.freeze_policy_steps
+        phases = [
+            Phase("warmup", 0, w_end, "pretrained", ws.train_critic_during_warmup, False),
+            Phase("freeze", w_end, f_end, "agent", True, False),
+            Phase("finetune", f_end, cfg.steps, "agent", True, True),
+        ]
+        evaluator = Evaluator(
+            self.eval_env,
+            self.config.eval.every,
+            self.config.eval.episodes,
+            self.config.seed + EVAL_SEED_OFFSET,
+            baseline=True,
+        )
+        loop = self._loop(ONLINE, agent, buffer, phases, cfg, seed, state, evaluator, pretrained)
+        loop.run()
+
+    def _warm_start(
+        self, agent: ActorCritic, buffer: ReplayBuffer, pretrained: ActorCritic, source: Checkpoint
+    ) -> None:
+        ws = self.config.warmstart
+        parts = [p for p in ws.load if p != "buffer"]
+        loaded = agent.warm_start(pretrained, parts, optimizers=ws.load_optimizers)
+        if "buffer" in ws.load:
+            if source.buffer_path is None:
+                raise WsdiagError(
+                    f"warmstart.load has 'buffer' but {source.path} holds no buffer "
+                    "(pretrain with checkpoint.save_buffer = true)"
+                )
+            buffer.load(source.buffer_path, restore_rng=False, source=SOURCE_PRETRAIN)
+            loaded.append("buffer")
+        self.recorder.event(
+            "warm_start",
+            source=str(source.path),
+            source_algo=pretrained.algo,
+            algo=agent.algo,
+            loaded=loaded,
+            transitions=len(buffer),
+        )
+
+    def _restore(
+        self,
+        ckpt: Checkpoint | None,
+        agent: ActorCritic,
+        buffer: ReplayBuffer,
+        phases: tuple[str, ...],
+    ) -> LoopState | None:
+        """Load a checkpoint of this stage into the fresh objects and drop later metric rows."""
+        if ckpt is None:
+            self.recorder.truncate(phases, -1)
+            return None
+        agent.load_state_dict(ckpt.agent_state)
+        torch.set_rng_state(ckpt.agent_state["torch_rng"])
+        if ckpt.buffer_path is not None:
+            buffer.load(ckpt.buffer_path)
+        else:
+            self.console.print("[yellow]checkpoint has no buffer: resuming with an empty one")
+        state = LoopState(**ckpt.loop_state)
+        self.recorder.truncate(phases, state.step)
+        return state
+
+    def _loop(
+        self,
+        stage: str,
+        agent: ActorCritic,
+        buffer: ReplayBuffer,
+        phases: list[Phase],
+        cfg: Any,
+        seed: int,
+        state: LoopState | None,
+        evaluator: Evaluator,
+        pretrained: ActorCritic | None = None,
+    ) -> Loop:
+        ck = self.config.checkpoint
+        checkpointer = Checkpointer(
+            self.checkpoints,
+            "pretrain_step_" if stage == PRETRAIN else "step_",
+            ck.every,
+            ck.keep,
+            ck.save_buffer,
+            self._checkpoint_meta,
+            final_name=PRETRAINED if stage == PRETRAIN else None,
+        )
+        callbacks = [PhaseEvents(), TrainLogger(self.config.log.train_every), evaluator]
+        callbacks += self._progress_callbacks()
+        callbacks.append(checkpointer)  # last: it flushes what the others logged
+        return Loop(
+            stage=stage,
+            env=self.env,
+            agent=agent,
+            buffer=buffer,
+            recorder=self.recorder,
+            phases=phases,
+            utd=cfg.utd,
+            batch_size=cfg.batch_size,
+            seed=seed,
+            callbacks=callbacks,
+            pretrained=pretrained,
+            state=state,
+        )
+
+    def _progress_callbacks(self) -> list[Callback]:
+        if self.progress == "bar":
+            cb: Callback = RichProgress(self.console)
+        elif self.progress == "quiet":
+            cb = QuietProgress(self.console, self.config.eval.every)
+        else:
+            return []
+        self._open.append(cb)
+        return [cb]
+
+    def _checkpoint_meta(self, loop: Loop) -> dict[str, Any]:
+        return {
+            "stage": loop.stage,
+            "step": loop.step,
+            "phase": loop.phase.name,
+            "done": loop.done,
+            "env_id": self.config.env.id,
+            "run": self.run_dir.name,
+            "seed": self.config.seed,
+            "git_sha": git_sha(),
+            "config": to_dict(self.config),
+        }

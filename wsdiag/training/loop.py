@@ -1,0 +1,181 @@
+"""The interaction loop of one stage: act, store, update, and call the callbacks.
+
+A stage is a list of phases, each a range of environment steps with its own rules: who acts
+(uniform-random actions, the frozen pretrained agent, or the agent being trained) and what
+learns (the critic, the actor). Pretraining is [random, pretrain]; the online stage after a warm
+start is [warmup, freeze, finetune]. `step` counts transitions collected in the stage; callbacks
+see the loop after the step's transition is stored and its updates are done.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from wsdiag.agents import ActorCritic
+from wsdiag.data.buffer import ReplayBuffer
+from wsdiag.errors import NonFiniteError
+from wsdiag.training.callbacks import Callback
+from wsdiag.training.recorder import Recorder
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Steps [start, end) of a stage and what happens during them."""
+
+    name: str  # recorded with every metric row
+    start: int
+    end: int
+    actor: str  # "random" | "pretrained" | "agent"
+    update_critic: bool
+    update_actor: bool
+
+
+@dataclass
+class LoopState:
+    """The loop's counters; saved in checkpoints."""
+
+    step: int = 0
+    episodes: int = 0
+    updates: int = 0
+    last_eval: float | None = None
+    stop_reason: str | None = None
+    rng: dict[str, Any] = field(default_factory=dict)  # numpy bit-generator state
+
+
+class Loop:
+    """Runs the phases of one stage over `env` with `agent` (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        stage: str,
+        env: gym.Env,
+        agent: ActorCritic,
+        buffer: ReplayBuffer,
+        recorder: Recorder,
+        phases: Sequence[Phase],
+        utd: int,
+        batch_size: int,
+        seed: int,
+        callbacks: Sequence[Callback] = (),
+        pretrained: ActorCritic | None = None,
+        state: LoopState | None = None,
+    ) -> None:
+        self.stage, self.env, self.agent, self.buffer = stage, env, agent, buffer
+        self.recorder, self.pretrained = recorder, pretrained
+        self.phases = [p for p in phases if p.end > p.start]
+        self.total_steps = self.phases[-1].end
+        self.utd, self.batch_size, self.seed = utd, batch_size, seed
+        self.callbacks = list(callbacks)
+        self._update_callbacks = [c for c in self.callbacks if c.wants_updates]
+        self.state = state or LoopState()
+        self.rng = np.random.default_rng(seed)
+        if self.state.rng:
+            self.rng.bit_generator.state = self.state.rng
+        self.phase = self.phase_at(self.state.step)
+        self.episode_return = 0.0
+        self.episode_length = 0
+
+    # ------------------------------------------------------------------ queries for callbacks
+
+    @property
+    def step(self) -> int:
+        return self.state.step
+
+    @property
+    def done(self) -> bool:
+        return self.state.step >= self.total_steps or self.state.stop_reason is not None
+
+    def phase_at(self, step: int) -> Phase:
+        for phase in self.phases:
+            if step < phase.end:
+                return phase
+        return self.phases[-1]
+
+    def acting_agent(self, phase: Phase | None = None) -> ActorCritic:
+        """The agent whose policy generates data in `phase` (and is evaluated then)."""
+        phase = phase or self.phase
+        if phase.actor == "pretrained" and self.pretrained is not None:
+            return self.pretrained
+        return self.agent
+
+    def snapshot(self) -> dict[str, Any]:
+        """The loop state as JSON-ready data, for a checkpoint."""
+        self.state.rng = self.rng.bit_generator.state
+        return asdict(self.state)
+
+    # ------------------------------------------------------------------ the loop
+
+    def _action(self, obs: np.ndarray) -> np.ndarray:
+        if self.phase.actor == "random":
+            return self.rng.uniform(-1.0, 1.0, self.buffer.act_dim).astype(np.float32)
+        return self.acting_agent().act(obs, explore=True)
+
+    def _reset(self) -> np.ndarray:
+        # Episode k of the stage starts from reset(seed + k): a resumed run starts a fresh episode
+        # with a seed of its own rather than replaying one.
+        obs, _ = self.env.reset(seed=self.seed + 1_000 * self.state.episodes + self.state.step)
+        self.episode_return, self.episode_length = 0.0, 0
+        return obs
+
+    def _learn(self) -> None:
+        if not self.phase.update_critic or len(self.buffer) < self.batch_size:
+            return
+        for _ in range(self.utd):
+            batch = self.buffer.sample(self.batch_size)
+            metrics = self.agent.update(batch, update_actor=self.phase.update_actor)
+            self.state.updates += 1
+            bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+            if bad:
+                self._halt(bad)
+            for cb in self._update_callbacks:
+                cb.on_update(self, batch, metrics)
+
+    def _halt(self, keys: list[str]) -> None:
+        where = f"{self.stage} stage, phase {self.phase.name}, step {self.state.step}"
+        self.recorder.event(
+            "nan_halt", stage=self.stage, phase=self.phase.name, step=self.state.step, keys=keys
+        )
+        self.recorder.flush()
+        raise NonFiniteError(
+            f"non-finite {', '.join(keys)} at {where}; the run stopped and its last "
+            "checkpoint is kept"
+        )
+
+    def run(self) -> LoopState:
+        """Run until the last phase ends or a callback sets `state.stop_reason`."""
+        for cb in self.callbacks:
+            cb.on_start(self)
+            cb.on_phase(self, self.phase.name)
+        obs = self._reset()
+        while not self.done:
+            phase = self.phase_at(self.state.step)
+            if phase.name != self.phase.name:
+                self.phase = phase
+                for cb in self.callbacks:
+                    cb.on_phase(self, phase.name)
+            self.phase = phase
+            action = self._action(obs)
+            next_obs, reward, terminated, truncated, _ = self.env.step(action)
+            self.buffer.add(obs, action, float(reward), next_obs, terminated, truncated)
+            self.episode_return += float(reward)
+            self.episode_length += 1
+            self.state.step += 1
+            obs = next_obs
+            if terminated or truncated:
+                self.state.episodes += 1
+                for cb in self.callbacks:
+                    cb.on_episode_end(self, self.episode_return, self.episode_length)
+                obs = self._reset()
+            self._learn()
+            for cb in self.callbacks:
+                cb.on_env_step(self)
+        for cb in self.callbacks:
+            cb.on_end(self)
+        return self.state

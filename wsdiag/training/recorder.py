@@ -1,0 +1,107 @@
+"""The run's recorder: long-form scalar metrics, an event log and probe arrays, written atomically.
+
+metrics.parquet holds one row per (step, phase, key, value); `step` counts environment steps
+within a stage (the pretraining stage, or the online stage that starts at the warm start).
+events.jsonl holds one JSON object per line. Both files are rewritten whole through a temp file
+and a rename, so a crash at any moment leaves the previous complete version readable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wsdiag.training.atomic import atomic_write, atomic_write_text
+
+METRICS_FILE = "metrics.parquet"
+EVENTS_FILE = "events.jsonl"
+PRETRAIN_PHASES = ("pretrain",)
+ONLINE_PHASES = ("warmup", "freeze", "finetune")
+COLUMNS = ("step", "phase", "key", "value")
+
+
+class Recorder:
+    """Collects rows and events in memory; `flush()` writes them to the run directory."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.rows: list[tuple[int, str, str, float]] = []
+        self.events: list[dict[str, Any]] = []
+        if (self.run_dir / METRICS_FILE).exists():
+            frame = read_metrics(self.run_dir)
+            self.rows = list(frame.itertuples(index=False, name=None))
+        if (self.run_dir / EVENTS_FILE).exists():
+            self.events = read_events(self.run_dir)
+
+    def log(self, step: int, phase: str, metrics: Mapping[str, float]) -> None:
+        self.rows.extend((int(step), phase, key, float(v)) for key, v in metrics.items())
+
+    def event(self, kind: str, **fields: Any) -> None:
+        """Record an event and write the event log at once (events are rare and precious)."""
+        self.events.append({"event": kind, "time": round(time.time(), 3), **fields})
+        text = "".join(json.dumps(e, default=_jsonable) + "\n" for e in self.events)
+        atomic_write_text(self.run_dir / EVENTS_FILE, text)
+
+    def flush(self) -> None:
+        frame = pd.DataFrame(self.rows, columns=list(COLUMNS))
+        frame = frame.astype({"step": "int64", "value": "float64"})
+        atomic_write(self.run_dir / METRICS_FILE, lambda tmp: frame.to_parquet(tmp, index=False))
+
+    def truncate(self, phases: Iterable[str], after_step: int) -> int:
+        """Drop rows of the given phases logged after `after_step` (resume); returns how many."""
+        phases = set(phases)
+        keep = [r for r in self.rows if not (r[1] in phases and r[0] > after_step)]
+        dropped = len(self.rows) - len(keep)
+        self.rows = keep
+        return dropped
+
+    def save_arrays(self, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
+        """Write named arrays to probes/<name>.npz atomically."""
+        path = self.run_dir / "probes" / f"{name}.npz"
+        path.parent.mkdir(exist_ok=True)
+        atomic_write(path, lambda tmp: _savez(tmp, arrays))
+        return path
+
+
+def _savez(tmp: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_metrics(run_dir: Path) -> pd.DataFrame:
+    """The long-form metrics table of a run: columns step, phase, key, value."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=list(COLUMNS))
+    return pd.read_parquet(path)
+
+
+def read_events(run_dir: Path) -> list[dict[str, Any]]:
+    """The events of a run, oldest first (a torn last line, impossible with atomic writes, is
+    skipped rather than fatal)."""
+    events = []
+    path = Path(run_dir) / EVENTS_FILE
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return events
