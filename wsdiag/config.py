@@ -79,7 +79,7 @@ class PretrainConfig(AgentConfig):
 
 @dataclass(frozen=True)
 class WarmstartConfig:
-    """[warmstart] What a new agent takes from the pretrained one, and how online learning begins."""
+    """[warmstart] What the new agent takes from the pretrained one; how online learning begins."""
 
     load: tuple[str, ...] = ("actor",)  # any of actor, critic, buffer
     load_optimizers: bool = False  # also load the Adam states of the loaded networks
@@ -90,7 +90,7 @@ class WarmstartConfig:
 
 @dataclass(frozen=True)
 class FinetuneConfig(AgentConfig):
-    """[finetune] The online agent; `steps` counts every online step, warm-up and freeze included."""
+    """[finetune] The online agent; `steps` counts all online steps, warm-up and freeze included."""
 
     steps: int = 30_000
 

@@ -135,7 +135,7 @@ class ActorCritic:
         return None if m == e else torch.randperm(e)[:m]
 
     def td_target(self, batch: Batch) -> Tensor:
-        """y = r + gamma (1 - terminated) (min_{e in M} Q'_e(s', a') + bonus); truncation bootstraps."""
+        """y = r + gamma (1 - term) (min_{e in M} Q'_e(s', a') + bonus); truncation bootstraps."""
         with torch.no_grad():
             next_action, bonus = self._next_action(batch.next_obs)
             q_next = self.critic_target(batch.next_obs, next_action, self._target_members())

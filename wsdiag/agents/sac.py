@@ -1,9 +1,10 @@
 """SAC with a learned temperature (Haarnoja et al., 2018, "SAC: Algorithms and Applications").
 
-Tanh-squashed Gaussian actor; TD target y = r + gamma (1 - d) (min_e Q'_e(s', a') - alpha log pi(a'|s'))
-with a' ~ pi(.|s'); actor loss E[alpha log pi(a|s) - Q(s, a)] with a reparameterised, Q the min of
-the two critics (REDQ's mean for E > 2); temperature loss -log(alpha) (log pi(a|s) + H_target),
-H_target = -dim(A). Targets move by Polyak averaging after every critic update.
+Tanh-squashed Gaussian actor. TD target
+    y = r + gamma (1 - d) (min_e Q'_e(s', a') - alpha log pi(a'|s')),  a' ~ pi(.|s');
+actor loss E[alpha log pi(a|s) - Q(s, a)] with a reparameterised and Q the min of the two critics
+(REDQ's mean for E > 2); temperature loss -log(alpha) (log pi(a|s) + H_target), H_target = -dim(A).
+Targets move by Polyak averaging after every critic update.
 """
 
 from __future__ import annotations

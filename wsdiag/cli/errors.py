@@ -16,7 +16,7 @@ err_console = Console(stderr=True)
 
 @contextmanager
 def cli_errors(debug: bool) -> Iterator[None]:
-    """WsdiagError -> its exit code (2, or 1 for a halted run); anything else -> 1; Ctrl-C -> 130."""
+    """WsdiagError -> its exit code (2; 1 for a halted run); other errors -> 1; Ctrl-C -> 130."""
     try:
         yield
     except typer.Exit:

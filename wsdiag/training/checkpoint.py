@@ -2,7 +2,7 @@
 
     <checkpoint>/agent.pt    networks, targets, optimisers, update counters, torch RNG state
     <checkpoint>/state.json  the loop's counters and numpy RNG states
-    <checkpoint>/meta.json   versions, algorithm and its config, env id, obs/action dims, stage, step
+    <checkpoint>/meta.json   versions, algorithm, its config, env id, obs/action dims, stage, step
     <checkpoint>/buffer.npz  optional replay buffer (plain arrays, no pickle)
 
 A checkpoint is written into a temp directory and renamed into place, then `checkpoints/latest`
