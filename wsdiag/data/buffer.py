@@ -128,14 +128,21 @@ class ReplayBuffer:
     # -- persistence: plain .npz, no pickle ------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Write the stored transitions (oldest first) and the sampling RNG state to `path`."""
+        """Write the filled slots as they lie (with the write pointer) and the sampling RNG."""
         state = json.dumps(self.rng.bit_generator.state).encode()
+        filled = {name: getattr(self, name)[: self.size] for name in _FIELDS}
         with open(path, "wb") as fh:
-            np.savez(fh, **self.arrays(), rng_state=np.frombuffer(state, np.uint8))
+            np.savez(
+                fh, **filled, ptr=np.int64(self.ptr), rng_state=np.frombuffer(state, np.uint8)
+            )
 
     def load(self, path: str | Path, restore_rng: bool = True, source: int | None = None) -> None:
-        """Replace the contents by those saved at `path` (re-tagged with `source` if given)."""
-        arrays, rng_state = read_buffer_file(path)
+        """Replace the contents by those saved at `path` (re-tagged with `source` if given).
+
+        A buffer of the same capacity gets the exact slot layout back, so sampling continues as
+        if never interrupted; otherwise the transitions are added oldest first.
+        """
+        arrays, ptr, rng_state = read_buffer_file(path)
         if arrays["obs"].shape[1:] != self.obs.shape[1:] or (
             arrays["actions"].shape[1:] != self.actions.shape[1:]
         ):
@@ -146,15 +153,23 @@ class ReplayBuffer:
             )
         if source is not None:
             arrays["source"][:] = source
+        n = len(arrays["rewards"])
         self.ptr = self.size = 0
-        self.add_many(arrays)
+        if n == self.capacity or (n < self.capacity and ptr == n):
+            for name in _FIELDS:
+                getattr(self, name)[:n] = arrays[name]
+            self.ptr, self.size = ptr % self.capacity, n
+        else:  # a full ring of another capacity: oldest first
+            order = (ptr + np.arange(n)) % n
+            self.add_many({name: a[order] for name, a in arrays.items()})
         if restore_rng:
             self.rng.bit_generator.state = rng_state
 
 
-def read_buffer_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and sampling-RNG state of a buffer saved by `ReplayBuffer.save`."""
+def read_buffer_file(path: str | Path) -> tuple[dict[str, np.ndarray], int, dict]:
+    """(slot arrays, write pointer, sampling-RNG state) of a buffer saved by `ReplayBuffer.save`."""
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in _FIELDS}
+        ptr = int(data["ptr"])
         rng_state = json.loads(data["rng_state"].tobytes().decode())
-    return arrays, rng_state
+    return arrays, ptr, rng_state

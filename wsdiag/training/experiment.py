@@ -16,6 +16,7 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,16 @@ class Experiment:
     """One run directory and the protocol that fills it."""
 
     def __init__(
-        self, config: Config, run_dir: Path, progress: str = "bar", console: Console | None = None
+        self,
+        config: Config,
+        run_dir: Path,
+        progress: str = "bar",
+        console: Console | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
+        """`callbacks` join every stage's loop (after the built-in ones, before the checkpointer)."""
         self.config, self.run_dir = config, Path(run_dir)
+        self.extra_callbacks = list(callbacks)
         self.progress, self.console = progress, console or Console(stderr=True)
         self.device = resolve_device(config.device)
         self.env = make_env(config.env.id, config.env.max_episode_steps)
@@ -285,7 +293,7 @@ class Experiment:
             final_name=PRETRAINED if stage == PRETRAIN else None,
         )
         callbacks = [PhaseEvents(), TrainLogger(self.config.log.train_every), evaluator]
-        callbacks += self._progress_callbacks()
+        callbacks += self._progress_callbacks() + self.extra_callbacks
         callbacks.append(checkpointer)  # last: it flushes what the others logged
         return Loop(
             stage=stage,

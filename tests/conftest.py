@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny configs that run the whole protocol in about a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from wsdiag.config import Config, from_dict
+
+TINY_AGENT = {"hidden": [32, 32], "batch_size": 32, "buffer_size": 5000}
+
+
+def tiny_config(**sections: Any) -> Config:
+    """A Pendulum-v1 warm-start experiment with tiny networks and budgets; override by section."""
+    data: dict[str, Any] = {
+        "name": "tiny",
+        "seed": 3,
+        "threads": 1,
+        "env": {"id": "Pendulum-v1"},
+        "pretrain": {**TINY_AGENT, "steps": 400, "learning_starts": 100},
+        "warmstart": {"load": ["actor"], "warmup_steps": 100, "freeze_policy_steps": 50},
+        "finetune": {**TINY_AGENT, "steps": 400},
+        "eval": {"every": 200, "episodes": 1},
+        "checkpoint": {"every": 200, "keep": 2},
+        "log": {"train_every": 100},
+    }
+    for name, value in sections.items():
+        if isinstance(value, dict):
+            data.setdefault(name, {}).update(value)
+        else:
+            data[name] = value
+    return from_dict(data)
+
+
+@pytest.fixture
+def tiny() -> Config:
+    return tiny_config()
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads() -> None:
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    return tmp_path / "runs"

@@ -1,0 +1,65 @@
+"""Replay buffer: storage, wrap-around, sampling, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wsdiag.data.buffer import SOURCE_PRETRAIN, ReplayBuffer
+from wsdiag.errors import WsdiagError
+
+
+def _fill(buffer: ReplayBuffer, n: int) -> None:
+    for i in range(n):
+        obs = np.full(buffer.obs_dim, i, np.float32)
+        buffer.add(obs, np.full(buffer.act_dim, -i), float(i), obs + 1, i % 5 == 0, i % 7 == 0)
+
+
+def test_add_and_sample_keep_fields_aligned() -> None:
+    buffer = ReplayBuffer(100, 3, 2, seed=0)
+    _fill(buffer, 40)
+    batch = buffer.sample(64)
+    assert batch.obs.shape == (64, 3) and batch.actions.shape == (64, 2) and len(batch) == 64
+    i = batch.rewards.numpy()
+    np.testing.assert_array_equal(batch.obs[:, 0].numpy(), i)
+    np.testing.assert_array_equal(batch.next_obs[:, 0].numpy(), i + 1)
+    np.testing.assert_array_equal(batch.terminated.numpy(), (i % 5 == 0).astype(np.float32))
+    np.testing.assert_array_equal(batch.truncated.numpy(), (i % 7 == 0).astype(np.float32))
+
+
+def test_ring_overwrites_oldest() -> None:
+    buffer = ReplayBuffer(10, 1, 1)
+    _fill(buffer, 25)
+    assert len(buffer) == 10
+    np.testing.assert_array_equal(buffer.arrays()["rewards"], np.arange(15, 25))
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    buffer = ReplayBuffer(10, 2, 1, seed=4)
+    _fill(buffer, 13)
+    saved = buffer.arrays()
+    buffer.save(tmp_path / "b.npz")
+    same = ReplayBuffer(10, 2, 1, seed=99)
+    same.load(tmp_path / "b.npz")
+    np.testing.assert_array_equal(buffer.sample(8).rewards, same.sample(8).rewards)
+    _fill(buffer, 2)
+    _fill(same, 2)  # the ring continues where it stopped
+    for key, value in buffer.arrays().items():
+        np.testing.assert_array_equal(same.arrays()[key], value)
+    bigger = ReplayBuffer(20, 2, 1)
+    bigger.load(tmp_path / "b.npz")
+    for key, value in saved.items():
+        np.testing.assert_array_equal(bigger.arrays()[key], value)
+
+
+def test_load_retags_source_and_checks_shapes(tmp_path: Path) -> None:
+    buffer = ReplayBuffer(10, 2, 1)
+    _fill(buffer, 5)
+    buffer.save(tmp_path / "b.npz")
+    other = ReplayBuffer(10, 2, 1)
+    other.load(tmp_path / "b.npz", source=SOURCE_PRETRAIN)
+    assert (other.arrays()["source"] == SOURCE_PRETRAIN).all()
+    with pytest.raises(WsdiagError, match="expects"):
+        ReplayBuffer(10, 3, 1).load(tmp_path / "b.npz")
