@@ -1,0 +1,1 @@
+"""Runnable examples and benchmarks for wsdiag (not part of the installed package)."""

@@ -1,0 +1,101 @@
+"""Shared helpers: thread settings, timing, machine description, synthetic replay data."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from importlib import metadata
+
+import numpy as np
+import torch
+
+from wsdiag.data.buffer import ReplayBuffer
+
+ENV_IDS = ("Pendulum-v1", "HalfCheetah-v5")
+ENV_DIMS = {"Pendulum-v1": (3, 1), "HalfCheetah-v5": (17, 6)}  # (obs dim, action dim)
+HIDDEN = (256, 256)
+BATCH = 256
+LR = 3e-4
+
+
+def set_threads(n: int) -> None:
+    """Pin torch's intra-op thread pool to `n` threads."""
+    torch.set_num_threads(n)
+
+
+def per_call_seconds(
+    fn: Callable[[], object], iters: int, repeats: int = 3, warmup: int = 10
+) -> float:
+    """Median over `repeats` of the mean wall time of `iters` calls of `fn` (after `warmup`)."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        samples.append((time.perf_counter() - start) / iters)
+    return statistics.median(samples)
+
+
+def random_buffer(obs_dim: int, act_dim: int, size: int = 10_000, seed: int = 0) -> ReplayBuffer:
+    """A wsdiag replay buffer filled with `size` Gaussian transitions (timing only)."""
+    rng = np.random.default_rng(seed)
+    buffer = ReplayBuffer(size, obs_dim, act_dim, seed)
+    buffer.add_many(
+        {
+            "obs": rng.standard_normal((size, obs_dim), dtype=np.float32),
+            "actions": rng.uniform(-1.0, 1.0, (size, act_dim)).astype(np.float32),
+            "rewards": rng.standard_normal(size, dtype=np.float32),
+            "next_obs": rng.standard_normal((size, obs_dim), dtype=np.float32),
+            "terminated": np.zeros(size, np.float32),
+            "truncated": np.zeros(size, np.float32),
+            "source": np.zeros(size, np.int8),
+        }
+    )
+    return buffer
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (a hint of how busy a shared machine was)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def machine_info() -> dict[str, object]:
+    """What the numbers were measured on."""
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "cuda": torch.cuda.is_available(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "stable_baselines3": _version("stable-baselines3"),
+        "gymnasium": _version("gymnasium"),
+        "mujoco": _version("mujoco"),
+        "wsdiag": _version("wsdiag"),
+        "load_average_start": load_average(),
+    }

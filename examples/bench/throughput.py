@@ -1,0 +1,149 @@
+"""Training throughput (env steps/s) of wsdiag's real `Loop` versus Stable-Baselines3.
+
+Both do the same work per timed step: one env step, one replay-buffer insert and one gradient
+update (batch 256, [256, 256] networks, learning rate 3e-4). Each run starts with `random_steps`
+uniform-random steps that fill the buffer and are not timed; the clock then runs over the next
+`steps` steps, each followed by exactly one update (SB3: learning_starts, train_freq=1,
+gradient_steps=1).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from examples.bench.common import BATCH, HIDDEN, LR, set_threads
+from wsdiag.agents import make_agent
+from wsdiag.config import AgentConfig
+from wsdiag.data.buffer import ReplayBuffer
+from wsdiag.envs import make_env, space_dims
+from wsdiag.training.callbacks import Callback
+from wsdiag.training.loop import Loop, Phase
+from wsdiag.training.recorder import Recorder
+
+
+class _Stopwatch(Callback):
+    """Starts the clock once `start` env steps are done; stops it when the loop ends."""
+
+    def __init__(self, start: int) -> None:
+        self.start, self.t0, self.t1 = start, 0.0, 0.0
+
+    def on_env_step(self, loop: Loop) -> None:
+        if loop.step == self.start:
+            self.t0 = time.perf_counter()
+
+    def on_end(self, loop: Loop) -> None:
+        self.t1 = time.perf_counter()
+
+
+def wsdiag_steps_per_s(
+    algo: str, env_id: str, steps: int, random_steps: int, buffer_size: int, seed: int = 0
+) -> float:
+    """Env steps/s of wsdiag's `Loop` over `steps` update steps after `random_steps`."""
+    torch.manual_seed(seed)
+    env = make_env(env_id)
+    obs_dim, act_dim = space_dims(env)
+    cfg = AgentConfig(algo=algo, hidden=HIDDEN, batch_size=BATCH, actor_lr=LR, critic_lr=LR)
+    agent = make_agent(cfg, obs_dim, act_dim)
+    buffer = ReplayBuffer(buffer_size, obs_dim, act_dim, seed)
+    total = random_steps + steps
+    watch = _Stopwatch(random_steps)
+    with tempfile.TemporaryDirectory() as tmp:
+        loop = Loop(
+            stage="pretrain",
+            env=env,
+            agent=agent,
+            buffer=buffer,
+            recorder=Recorder(Path(tmp)),
+            phases=[
+                Phase("pretrain", 0, random_steps, "random", False, False),
+                Phase("pretrain", random_steps, total, "agent", True, True),
+            ],
+            utd=1,
+            batch_size=BATCH,
+            seed=seed,
+            callbacks=[watch],
+        )
+        state = loop.run()
+    env.close()
+    assert state.updates == steps, (state.updates, steps)
+    return steps / (watch.t1 - watch.t0)
+
+
+def sb3_steps_per_s(
+    algo: str, env_id: str, steps: int, random_steps: int, buffer_size: int, seed: int = 0
+) -> float:
+    """Env steps/s of Stable-Baselines3's `learn` over the same schedule."""
+    from stable_baselines3 import SAC, TD3
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    class Stopwatch(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.t0, self.t1 = 0.0, 0.0
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps == random_steps:
+                self.t0 = time.perf_counter()
+            return True
+
+        def _on_training_end(self) -> None:
+            self.t1 = time.perf_counter()
+
+    env = gym.make(env_id)
+    kwargs = {
+        "learning_rate": LR,
+        "buffer_size": buffer_size,
+        "learning_starts": random_steps,
+        "batch_size": BATCH,
+        "train_freq": 1,
+        "gradient_steps": 1,
+        "policy_kwargs": {"net_arch": list(HIDDEN)},
+        "device": "cpu",
+        "seed": seed,
+        "verbose": 0,
+    }
+    if algo == "td3":
+        act_dim = env.action_space.shape[0]
+        noise = NormalActionNoise(np.zeros(act_dim), 0.1 * np.ones(act_dim))
+        model = TD3("MlpPolicy", env, action_noise=noise, **kwargs)
+    else:
+        model = SAC("MlpPolicy", env, **kwargs)
+    watch = Stopwatch()
+    model.learn(total_timesteps=random_steps + steps, callback=watch)
+    env.close()
+    return steps / (watch.t1 - watch.t0)
+
+
+def run(
+    steps: int,
+    random_steps: int,
+    buffer_size: int,
+    threads: int = 2,
+    algos: tuple[str, ...] = ("td3", "sac"),
+    env_ids: tuple[str, ...] = ("Pendulum-v1", "HalfCheetah-v5"),
+) -> list[dict[str, object]]:
+    """One row per (algo, env): steps/s of wsdiag and SB3 and their ratio."""
+    set_threads(threads)
+    rows = []
+    for algo in algos:
+        for env_id in env_ids:
+            ours = wsdiag_steps_per_s(algo, env_id, steps, random_steps, buffer_size)
+            theirs = sb3_steps_per_s(algo, env_id, steps, random_steps, buffer_size)
+            rows.append(
+                {
+                    "algo": algo,
+                    "env": env_id,
+                    "timed_steps": steps,
+                    "wsdiag_steps_per_s": ours,
+                    "sb3_steps_per_s": theirs,
+                    "ratio": ours / theirs,
+                }
+            )
+    return rows
