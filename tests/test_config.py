@@ -62,5 +62,5 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(WsdiagError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
     (tmp_path / "good.toml").write_text('name = "x"\n')
-    with pytest.raises(WsdiagError, match="section.key=value"):
+    with pytest.raises(WsdiagError, match=r"section\.key=value"):
         load_config(tmp_path / "good.toml", ["novalue"])

@@ -24,7 +24,9 @@ def cli_errors(debug: bool) -> Iterator[None]:
     except WsdiagError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         if debug:
@@ -38,5 +40,6 @@ def cli_errors(debug: bool) -> Iterator[None]:
             f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))} "
             "(run again with --debug for the traceback)",
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1) from None

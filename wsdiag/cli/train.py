@@ -72,7 +72,7 @@ def train(
             extra = [f"seed={seed}"] if seed is not None else []
             cfg = load_config(config, [*(overrides or []), *extra])
             exp = Experiment.create(cfg, out, progress=progress, console=console)
-        console.print(f"run directory: [bold]{exp.run_dir}[/]")
+        console.print(f"run directory: [bold]{exp.run_dir}[/]", soft_wrap=True)
         run_dir = exp.run(until=until)
         _summary(run_dir)
 
@@ -99,4 +99,5 @@ def _summary(run_dir: Path) -> None:
     add("lowest eval while fine-tuning", finetune.nsmallest(1, "value"))
     add("final eval", online.tail(1))
     Console().print(table)
-    console.print(f"metrics: {run_dir / 'metrics.parquet'}  events: {run_dir / 'events.jsonl'}")
+    console.print(f"metrics: {run_dir / 'metrics.parquet'}", soft_wrap=True)
+    console.print(f"events:  {run_dir / 'events.jsonl'}", soft_wrap=True)

@@ -132,9 +132,7 @@ class ReplayBuffer:
         state = json.dumps(self.rng.bit_generator.state).encode()
         filled = {name: getattr(self, name)[: self.size] for name in _FIELDS}
         with open(path, "wb") as fh:
-            np.savez(
-                fh, **filled, ptr=np.int64(self.ptr), rng_state=np.frombuffer(state, np.uint8)
-            )
+            np.savez(fh, **filled, ptr=np.int64(self.ptr), rng_state=np.frombuffer(state, np.uint8))
 
     def load(self, path: str | Path, restore_rng: bool = True, source: int | None = None) -> None:
         """Replace the contents by those saved at `path` (re-tagged with `source` if given).

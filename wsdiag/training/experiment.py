@@ -79,7 +79,7 @@ class Experiment:
         console: Console | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> None:
-        """`callbacks` join every stage's loop (after the built-in ones, before the checkpointer)."""
+        """Extra `callbacks` join each stage's loop after the built-in ones, before checkpoints."""
         self.config, self.run_dir = config, Path(run_dir)
         self.extra_callbacks = list(callbacks)
         self.progress, self.console = progress, console or Console(stderr=True)
@@ -90,6 +90,8 @@ class Experiment:
         self.recorder = Recorder(self.run_dir)
         self.checkpoints = self.run_dir / "checkpoints"
         self._open: list[Callback] = []
+        if config.pretrain.source == "checkpoint":  # fail now, not after the run has started
+            load_checkpoint(config.pretrain.path).make_agent(self.obs_dim, self.act_dim)
 
     # ------------------------------------------------------------------ creation
 

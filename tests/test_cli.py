@@ -1,0 +1,105 @@
+"""`wsdiag` CLI: help, version, a tiny run, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wsdiag import __version__
+from wsdiag.cli.main import app
+from wsdiag.training.recorder import read_metrics
+
+runner = CliRunner()
+TINY = [
+    "--set", "pretrain.steps=300", "--set", "pretrain.learning_starts=100",
+    "--set", "pretrain.hidden=[16,16]", "--set", "finetune.hidden=[16,16]",
+    "--set", "finetune.steps=300", "--set", "warmstart.warmup_steps=100",
+    "--set", "eval.every=150", "--set", "eval.episodes=1", "--set", "threads=1",
+]  # fmt: skip
+DEMO = str(Path(__file__).parent.parent / "wsdiag" / "configs" / "demo.toml")
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def _one_line_error(result, code: int, text: str) -> None:
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:") and text in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_help_and_version() -> None:
+    assert __version__ in _invoke("--version").stdout
+    result = _invoke("train", "--help")
+    assert result.exit_code == 0
+    for option in ("--set", "--out", "--seed", "--resume", "--until", "--quiet", "--debug"):
+        assert option in result.stdout
+
+
+def test_train_tiny_run_and_resume_complete(tmp_path: Path) -> None:
+    result = _invoke("train", DEMO, "--out", str(tmp_path), "--seed", "5", "-q", *TINY)
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "demo-pendulum-td3-seed5"
+    assert "run directory" in result.stderr and "baseline" in result.stdout
+    assert (run_dir / "config.toml").read_text().count("seed = 5") == 1
+    assert "eval/baseline_return" in set(read_metrics(run_dir).key)
+    again = _invoke("train", "--resume", str(run_dir), "-q")
+    assert again.exit_code == 0 and "already complete" in again.stderr
+
+
+def test_until_pretrain_then_reuse(tmp_path: Path) -> None:
+    result = _invoke("train", DEMO, "--out", str(tmp_path), "--until", "pretrain", "-q", *TINY)
+    assert result.exit_code == 0, result.output
+    pre = tmp_path / "demo-pendulum-td3-seed0"
+    assert (pre / "checkpoints" / "pretrained" / "agent.pt").exists()
+    args = ["--set", 'pretrain.source="checkpoint"', "--set", f'pretrain.path="{pre}"']
+    result = _invoke("train", DEMO, "--out", str(tmp_path), "-q", *TINY, *args)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--set", 'env.id="Pendulm-v1"'], "unknown environment id 'Pendulm-v1'"),
+        (["--set", 'finetune.algo="td4"'], "finetune.algo = 'td4'"),
+        (["--set", "finetune.stepz=3"], "did you mean 'steps'"),
+        (["--set", 'pretrain.source="checkpoint"', "--set", 'pretrain.path="/nope"'],
+         "checkpoint not found: /nope"),
+        (["--until", "finetune"], "--until accepts only 'pretrain'"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_red_line_exit_2(tmp_path: Path, args: list[str], text: str) -> None:
+    _one_line_error(_invoke("train", DEMO, "--out", str(tmp_path), *TINY, *args), 2, text)
+
+
+def test_bad_files_and_dirs(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    _one_line_error(_invoke("train", str(bad)), 2, "invalid TOML")
+    _one_line_error(_invoke("train", str(tmp_path / "none.toml")), 2, "config file not found")
+    _one_line_error(_invoke("train", "--resume", str(tmp_path)), 2, "not a wsdiag run directory")
+    _one_line_error(_invoke("train"), 2, "give a CONFIG.toml")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_out_dir(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    _one_line_error(_invoke("train", DEMO, "--out", str(locked / "x")), 2, "cannot create run")
+
+
+def test_out_path_that_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    _one_line_error(_invoke("train", DEMO, "--out", str(blocker), *TINY), 2, "cannot create run")
+
+
+def test_debug_shows_the_exception(tmp_path: Path) -> None:
+    result = _invoke("train", str(tmp_path / "none.toml"), "--debug")
+    assert result.exit_code != 0 and result.exception is not None
