@@ -46,7 +46,10 @@ def train(
         typer.Option(help="Stop after this stage: 'pretrain' saves the pretrained checkpoint."),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Plain log lines instead of a progress bar.")
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Plain log lines instead of a progress bar (automatic in pipes)."
+        ),
     ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -55,7 +58,7 @@ def train(
     Example: wsdiag train wsdiag/configs/demo.toml --set finetune.steps=20000 --seed 1
     """
     with cli_errors(debug):
-        progress = "quiet" if quiet else "bar"
+        progress = "quiet" if quiet or not console.is_terminal else "bar"
         if until not in (None, "pretrain"):
             raise WsdiagError(f"--until accepts only 'pretrain', got '{until}'")
         if resume is not None:
