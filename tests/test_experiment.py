@@ -47,7 +47,7 @@ def test_protocol_records_phases_warm_start_and_baseline(tiny: Config, runs: Pat
     assert len(baseline) == 1 and baseline.step.item() == 0
     pre_evals = frame[(frame.key == "eval/return") & (frame.phase == "pretrain")]
     assert baseline.value.item() == pytest.approx(pre_evals.value.iloc[-1])  # same policy, seeds
-    assert set(frame.phase) == {"pretrain", "warmup", "finetune"}  # no row falls in freeze
+    assert set(frame.phase) == {"pretrain", "warmup", "freeze", "finetune"}
     assert {"train/critic_loss", "train/actor_loss", "rollout/return"} <= set(frame.key)
     assert (run_dir / "checkpoints" / "pretrained" / "agent.pt").exists()
     assert (run_dir / "checkpoints" / "step_400" / "agent.pt").exists()

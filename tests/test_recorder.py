@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wsdiag.training.atomic import atomic_write
+from wsdiag.atomic import atomic_write
 from wsdiag.training.recorder import Recorder, read_events, read_metrics
 
 

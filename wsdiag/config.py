@@ -105,9 +105,17 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class ProbesConfig:
-    """[probes] Diagnostic probes during training (see docs/probes.md)."""
+    """[probes] Diagnostic probes of the online stage (definitions in docs/probes.md)."""
 
-    every: int = 2_000  # environment steps between probe runs; 0 disables them
+    every: int = 2_000  # environment steps between probe runs (and every phase boundary); 0: off
+    states: int = 500  # behavioural probe-set size, and online transitions sampled per call
+    n_perturb: int = 100  # perturbed actions per state for the Q-percentile
+    sigma: float = 1.0  # perturbation half-width, in units of the action half-range
+    landscape_states: int = 8  # states whose perturbed-action Q values are saved (figures)
+    landscape_perturb: int = 500  # perturbed actions per landscape state
+    drift_actions: int = 20  # actions per state (half pi_pre, half pi) for the Q-softmax KL
+    divergence_q: float = 75.0  # percentile of ||pi(s) - a||^2 reported per label
+    reduce: str = "mean"  # how a probe reduces the critic ensemble: mean | min
 
 
 @dataclass(frozen=True)
@@ -327,6 +335,12 @@ def validate(config: Config) -> None:
         raise WsdiagError("eval.every and eval.episodes must be >= 1")
     if config.log.train_every < 1:
         raise WsdiagError("log.train_every must be >= 1")
+    _choice(config.probes.reduce, ("mean", "min"), "probes.reduce")
+    pr = config.probes
+    if pr.every < 0 or min(pr.states, pr.n_perturb, pr.landscape_perturb, pr.drift_actions) < 1:
+        raise WsdiagError("probes: every must be >= 0 and the sample sizes >= 1")
+    if not 0 <= pr.divergence_q <= 100 or pr.sigma <= 0:
+        raise WsdiagError("probes: need 0 <= divergence_q <= 100 and sigma > 0")
     if config.threads < 0:
         raise WsdiagError("threads must be >= 0")
     if config.checkpoint.every < 0 or config.checkpoint.keep < 1:

@@ -114,6 +114,12 @@ class ReplayBuffer:
             order = (self.ptr + np.arange(self.capacity)) % self.capacity
         return {name: getattr(self, name)[order] for name in _FIELDS}
 
+    def recent(self, n: int) -> dict[str, np.ndarray]:
+        """The newest min(n, size) transitions, oldest first, as numpy arrays (copies)."""
+        n = min(n, self.size)
+        idx = (self.ptr - n + np.arange(n)) % self.capacity
+        return {name: getattr(self, name)[idx] for name in _FIELDS}
+
     def sample(self, batch_size: int) -> Batch:
         """A uniform minibatch (with replacement) as tensors on the buffer's device."""
         idx = self.rng.integers(0, self.size, size=batch_size)

@@ -20,9 +20,9 @@ from typing import Any
 import torch
 
 from wsdiag.agents import AGENTS, ActorCritic, make_agent
+from wsdiag.atomic import replace_symlink
 from wsdiag.config import AgentConfig, _build
 from wsdiag.errors import WsdiagError
-from wsdiag.training.atomic import replace_symlink
 from wsdiag.versions import versions
 
 AGENT_FILE, STATE_FILE, META_FILE, BUFFER_FILE = "agent.pt", "state.json", "meta.json", "buffer.npz"

@@ -37,12 +37,14 @@ from wsdiag.training.checkpoint import (
     prune_checkpoints,
 )
 from wsdiag.training.loop import Loop, LoopState, Phase
+from wsdiag.training.probe_runner import ProbeRunner
 from wsdiag.training.progress import QuietProgress, RichProgress
 from wsdiag.training.recorder import ONLINE_PHASES, PRETRAIN_PHASES, Recorder
 from wsdiag.versions import git_sha, versions
 
 PRETRAIN, ONLINE = "pretrain", "online"
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes start from reset(seed + 10_000 + k)
+PROBE_SEED_OFFSET = 20_000  # the behavioural probe set's rollouts, and the probes' draws
 PROGRESS_MODES = ("bar", "quiet", "none")
 
 
@@ -295,6 +297,15 @@ class Experiment:
             final_name=PRETRAINED if stage == PRETRAIN else None,
         )
         callbacks = [PhaseEvents(), TrainLogger(self.config.log.train_every), evaluator]
+        if stage == ONLINE and self.config.probes.every > 0:
+            callbacks.append(
+                ProbeRunner(
+                    self.config.probes,
+                    self.eval_env,
+                    self.run_dir,
+                    self.config.seed + PROBE_SEED_OFFSET,
+                )
+            )
         callbacks += self._progress_callbacks() + self.extra_callbacks
         callbacks.append(checkpointer)  # last: it flushes what the others logged
         return Loop(

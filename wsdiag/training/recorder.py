@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wsdiag.training.atomic import atomic_write, atomic_write_text
+from wsdiag.atomic import atomic_write, atomic_write_text
 
 METRICS_FILE = "metrics.parquet"
 EVENTS_FILE = "events.jsonl"

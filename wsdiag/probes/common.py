@@ -1,0 +1,54 @@
+"""What every probe takes: a critic as `q_fn(states [N, ds], actions [N, da]) -> [N]`, helpers
+to build one from an agent, and batched evaluation of many actions per state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+QFn = Callable[[Tensor, Tensor], Tensor]
+PolicyFn = Callable[[Tensor], Tensor]
+CHUNK_ROWS = 65_536  # critic rows per forward pass when evaluating many actions per state
+REDUCTIONS = ("mean", "min")
+
+
+def critic_fn(agent: object, reduce: str = "mean", target: bool = False) -> QFn:
+    """q_fn of an agent's critic ensemble (or its target): the mean (or min) over its E critics."""
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    critic = agent.critic_target if target else agent.critic  # type: ignore[attr-defined]
+
+    def q_fn(states: Tensor, actions: Tensor) -> Tensor:
+        q = critic(states, actions)
+        return q.mean(0) if reduce == "mean" else q.min(0).values
+
+    return q_fn
+
+
+def q_many(q_fn: QFn, states: Tensor, actions: Tensor, chunk: int = CHUNK_ROWS) -> Tensor:
+    """Q(s_i, a_ij) for states [N, ds] and actions [N, K, da] -> [N, K], in chunks, no gradient."""
+    n, k, da = actions.shape
+    flat_states = states[:, None, :].expand(n, k, states.shape[-1]).reshape(n * k, -1)
+    flat_actions = actions.reshape(n * k, da)
+    out = torch.empty(n * k, dtype=states.dtype, device=states.device)
+    with torch.no_grad():
+        for i in range(0, n * k, chunk):
+            out[i : i + chunk] = q_fn(flat_states[i : i + chunk], flat_actions[i : i + chunk])
+    return out.reshape(n, k)
+
+
+def summary(values: np.ndarray) -> dict[str, float]:
+    """mean, median, p90 and max of a 1-D array (as TD3BC++ monitors ||dQ/da||)."""
+    return {
+        "mean": float(np.mean(values)),
+        "median": float(np.median(values)),
+        "p90": float(np.percentile(values, 90)),
+        "max": float(np.max(values)),
+    }
+
+
+def as_tensor(x: np.ndarray | Tensor, device: str | torch.device = "cpu") -> Tensor:
+    return torch.as_tensor(x, dtype=torch.float32, device=device)

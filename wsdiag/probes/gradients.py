@@ -1,0 +1,33 @@
+"""Action-gradient norms of the critic and the policy-gradient norm (Wexler et al. II-D; TD3BC++).
+
+    action_grad_norm(s, a) = || dQ(s, a)/da ||_2               per pair
+    policy_grad_norm       = || d/dtheta mean_s Q(s, pi_theta(s)) ||_2   over all actor parameters
+
+Better experts sit where the critic is steeper, so their updates are larger and the drop deeper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from wsdiag.probes.common import PolicyFn, QFn
+
+
+def action_grad_norm(q_fn: QFn, states: Tensor, actions: Tensor) -> np.ndarray:
+    """||dQ/da||_2 at each (s, a) pair [N]."""
+    a = actions.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(q_fn(states, a).sum(), a)
+    return grad.norm(dim=-1).cpu().numpy()
+
+
+def policy_grad_norm(q_fn: QFn, policy: PolicyFn, actor: nn.Module, states: Tensor) -> float:
+    """||d mean_s Q(s, pi(s)) / d theta||_2 over the parameters of `actor` (no .grad touched)."""
+    params = [p for p in actor.parameters() if p.requires_grad]
+    with torch.enable_grad():
+        objective = q_fn(states, policy(states)).mean()
+        grads = torch.autograd.grad(objective, params, allow_unused=True)
+    squares = [g.pow(2).sum() for g in grads if g is not None]
+    return float(torch.stack(squares).sum().sqrt()) if squares else 0.0

@@ -1,0 +1,176 @@
+"""Every probe on one agent at one moment: scalars for the metrics table, arrays for figures.
+
+`run_probes` is what both the training callback and `wsdiag probe --checkpoint` call, so a probe
+gives the same number in either place. Random draws (perturbations, random actions) come from
+generators seeded by `seed`, so successive calls in a run see the same perturbations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from wsdiag.agents import ActorCritic
+from wsdiag.config import ProbesConfig
+from wsdiag.probes.common import critic_fn, summary
+from wsdiag.probes.divergence import action_divergence
+from wsdiag.probes.drift import policy_drift, q_softmax_kl
+from wsdiag.probes.frozen import frozen_critic_eval, q_by_label
+from wsdiag.probes.gradients import action_grad_norm, policy_grad_norm
+from wsdiag.probes.probe_set import ProbeSet
+from wsdiag.probes.q_percentile import perturbed_q, q_percentile
+from wsdiag.probes.td import td_errors
+
+
+class ProbeResult:
+    """Scalars (`name -> float`) and arrays (`name -> ndarray`) gathered under one name space."""
+
+    def __init__(self) -> None:
+        self.scalars: dict[str, float] = {}
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def add(self, name: str, values: np.ndarray, stats: bool = False) -> None:
+        """Store an array; its mean as a scalar, or its mean/median/p90/max with `stats`."""
+        self.arrays[name] = values
+        if stats:
+            self.scalars |= {f"{name}/{k}": v for k, v in summary(values).items()}
+        else:
+            self.scalars[name] = float(np.mean(values))
+
+
+def _critic_probes(
+    out: ProbeResult,
+    agent: ActorCritic,
+    t: dict[str, Tensor],
+    cfg: ProbesConfig,
+    seed: int,
+    prefix: str = "",
+) -> None:
+    """Q-percentiles (local and uniform) and ||dQ/da|| at the behavioural actions."""
+    q_fn = critic_fn(agent, cfg.reduce)
+    for mode, key in (("local", "q_percentile"), ("uniform", "q_percentile_uniform")):
+        p = q_percentile(
+            q_fn,
+            t["states"],
+            t["actions"],
+            n_perturb=cfg.n_perturb,
+            sigma=cfg.sigma,
+            mode=mode,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        out.add(f"{prefix}{key}", p)
+        out.scalars[f"{prefix}{key}/median"] = float(np.median(p))
+    out.add(f"{prefix}grad_norm/behaviour", action_grad_norm(q_fn, t["states"], t["actions"]), True)
+
+
+def _td(
+    out: ProbeResult, agent: ActorCritic, t: dict[str, Tensor], cfg: ProbesConfig, name: str
+) -> None:
+    td = td_errors(
+        critic_fn(agent, cfg.reduce),
+        critic_fn(agent, cfg.reduce, target=True),
+        agent.policy,
+        t["states"],
+        t["actions"],
+        t["rewards"],
+        t["next_states"],
+        t["terminated"],
+        agent.gamma,
+    )
+    out.add(f"td_error/{name}", td["td_error"])
+    out.add(f"q/{name}", td["q"])
+
+
+def _drift(
+    out: ProbeResult,
+    agent: ActorCritic,
+    pretrained: ActorCritic,
+    states: Tensor,
+    cfg: ProbesConfig,
+    seed: int,
+    name: str,
+) -> None:
+    with torch.no_grad():
+        dist_pre, dist = pretrained.policy_dist(states), agent.policy_dist(states)
+        drift = policy_drift(dist_pre, dist, pretrained.policy(states), agent.policy(states))
+    drift["q_kl"] = q_softmax_kl(
+        critic_fn(pretrained, cfg.reduce),
+        critic_fn(agent, cfg.reduce),
+        states,
+        dist_pre,
+        dist,
+        n_actions=cfg.drift_actions,
+        squash=agent.algo == "sac",
+        generator=torch.Generator().manual_seed(seed),
+    )
+    for key, values in drift.items():
+        out.add(f"{key}/{name}", values)
+
+
+def run_probes(
+    agent: ActorCritic,
+    offline: ProbeSet,
+    cfg: ProbesConfig,
+    *,
+    online: ProbeSet | None = None,
+    pretrained: ActorCritic | None = None,
+    frozen: ActorCritic | None = None,
+    seed: int = 0,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Run every probe the inputs allow (definitions in docs/probes.md); (scalars, arrays).
+
+    offline: the behavioural probe set; online: recent transitions of the agent's own policy;
+    pretrained: the agent the warm start came from (drift, and its critic as a reference);
+    frozen: a copy of the agent taken when policy updates began (frozen-critic view).
+    """
+    out = ProbeResult()
+    t = offline.tensors(agent.device)
+    q_fn = critic_fn(agent, cfg.reduce)
+    gen = torch.Generator().manual_seed(seed + 1)
+    _critic_probes(out, agent, t, cfg, seed)
+    n = cfg.landscape_states
+    landscape = perturbed_q(
+        q_fn,
+        t["states"][:n],
+        t["actions"][:n],
+        n_perturb=cfg.landscape_perturb,
+        sigma=cfg.sigma,
+        generator=gen,
+    )
+    out.arrays |= {f"landscape/{k}": v for k, v in landscape.items()}
+    with torch.no_grad():
+        pi = agent.policy(t["states"])
+    random_actions = (2 * torch.rand(t["actions"].shape, generator=gen) - 1).to(pi)
+    out.add("grad_norm/policy", action_grad_norm(q_fn, t["states"], pi), stats=True)
+    out.add("grad_norm/random", action_grad_norm(q_fn, t["states"], random_actions), stats=True)
+    out.scalars["policy_grad_norm"] = policy_grad_norm(q_fn, agent.policy, agent.actor, t["states"])
+    _td(out, agent, t, cfg, "offline")
+    labels = offline.labels
+    divergence = action_divergence(
+        agent.policy, t["states"], t["actions"], labels, cfg.divergence_q
+    )
+    out.scalars |= {f"divergence/{label}": v for label, v in divergence.items()}
+    by_label = q_by_label(q_fn, t["states"], t["actions"], labels, generator=gen)
+    out.arrays |= {f"q_by_label/{k}": v for k, v in by_label.items()}
+    out.arrays["offline_states"] = offline.states
+    if pretrained is not None:
+        _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
+        _drift(out, agent, pretrained, t["states"], cfg, seed, "offline")
+    if online is not None and len(online) > 0:
+        o = online.tensors(agent.device)
+        out.arrays["online_states"] = online.states
+        _td(out, agent, o, cfg, "online")
+        if pretrained is not None:
+            _drift(out, agent, pretrained, o["states"], cfg, seed, "online")
+        if frozen is not None and pretrained is not None:
+            views = frozen_critic_eval(
+                critic_fn(frozen, cfg.reduce),
+                pretrained.policy,
+                agent.policy,
+                t["states"],
+                o["states"],
+            )
+            for key, values in views.items():
+                out.add(f"frozen/{key}", values)
+    return out.scalars, out.arrays

@@ -1,0 +1,92 @@
+"""ProbeRunner: the probe suite during the online stage, on a probe set fixed for the run.
+
+It runs at online step 0 (the fresh critic, before any update), every `probes.every` steps, at
+every phase boundary (notably right before policy updates begin) and at the end of the stage.
+Scalars go to the metrics table as `probe/<name>` (plus `time/probe_s`, the wall time of the
+call); arrays to `probes/step_<n>.npz` and the scalars also to `probes/step_<n>.json`. When the
+actor first starts learning, a frozen copy of the agent is kept for the frozen-critic view (a run
+resumed after that point has no frozen copy and skips that view).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wsdiag.atomic import atomic_write_text
+from wsdiag.config import ProbesConfig
+from wsdiag.probes import ProbeSet, collect_rollouts, run_probes
+from wsdiag.training.callbacks import Callback
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from wsdiag.agents import ActorCritic
+    from wsdiag.training.loop import Loop
+
+PROBE_SET_FILE = "probe_set.npz"
+
+
+class ProbeRunner(Callback):
+    """Runs `run_probes` on the online stage (see module docstring)."""
+
+    def __init__(self, cfg: ProbesConfig, env: gym.Env, run_dir: Path, seed: int) -> None:
+        self.cfg, self.env, self.seed = cfg, env, seed
+        self.folder = Path(run_dir) / "probes"
+        self.offline: ProbeSet | None = None
+        self.frozen: ActorCritic | None = None
+        self.last_step = -1
+
+    def _probe_set(self, loop: Loop) -> ProbeSet:
+        path = self.folder / PROBE_SET_FILE
+        if path.exists():
+            return ProbeSet.load(path)
+        behaviour = loop.pretrained or loop.agent
+        probe_set = collect_rollouts(self.env, behaviour, self.cfg.states, self.seed)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        probe_set.save(path)
+        return probe_set
+
+    def run(self, loop: Loop) -> None:
+        if loop.stage != "online" or loop.step == self.last_step:
+            return
+        self.last_step = loop.step
+        start = time.perf_counter()
+        online = ProbeSet.from_buffer(loop.buffer, self.cfg.states) if len(loop.buffer) else None
+        scalars, arrays = run_probes(
+            loop.agent,
+            self.offline,
+            self.cfg,
+            online=online,
+            pretrained=loop.pretrained,
+            frozen=self.frozen,
+            seed=self.seed,
+        )
+        elapsed = time.perf_counter() - start
+        loop.recorder.log(loop.step, loop.phase.name, {f"probe/{k}": v for k, v in scalars.items()})
+        loop.recorder.log(loop.step, loop.phase.name, {"time/probe_s": elapsed})
+        loop.recorder.save_arrays(f"step_{loop.step}", arrays)
+        record = {"step": loop.step, "phase": loop.phase.name, "scalars": scalars}
+        atomic_write_text(self.folder / f"step_{loop.step}.json", json.dumps(record, indent=1))
+
+    def on_start(self, loop: Loop) -> None:
+        if loop.stage != "online" or self.cfg.every == 0:
+            return
+        self.offline = self._probe_set(loop)
+        if loop.step > 0:  # resumed: this step's probes are already recorded
+            self.last_step = loop.step
+        self.run(loop)
+
+    def on_phase(self, loop: Loop, name: str) -> None:
+        if self.offline is None:
+            return
+        if loop.phase.update_actor and self.frozen is None and loop.step == loop.phase.start:
+            self.frozen = copy.deepcopy(loop.agent)
+        self.run(loop)
+
+    def on_env_step(self, loop: Loop) -> None:
+        if self.offline is not None and (loop.step % self.cfg.every == 0 or loop.done):
+            self.run(loop)
