@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -103,3 +104,37 @@ def test_out_path_that_is_a_file(tmp_path: Path) -> None:
 def test_debug_shows_the_exception(tmp_path: Path) -> None:
     result = _invoke("train", str(tmp_path / "none.toml"), "--debug")
     assert result.exit_code != 0 and result.exception is not None
+
+
+def test_probe_checkpoint_of_a_run(tmp_path: Path) -> None:
+    assert _invoke("train", DEMO, "--out", str(tmp_path), "-q", *TINY).exit_code == 0
+    run_dir = tmp_path / "demo-pendulum-td3-seed0"
+    out = tmp_path / "probe-out"
+    args = ["--rollouts", "50", "--set", "probes.n_perturb=8", "--out", str(out)]
+    result = _invoke("probe", "--checkpoint", str(run_dir / "checkpoints" / "step_300"), *args)
+    assert result.exit_code == 0, result.output
+    assert "q_percentile" in result.stdout and "pretrained/q_percentile" in result.stdout
+    assert "checkpoints/pretrained" in result.stderr  # the sibling reference was found
+    record = json.loads((out / "probes" / "step_300.json").read_text())
+    assert record["scalars"]["kl/online"] >= 0
+    assert (out / "probes" / "step_300.npz").exists()
+    pre = _invoke("probe", "-c", str(run_dir), "--rollouts", "20", "--out", str(tmp_path / "p2"))
+    assert pre.exit_code == 0 and "none" in pre.stderr  # the pretrained agent has no reference
+
+
+def test_probe_bad_input(tmp_path: Path) -> None:
+    _one_line_error(_invoke("probe", "-c", str(tmp_path / "nope")), 2, "checkpoint not found")
+    assert (
+        _invoke("train", DEMO, "--out", str(tmp_path), "-q", "--until", "pretrain", *TINY).exit_code
+        == 0
+    )
+    pre = tmp_path / "demo-pendulum-td3-seed0"
+    other = tmp_path / "other"
+    args = ["--set", 'env.id="InvertedPendulum-v5"', "--until", "pretrain", "--out", str(other)]
+    assert _invoke("train", DEMO, "-q", *TINY, *args).exit_code == 0
+    wrong = other / "demo-pendulum-td3-seed0"
+    _one_line_error(
+        _invoke("probe", "-c", str(pre), "--reference", str(wrong)), 2, "observations of shape (4,)"
+    )
+    _one_line_error(_invoke("probe", "-c", str(pre), "--set", "finetune.steps=3"), 2, "probes.*")
+    _one_line_error(_invoke("probe", "-c", str(pre), "--rollouts", "0"), 2, "--rollouts")

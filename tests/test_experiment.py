@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -181,3 +182,32 @@ def test_target_return_stops_pretraining(runs: Path) -> None:
     assert end["reason"] == "target_return" and end["step"] == 200
     meta = json.loads((run_dir / "checkpoints" / "pretrained" / "meta.json").read_text())
     assert meta["step"] == 200 and meta["obs_dim"] == 3 and meta["versions"]["torch"]
+
+
+def test_probes_recorded_at_interval_and_phase_boundaries(runs: Path) -> None:
+    config = tiny_config(
+        probes={"every": 100, "states": 64, "n_perturb": 16, "landscape_perturb": 32},
+        warmstart={"warmup_steps": 130, "freeze_policy_steps": 40},
+    )
+    run_dir = _run(config, runs)
+    frame = read_metrics(run_dir)
+    steps = sorted(frame[frame.key == "probe/q_percentile"].step.tolist())
+    assert steps == [0, 100, 130, 170, 200, 300, 400]  # interval, boundaries, end
+    keys = set(frame.key)
+    expected = {
+        "probe/q_percentile", "probe/pretrained/q_percentile", "probe/grad_norm/behaviour/p90",
+        "probe/policy_grad_norm", "probe/td_error/offline", "probe/td_error/online",
+        "probe/kl/online", "probe/q_kl/offline", "probe/divergence/behaviour",
+        "probe/frozen/su_piu", "time/probe_s",
+    }  # fmt: skip
+    assert expected <= keys, expected - keys
+    frozen_steps = frame[frame.key == "probe/frozen/su_piu"].step
+    assert frozen_steps.min() == 170  # the frozen copy is taken when policy updates begin
+    with np.load(run_dir / "probes" / "step_170.npz") as arrays:
+        assert arrays["landscape/q"].shape == (8, 32) and arrays["q_percentile"].shape == (64,)
+    record = json.loads((run_dir / "probes" / "step_170.json").read_text())
+    assert record["phase"] == "finetune" and "q_percentile" in record["scalars"]
+    assert (run_dir / "probes" / "probe_set.npz").exists()
+    # the warm-started actor equals the pretrained one until policy updates begin
+    warmup = frame[(frame.key == "probe/action_mse/offline") & (frame.step <= 130)]
+    assert (warmup.value == 0).all()

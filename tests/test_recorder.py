@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,9 @@ def test_failed_write_leaves_previous_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.parquet"]
 
 
-def test_probe_arrays(tmp_path: Path) -> None:
-    path = Recorder(tmp_path).save_arrays("step_10", {"q": np.arange(3.0)})
+def test_probe_files(tmp_path: Path) -> None:
+    path = Recorder(tmp_path).save_probe(10, "warmup", {"p": 0.5}, {"q": np.arange(3.0)})
     with np.load(path) as data:
         np.testing.assert_array_equal(data["q"], [0.0, 1.0, 2.0])
+    record = json.loads((tmp_path / "probes" / "step_10.json").read_text())
+    assert record == {"step": 10, "phase": "warmup", "scalars": {"p": 0.5}}

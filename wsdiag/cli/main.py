@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wsdiag import __version__
-from wsdiag.cli import train
+from wsdiag.cli import probe, train
 
 app = typer.Typer(
     name="wsdiag",
@@ -17,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("train")(train.train)
+app.command("probe")(probe.probe)
 
 
 def _version(value: bool) -> None:

@@ -11,12 +11,10 @@ resumed after that point has no frozen copy and skips that view).
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wsdiag.atomic import atomic_write_text
 from wsdiag.config import ProbesConfig
 from wsdiag.probes import ProbeSet, collect_rollouts, run_probes
 from wsdiag.training.callbacks import Callback
@@ -68,9 +66,7 @@ class ProbeRunner(Callback):
         elapsed = time.perf_counter() - start
         loop.recorder.log(loop.step, loop.phase.name, {f"probe/{k}": v for k, v in scalars.items()})
         loop.recorder.log(loop.step, loop.phase.name, {"time/probe_s": elapsed})
-        loop.recorder.save_arrays(f"step_{loop.step}", arrays)
-        record = {"step": loop.step, "phase": loop.phase.name, "scalars": scalars}
-        atomic_write_text(self.folder / f"step_{loop.step}.json", json.dumps(record, indent=1))
+        loop.recorder.save_probe(loop.step, loop.phase.name, scalars, arrays)
 
     def on_start(self, loop: Loop) -> None:
         if loop.stage != "online" or self.cfg.every == 0:

@@ -62,11 +62,18 @@ class Recorder:
         self.rows = keep
         return dropped
 
-    def save_arrays(self, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
-        """Write named arrays to probes/<name>.npz atomically."""
-        path = self.run_dir / "probes" / f"{name}.npz"
-        path.parent.mkdir(exist_ok=True)
+    def save_probe(
+        self, step: int, phase: str, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]
+    ) -> Path:
+        """Write probes/step_<step>.npz (arrays) and step_<step>.json (scalars) atomically."""
+        folder = self.run_dir / "probes"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"step_{step}.npz"
         atomic_write(path, lambda tmp: _savez(tmp, arrays))
+        record = {"step": step, "phase": phase, "scalars": dict(scalars)}
+        atomic_write_text(
+            path.with_suffix(".json"), json.dumps(record, indent=1, default=_jsonable)
+        )
         return path
 
 

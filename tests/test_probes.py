@@ -1,0 +1,165 @@
+"""Probes on analytic critics and hand-made data, where the right answer is known exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from wsdiag.probes import (
+    ProbeSet,
+    action_divergence,
+    action_grad_norm,
+    frozen_critic_eval,
+    gaussian_kl,
+    perturb_actions,
+    perturbed_q,
+    policy_drift,
+    policy_grad_norm,
+    q_by_label,
+    q_percentile,
+    q_softmax_kl,
+    td_errors,
+)
+
+A_STAR = torch.tensor([0.3, -0.2])
+
+
+def peaked(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Q(s, a) = -||a - a*||^2: a* is the global maximum."""
+    return -((actions - A_STAR) ** 2).sum(-1) + 0 * states.sum(-1)
+
+
+def valley(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    return -peaked(states, actions)
+
+
+def test_q_percentile_is_one_at_the_maximum_and_zero_at_the_minimum() -> None:
+    states = torch.randn(16, 3)
+    actions = A_STAR.expand(16, 2)
+    gen = torch.Generator().manual_seed(0)
+    for mode in ("local", "uniform"):
+        assert (
+            q_percentile(peaked, states, actions, n_perturb=200, mode=mode, generator=gen).min()
+            == 1.0
+        )
+        assert (
+            q_percentile(valley, states, actions, n_perturb=200, mode=mode, generator=gen).max()
+            == 0.0
+        )
+
+
+def test_q_percentile_of_a_linear_critic_at_the_centre_is_one_half() -> None:
+    """A linear critic at the centre of a symmetric box: half the perturbations are better."""
+    w = torch.tensor([1.0, -2.0])
+    p = q_percentile(
+        lambda s, a: a @ w,
+        torch.zeros(400, 1),
+        torch.zeros(400, 2),
+        n_perturb=500,
+        sigma=0.5,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert abs(p.mean() - 0.5) < 0.01
+
+
+def test_perturbations_respect_sigma_and_bounds() -> None:
+    actions = torch.tensor([[0.95, 0.0]])
+    a = perturb_actions(actions, 1000, sigma=0.1, generator=torch.Generator().manual_seed(0))
+    assert a.shape == (1, 1000, 2)
+    assert a.max() <= 1.0 and (a - actions[:, None]).abs().max() <= 0.1 + 1e-6
+    u = perturb_actions(actions, 1000, mode="uniform", low=-0.5, high=0.5)
+    assert u.min() >= -0.5 and u.max() <= 0.5 and u.std() > 0.2
+
+
+def test_perturbed_q_returns_the_landscape() -> None:
+    out = perturbed_q(peaked, torch.zeros(3, 1), A_STAR.expand(3, 2), n_perturb=50)
+    assert out["perturbed"].shape == (3, 50, 2) and out["q"].shape == (3, 50)
+    assert np.allclose(out["q_ref"], 0.0) and (out["percentile"] == 1.0).all()
+
+
+def test_action_gradient_of_a_linear_critic_is_its_weight_norm() -> None:
+    w = torch.tensor([3.0, -4.0])
+    norms = action_grad_norm(lambda s, a: a @ w + s.sum(-1), torch.randn(10, 3), torch.randn(10, 2))
+    np.testing.assert_allclose(norms, 5.0, rtol=1e-6)
+
+
+def test_policy_gradient_norm_by_hand() -> None:
+    """pi(s) = theta * s (scalar action), Q = 2a: d mean Q / d theta = 2 mean(s)."""
+    actor = torch.nn.Linear(1, 1, bias=False)
+    states = torch.tensor([[1.0], [3.0]])
+    norm = policy_grad_norm(lambda s, a: 2 * a[:, 0], actor, actor, states)
+    assert norm == pytest.approx(4.0)
+    assert actor.weight.grad is None
+
+
+def test_gaussian_kl_closed_form() -> None:
+    mu_p, std_p = torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 0.5]])
+    mu_q, std_q = torch.tensor([[1.0, 1.0]]), torch.tensor([[2.0, 0.5]])
+    expected = (np.log(2.0) + (1 + 1) / 8 - 0.5) + 0.0
+    np.testing.assert_allclose(gaussian_kl(mu_p, std_p, mu_q, std_q), [expected], rtol=1e-9)
+    np.testing.assert_allclose(gaussian_kl(mu_p, std_p, mu_p, std_p), [0.0], atol=1e-12)
+
+
+def test_policy_drift_and_q_softmax_kl() -> None:
+    dist = torch.distributions.Normal(torch.zeros(4, 2), torch.full((4, 2), 0.1))
+    shifted = torch.distributions.Normal(torch.full((4, 2), 0.1), torch.full((4, 2), 0.1))
+    drift = policy_drift(dist, shifted, torch.zeros(4, 2), torch.full((4, 2), 0.1))
+    np.testing.assert_allclose(drift["kl"], 2 * 0.01 / (2 * 0.01), rtol=1e-6)  # sum over 2 dims
+    np.testing.assert_allclose(drift["action_mse"], 0.02, rtol=1e-6)
+    same = q_softmax_kl(peaked, peaked, torch.zeros(4, 1), dist, shifted, n_actions=10)
+    np.testing.assert_allclose(same, 0.0, atol=1e-12)
+    differ = q_softmax_kl(peaked, valley, torch.zeros(4, 1), dist, shifted, n_actions=10)
+    assert (differ > 0).all()
+
+
+def test_action_divergence_percentile_by_label() -> None:
+    states = torch.zeros(6, 1)
+    actions = torch.tensor([[0.0], [1.0], [2.0], [0.0], [0.0], [3.0]])
+    labels = np.array(["expert", "expert", "expert", "non-expert", "non-expert", "non-expert"])
+    out = action_divergence(lambda s: torch.zeros(len(s), 1), states, actions, labels, q=50)
+    assert out == {"expert": 1.0, "non-expert": 0.0}
+    out = action_divergence(lambda s: torch.zeros(len(s), 1), states, actions, labels, q=100)
+    assert out == {"expert": 4.0, "non-expert": 9.0}
+
+
+def test_td_error_by_hand_termination_vs_truncation() -> None:
+    """Q = sum(a), Q_target = 10 * s, pi(s') = 0: y = r + gamma (1 - term) 10 s'."""
+    q_fn = lambda s, a: a.sum(-1)  # noqa: E731
+    q_target = lambda s, a: 10 * s[:, 0]  # noqa: E731
+    out = td_errors(
+        q_fn, q_target, lambda s: torch.zeros(len(s), 1),
+        states=torch.zeros(2, 1), actions=torch.tensor([[1.0], [2.0]]),
+        rewards=torch.tensor([0.5, 0.5]), next_states=torch.tensor([[1.0], [1.0]]),
+        terminated=torch.tensor([1.0, 0.0]), gamma=0.9,
+    )  # fmt: skip
+    np.testing.assert_allclose(out["td_error"], [abs(1 - 0.5), abs(2 - (0.5 + 9.0))])
+    np.testing.assert_allclose(out["q"], [1.0, 2.0])
+
+
+def test_frozen_views_and_q_by_label() -> None:
+    q_fn = lambda s, a: s[:, 0] + a[:, 0]  # noqa: E731
+    views = frozen_critic_eval(
+        q_fn, lambda s: torch.zeros(len(s), 1), lambda s: torch.ones(len(s), 1),
+        torch.zeros(3, 1), torch.full((2, 1), 5.0),
+    )  # fmt: skip
+    assert views["sbeta_pibeta"].tolist() == [0, 0, 0] and views["sbeta_piu"].tolist() == [1, 1, 1]
+    assert views["su_pibeta"].tolist() == [5, 5] and views["su_piu"].tolist() == [6, 6]
+    labels = np.array(["expert", "non-expert", "expert"])
+    out = q_by_label(q_fn, torch.zeros(3, 1), torch.tensor([[1.0], [2.0], [3.0]]), labels)
+    assert out["expert"].tolist() == [1, 3] and out["non-expert"].tolist() == [2]
+    assert out["random"].shape == (3,) and np.abs(out["random"]).max() <= 1
+
+
+def test_probe_set_round_trip(tmp_path) -> None:
+    ps = ProbeSet(
+        np.ones((3, 2), np.float32),
+        np.zeros((3, 1), np.float32),
+        np.arange(3, dtype=np.float32),
+        np.ones((3, 2), np.float32),
+        np.zeros(3, np.float32),
+        np.array(["a", "b", "a"]),
+    )
+    ps.save(tmp_path / "p.npz")
+    back = ProbeSet.load(tmp_path / "p.npz")
+    assert back.labels.tolist() == ["a", "b", "a"] and np.array_equal(back.rewards, ps.rewards)

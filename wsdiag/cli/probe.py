@@ -1,0 +1,75 @@
+"""`wsdiag probe`: run every probe on a saved agent and write the files a training run writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wsdiag.cli.errors import cli_errors
+from wsdiag.config import apply_overrides, from_dict
+from wsdiag.errors import WsdiagError
+
+console = Console(stderr=True)
+
+
+def probe(
+    checkpoint: Annotated[
+        Path,
+        typer.Option(
+            "--checkpoint",
+            "-c",
+            help="A checkpoint directory, a run directory (its pretrained agent) or checkpoints/.",
+        ),
+    ],
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            help="The pretrained agent (default: the 'pretrained' checkpoint beside this one)."
+        ),
+    ] = None,
+    rollouts: Annotated[
+        int,
+        typer.Option(help="Steps of behavioural (and of the agent's own) rollouts to probe on."),
+    ] = 1000,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default probes/<checkpoint>)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the rollouts and the probes' random draws.")
+    ] = 0,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Probe setting, e.g. probes.n_perturb=500."),
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Probe a saved agent: Q-percentile, gradient norms, TD errors, drift; see docs/probes.md.
+
+    Example: wsdiag probe --checkpoint runs/demo-pendulum-td3-seed0/checkpoints/step_8000
+    """
+    with cli_errors(debug):
+        if rollouts < 1:
+            raise WsdiagError("--rollouts must be >= 1")
+        bad = [o for o in overrides or [] if not o.strip().startswith("probes.")]
+        if bad:
+            raise WsdiagError(f"--set here accepts only probes.* settings, got '{bad[0]}'")
+        cfg = from_dict(apply_overrides({"probes": {"states": rollouts}}, overrides or [])).probes
+        from wsdiag.probes.on_checkpoint import probe_checkpoint
+
+        result = probe_checkpoint(
+            checkpoint, reference=reference, rollouts=rollouts, out=out, cfg=cfg, seed=seed
+        )
+        table = Table(title=f"probes of {result.checkpoint} (step {result.step})")
+        table.add_column("probe")
+        table.add_column("value", justify="right")
+        for key in sorted(result.scalars):
+            table.add_row(key, f"{result.scalars[key]:.4g}")
+        Console().print(table)
+        ref = result.reference or "none (the probed agent's own rollouts are the behaviour)"
+        console.print(f"reference: {ref}", soft_wrap=True)
+        console.print(f"written: {result.out / 'probes'}", soft_wrap=True)
