@@ -27,6 +27,7 @@ def _batch(n: int = 8, seed: int = 0, **fields: torch.Tensor) -> Batch:
         "terminated": torch.zeros(n),
         "truncated": torch.zeros(n),
         "source": torch.zeros(n, dtype=torch.int8),
+        "mc_return": torch.zeros(n),
     }
     return Batch(**(base | fields))
 

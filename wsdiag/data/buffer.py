@@ -18,7 +18,17 @@ from wsdiag.errors import WsdiagError
 
 SOURCE_ONLINE = 0  # collected by the agent being trained
 SOURCE_PRETRAIN = 1  # carried over from the pretraining stage by a warm start
-_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "truncated", "source")
+_FIELDS = (
+    "obs",
+    "actions",
+    "rewards",
+    "next_obs",
+    "terminated",
+    "truncated",
+    "source",
+    "mc_return",
+)
+_OPTIONAL = {"mc_return": np.float32}  # fields that older buffer files may lack
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,8 @@ class Batch:
     terminated: torch.Tensor  # 1.0 where the episode ended in a terminal state (no bootstrap)
     truncated: torch.Tensor  # 1.0 where the time limit cut the episode (bootstraps)
     source: torch.Tensor  # int8 source tag
+    mc_return: torch.Tensor  # discounted return-to-go of the episode from this transition (0 if
+    # unknown: online transitions); datasets compute it for Cal-QL's lower bound
 
     def __len__(self) -> int:
         return self.obs.shape[0]
@@ -58,6 +70,7 @@ class ReplayBuffer:
         self.terminated = np.zeros(capacity, np.float32)
         self.truncated = np.zeros(capacity, np.float32)
         self.source = np.zeros(capacity, np.int8)
+        self.mc_return = np.zeros(capacity, np.float32)
         self.ptr = 0  # next slot to write
         self.size = 0
 
@@ -91,6 +104,7 @@ class ReplayBuffer:
         self.terminated[i] = terminated
         self.truncated[i] = truncated
         self.source[i] = source
+        self.mc_return[i] = 0.0
         self.ptr = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -173,7 +187,10 @@ class ReplayBuffer:
 def read_buffer_file(path: str | Path) -> tuple[dict[str, np.ndarray], int, dict]:
     """(slot arrays, write pointer, sampling-RNG state) of a buffer saved by `ReplayBuffer.save`."""
     with np.load(path, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in _FIELDS}
+        n = len(data["rewards"])
+        arrays = {
+            name: data[name] if name in data else np.zeros(n, _OPTIONAL[name]) for name in _FIELDS
+        }
         ptr = int(data["ptr"])
         rng_state = json.loads(data["rng_state"].tobytes().decode())
     return arrays, ptr, rng_state
