@@ -190,3 +190,20 @@ def test_warm_start_incompatibilities_are_clear_errors() -> None:
 
 def test_agents_are_the_right_classes() -> None:
     assert isinstance(_agent("td3"), TD3) and isinstance(_agent("sac"), SAC)
+
+
+def test_actor_direction_hook_rewrites_the_gradient() -> None:
+    """A hook adding 2 (a - a_data) turns the loss into -Q + ||a - a_data||^2 (TD3+BC's shape)."""
+    torch.manual_seed(0)
+    agent = _agent("td3")
+    batch = _batch()
+    agent.actor_directions.append(lambda ag, b, a, q, g: g + 2 * (a - b.actions))
+    loss, _ = agent._actor_loss(batch)
+    loss.backward()
+    via_hook = [p.grad.clone() for p in agent.actor.parameters()]
+    agent.actor.zero_grad()
+    a = agent.actor(batch.obs)
+    direct = (-agent.critic(batch.obs, a)[0] + (a - batch.actions).pow(2).sum(-1)).mean()
+    direct.backward()
+    for got, want in zip(via_hook, agent.actor.parameters(), strict=True):
+        torch.testing.assert_close(got, want.grad)

@@ -22,8 +22,9 @@ from wsdiag.config import AgentConfig
 from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
 
-# (agent, batch, actions, direction) -> new direction; the direction is -dQ/da initially.
-ActorDirection = Callable[["ActorCritic", Batch, Tensor, Tensor], Tensor]
+# (agent, batch, actions a = pi(s) [N, da], Q(s, a) [N], direction g [N, da]) -> new direction;
+# g is -dQ/da initially, and the actor's loss gradient w.r.t. a is g / N.
+ActorDirection = Callable[["ActorCritic", Batch, Tensor, Tensor, Tensor], Tensor]
 # (agent, batch) -> scalar loss added to the critic's TD loss.
 CriticRegulariser = Callable[["ActorCritic", Batch], Tensor]
 
@@ -158,9 +159,10 @@ class ActorCritic:
         q = self._actor_q_of(batch.obs, actions)
         (dq_da,) = torch.autograd.grad(q.sum(), actions)
         g = -dq_da
+        q = q.detach()
         for hook in self.actor_directions:
-            g = hook(self, batch, actions, g)
-        return g, q.detach()
+            g = hook(self, batch, actions.detach(), q, g)
+        return g, q
 
     @staticmethod
     def surrogate(actions: Tensor, direction: Tensor) -> Tensor:
