@@ -21,8 +21,9 @@ import tomli_w
 
 from wsdiag.errors import WsdiagError
 
-ALGOS = ("td3", "ddpg", "sac")
-PRETRAIN_SOURCES = ("online", "checkpoint")
+ALGOS = ("td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql")
+PRETRAIN_SOURCES = ("online", "offline", "checkpoint")
+OFFLINE_DATA_MODES = ("all", "fraction", "none", "dataset_warmup")
 WARMSTART_PARTS = ("actor", "critic", "buffer")
 ACTOR_Q_CHOICES = ("auto", "first", "mean", "min")
 
@@ -64,15 +65,29 @@ class AgentConfig:
     target_entropy: float | None = None  # sac: default -dim(A)
     alpha_lr: float = 3e-4  # sac: learning rate of log(alpha)
     buffer_size: int = 1_000_000  # replay buffer capacity (transitions)
+    # offline algorithms
+    bc_alpha: float = 2.5  # td3bc: lambda = bc_alpha / mean|Q(s, pi(s))| (Fujimoto & Gu 2021)
+    bc_reduce: str = "mean"  # bc/td3bc: (pi(s) - a)^2 averaged (authors' code) or summed over dims
+    iql_expectile: float = 0.7  # iql: expectile tau of V(s) regressed on min Q'(s, a)
+    iql_beta: float = 3.0  # iql: inverse temperature of the advantage weights exp(beta A)
+    iql_max_weight: float = 100.0  # iql: clip of the advantage weights
+    iql_atanh_eps: float = 1e-6  # iql: dataset actions clipped to +-(1 - eps) before atanh
+    value_lr: float = 3e-4  # iql: learning rate of V(s)
+    cql_alpha: float = 10.0  # cql/calql: weight of the conservative term (CORL, MuJoCo)
+    cql_n_actions: int = 10  # cql/calql: sampled actions of each kind (uniform, pi(s), pi(s'))
+    cql_temperature: float = 1.0  # cql/calql: temperature of the logsumexp
+    cql_backup_entropy: bool = False  # cql/calql: add -alpha log pi(a'|s') to the TD target
+    calql_bound_online: bool = False  # calql: also bound online-tagged rows by their mc_return
 
 
 @dataclass(frozen=True)
 class PretrainConfig(AgentConfig):
     """[pretrain] Where the behavioural policy comes from."""
 
-    source: str = "online"  # online (an RL run) | checkpoint (a saved pretrained agent)
+    source: str = "online"  # online (an RL run) | offline (a dataset) | checkpoint (a saved agent)
     path: str | None = None  # source = checkpoint: a run directory or a checkpoint directory
-    steps: int = 20_000  # online: environment-step budget
+    dataset: str | None = None  # source = offline: a local Minari dataset id
+    steps: int = 20_000  # online: environment-step budget; offline: gradient steps
     target_return: float | None = None  # online: stop once the evaluation mean reaches it
     learning_starts: int = 10_000  # online: uniform-random steps before the first update
 
@@ -86,6 +101,11 @@ class WarmstartConfig:
     warmup_steps: int = 5_000  # steps with the frozen pretrained policy before policy updates
     train_critic_during_warmup: bool = True  # update the critic during the warm-up
     freeze_policy_steps: int = 0  # after warm-up: steps of critic-only updates on own rollouts
+    offline_data: str = "all"  # after offline pretraining: all | fraction | none | dataset_warmup
+    offline_fraction: float = 0.05  # fraction: share of the dataset kept (REDQ+AdaptiveBC: 5%)
+    offline_min_transitions: int = 0  # fraction: keep at least this many (their code: 50,000)
+    offline_ratio: float | None = None  # share of each batch drawn from the kept offline data
+    dataset_warmup_transitions: int = 5_000  # dataset_warmup: random offline transitions seeded
 
 
 @dataclass(frozen=True)
@@ -311,6 +331,25 @@ def _agent_checks(agent: AgentConfig, where: str) -> None:
         raise WsdiagError(f"{where}: need 0 < tau <= 1 and 0 <= gamma <= 1")
 
 
+def _offline_checks(config: Config) -> None:
+    ws, offline = config.warmstart, config.pretrain.source == "offline"
+    _choice(ws.offline_data, OFFLINE_DATA_MODES, "warmstart.offline_data")
+    if offline and not config.pretrain.dataset:
+        raise WsdiagError("pretrain.source = 'offline' needs pretrain.dataset (a Minari id)")
+    if offline and "buffer" in ws.load:
+        raise WsdiagError(
+            "after offline pretraining the data is kept with warmstart.offline_data, not load"
+        )
+    if config.pretrain.source == "online" and config.pretrain.algo == "bc":
+        raise WsdiagError("pretrain.algo = 'bc' needs data: use pretrain.source = 'offline'")
+    if not 0.0 < ws.offline_fraction <= 1.0 or ws.offline_min_transitions < 0:
+        raise WsdiagError("need 0 < warmstart.offline_fraction <= 1, offline_min_transitions >= 0")
+    if ws.offline_ratio is not None and not 0.0 < ws.offline_ratio < 1.0:
+        raise WsdiagError("warmstart.offline_ratio must be in (0, 1)")
+    if ws.dataset_warmup_transitions < 1:
+        raise WsdiagError("warmstart.dataset_warmup_transitions must be >= 1")
+
+
 def validate(config: Config) -> None:
     """Cheap semantic checks; the environment id is checked when the env is made."""
     _agent_checks(config.pretrain, "pretrain")
@@ -318,6 +357,7 @@ def validate(config: Config) -> None:
     _choice(config.pretrain.source, PRETRAIN_SOURCES, "pretrain.source")
     if config.pretrain.source == "checkpoint" and not config.pretrain.path:
         raise WsdiagError("pretrain.source = 'checkpoint' needs pretrain.path")
+    _offline_checks(config)
     if config.pretrain.steps < 1 or config.finetune.steps < 1:
         raise WsdiagError("pretrain.steps and finetune.steps must be >= 1")
     for part in config.warmstart.load:

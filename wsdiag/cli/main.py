@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wsdiag import __version__
-from wsdiag.cli import probe, train
+from wsdiag.cli import data, probe, train
 
 app = typer.Typer(
     name="wsdiag",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("train")(train.train)
 app.command("probe")(probe.probe)
+app.add_typer(data.app, name="data")
 
 
 def _version(value: bool) -> None:

@@ -17,7 +17,8 @@ import torch
 from wsdiag.errors import WsdiagError
 
 SOURCE_ONLINE = 0  # collected by the agent being trained
-SOURCE_PRETRAIN = 1  # carried over from the pretraining stage by a warm start
+SOURCE_PRETRAIN = 1  # carried over from the online pretraining stage by a warm start
+SOURCE_OFFLINE = 2  # from an offline dataset
 _FIELDS = (
     "obs",
     "actions",
@@ -194,3 +195,32 @@ def read_buffer_file(path: str | Path) -> tuple[dict[str, np.ndarray], int, dict
         ptr = int(data["ptr"])
         rng_state = json.loads(data["rng_state"].tobytes().decode())
     return arrays, ptr, rng_state
+
+
+def concat_batches(a: Batch, b: Batch) -> Batch:
+    return Batch(*(torch.cat([getattr(a, f), getattr(b, f)]) for f in _FIELDS))
+
+
+class MixedReplay:
+    """An online buffer plus a fixed offline one; each batch draws round(ratio N) offline rows
+    (all of them while the online buffer is empty), as Cal-QL and RLPD mix their batches.
+
+    Everything else (adding, recent transitions, saving) concerns the online buffer only.
+    """
+
+    def __init__(self, online: ReplayBuffer, offline: ReplayBuffer, ratio: float) -> None:
+        self.online, self.offline, self.ratio = online, offline, ratio
+
+    def __len__(self) -> int:
+        return len(self.online) + len(self.offline)
+
+    def __getattr__(self, name: str):  # add, recent, save, load, obs_dim, act_dim, ...
+        return getattr(self.online, name)
+
+    def sample(self, batch_size: int) -> Batch:
+        if len(self.online) == 0:
+            return self.offline.sample(batch_size)
+        n_offline = round(self.ratio * batch_size)
+        return concat_batches(
+            self.offline.sample(n_offline), self.online.sample(batch_size - n_offline)
+        )

@@ -107,6 +107,8 @@ class Evaluator(Callback):
     `baseline=True` also evaluates at step 0 and records it as `eval/baseline_return` and a
     `baseline` event: the pretrained policy's return that degradation is measured against.
     `target_return` stops the loop once the mean return reaches it (pretraining to a level).
+    With dataset reference scores it also records
+    `eval/normalized_return` = 100 (R - ref_min) / (ref_max - ref_min).
     """
 
     def __init__(
@@ -117,16 +119,19 @@ class Evaluator(Callback):
         seed: int,
         baseline: bool = False,
         target_return: float | None = None,
+        ref_scores: tuple[float, float] | None = None,
     ) -> None:
         self.env, self.every, self.episodes, self.seed = env, every, episodes, seed
-        self.baseline, self.target_return = baseline, target_return
+        self.baseline, self.target_return, self.ref_scores = baseline, target_return, ref_scores
 
     def _evaluate(self, loop: Loop) -> float:
         returns = evaluate(loop.acting_agent(), self.env, self.episodes, self.seed)
         mean = float(returns.mean())
-        loop.recorder.log(
-            loop.step, loop.phase.name, {"eval/return": mean, "eval/return_std": returns.std()}
-        )
+        rows = {"eval/return": mean, "eval/return_std": float(returns.std())}
+        if self.ref_scores is not None:
+            low, high = self.ref_scores
+            rows["eval/normalized_return"] = 100.0 * (mean - low) / (high - low)
+        loop.recorder.log(loop.step, loop.phase.name, rows)
         loop.state.last_eval = mean
         return mean
 

@@ -1,10 +1,11 @@
 """The warm-start protocol: pretrain, warm start, fine-tune; every step recorded and resumable.
 
 Stage 1 (pretrain) yields the pretrained agent: an online RL run stopped at a target return or a
-step budget and saved as `checkpoints/pretrained` (a reusable artefact), or an existing checkpoint
-named by `pretrain.path`. Stage 2 (online) builds a *new* agent, copies the parts named in
-`warmstart.load`, evaluates the pretrained policy (the baseline), then runs the phases
-warmup -> freeze -> finetune. Both stages reseed torch at their start (seed, seed + 1), so a
+step budget, or offline training on a Minari dataset, saved as `checkpoints/pretrained` (a
+reusable artefact); or an existing checkpoint named by `pretrain.path`. Stage 2 (online) builds
+a *new* agent, copies the parts named in `warmstart.load` (and keeps the offline data that
+`warmstart.offline_data` retains), evaluates the pretrained policy (the baseline), then runs the
+phases warmup -> freeze -> finetune. Both stages reseed torch at their start (seed, seed + 1), so a
 fine-tuning run from a saved pretrained checkpoint equals the one that follows in-process
 pretraining.
 """
@@ -17,15 +18,19 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from rich.console import Console
 
 from wsdiag.agents import ActorCritic, make_agent
-from wsdiag.config import Config, dump_config, load_config, to_dict
-from wsdiag.data.buffer import SOURCE_PRETRAIN, ReplayBuffer
+from wsdiag.config import AgentConfig, Config, dump_config, load_config, to_dict
+from wsdiag.data.buffer import SOURCE_OFFLINE, SOURCE_PRETRAIN, MixedReplay, ReplayBuffer
+from wsdiag.data.minari_io import require_local
+from wsdiag.data.offline import OfflineData, load_offline_data, retained
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
 from wsdiag.training.callbacks import Callback, Checkpointer, Evaluator, PhaseEvents, TrainLogger
@@ -94,6 +99,8 @@ class Experiment:
         self._open: list[Callback] = []
         if config.pretrain.source == "checkpoint":  # fail now, not after the run has started
             load_checkpoint(config.pretrain.path).make_agent(self.obs_dim, self.act_dim)
+        if config.pretrain.source == "offline":
+            require_local(config.pretrain.dataset)
 
     # ------------------------------------------------------------------ creation
 
@@ -174,26 +181,33 @@ class Experiment:
             source = load_checkpoint(self.checkpoints / PRETRAINED)
         return source.make_agent(self.obs_dim, self.act_dim, self.device), source
 
+    @cached_property
+    def offline_data(self) -> OfflineData | None:
+        """The pretraining dataset (source = offline), in the agents' units."""
+        cfg = self.config.pretrain
+        if cfg.source != "offline":
+            return None
+        return load_offline_data(cfg.dataset, self.env, cfg.gamma)
+
     def _pretrain(self, resume: Checkpoint | None) -> None:
         cfg, seed = self.config.pretrain, self.config.seed
         torch.manual_seed(seed)
         agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
-        buffer = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.act_dim, seed, self.device)
+        data = self.offline_data
+        if data is None:
+            buffer = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.act_dim, seed, self.device)
+            phases = [
+                Phase(PRETRAIN, 0, min(cfg.learning_starts, cfg.steps), "random", False, False),
+                Phase(PRETRAIN, cfg.learning_starts, cfg.steps, "agent", True, True),
+            ]
+        else:
+            buffer = data.to_buffer(seed, self.device)
+            phases = [Phase(PRETRAIN, 0, cfg.steps, "none", True, True)]
+            self.recorder.event("dataset_loaded", dataset=data.dataset_id, transitions=len(data))
         state = self._restore(resume, agent, buffer, PRETRAIN_PHASES)
-        phases = [
-            Phase(PRETRAIN, 0, cfg.learning_starts, "random", False, False),
-            Phase(PRETRAIN, cfg.learning_starts, cfg.steps, "agent", True, True),
-        ]
-        if cfg.learning_starts >= cfg.steps:
-            phases = [Phase(PRETRAIN, 0, cfg.steps, "random", False, False)]
-        evaluator = Evaluator(
-            self.eval_env,
-            self.config.eval.every,
-            self.config.eval.episodes,
-            seed + EVAL_SEED_OFFSET,
-            target_return=cfg.target_return,
+        loop = self._loop(
+            PRETRAIN, agent, buffer, phases, cfg, seed, state, target_return=cfg.target_return
         )
-        loop = self._loop(PRETRAIN, agent, buffer, phases, cfg, seed, state, evaluator)
         state = loop.run()
         prune_checkpoints(self.checkpoints, "pretrain_step_", keep=0)
         self.recorder.event(
@@ -209,10 +223,17 @@ class Experiment:
         cfg, ws, seed = self.config.finetune, self.config.warmstart, self.config.seed + 1
         torch.manual_seed(seed)
         agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
-        buffer = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.act_dim, seed, self.device)
-        state = self._restore(resume, agent, buffer, ONLINE_PHASES)
+        data = self.offline_data
+        kept = retained(data, ws, seed) if data is not None else None
+        mixed = kept is not None and ws.offline_ratio is not None
+        extra = len(kept) if kept is not None and not mixed else 0
+        online = ReplayBuffer(
+            cfg.buffer_size + extra, self.obs_dim, self.act_dim, seed, self.device
+        )
+        buffer = MixedReplay(online, kept.to_buffer(seed), ws.offline_ratio) if mixed else online
+        state = self._restore(resume, agent, online, ONLINE_PHASES)
         if resume is None:
-            self._warm_start(agent, buffer, pretrained, source)
+            self._warm_start(agent, online, pretrained, source, None if mixed else kept)
         w_end = ws.warmup_steps
         f_end = w_end + ws.freeze_policy_steps
         phases = [
@@ -220,19 +241,18 @@ class Experiment:
             Phase("freeze", w_end, f_end, "agent", True, False),
             Phase("finetune", f_end, cfg.steps, "agent", True, True),
         ]
-        evaluator = Evaluator(
-            self.eval_env,
-            self.config.eval.every,
-            self.config.eval.episodes,
-            self.config.seed + EVAL_SEED_OFFSET,
-            baseline=True,
-        )
-        loop = self._loop(ONLINE, agent, buffer, phases, cfg, seed, state, evaluator, pretrained)
+        loop = self._loop(ONLINE, agent, buffer, phases, cfg, seed, state, pretrained=pretrained)
         loop.run()
 
     def _warm_start(
-        self, agent: ActorCritic, buffer: ReplayBuffer, pretrained: ActorCritic, source: Checkpoint
+        self,
+        agent: ActorCritic,
+        buffer: ReplayBuffer,
+        pretrained: ActorCritic,
+        source: Checkpoint,
+        offline: OfflineData | None,
     ) -> None:
+        """Copy the parts asked for; seed the buffer with pretraining or retained offline data."""
         ws = self.config.warmstart
         parts = [p for p in ws.load if p != "buffer"]
         loaded = agent.warm_start(pretrained, parts, optimizers=ws.load_optimizers)
@@ -244,6 +264,11 @@ class Experiment:
                 )
             buffer.load(source.buffer_path, restore_rng=False, source=SOURCE_PRETRAIN)
             loaded.append("buffer")
+        if offline is not None:
+            buffer.add_many(offline.arrays | {"source": np.full(len(offline), SOURCE_OFFLINE)})
+        details = {}
+        if self.offline_data is not None:
+            details = {"offline_data": ws.offline_data, "offline_ratio": ws.offline_ratio}
         self.recorder.event(
             "warm_start",
             source=str(source.path),
@@ -251,6 +276,7 @@ class Experiment:
             algo=agent.algo,
             loaded=loaded,
             transitions=len(buffer),
+            **details,
         )
 
     def _restore(
@@ -268,7 +294,7 @@ class Experiment:
         torch.set_rng_state(ckpt.agent_state["torch_rng"])
         if ckpt.buffer_path is not None:
             buffer.load(ckpt.buffer_path)
-        else:
+        elif len(buffer) == 0:
             self.console.print("[yellow]checkpoint has no buffer: resuming with an empty one")
         state = LoopState(**ckpt.loop_state)
         self.recorder.truncate(phases, state.step)
@@ -278,36 +304,45 @@ class Experiment:
         self,
         stage: str,
         agent: ActorCritic,
-        buffer: ReplayBuffer,
+        buffer: ReplayBuffer | MixedReplay,
         phases: list[Phase],
-        cfg: Any,
+        cfg: AgentConfig,
         seed: int,
         state: LoopState | None,
-        evaluator: Evaluator,
         pretrained: ActorCritic | None = None,
+        target_return: float | None = None,
     ) -> Loop:
-        ck = self.config.checkpoint
-        checkpointer = Checkpointer(
-            self.checkpoints,
-            "pretrain_step_" if stage == PRETRAIN else "step_",
-            ck.every,
-            ck.keep,
-            ck.save_buffer,
-            self._checkpoint_meta,
-            final_name=PRETRAINED if stage == PRETRAIN else None,
+        """A loop with the standard callbacks: events, logging, evaluation, probes, progress,
+        the user's callbacks and, last, checkpoints (they flush what the others logged)."""
+        ck, ev, data = self.config.checkpoint, self.config.eval, self.offline_data
+        evaluator = Evaluator(
+            self.eval_env,
+            ev.every,
+            ev.episodes,
+            self.config.seed + EVAL_SEED_OFFSET,
+            baseline=stage == ONLINE,
+            target_return=target_return,
+            ref_scores=data.ref_scores if data is not None else None,
         )
         callbacks = [PhaseEvents(), TrainLogger(self.config.log.train_every), evaluator]
         if stage == ONLINE and self.config.probes.every > 0:
+            probe_seed = self.config.seed + PROBE_SEED_OFFSET
+            probe_set = data.probe_set(self.config.probes.states, probe_seed) if data else None
             callbacks.append(
-                ProbeRunner(
-                    self.config.probes,
-                    self.eval_env,
-                    self.run_dir,
-                    self.config.seed + PROBE_SEED_OFFSET,
-                )
+                ProbeRunner(self.config.probes, self.eval_env, self.run_dir, probe_seed, probe_set)
             )
         callbacks += self._progress_callbacks() + self.extra_callbacks
-        callbacks.append(checkpointer)  # last: it flushes what the others logged
+        callbacks.append(
+            Checkpointer(
+                self.checkpoints,
+                "pretrain_step_" if stage == PRETRAIN else "step_",
+                ck.every,
+                ck.keep,
+                ck.save_buffer and not (stage == PRETRAIN and data is not None),
+                self._checkpoint_meta,
+                final_name=PRETRAINED if stage == PRETRAIN else None,
+            )
+        )
         return Loop(
             stage=stage,
             env=self.env,

@@ -1,10 +1,12 @@
 """The interaction loop of one stage: act, store, update, and call the callbacks.
 
 A stage is a list of phases, each a range of environment steps with its own rules: who acts
-(uniform-random actions, the frozen pretrained agent, or the agent being trained) and what
-learns (the critic, the actor). Pretraining is [random, pretrain]; the online stage after a warm
-start is [warmup, freeze, finetune]. `step` counts transitions collected in the stage; callbacks
-see the loop after the step's transition is stored and its updates are done.
+(uniform-random actions, the frozen pretrained agent, the agent being trained, or nobody for
+offline training on a fixed buffer) and what learns (the critic, the actor). Online pretraining
+is [random, pretrain], offline pretraining [pretrain] with no actor (a step is a gradient step);
+the online stage after a warm start is [warmup, freeze, finetune]. `step` counts the transitions
+collected (or gradient steps taken) in the stage; callbacks see the loop after the step's
+transition is stored and its updates are done.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Phase:
     name: str  # recorded with every metric row
     start: int
     end: int
-    actor: str  # "random" | "pretrained" | "agent"
+    actor: str  # "random" | "pretrained" | "agent" | "none" (offline: updates only, no env step)
     update_critic: bool
     update_actor: bool
 
@@ -161,6 +163,12 @@ class Loop:
                 for cb in self.callbacks:
                     cb.on_phase(self, phase.name)
             self.phase = phase
+            if phase.actor == "none":
+                self.state.step += 1
+                self._learn()
+                for cb in self.callbacks:
+                    cb.on_env_step(self)
+                continue
             action = self._action(obs)
             next_obs, reward, terminated, truncated, _ = self.env.step(action)
             self.buffer.add(obs, action, float(reward), next_obs, terminated, truncated)

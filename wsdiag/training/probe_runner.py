@@ -31,8 +31,17 @@ PROBE_SET_FILE = "probe_set.npz"
 class ProbeRunner(Callback):
     """Runs `run_probes` on the online stage (see module docstring)."""
 
-    def __init__(self, cfg: ProbesConfig, env: gym.Env, run_dir: Path, seed: int) -> None:
-        self.cfg, self.env, self.seed = cfg, env, seed
+    def __init__(
+        self,
+        cfg: ProbesConfig,
+        env: gym.Env,
+        run_dir: Path,
+        seed: int,
+        probe_set: ProbeSet | None = None,
+    ) -> None:
+        """`probe_set`: the behavioural set (a dataset's); default: rollouts of the pretrained
+        agent's deterministic policy."""
+        self.cfg, self.env, self.seed, self.given = cfg, env, seed, probe_set
         self.folder = Path(run_dir) / "probes"
         self.offline: ProbeSet | None = None
         self.frozen: ActorCritic | None = None
@@ -42,8 +51,9 @@ class ProbeRunner(Callback):
         path = self.folder / PROBE_SET_FILE
         if path.exists():
             return ProbeSet.load(path)
-        behaviour = loop.pretrained or loop.agent
-        probe_set = collect_rollouts(self.env, behaviour, self.cfg.states, self.seed)
+        probe_set = self.given or collect_rollouts(
+            self.env, loop.pretrained or loop.agent, self.cfg.states, self.seed
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
         probe_set.save(path)
         return probe_set

@@ -1,0 +1,151 @@
+"""`wsdiag data`: make Minari datasets (collect, mix, concat); look at local ones (list, info)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wsdiag.cli.errors import cli_errors
+from wsdiag.data.build import (
+    DatasetInfo,
+    collect_dataset,
+    concat_dataset,
+    describe,
+    mix_dataset,
+)
+from wsdiag.data.minari_io import datasets_root, local_dataset_ids
+from wsdiag.errors import WsdiagError
+
+app = typer.Typer(help="Make and inspect Minari datasets (under MINARI_DATASETS_PATH).")
+console = Console(stderr=True)
+Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
+def _written(dataset_id: str) -> None:
+    info = describe(dataset_id)
+    console.print(
+        f"wrote [bold]{dataset_id}[/]: {info.episodes} episodes, {info.steps} steps, "
+        f"mean return {info.mean_return:.1f} -> {datasets_root() / dataset_id}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def collect(
+    dataset_id: Annotated[
+        str, typer.Argument(help="New dataset id, e.g. wsdiag/pendulum/expert-v0.")
+    ],
+    policy: Annotated[
+        str, typer.Option(help="'random' or a checkpoint / run directory.")
+    ] = "random",
+    env: Annotated[
+        str | None, typer.Option(help="Gymnasium id (default: the checkpoint's).")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="Transitions to record.")] = 100_000,
+    noise: Annotated[
+        float, typer.Option(help="Std of Gaussian action noise (in [-1, 1] units).")
+    ] = 0.0,
+    label: Annotated[str | None, typer.Option(help="Quality label (default: from the id).")] = None,
+    ref_policy: Annotated[
+        str | None, typer.Option(help="Checkpoint whose return is ref_max_score.")
+    ] = None,
+    ref_episodes: Annotated[int, typer.Option(help="Episodes per reference score.")] = 10,
+    seed: Annotated[int, typer.Option()] = 0,
+    debug: Debug = False,
+) -> None:
+    """Roll out a policy and record a Minari dataset, with reference scores and labels."""
+    with cli_errors(debug):
+        if steps < 1 or ref_episodes < 1 or noise < 0:
+            raise WsdiagError("--steps and --ref-episodes must be >= 1 and --noise >= 0")
+        collect_dataset(
+            dataset_id,
+            policy=policy,
+            env_id=env,
+            steps=steps,
+            noise=noise,
+            seed=seed,
+            label=label,
+            ref_policy=ref_policy,
+            ref_episodes=ref_episodes,
+        )
+        _written(dataset_id)
+
+
+@app.command()
+def mix(
+    base: Annotated[str, typer.Argument(help="The expert dataset.")],
+    other: Annotated[str, typer.Argument(help="The contaminating dataset (random, medium, ...).")],
+    percent: Annotated[float, typer.Option(help="Share of base's transitions replaced (0-100).")],
+    out: Annotated[
+        str, typer.Option(help="New dataset id, e.g. wsdiag/pendulum/expert-random-30-v0.")
+    ],
+    debug: Debug = False,
+) -> None:
+    """Replace the final PERCENT% of BASE's transitions by whole episodes of OTHER (TD3BC++)."""
+    with cli_errors(debug):
+        mix_dataset(base, other, percent, out)
+        _written(out)
+
+
+@app.command()
+def concat(
+    datasets: Annotated[list[str], typer.Argument(help="Datasets of one environment.")],
+    out: Annotated[str, typer.Option(help="New dataset id.")],
+    debug: Debug = False,
+) -> None:
+    """Concatenate datasets (medium-expert style); labels are kept."""
+    with cli_errors(debug):
+        concat_dataset(datasets, out)
+        _written(out)
+
+
+def _score_range(info: DatasetInfo) -> str:
+    norm = info.normalised(info.mean_return)
+    return "-" if norm is None else f"{norm:.1f}"
+
+
+@app.command("list")
+def list_datasets(debug: Debug = False) -> None:
+    """A table of the datasets under MINARI_DATASETS_PATH."""
+    with cli_errors(debug):
+        table = Table(title=f"datasets in {datasets_root()}")
+        for column in ("id", "env", "episodes", "steps", "mean return", "normalised", "labels"):
+            table.add_column(column, justify="right" if column in ("episodes", "steps") else "left")
+        for dataset_id in local_dataset_ids():
+            info = describe(dataset_id)
+            labels = ", ".join(f"{k}: {v}" for k, v in info.labels.items())
+            table.add_row(
+                dataset_id,
+                info.env_id,
+                str(info.episodes),
+                str(info.steps),
+                f"{info.mean_return:.1f}",
+                _score_range(info),
+                labels,
+            )
+        Console().print(table)
+
+
+@app.command()
+def info(dataset_id: Annotated[str, typer.Argument()], debug: Debug = False) -> None:
+    """Details of one local dataset."""
+    with cli_errors(debug):
+        d = describe(dataset_id)
+        table = Table(title=dataset_id, show_header=False)
+        rows = {
+            "environment": d.env_id,
+            "episodes": d.episodes,
+            "steps": d.steps,
+            "mean episode return": f"{d.mean_return:.2f}",
+            "ref_min_score (random)": d.ref_min_score,
+            "ref_max_score (best policy)": d.ref_max_score,
+            "normalised mean return": _score_range(d),
+            **{f"label '{k}'": f"{v} transitions" for k, v in d.labels.items()},
+            "path": datasets_root() / dataset_id,
+        }
+        for key, value in rows.items():
+            table.add_row(key, "-" if value is None else str(value))
+        Console().print(table)

@@ -1,0 +1,101 @@
+"""A dataset as training data: loading, the retention modes of offline-to-online fine-tuning.
+
+Retention (warmstart.offline_data), after offline pretraining on N transitions:
+    all             every transition stays (in the online buffer, or mixed per batch by ratio)
+    fraction        a uniformly random max(fraction N, min_transitions) stay (REDQ+AdaptiveBC: 5%)
+    none            nothing stays (WSRL's no-retention fine-tuning)
+    dataset_warmup  K random transitions seed the online buffer (WSRL appendix K)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from wsdiag.config import WarmstartConfig
+from wsdiag.data.buffer import SOURCE_OFFLINE, ReplayBuffer
+from wsdiag.data.minari_io import read_episodes, read_metadata, require_local, to_transitions
+from wsdiag.errors import WsdiagError
+from wsdiag.probes.probe_set import ProbeSet
+
+
+@dataclass(frozen=True)
+class OfflineData:
+    """Transitions of a dataset in the agents' units, their labels and reference scores."""
+
+    dataset_id: str
+    arrays: dict[str, np.ndarray]
+    labels: np.ndarray
+    ref_min_score: float | None
+    ref_max_score: float | None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, idx: np.ndarray) -> OfflineData:
+        arrays = {k: v[idx] for k, v in self.arrays.items()}
+        return OfflineData(
+            self.dataset_id, arrays, self.labels[idx], self.ref_min_score, self.ref_max_score
+        )
+
+    @property
+    def ref_scores(self) -> tuple[float, float] | None:
+        if self.ref_min_score is None or self.ref_max_score is None:
+            return None
+        return self.ref_min_score, self.ref_max_score
+
+    def to_buffer(self, seed: int, device: str = "cpu") -> ReplayBuffer:
+        """A buffer holding exactly these transitions, tagged as offline."""
+        ds, da = self.arrays["obs"].shape[1], self.arrays["actions"].shape[1]
+        buffer = ReplayBuffer(max(len(self), 1), ds, da, seed, device)
+        buffer.add_many(self.arrays | {"source": np.full(len(self), SOURCE_OFFLINE, np.int8)})
+        return buffer
+
+    def probe_set(self, n: int, seed: int) -> ProbeSet:
+        """n transitions drawn uniformly without replacement (all if fewer), labels kept."""
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(len(self), size=min(n, len(self)), replace=False))
+        a = self.arrays
+        return ProbeSet(
+            a["obs"][idx],
+            a["actions"][idx],
+            a["rewards"][idx],
+            a["next_obs"][idx],
+            a["terminated"][idx],
+            self.labels[idx],
+        )
+
+
+def load_offline_data(dataset_id: str, env: gym.Env, gamma: float) -> OfflineData:
+    """Read a local dataset for `env` (shapes checked) with actions rescaled to [-1, 1]."""
+    require_local(dataset_id)
+    meta = read_metadata(dataset_id)
+    obs_shape = tuple(meta["observation_space"]["shape"])
+    act_shape = tuple(meta["action_space"]["shape"])
+    if obs_shape != env.observation_space.shape or act_shape != env.action_space.shape:
+        raise WsdiagError(
+            f"dataset '{dataset_id}' has observations {obs_shape} and actions {act_shape}; the "
+            f"environment has {env.observation_space.shape} and {env.action_space.shape}"
+        )
+    space = env.unwrapped.action_space
+    arrays, labels = to_transitions(read_episodes(dataset_id), space.low, space.high, gamma)
+    return OfflineData(
+        dataset_id, arrays, labels, meta.get("ref_min_score"), meta.get("ref_max_score")
+    )
+
+
+def retained(data: OfflineData, ws: WarmstartConfig, seed: int) -> OfflineData | None:
+    """The offline transitions kept for fine-tuning under `ws.offline_data` (None: nothing)."""
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    if ws.offline_data == "none":
+        return None
+    if ws.offline_data == "all":
+        return data
+    if ws.offline_data == "fraction":
+        keep = min(n, max(round(ws.offline_fraction * n), ws.offline_min_transitions))
+    else:  # dataset_warmup
+        keep = min(n, ws.dataset_warmup_transitions)
+    return data.subset(np.sort(rng.choice(n, size=keep, replace=False)))
