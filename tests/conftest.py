@@ -48,3 +48,35 @@ def _torch_threads() -> None:
 @pytest.fixture
 def runs(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _minari_root(tmp_path_factory: pytest.TempPathFactory):
+    """Every test sees an empty temporary Minari root, never the user's."""
+    import os
+
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(tmp_path_factory.mktemp("minari"))
+    yield
+    if old is None:
+        del os.environ["MINARI_DATASETS_PATH"]
+    else:
+        os.environ["MINARI_DATASETS_PATH"] = old
+
+
+@pytest.fixture(scope="session")
+def pendulum_datasets() -> dict[str, str]:
+    """Three small Pendulum-v1 datasets: 'expert' (labelled so), 'random', and expert-random-30."""
+    from wsdiag.data.build import collect_dataset, mix_dataset
+
+    ids = {
+        "expert": "test/pendulum/expert-v0",
+        "random": "test/pendulum/random-v0",
+        "mixed": "test/pendulum/expert-random-30-v0",
+    }
+    collect_dataset(ids["expert"], policy="random", env_id="Pendulum-v1", steps=1000, seed=1,
+                    label="expert", ref_max=-150.0, ref_episodes=2)  # fmt: skip
+    collect_dataset(ids["random"], policy="random", env_id="Pendulum-v1", steps=600, seed=2,
+                    ref_episodes=2)  # fmt: skip
+    mix_dataset(ids["expert"], ids["random"], 30, ids["mixed"])
+    return ids

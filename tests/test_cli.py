@@ -138,3 +138,26 @@ def test_probe_bad_input(tmp_path: Path) -> None:
     )
     _one_line_error(_invoke("probe", "-c", str(pre), "--set", "finetune.steps=3"), 2, "probes.*")
     _one_line_error(_invoke("probe", "-c", str(pre), "--rollouts", "0"), 2, "--rollouts")
+
+
+def test_data_commands(tmp_path: Path) -> None:
+    base = ["data", "collect", "cli/pendulum/random-v0", "--env", "Pendulum-v1", "--steps", "400"]
+    result = _invoke(*base, "--ref-episodes", "1", "--ref-max", "-100")
+    assert result.exit_code == 0, result.output
+    assert "2 episodes, 400 steps" in result.stderr
+    _one_line_error(_invoke(*base), 2, "already exists")
+    args = ["data", "collect", "cli/pendulum/other-v0", "--env", "Pendulum-v1", "--steps", "200"]
+    assert _invoke(*args, "--label", "medium", "--seed", "3").exit_code == 0
+    mix = ["data", "mix", "cli/pendulum/random-v0", "cli/pendulum/other-v0", "--percent", "50"]
+    result = _invoke(*mix, "--out", "cli/pendulum/mixed-v0")
+    assert result.exit_code == 0, result.output
+    assert "2 episodes, 400 steps" in result.stderr
+    cat = ["data", "concat", "cli/pendulum/random-v0", "cli/pendulum/other-v0"]
+    assert _invoke(*cat, "--out", "cli/pendulum/cat-v0").exit_code == 0
+    listing = _invoke("data", "list")
+    assert listing.exit_code == 0 and "cli/pendulum/mixed-v0" in listing.stdout
+    info = _invoke("data", "info", "cli/pendulum/mixed-v0")
+    assert "non-expert" in info.stdout and "200 transitions" in info.stdout
+    _one_line_error(_invoke("data", "info", "cli/none-v0"), 2, "is not on this machine")
+    _one_line_error(_invoke("data", "collect", "cli/x-v0"), 2, "--env is needed")
+    _one_line_error(_invoke(*mix, "--out", "cli/y-v0", "--percent", "0"), 2, "must be in (0, 100)")

@@ -44,9 +44,9 @@ class AgentConfig:
     al. 2018b), in the action space rescaled to [-1, 1].
     """
 
-    algo: str = "td3"  # td3 | ddpg | sac
+    algo: str = "td3"  # td3 | ddpg | sac | bc | td3bc | iql | cql | calql
     utd: int = 1  # gradient updates per environment step (update-to-data ratio)
-    ensemble: int | None = None  # critics E in the batched ensemble (ddpg: 1, td3/sac: 2)
+    ensemble: int | None = None  # critics E in the batched ensemble (ddpg: 1, others: 2)
     target_subset: int | None = None  # M: TD target = min over a random M of E (min(2, E))
     layer_norm: bool = False  # LayerNorm after every hidden layer, in critic and actor
     hidden: tuple[int, ...] = (256, 256)  # hidden layer widths of actor and critic
@@ -56,7 +56,7 @@ class AgentConfig:
     actor_lr: float = 3e-4
     critic_lr: float = 3e-4
     actor_q: str = "auto"  # critic(s) the actor maximises: first | mean | min | auto (see docs)
-    policy_delay: int | None = None  # critic updates per actor update (td3: 2, sac/ddpg: 1)
+    policy_delay: int | None = None  # critic updates per actor update (td3/td3bc: 2, others: 1)
     expl_noise: float = 0.1  # td3/ddpg: std of Gaussian exploration noise
     policy_noise: float = 0.2  # td3: std of target policy smoothing noise
     noise_clip: float = 0.5  # td3: clip of target policy smoothing noise
@@ -77,7 +77,7 @@ class AgentConfig:
     cql_n_actions: int = 10  # cql/calql: sampled actions of each kind (uniform, pi(s), pi(s'))
     cql_temperature: float = 1.0  # cql/calql: temperature of the logsumexp
     cql_backup_entropy: bool = False  # cql/calql: add -alpha log pi(a'|s') to the TD target
-    calql_bound_online: bool = False  # calql: also bound online-tagged rows by their mc_return
+    calql_bound_online: bool = False  # calql: also bound agent-collected rows by mc_return
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,27 @@
-"""Agents: TD3, DDPG and SAC over a batched critic ensemble."""
+"""Agents: TD3, DDPG and SAC over a batched critic ensemble, and the offline algorithms BC,
+TD3+BC, IQL, CQL and Cal-QL (see docs/offline.md)."""
 
 from __future__ import annotations
 
 from wsdiag.agents.base import ActorCritic
+from wsdiag.agents.bc import BC
+from wsdiag.agents.cql import CQL, CalQL
+from wsdiag.agents.iql import IQL
 from wsdiag.agents.sac import SAC
 from wsdiag.agents.td3 import DDPG, TD3
+from wsdiag.agents.td3_bc import TD3BC
 from wsdiag.config import AgentConfig
 
-AGENTS: dict[str, type[ActorCritic]] = {"td3": TD3, "ddpg": DDPG, "sac": SAC}
+AGENTS: dict[str, type[ActorCritic]] = {
+    "td3": TD3,
+    "ddpg": DDPG,
+    "sac": SAC,
+    "bc": BC,
+    "td3bc": TD3BC,
+    "iql": IQL,
+    "cql": CQL,
+    "calql": CalQL,
+}
 
 
 def make_agent(cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> ActorCritic:
@@ -15,4 +29,16 @@ def make_agent(cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu"
     return AGENTS[cfg.algo](cfg, obs_dim, act_dim, device)
 
 
-__all__ = ["AGENTS", "DDPG", "SAC", "TD3", "ActorCritic", "make_agent"]
+__all__ = [
+    "AGENTS",
+    "BC",
+    "CQL",
+    "DDPG",
+    "IQL",
+    "SAC",
+    "TD3",
+    "TD3BC",
+    "ActorCritic",
+    "CalQL",
+    "make_agent",
+]

@@ -52,6 +52,9 @@ def collect(
     ref_policy: Annotated[
         str | None, typer.Option(help="Checkpoint whose return is ref_max_score.")
     ] = None,
+    ref_max: Annotated[
+        float | None, typer.Option(help="ref_max_score, if known (instead of --ref-policy).")
+    ] = None,
     ref_episodes: Annotated[int, typer.Option(help="Episodes per reference score.")] = 10,
     seed: Annotated[int, typer.Option()] = 0,
     debug: Debug = False,
@@ -112,9 +115,13 @@ def list_datasets(debug: Debug = False) -> None:
     """A table of the datasets under MINARI_DATASETS_PATH."""
     with cli_errors(debug):
         table = Table(title=f"datasets in {datasets_root()}")
-        for column in ("id", "env", "episodes", "steps", "mean return", "normalised", "labels"):
-            table.add_column(column, justify="right" if column in ("episodes", "steps") else "left")
-        for dataset_id in local_dataset_ids():
+        ids = local_dataset_ids()
+        table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
+        table.add_column("env", no_wrap=True)
+        for column in ("episodes", "steps", "mean return", "normalised"):
+            table.add_column(column, justify="right")
+        table.add_column("labels (transitions)")
+        for dataset_id in ids:
             info = describe(dataset_id)
             labels = ", ".join(f"{k}: {v}" for k, v in info.labels.items())
             table.add_row(

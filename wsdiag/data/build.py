@@ -36,13 +36,14 @@ def collect_dataset(
     seed: int = 0,
     label: str | None = None,
     ref_policy: str | None = None,
+    ref_max: float | None = None,
     ref_episodes: int = 10,
 ) -> list[Episode]:
     """Roll out `policy` ("random" or a checkpoint) for `steps` transitions into a Minari dataset.
 
     ref_min_score is the mean return of uniform random actions, ref_max_score the deterministic
     return of `ref_policy` (default: the collecting checkpoint; none for a random policy), both
-    over `ref_episodes` episodes.
+    over `ref_episodes` episodes; a given `ref_max` takes precedence.
     """
     rng = np.random.default_rng(seed)
     agent = None
@@ -62,8 +63,7 @@ def collect_dataset(
     ref_agent = agent
     if ref_policy is not None:
         ref_agent, _ = _load_agent(ref_policy, env_id)
-    ref_max = None
-    if ref_agent is not None:
+    if ref_max is None and ref_agent is not None:
         ref_max = mean_return(env, agent_policy(ref_agent, 0.0, rng), ref_episodes, ref_seed)
     write_dataset(
         dataset_id,

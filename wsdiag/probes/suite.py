@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from wsdiag.agents import ActorCritic
+from wsdiag.agents.networks import GaussianActor
 from wsdiag.config import ProbesConfig
 from wsdiag.probes.common import critic_fn, summary
 from wsdiag.probes.divergence import action_divergence
@@ -101,7 +102,7 @@ def _drift(
         dist_pre,
         dist,
         n_actions=cfg.drift_actions,
-        squash=agent.algo == "sac",
+        squash=isinstance(agent.actor, GaussianActor),
         generator=torch.Generator().manual_seed(seed),
     )
     for key, values in drift.items():

@@ -1,0 +1,167 @@
+"""IQL (Kostrikov, Nair & Levine, 2021, "Offline Reinforcement Learning with Implicit Q-Learning").
+
+Three networks learn from dataset transitions only; no action outside the dataset is queried.
+
+    value:  L_V = mean_s |tau - 1(u < 0)| u^2,   u = min_e Q'_e(s, a) - V(s)     (expectile tau)
+    critic: L_Q = sum_e mean_s (Q_e(s, a) - y)^2,   y = r + gamma (1 - terminated) V(s')
+    actor:  L_pi = -mean_s w log pi(a|s),   w = min(exp(beta (min_e Q'_e(s, a) - V(s))), w_max)
+
+Defaults (paper, MuJoCo locomotion; CORL `iql.py`): tau = 0.7 (`iql_expectile`), beta = 3.0
+(`iql_beta`), w_max = 100 (`iql_max_weight`), Adam 3e-4 for V, Q and pi (`value_lr`,
+`critic_lr`, `actor_lr`), batch 256, gamma 0.99, Polyak 5e-3 on Q' every step, two critics,
+256-256 ReLU networks. One update, in CORL's order: V(s') for the TD target and the advantage
+u are computed with V before its step; then V, Q (and Q') and pi each take a step.
+
+Choices:
+* The actor is the tanh-squashed Gaussian of SAC (state-dependent std, log std in [-20, 2]),
+  so that an IQL actor can warm-start SAC. CORL's IQL actor is an unsquashed Gaussian with a
+  tanh mean and a state-independent std. The log-likelihood of a dataset action a is that of
+  u = atanh(clip(a, -1 + eps, 1 - eps)) under N(mu(s), sigma(s)) plus the tanh Jacobian
+  -sum log(1 - a^2); eps = `iql_atanh_eps` = 1e-6 keeps actions on the boundary finite (the
+  Jacobian does not depend on the actor, so it changes the loss value, not its gradient).
+* The actor's learning rate is constant; CORL (and the authors' code) anneal it with a cosine
+  schedule over the 1M offline steps, which has no natural end in an online continuation.
+* With E > 2 critics, "min over critics" is the min over the random subset of `target_subset`
+  critics that the TD targets of the other agents use.
+* The critic loss is summed over critics (as in every wsdiag agent); CORL averages the two,
+  which Adam makes equivalent up to its epsilon.
+
+`actor_directions` hooks do not apply (the actor loss never differentiates Q);
+`critic_regularisers` are added to L_Q. Acting online samples the policy, as SAC does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from wsdiag.agents.base import ActorCritic, adam, load_module
+from wsdiag.agents.networks import GaussianActor, mlp
+from wsdiag.agents.sac import SAC
+from wsdiag.config import AgentConfig
+from wsdiag.data.buffer import Batch
+from wsdiag.errors import WsdiagError
+
+
+def expectile_loss(diff: Tensor, expectile: float) -> Tensor:
+    """mean |tau - 1(diff < 0)| diff^2: weight tau above zero, 1 - tau below."""
+    weight = torch.where(diff < 0, 1.0 - expectile, expectile)
+    return (weight * diff.pow(2)).mean()
+
+
+def advantage_weights(adv: Tensor, beta: float, max_weight: float) -> Tensor:
+    """exp(beta A) clipped at max_weight (no gradient)."""
+    return torch.exp(beta * adv.detach()).clamp(max=max_weight)
+
+
+def squashed_log_prob(actor: GaussianActor, obs: Tensor, actions: Tensor, eps: float) -> Tensor:
+    """log pi(a|s) of given actions in [-1, 1] under the tanh-squashed Gaussian, [N]."""
+    mean, std = actor(obs)
+    u = torch.atanh(actions.clamp(-1.0 + eps, 1.0 - eps))
+    log_normal = torch.distributions.Normal(mean, std).log_prob(u).sum(-1)
+    return log_normal - (2 * (math.log(2.0) - u - F.softplus(-2 * u))).sum(-1)
+
+
+class IQL(ActorCritic):
+    """Implicit Q-learning with a tanh-Gaussian actor; warm-starts the actor of SAC."""
+
+    algo = "iql"
+    targets_follow_actor = False
+    default_policy_delay = 1
+    default_actor_q = "min"
+
+    # Acting is SAC's: the same actor network, read the same way.
+    policy = SAC.policy
+    policy_dist = SAC.policy_dist
+    _explore = SAC._explore
+
+    def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
+        super().__init__(cfg, obs_dim, act_dim, device)
+        if not 0.0 < cfg.iql_expectile < 1.0:
+            raise WsdiagError(f"iql_expectile must be in (0, 1), got {cfg.iql_expectile}")
+        self.actor = GaussianActor(obs_dim, act_dim, cfg.hidden, cfg.layer_norm).to(self.device)
+        self.actor_opt = adam(self.actor, cfg.actor_lr)
+        self.value = mlp([obs_dim, *cfg.hidden, 1], cfg.layer_norm).to(self.device)
+        self.value_opt = adam(self.value, cfg.value_lr)
+
+    def v(self, obs: Tensor) -> Tensor:
+        """V(s), [N]."""
+        return self.value(obs).squeeze(-1)
+
+    def target_q(self, batch: Batch) -> Tensor:
+        """min over target critics of Q'(s, a) at the dataset actions, [N] (no gradient)."""
+        with torch.no_grad():
+            q = self.critic_target(batch.obs, batch.actions, self._target_members())
+            return q.min(0).values
+
+    def td_target(self, batch: Batch) -> Tensor:
+        """y = r + gamma (1 - terminated) V(s'); truncation bootstraps."""
+        with torch.no_grad():
+            return batch.rewards + self.gamma * (1.0 - batch.terminated) * self.v(batch.next_obs)
+
+    def value_loss(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
+        """(expectile loss of V, advantage Q'(s, a) - V(s), V(s)); the last two detached."""
+        v = self.v(batch.obs)
+        adv = self.target_q(batch) - v
+        return expectile_loss(adv, self.cfg.iql_expectile), adv.detach(), v.detach()
+
+    def _actor_loss(
+        self, batch: Batch, adv: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        if adv is None:
+            with torch.no_grad():
+                adv = self.target_q(batch) - self.v(batch.obs)
+        w = advantage_weights(adv, self.cfg.iql_beta, self.cfg.iql_max_weight)
+        log_prob = squashed_log_prob(self.actor, batch.obs, batch.actions, self.cfg.iql_atanh_eps)
+        loss = -(w * log_prob).mean()
+        metrics = {"actor_loss": loss.detach(), "log_prob": log_prob.detach().mean()}
+        return loss, metrics | {"weight_mean": w.mean(), "adv_mean": adv.mean()}
+
+    def update(self, batch: Batch, update_actor: bool = True) -> dict[str, float]:
+        """V, Q and (every `policy_delay` updates) pi, each from the networks before this update."""
+        v_loss, adv, v_s = self.value_loss(batch)
+        q_loss, q = self.critic_loss(batch)  # its target uses V(s') before V's step
+        self.value_opt.zero_grad(set_to_none=True)
+        v_loss.backward()
+        self.value_opt.step()
+        self.critic_opt.zero_grad(set_to_none=True)
+        q_loss.backward()
+        self.critic_opt.step()
+        self.critic_updates += 1
+        self._update_targets()
+        metrics = {"critic_loss": q_loss.detach(), "q_mean": q.detach().mean()}
+        metrics |= {"value_loss": v_loss.detach(), "v_mean": v_s.mean()}
+        if update_actor and self.critic_updates % self.policy_delay == 0:
+            actor_loss, extra = self._actor_loss(batch, adv)
+            self.actor_opt.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_opt.step()
+            self.actor_updates += 1
+            metrics |= extra
+        return {k: float(v) for k, v in metrics.items()}
+
+    # ------------------------------------------------------------------ persistence
+
+    def modules(self) -> dict[str, nn.Module]:
+        return super().modules() | {"value": self.value}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return super().optimizers() | {"value_opt": self.value_opt}
+
+    def warm_start(
+        self, source: ActorCritic, parts: Iterable[str], optimizers: bool = False
+    ) -> list[str]:
+        """As the base class; "critic" from another IQL agent also copies V (and its Adam)."""
+        parts = list(parts)
+        loaded = super().warm_start(source, parts, optimizers)
+        if "critic" in parts and isinstance(source, IQL):
+            load_module(self.value, source.value.state_dict(), "value")
+            loaded.append("value")
+            if optimizers:
+                self.value_opt.load_state_dict(source.value_opt.state_dict())
+                loaded.append("value_opt")
+        return loaded
