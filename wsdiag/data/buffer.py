@@ -115,11 +115,35 @@ class ReplayBuffer:
         if n > self.capacity:
             arrays = {k: v[-self.capacity :] for k, v in arrays.items()}
             n = self.capacity
-        idx = (self.ptr + np.arange(n)) % self.capacity
-        for name in _FIELDS:
-            getattr(self, name)[idx] = arrays.get(name, 0)
-        self.ptr = int((self.ptr + n) % self.capacity)
+        end = self.ptr + n
+        if end <= self.capacity:  # one contiguous block: slice assignment, no index arrays
+            for name in _FIELDS:
+                getattr(self, name)[self.ptr : end] = arrays.get(name, 0)
+        else:
+            idx = (self.ptr + np.arange(n)) % self.capacity
+            for name in _FIELDS:
+                getattr(self, name)[idx] = arrays.get(name, 0)
+        self.ptr = end % self.capacity
         self.size = min(self.size + n, self.capacity)
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], seed: int = 0, device: str | torch.device = "cpu"
+    ) -> ReplayBuffer:
+        """A full buffer that adopts the given float32 arrays without copying them."""
+        n = len(arrays["rewards"])
+        buffer = cls.__new__(cls)
+        buffer.capacity, buffer.device = n, torch.device(device)
+        buffer.rng = np.random.default_rng(seed)
+        for name in _FIELDS:
+            dtype = np.int8 if name == "source" else np.float32
+            value = arrays.get(name)
+            shape = (n,) if name not in ("obs", "next_obs", "actions") else None
+            if value is None:
+                value = np.zeros(shape, dtype)
+            setattr(buffer, name, np.ascontiguousarray(value, dtype=dtype))
+        buffer.ptr, buffer.size = 0, n
+        return buffer
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The stored transitions, oldest first, as numpy arrays (copies)."""

@@ -180,8 +180,10 @@ def to_transitions(
     episodes: list[Episode], low: np.ndarray, high: np.ndarray, gamma: float
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Buffer-ready arrays (actions rescaled to [-1, 1], mc_return) and per-transition labels."""
-    obs = np.concatenate([ep.observations[:-1] for ep in episodes]).astype(np.float32)
-    next_obs = np.concatenate([ep.observations[1:] for ep in episodes]).astype(np.float32)
+    obs = np.concatenate([ep.observations[:-1] for ep in episodes]).astype(np.float32, copy=False)
+    next_obs = np.concatenate([ep.observations[1:] for ep in episodes]).astype(
+        np.float32, copy=False
+    )
     actions = np.concatenate([ep.actions for ep in episodes]).astype(np.float32)
     actions = np.clip(2.0 * (actions - low) / (high - low) - 1.0, -1.0, 1.0).astype(np.float32)
     arrays = {

@@ -47,11 +47,9 @@ class OfflineData:
         return self.ref_min_score, self.ref_max_score
 
     def to_buffer(self, seed: int, device: str = "cpu") -> ReplayBuffer:
-        """A buffer holding exactly these transitions, tagged as offline."""
-        ds, da = self.arrays["obs"].shape[1], self.arrays["actions"].shape[1]
-        buffer = ReplayBuffer(max(len(self), 1), ds, da, seed, device)
-        buffer.add_many(self.arrays | {"source": np.full(len(self), SOURCE_OFFLINE, np.int8)})
-        return buffer
+        """A buffer over exactly these transitions (sharing their memory), tagged as offline."""
+        source = np.full(len(self), SOURCE_OFFLINE, np.int8)
+        return ReplayBuffer.from_arrays(self.arrays | {"source": source}, seed, device)
 
     def probe_set(self, n: int, seed: int) -> ProbeSet:
         """n transitions drawn uniformly without replacement (all if fewer), labels kept."""
