@@ -64,3 +64,11 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "good.toml").write_text('name = "x"\n')
     with pytest.raises(WsdiagError, match=r"section\.key=value"):
         load_config(tmp_path / "good.toml", ["novalue"])
+
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("**/*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_configs_load(path: Path) -> None:
+    assert isinstance(load_config(path), Config)
