@@ -128,8 +128,8 @@ class ProbesConfig:
     """[probes] Diagnostic probes of the online stage (definitions in docs/probes.md)."""
 
     every: int = 2_000  # environment steps between probe runs (and every phase boundary); 0: off
-    states: int = 500  # behavioural probe-set size, and online transitions sampled per call
-    n_perturb: int = 100  # perturbed actions per state for the Q-percentile
+    states: int = 256  # behavioural probe-set size, and online transitions sampled per call
+    n_perturb: int = 64  # perturbed actions per state for the Q-percentile
     sigma: float = 1.0  # perturbation half-width, in units of the action half-range
     landscape_states: int = 8  # states whose perturbed-action Q values are saved (figures)
     landscape_perturb: int = 500  # perturbed actions per landscape state

@@ -11,7 +11,7 @@ from torch import Tensor
 
 QFn = Callable[[Tensor, Tensor], Tensor]
 PolicyFn = Callable[[Tensor], Tensor]
-CHUNK_ROWS = 65_536  # critic rows per forward pass when evaluating many actions per state
+CHUNK_ROWS = 16_384  # critic rows per forward pass when evaluating many actions per state
 REDUCTIONS = ("mean", "min")
 
 
@@ -34,7 +34,7 @@ def q_many(q_fn: QFn, states: Tensor, actions: Tensor, chunk: int = CHUNK_ROWS) 
     flat_states = states[:, None, :].expand(n, k, states.shape[-1]).reshape(n * k, -1)
     flat_actions = actions.reshape(n * k, da)
     out = torch.empty(n * k, dtype=states.dtype, device=states.device)
-    with torch.no_grad():
+    with torch.inference_mode():
         for i in range(0, n * k, chunk):
             out[i : i + chunk] = q_fn(flat_states[i : i + chunk], flat_actions[i : i + chunk])
     return out.reshape(n, k)
