@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEMO_CONFIG ?= wsdiag/configs/demo.toml
 RUNS ?= runs
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test lint demo bench clean chromium
 
 setup: $(BIN)/.installed
 
@@ -27,11 +27,17 @@ lint: setup
 	$(BIN)/ruff format --check wsdiag tests examples
 
 demo: setup
-	$(BIN)/wsdiag train $(DEMO_CONFIG) --out $(RUNS)
+	$(BIN)/wsdiag train $(DEMO_CONFIG) --out $(RUNS) --report
 
 bench: setup
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python -m examples.bench.run_all
+
+# Headless Chromium for the HTML report's browser test (skipped without it); best effort.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium not installed: the HTML browser test will be skipped"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -161,3 +161,11 @@ def test_data_commands(tmp_path: Path) -> None:
     _one_line_error(_invoke("data", "info", "cli/none-v0"), 2, "is not on this machine")
     _one_line_error(_invoke("data", "collect", "cli/x-v0"), 2, "--env is needed")
     _one_line_error(_invoke(*mix, "--out", "cli/y-v0", "--percent", "0"), 2, "must be in (0, 100)")
+
+
+def test_train_with_report(tmp_path: Path) -> None:
+    args = ["--set", "probes.states=32", "--set", "probes.n_perturb=8", "--report"]
+    result = _invoke("train", DEMO, "--out", str(tmp_path), "-q", *TINY, *args)
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "demo-pendulum-td3-seed0" / "report"
+    assert (report / "report.html").stat().st_size > 1000 and (report / "summary.md").exists()

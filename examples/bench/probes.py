@@ -53,7 +53,7 @@ def run(threads: int, steps_per_s: float | None = None, every: int = 2000) -> di
         "default_probe_call_s": _timed(
             lambda: run_probes(
                 agent, offline, cfg, online=online, pretrained=pretrained, frozen=pretrained
-            )  # fmt: skip
+            )
         ),
     }
     if steps_per_s:

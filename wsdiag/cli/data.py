@@ -117,7 +117,7 @@ def list_datasets(debug: Debug = False) -> None:
         table = Table(title=f"datasets in {datasets_root()}")
         ids = local_dataset_ids()
         table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
-        table.add_column("env", no_wrap=True)
+        table.add_column("env")
         for column in ("episodes", "steps", "mean return", "normalised"):
             table.add_column(column, justify="right")
         table.add_column("labels (transitions)")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wsdiag import __version__
-from wsdiag.cli import data, probe, train
+from wsdiag.cli import data, probe, report, train
 
 app = typer.Typer(
     name="wsdiag",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("train")(train.train)
 app.command("probe")(probe.probe)
+app.command("report")(report.report)
 app.add_typer(data.app, name="data")
 
 

@@ -51,6 +51,9 @@ def train(
             "--quiet", "-q", help="Plain log lines instead of a progress bar (automatic in pipes)."
         ),
     ] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Write RUN_DIR/report (wsdiag report) at the end.")
+    ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Run pretraining, the warm start and fine-tuning; print where the run and its results are.
@@ -78,6 +81,11 @@ def train(
         console.print(f"run directory: [bold]{exp.run_dir}[/]", soft_wrap=True)
         run_dir = exp.run(until=until)
         _summary(run_dir)
+    if report and until is None:
+        from wsdiag.cli.report import report as write_report
+
+        write_report([run_dir], out=None, random_return=None, embedding="auto", overrides=None,
+                     seed=0, debug=debug)  # fmt: skip
 
 
 def _summary(run_dir: Path) -> None:

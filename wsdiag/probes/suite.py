@@ -14,7 +14,7 @@ from torch import Tensor
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.networks import GaussianActor
 from wsdiag.config import ProbesConfig
-from wsdiag.probes.common import critic_fn, summary
+from wsdiag.probes.common import critic_fn, q_many, summary
 from wsdiag.probes.divergence import action_divergence
 from wsdiag.probes.drift import policy_drift, q_softmax_kl
 from wsdiag.probes.frozen import frozen_critic_eval, q_by_label
@@ -140,6 +140,15 @@ def run_probes(
         generator=gen,
     )
     out.arrays |= {f"landscape/{k}": v for k, v in landscape.items()}
+    if pretrained is not None:  # the pretrained critic on the same perturbed actions
+        pre_fn = critic_fn(pretrained, cfg.reduce)
+        perturbed = torch.as_tensor(landscape["perturbed"], device=agent.device)
+        out.arrays["pretrained/landscape/q"] = (
+            q_many(pre_fn, t["states"][:n], perturbed).cpu().numpy()
+        )
+        with torch.no_grad():
+            q_ref = pre_fn(t["states"][:n], t["actions"][:n])
+        out.arrays["pretrained/landscape/q_ref"] = q_ref.cpu().numpy()
     with torch.no_grad():
         pi = agent.policy(t["states"])
     random_actions = (2 * torch.rand(t["actions"].shape, generator=gen) - 1).to(pi)

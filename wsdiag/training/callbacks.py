@@ -87,25 +87,38 @@ class TrainLogger(Callback):
         self.clock = (now, loop.step)
 
 
-def evaluate(agent: ActorCritic, env: gym.Env, episodes: int, seed: int) -> np.ndarray:
-    """Returns of `episodes` deterministic-policy episodes; episode k starts from reset(seed + k),
+def evaluate(
+    act: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int
+) -> np.ndarray:
+    """Returns of `episodes` episodes of the policy `act`; episode k starts from reset(seed + k),
     so that every evaluation of a run sees the same start states."""
     returns = np.zeros(episodes)
     for k in range(episodes):
         obs, _ = env.reset(seed=seed + k)
         done = False
         while not done:
-            obs, reward, terminated, truncated, _ = env.step(agent.act(obs, explore=False))
+            obs, reward, terminated, truncated, _ = env.step(act(obs))
             returns[k] += float(reward)
             done = terminated or truncated
     return returns
+
+
+def deterministic(agent: ActorCritic) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda obs: agent.act(obs, explore=False)
+
+
+def uniform_random(act_dim: int, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return lambda obs: rng.uniform(-1.0, 1.0, act_dim).astype(np.float32)
 
 
 class Evaluator(Callback):
     """Evaluates the acting policy every `every` steps as `eval/return` (mean), `eval/return_std`.
 
     `baseline=True` also evaluates at step 0 and records it as `eval/baseline_return` and a
-    `baseline` event: the pretrained policy's return that degradation is measured against.
+    `baseline` event: the pretrained policy's return that degradation is measured against; and
+    `eval/random_return`, the return of uniform random actions on the same start states (or the
+    dataset's ref_min_score when there is one), the floor that dip fractions are relative to.
     `target_return` stops the loop once the mean return reaches it (pretraining to a level).
     With dataset reference scores it also records
     `eval/normalized_return` = 100 (R - ref_min) / (ref_max - ref_min).
@@ -125,7 +138,7 @@ class Evaluator(Callback):
         self.baseline, self.target_return, self.ref_scores = baseline, target_return, ref_scores
 
     def _evaluate(self, loop: Loop) -> float:
-        returns = evaluate(loop.acting_agent(), self.env, self.episodes, self.seed)
+        returns = evaluate(deterministic(loop.acting_agent()), self.env, self.episodes, self.seed)
         mean = float(returns.mean())
         rows = {"eval/return": mean, "eval/return_std": float(returns.std())}
         if self.ref_scores is not None:
@@ -138,8 +151,16 @@ class Evaluator(Callback):
     def on_start(self, loop: Loop) -> None:
         if self.baseline and loop.step == 0:
             mean = self._evaluate(loop)
-            loop.recorder.log(0, loop.phase.name, {"eval/baseline_return": mean})
-            loop.recorder.event("baseline", stage=loop.stage, step=0, eval_return=mean)
+            if self.ref_scores is not None:
+                floor = self.ref_scores[0]
+            else:
+                act = uniform_random(loop.buffer.act_dim, self.seed)
+                floor = float(evaluate(act, self.env, self.episodes, self.seed).mean())
+            rows = {"eval/baseline_return": mean, "eval/random_return": floor}
+            loop.recorder.log(0, loop.phase.name, rows)
+            loop.recorder.event(
+                "baseline", stage=loop.stage, step=0, eval_return=mean, random_return=floor
+            )
 
     def on_env_step(self, loop: Loop) -> None:
         if not due(loop, self.every):

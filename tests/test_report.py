@@ -1,0 +1,295 @@
+"""wsdiag report: every figure on synthetic data, the report of tiny real runs (single and multi-run
+with a Pareto front), CLI errors, and the HTML page in a real headless browser.
+
+UMAP's first fit in a process compiles numba code (17-60 s), so these tests draw embeddings with
+the PCA path; `test_umap_embedding` runs UMAP only with WSDIAG_SLOW_TESTS=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from matplotlib.image import imread
+from typer.testing import CliRunner
+
+from tests.conftest import tiny_config
+from wsdiag.analysis.degradation import degradation
+from wsdiag.analysis.run import PhaseSpan
+from wsdiag.analysis.stats import bootstrap_ci
+from wsdiag.cli.report import report
+from wsdiag.report import write_report
+from wsdiag.report.embedding import EmbeddingPanel, embed, plot_embeddings
+from wsdiag.report.frozen import VIEWS, plot_frozen_critic
+from wsdiag.report.landscape import plot_q_landscape
+from wsdiag.report.learning_curve import CurveGroup, plot_learning_curve
+from wsdiag.report.pareto import ParetoPoint, plot_pareto
+from wsdiag.report.percentile import plot_percentile_histograms
+from wsdiag.report.probe_series import plot_probe_series
+from wsdiag.report.q_by_label import plot_q_by_label
+from wsdiag.report.snapshots import Snapshot
+from wsdiag.training.experiment import Experiment
+
+PNG = b"\x89PNG\r\n\x1a\n"
+PROBES = {"every": 100, "states": 64, "n_perturb": 16, "landscape_perturb": 32}
+RUN_FIGURES = (
+    "probes.png", "q_landscape.png", "percentile.png", "frozen_critic.png", "q_by_label.png",
+    "embedding.png",
+)  # fmt: skip
+PHASES = [PhaseSpan("warmup", 0, 1000), PhaseSpan("finetune", 1000, 5000)]
+rng = np.random.default_rng(0)
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app.command("report")(report)
+
+
+@app.callback()
+def _root() -> None:
+    """A local app with only the report command."""
+
+
+def _png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == PNG and len(data) > 5_000, path
+
+
+# ----------------------------------------------------------------------------- synthetic data
+
+
+def _curve(dip: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    steps = np.arange(0, 5001, 250)
+    r = np.random.default_rng(seed)
+    values = -200 - dip * np.exp(-(((steps - 2000) / 700.0) ** 2)) * (steps > 1000)
+    return steps, values + r.normal(0, 10, len(steps)) * (steps > 1000)
+
+
+def _snapshot(step: int, da: int) -> Snapshot:
+    n, k = 3, 60
+    actions = rng.uniform(-1, 1, (n, da))
+    perturbed = np.clip(actions[:, None] + rng.uniform(-0.5, 0.5, (n, k, da)), -1, 1)
+    q = -((perturbed - 0.2) ** 2).sum(-1)
+    arrays = {
+        "landscape/actions": actions,
+        "landscape/perturbed": perturbed,
+        "landscape/q": q,
+        "landscape/q_ref": -((actions - 0.2) ** 2).sum(-1),
+        "q_percentile": rng.uniform(0.3, 0.7, 100),
+        "pretrained/q_percentile": rng.uniform(0.7, 1.0, 100),
+    }
+    arrays |= {key: rng.normal(-10 + i, 2, 100) for i, (key, *_) in enumerate(VIEWS)}
+    return Snapshot(step, "synthetic", arrays)
+
+
+def _series() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    steps = np.arange(0, 5001, 500)
+    ramp = np.linspace(0, 1, len(steps))
+    return {
+        "eval/return": _curve(800, 0),
+        "probe/q_percentile": (steps, 0.5 + 0.3 * ramp),
+        "probe/pretrained/q_percentile": (steps, np.full(len(steps), 0.9)),
+        "probe/grad_norm/behaviour/mean": (steps, 0.05 + 3 * ramp),
+        "probe/pretrained/grad_norm/behaviour/mean": (steps, np.ones(len(steps))),
+        "probe/td_error/offline": (steps, 1 + 5 * ramp),
+        "probe/td_error/online": (steps, np.full(len(steps), 0.7)),
+        "probe/q/offline": (steps, -10 - 20 * ramp),
+        "probe/q/online": (steps, -10 - 5 * ramp),
+        "probe/kl/offline": (steps, np.r_[0, 0, 0, 10 * ramp[3:]]),
+        "probe/kl/online": (steps, np.r_[0, 0, 0, 30 * ramp[3:]]),
+        "probe/divergence/expert": (steps, 0.1 * ramp),
+        "probe/divergence/non-expert": (steps, 0.4 * ramp),
+        "train/alpha": (steps, np.exp(-3 * ramp)),
+    }
+
+
+def _draw_curves(path: Path) -> Path:
+    three = CurveGroup("config A", [_curve(900, s) for s in range(3)], baseline=-200.0,
+                       phases=PHASES, policy_start=1000, update_start=1000)  # fmt: skip
+    pre = [(np.arange(-3000, 1, 500), np.linspace(-1200, -200, 7))]
+    one = CurveGroup("config B", [_curve(400, 9)], pre, -200.0, PHASES, 1000, 1000, 3000)
+    plot_learning_curve([one], path.with_name("single.png"))
+    return plot_learning_curve([three, one], path)
+
+
+def _draw_pareto(path: Path) -> Path:
+    points = [
+        ParetoPoint(f"run {i}", bootstrap_ci(rng.normal(d, 50, n)),
+                    bootstrap_ci(rng.normal(f, 20, n)), bootstrap_ci(rng.normal(m, 20, n)))
+        for i, (d, f, m, n) in enumerate([(800, -150, -400, 3), (300, -250, -300, 1),
+                                          (900, -300, -600, 2), (100, -400, -350, 1)])
+    ]  # fmt: skip
+    return plot_pareto(points, path)
+
+
+def _draw_q_by_label(path: Path) -> Path:
+    series = [
+        (s, {"expert": rng.normal(-5 - s / 500, 1, 80), "non-expert": rng.normal(-8, 2, 80),
+             "random": rng.normal(-12, 3, 160)})
+        for s in range(0, 5001, 500)
+    ]  # fmt: skip
+    return plot_q_by_label(series, path, phases=PHASES, update_start=1000)
+
+
+def _draw_embedding(path: Path) -> Path:
+    panels = [
+        EmbeddingPanel("by label", {"expert": rng.normal(0, 1, (120, 5)),
+                                    "non-expert": rng.normal(2, 1, (120, 5))}),
+        EmbeddingPanel("few points", {"offline": rng.normal(0, 1, (10, 5)),
+                                      "online, step 9": rng.normal(1, 1, (10, 5))}),
+    ]  # fmt: skip
+    return plot_embeddings(panels, path, method="pca")
+
+
+FIGURES = {
+    "learning_curve": _draw_curves,
+    "probe_series": lambda p: plot_probe_series(_series(), p, phases=PHASES, update_start=1000,
+                                                baseline=-200.0),
+    "landscape_1d": lambda p: plot_q_landscape([_snapshot(0, 1), _snapshot(900, 1)], p),
+    "landscape_pca": lambda p: plot_q_landscape([_snapshot(0, 3), _snapshot(900, 3)], p),
+    "percentile": lambda p: plot_percentile_histograms([_snapshot(0, 2), _snapshot(9, 2)], p),
+    "frozen": lambda p: plot_frozen_critic([_snapshot(2000, 2), _snapshot(5000, 2)], p),
+    "frozen_empty": lambda p: plot_frozen_critic([], p),
+    "q_by_label": _draw_q_by_label,
+    "embedding": _draw_embedding,
+    "pareto": _draw_pareto,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_figure_on_synthetic_data_writes_a_png(name: str, tmp_path: Path) -> None:
+    path = FIGURES[name](tmp_path / f"{name}.png")
+    assert path == tmp_path / f"{name}.png"
+    _png(path)
+
+
+def test_embedding_methods() -> None:
+    x = rng.normal(size=(80, 4))
+    coords, used = embed(x, "pca")
+    assert coords.shape == (80, 2) and used == "PCA"
+    assert embed(x[:20], "auto")[1] == "PCA (fallback: 20 points, too few for UMAP)"
+    assert embed(x[:, :1], "auto")[1] == "raw (1-D states)"
+    with pytest.raises(ValueError, match="embedding method"):
+        embed(x, "tsne")
+
+
+SLOW = "UMAP's first fit in a process compiles numba code (17-60 s): set WSDIAG_SLOW_TESTS=1"
+
+
+@pytest.mark.skipif(not os.environ.get("WSDIAG_SLOW_TESTS"), reason=SLOW)
+def test_umap_embedding() -> None:
+    coords, used = embed(rng.normal(size=(300, 6)), "umap")
+    assert used == "UMAP" and coords.shape == (300, 2) and np.isfinite(coords).all()
+
+
+def test_learning_curve_annotation_matches_the_metrics() -> None:
+    steps, values = _curve(900, 0)
+    d = degradation(steps, values, -200.0, start=1000)
+    assert d.min_step == 2000 and d.dip > 800
+
+
+# ----------------------------------------------------------------------------- real runs
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two tiny runs: the second fine-tunes the first's pretrained agent with another warm-up."""
+    out = tmp_path_factory.mktemp("runs")
+    first = Experiment.create(tiny_config(probes=PROBES), out, progress="none").run()
+    other = tiny_config(
+        name="tiny-b",
+        probes=PROBES,
+        pretrain={"source": "checkpoint", "path": str(first)},
+        warmstart={"warmup_steps": 50, "freeze_policy_steps": 0},
+    )
+    return [first, Experiment.create(other, out, progress="none").run()]
+
+
+@pytest.fixture(scope="module")
+def single_report(tiny_runs: list[Path], tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("report") / "single"
+    args = ["report", str(tiny_runs[0]), "--out", str(out), "--embedding", "pca"]
+    return out, CliRunner().invoke(app, args)
+
+
+def test_report_of_a_tiny_run_writes_every_file(single_report, tiny_runs: list[Path]) -> None:
+    out, result = single_report
+    assert result.exit_code == 0, result.output
+    assert "report:" in result.stderr and "tiny-seed3" in result.stdout
+    for name in ("report.html", "summary.md", "summary.json", "learning_curve.png"):
+        assert (out / name).stat().st_size > 0, name
+    for name in RUN_FIGURES:
+        _png(out / "tiny-seed3" / name)
+    summary = json.loads((out / "summary.json").read_text())
+    (run,) = summary["runs"]
+    assert run["degradation"]["baseline"] is not None and run["verdict"]
+    assert {f["cause"] for f in run["findings"]} == {
+        "extrapolation", "gradient", "spiral", "forgetting", "closeness",
+    }  # fmt: skip
+    assert set(run["safety"]) == {"returns", "differences"} and summary["warnings"] == []
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 1 + len(RUN_FIGURES)
+    assert "http://" not in html and "https://" not in html  # opens offline
+    md = (out / "summary.md").read_text()
+    assert "tiny-seed3/probes.png" in md and run["verdict"] in md
+
+
+def test_multi_run_report_has_a_pareto_front(tiny_runs: list[Path], tmp_path: Path) -> None:
+    rep = write_report(tiny_runs, tmp_path / "multi", embedding="pca")
+    assert rep.warnings == []
+    assert all(p.is_file() and p.stat().st_size > 0 for p in rep.files)
+    _png(tmp_path / "multi" / "pareto.png")
+    _png(tmp_path / "multi" / "tiny-b-seed3" / "learning_curve.png")
+    labels = sorted(g.label for g in rep.groups)
+    assert labels == [
+        "tiny-b: freeze_policy_steps=0, warmup_steps=50",
+        "tiny: freeze_policy_steps=50, warmup_steps=100",
+    ]
+    assert [r["name"] for r in json.loads((tmp_path / "multi" / "summary.json").read_text())[
+        "runs"]] == ["tiny-seed3", "tiny-b-seed3"]  # fmt: skip
+
+
+def _one_line_error(result, text: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and text in lines[0], result.stderr
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tiny_runs: list[Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    _one_line_error(runner.invoke(app, ["report", str(tmp_path / "nope")]),
+                    "run directory not found")  # fmt: skip
+    _one_line_error(runner.invoke(app, ["report", str(tmp_path)]),
+                    "not a wsdiag run directory (no config.toml)")  # fmt: skip
+    run = str(tiny_runs[0])
+    _one_line_error(runner.invoke(app, ["report", run, "--set", "diagnose.nope=1"]),
+                    "unknown setting 'diagnose.nope'")  # fmt: skip
+    _one_line_error(runner.invoke(app, ["report", run, "--embedding", "tsne"]),
+                    "--embedding must be one of")  # fmt: skip
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_chromium() is None,
+                    reason="chromium not installed (Debian: apt-get install chromium)")  # fmt: skip
+def test_html_report_renders_in_headless_chromium(single_report, tmp_path: Path) -> None:
+    out, result = single_report
+    assert result.exit_code == 0, result.output
+    shot = tmp_path / "page.png"
+    cmd = [
+        _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--hide-scrollbars", "--window-size=1280,2000",
+        f"--screenshot={shot}", (out / "report.html").resolve().as_uri(),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2000, 1280)
+    # not a blank page: text and figures make many distinct, non-white pixels
+    assert (pixels.mean(axis=2) < 0.5).mean() > 0.005
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50

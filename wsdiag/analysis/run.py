@@ -1,0 +1,174 @@
+"""A run directory, read once: config, metrics by key, events, phase spans and probe files.
+
+Steps of the online stage count from 0 at the warm start; pretraining has its own counter.
+The online phases are warmup [0, w), freeze [w, w + f) and finetune [w + f, T) with
+w = warmstart.warmup_steps, f = warmstart.freeze_policy_steps, T = finetune.steps (empty
+phases dropped). The new agent acts from `policy_start` = w; its actor learns from
+`update_start` = w + f.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wsdiag.config import Config, load_config, to_dict
+from wsdiag.errors import WsdiagError
+from wsdiag.training.recorder import ONLINE_PHASES, read_events, read_metrics
+
+PROBE_FILE = re.compile(r"step_(\d+)\.npz$")
+
+
+@dataclass(frozen=True)
+class PhaseSpan:
+    """Steps [start, end) of one phase."""
+
+    name: str
+    start: int
+    end: int
+
+
+def online_phases(config: Config) -> list[PhaseSpan]:
+    """The online stage's non-empty phases, from the config (see module docstring)."""
+    w = config.warmstart.warmup_steps
+    f = w + config.warmstart.freeze_policy_steps
+    spans = [
+        PhaseSpan("warmup", 0, w),
+        PhaseSpan("freeze", w, f),
+        PhaseSpan("finetune", f, config.finetune.steps),
+    ]
+    return [s for s in spans if s.end > s.start]
+
+
+@dataclass
+class Run:
+    """Everything a report needs from one run directory (arrays are read lazily)."""
+
+    path: Path
+    name: str
+    config: Config
+    metrics: pd.DataFrame
+    events: list[dict[str, Any]]
+    probe_steps: list[int] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ series
+
+    @cached_property
+    def _online(self) -> dict[str, pd.DataFrame]:
+        frame = self.metrics[self.metrics.phase.isin(ONLINE_PHASES)]
+        return {k: g.sort_values("step", kind="stable") for k, g in frame.groupby("key")}
+
+    @cached_property
+    def _pretrain(self) -> dict[str, pd.DataFrame]:
+        frame = self.metrics[~self.metrics.phase.isin(ONLINE_PHASES)]
+        return {k: g.sort_values("step", kind="stable") for k, g in frame.groupby("key")}
+
+    def series(self, key: str, stage: str = "online") -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of one metric key in a stage, by step (empty arrays if absent)."""
+        table = self._online if stage == "online" else self._pretrain
+        rows = table.get(key)
+        if rows is None:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return rows.step.to_numpy(np.int64), rows.value.to_numpy(np.float64)
+
+    def has(self, key: str) -> bool:
+        return key in self._online
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted(self._online)
+
+    # ------------------------------------------------------------------ timeline
+
+    @property
+    def phases(self) -> list[PhaseSpan]:
+        return online_phases(self.config)
+
+    @property
+    def policy_start(self) -> int:
+        """First online step at which the new agent acts (end of the warm-up)."""
+        return self.config.warmstart.warmup_steps
+
+    @property
+    def update_start(self) -> int:
+        """First online step with actor updates (start of the finetune phase)."""
+        return self.config.warmstart.warmup_steps + self.config.warmstart.freeze_policy_steps
+
+    @property
+    def pretrain_steps(self) -> int | None:
+        """Length of the recorded pretraining stage (None when it was loaded, not run)."""
+        ends = [e["step"] for e in self.events if e.get("event") == "pretrain_end"]
+        if ends:
+            return int(ends[-1])
+        pre = self.metrics[~self.metrics.phase.isin(ONLINE_PHASES)]
+        return int(pre.step.max()) if len(pre) else None
+
+    @property
+    def baseline(self) -> float | None:
+        """R0: the pretrained policy's evaluation return at online step 0."""
+        _, values = self.series("eval/baseline_return")
+        return float(values[0]) if len(values) else None
+
+    @property
+    def warm_start_parts(self) -> list[str]:
+        for event in self.events:
+            if event.get("event") == "warm_start":
+                return list(event.get("loaded", []))
+        return list(self.config.warmstart.load)
+
+    # ------------------------------------------------------------------ probes
+
+    def probe_file(self, step: int) -> Path:
+        return self.path / "probes" / f"step_{step}.npz"
+
+    def probe_arrays(self, step: int, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """Arrays of probes/step_<step>.npz (only `keys` when given, those present)."""
+        with np.load(self.probe_file(step), allow_pickle=False) as data:
+            names = [k for k in data.files if keys is None or k in keys]
+            return {k: data[k] for k in names}
+
+    def probe_keys(self, step: int) -> list[str]:
+        """Names of the arrays in probes/step_<step>.npz (reads only the archive's index)."""
+        with np.load(self.probe_file(step), allow_pickle=False) as data:
+            return list(data.files)
+
+    def probe_set(self) -> dict[str, np.ndarray] | None:
+        path = self.path / "probes" / "probe_set.npz"
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    @cached_property
+    def config_dict(self) -> dict[str, Any]:
+        return to_dict(self.config)
+
+
+def load_run(path: str | Path, name: str | None = None) -> Run:
+    """Read a run directory written by `wsdiag train`; a clear error if it is not one."""
+    path = Path(path)
+    if not path.is_dir():
+        raise WsdiagError(f"run directory not found: {path}")
+    missing = [f for f in ("config.toml", "metrics.parquet") if not (path / f).is_file()]
+    if missing:
+        raise WsdiagError(f"not a wsdiag run directory (no {missing[0]}): {path}")
+    probes = path / "probes"
+    steps = sorted(
+        int(m.group(1))
+        for p in (probes.iterdir() if probes.is_dir() else [])
+        if (m := PROBE_FILE.match(p.name))
+    )
+    return Run(
+        path=path,
+        name=name or path.name,
+        config=load_config(path / "config.toml"),
+        metrics=read_metrics(path),
+        events=read_events(path),
+        probe_steps=steps,
+    )

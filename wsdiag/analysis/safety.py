@@ -1,0 +1,52 @@
+"""The safety table of Wexler, Sarafian & Kraus (Table I): tail statistics of a learning curve.
+
+For a series x_1..x_n and a confidence level c (0.95, 0.99, 0.999), with the lower tail
+alpha = 1 - c (the rl-reliability-metrics convention, Chan et al. 2020: risk is the bad tail):
+
+    VaR_c(x)  = the alpha-quantile of x (linear interpolation between order statistics)
+    CVaR_c(x) = mean { x_i : x_i <= VaR_c(x) }     (never empty: min x <= VaR)
+
+Both are computed on two series of the fine-tuning window (see `degradation`): the evaluation
+returns R_i ("returns") and their step-to-step differences R_{i+1} - R_i ("differences",
+short-term risk: how hard one evaluation interval can drop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+LEVELS = (0.95, 0.99, 0.999)
+
+
+def var_cvar(x: np.ndarray, level: float) -> tuple[float, float]:
+    """(VaR, CVaR) of the lower tail 1 - level of x (see module docstring)."""
+    x = np.asarray(x, float)
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    var = float(np.quantile(x, 1.0 - level))
+    return var, float(x[x <= var].mean())
+
+
+def _row(x: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
+    x = np.asarray(x, float)
+    empty = len(x) == 0
+    row = {
+        "min": float("nan") if empty else float(x.min()),
+        "max": float("nan") if empty else float(x.max()),
+        "mean": float("nan") if empty else float(x.mean()),
+    }
+    for level in levels:
+        var, cvar = var_cvar(x, level)
+        tag = f"{100 * level:g}"
+        row[f"VaR{tag}"], row[f"CVaR{tag}"] = var, cvar
+    return row
+
+
+def safety_table(returns: np.ndarray, levels: Sequence[float] = LEVELS) -> pd.DataFrame:
+    """Rows `returns` and `differences`; columns min, max, mean, VaR<c>, CVaR<c> per level."""
+    returns = np.asarray(returns, float)
+    rows = {"returns": _row(returns, levels), "differences": _row(np.diff(returns), levels)}
+    return pd.DataFrame.from_dict(rows, orient="index")

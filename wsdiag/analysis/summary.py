@@ -1,0 +1,53 @@
+"""One run's numbers: degradation, safety table and diagnosis, from its directory.
+
+R_random (the denominator R0 - R_random of the dip fraction) is the user's value when given;
+otherwise the run's `eval/random_return` (uniform random actions evaluated at the warm start, or
+the dataset's ref_min_score); otherwise (older runs) unknown, and the dip fraction is relative
+to |R0|.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from wsdiag.analysis.diagnose import Diagnosis, diagnose
+from wsdiag.analysis.run import Run
+from wsdiag.analysis.safety import safety_table
+from wsdiag.analysis.thresholds import Thresholds
+
+
+@dataclass
+class RunSummary:
+    run: Run
+    diagnosis: Diagnosis
+    safety: pd.DataFrame | None
+    r_random: float | None
+    r_random_source: str  # "given", "recorded at the warm start" or "unknown"
+
+
+def random_return(run: Run, given: float | None) -> tuple[float | None, str]:
+    """R_random and where it came from (see module docstring)."""
+    if given is not None:
+        return given, "given"
+    _, recorded = run.series("eval/random_return")
+    if len(recorded):
+        return float(recorded[0]), "recorded at the warm start"
+    return None, "unknown"
+
+
+def summarise(run: Run, thresholds: Thresholds, r_random: float | None = None) -> RunSummary:
+    """Diagnose a run and tabulate its safety statistics over the fine-tuning window."""
+    r_rand, source = random_return(run, r_random)
+    diagnosis = diagnose(
+        run.metrics,
+        policy_start=run.policy_start,
+        update_start=run.update_start,
+        thresholds=thresholds,
+        r_random=r_rand,
+    )
+    steps, returns = run.series("eval/return")
+    window = returns[steps >= run.policy_start]
+    safety = safety_table(window) if len(window) else None
+    return RunSummary(run, diagnosis, safety, r_rand, source)

@@ -1,0 +1,58 @@
+"""Thresholds of the diagnosis rules, named `diagnose.<field>` (`wsdiag report --set ...`).
+
+Every rule is documented in docs/metrics.md with the thresholds it reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wsdiag.config import apply_overrides
+from wsdiag.errors import WsdiagError
+
+SECTION = "diagnose"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """[diagnose] Thresholds of the degradation diagnosis (docs/metrics.md)."""
+
+    min_dip_fraction: float = 0.10  # a dip below this fraction of the reference is not significant
+    recover_tolerance: float = 0.0  # recovered once R >= R0 - tolerance (return units)
+    percentile_band: float = 0.15  # extrapolation: |P - 0.5| <= band before policy updates
+    grad_ratio: float = 3.0  # gradient: ||dQ/da|| / the pretrained critic's >= ratio
+    spiral_td_growth: float = 3.0  # spiral: offline TD error grows by >= this factor ...
+    spiral_flat_growth: float = 1.5  # ... while the online TD error grows by <= this factor
+    spiral_q_shift: float = 0.5  # spiral: offline Q level moves by >= this fraction of |Q| ...
+    spiral_flat_q_shift: float = 0.2  # ... while the online Q level moves by <= this fraction
+    forgetting_corr: float = 0.6  # forgetting: corr(online KL, return shortfall) >= this ...
+    forgetting_kl: float = 0.5  # ... and the online KL peaks at >= this (nats)
+    closeness_growth: float = 2.0  # closeness: non-expert divergence grows by >= this factor ...
+    closeness_grad_growth: float = 3.0  # ... while ||dQ/da|| grows by >= this factor
+    non_expert_label: str = "non-expert"  # probe-set label of the non-expert transitions
+
+
+def thresholds_from(overrides: Sequence[str] = ()) -> Thresholds:
+    """Thresholds with `diagnose.key=value` overrides (TOML values) applied; unknown keys fail."""
+    bad = [o for o in overrides if not o.strip().startswith(f"{SECTION}.")]
+    if bad:
+        raise WsdiagError(f"--set accepts only {SECTION}.* settings here, got '{bad[0]}'")
+    table = apply_overrides({}, overrides).get(SECTION, {})
+    fields = {f.name: f for f in dataclasses.fields(Thresholds)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise WsdiagError(f"unknown setting '{SECTION}.{key}' (known: {', '.join(fields)})")
+        values[key] = _coerce(key, value, fields[key].type)
+    return Thresholds(**values)
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    if hint in ("float", float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise WsdiagError(f"{SECTION}.{key}: expected a number, got {value!r}")
+        return float(value)
+    return str(value)

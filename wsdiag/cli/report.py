@@ -1,0 +1,69 @@
+"""`wsdiag report`: figures, degradation and safety metrics and a diagnosis of run directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from wsdiag.cli.errors import cli_errors
+from wsdiag.errors import WsdiagError
+
+console = Console(stderr=True)
+
+
+def report(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories written by `wsdiag train`.", show_default=False),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Report folder (default: RUN_DIR/report for one run, ./report)."
+        ),
+    ] = None,
+    random_return: Annotated[
+        float | None,
+        typer.Option(
+            help="Return of a uniformly random policy: the dip is then a fraction of "
+            "R0 - R_random (default: the run's eval/random_return, else |R0|)."
+        ),
+    ] = None,
+    embedding: Annotated[
+        str, typer.Option(help="State embedding: auto (UMAP, PCA for few points), umap or pca.")
+    ] = "auto",
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Diagnosis threshold, e.g. diagnose.grad_ratio=5."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the embeddings.")] = 0,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Write report.html, summary.md, summary.json and PNG figures; print the diagnosis.
+
+    Example: wsdiag report runs/demo-pendulum-td3-seed0 runs/warmup-0-seed0 --out report
+    """
+    with cli_errors(debug):
+        from wsdiag.analysis.thresholds import thresholds_from
+        from wsdiag.report.embedding import METHODS
+        from wsdiag.report.terminal import print_report
+        from wsdiag.report.writer import write_report
+
+        if embedding not in METHODS:
+            raise WsdiagError(f"--embedding must be one of {', '.join(METHODS)}, got '{embedding}'")
+        result = write_report(
+            run_dirs,
+            out,
+            thresholds=thresholds_from(overrides or []),
+            r_random=random_return,
+            embedding=embedding,
+            seed=seed,
+        )
+        print_report(result, Console())
+        console.print(
+            f"report: [bold]{result.out / 'report.html'}[/] ({result.seconds:.1f} s)",
+            soft_wrap=True,
+        )

@@ -1,0 +1,252 @@
+"""Figure 1: evaluation return over pretraining and the online stage, phases shaded.
+
+Runs of one group (seeds of one config) are drawn as thin lines with their mean and a pointwise
+95% bootstrap band (`bootstrap_band`) on the common step grid; the baseline R0 is a dotted line,
+and the dip and the recovery point of the mean curve are annotated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+
+from wsdiag.analysis.degradation import degradation
+from wsdiag.analysis.fmt import num
+from wsdiag.analysis.run import PhaseSpan, Run
+from wsdiag.analysis.stats import bootstrap_band
+from wsdiag.report.style import (
+    format_steps,
+    new_figure,
+    phase_handles,
+    save,
+    shade_phases,
+    step_axis,
+    styled,
+)
+
+Curve = tuple[np.ndarray, np.ndarray]
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+@dataclass
+class CurveGroup:
+    """Curves of one config: online (steps, returns) per run, pretraining at negative steps."""
+
+    label: str
+    online: list[Curve]
+    pretrain: list[Curve] = field(default_factory=list)
+    baseline: float | None = None
+    phases: list[PhaseSpan] = field(default_factory=list)
+    policy_start: int = 0
+    update_start: int | None = None
+    pretrain_length: int = 0
+
+
+def curve_group(label: str, runs: Sequence[Run]) -> CurveGroup:
+    """The CurveGroup of runs sharing a config (pretraining shifted to end at step 0)."""
+    online = [run.series("eval/return") for run in runs]
+    pretrain = []
+    for run in runs:
+        steps, values = run.series("eval/return", stage="pretrain")
+        if len(steps) and run.pretrain_steps:
+            pretrain.append((steps - run.pretrain_steps, values))
+    baselines = [run.baseline for run in runs if run.baseline is not None]
+    first = runs[0]
+    return CurveGroup(
+        label=label,
+        online=online,
+        pretrain=pretrain,
+        baseline=float(np.mean(baselines)) if baselines else None,
+        phases=first.phases,
+        policy_start=first.policy_start,
+        update_start=first.update_start,
+        pretrain_length=max((run.pretrain_steps or 0 for run in runs), default=0),
+    )
+
+
+def mean_curve(curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(grid, mean, band [2, n] or None) of curves interpolated onto their common step range."""
+    curves = [(s, v) for s, v in curves if len(s)]
+    if not curves:
+        return np.zeros(0), np.zeros(0), None
+    if len(curves) == 1:
+        return curves[0][0], curves[0][1], None
+    lo = max(s[0] for s, _ in curves)
+    hi = min(s[-1] for s, _ in curves)
+    grid = np.unique(np.concatenate([s[(s >= lo) & (s <= hi)] for s, _ in curves]))
+    stacked = np.stack([np.interp(grid, s, v) for s, v in curves])
+    return grid, stacked.mean(0), np.stack(bootstrap_band(stacked))
+
+
+def _annotate(
+    ax: Axes, group: CurveGroup, grid: np.ndarray, mean: np.ndarray, colour: str, text: bool
+) -> None:
+    """Mark the lowest point (arrow from R0 and the dip written, or a triangle) and the return
+    to R0 (diamond) of the mean curve."""
+    if group.baseline is None or not (grid >= group.policy_start).any():
+        return
+    deg = degradation(grid, mean, group.baseline, start=group.policy_start)
+    if deg.dip <= 0:
+        return
+    if text:
+        ax.annotate(
+            "",
+            xy=(deg.min_step, deg.min_return),
+            xytext=(deg.min_step, deg.baseline),
+            arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.6},
+        )
+        ax.annotate(
+            f"dip {num(deg.dip)} ({100 * deg.dip_fraction:.0f}% of {deg.dip_reference})",
+            (deg.min_step, deg.min_return),
+            xytext=(0, -10),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            color=colour,
+            fontsize=9,
+            fontweight="bold",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.5},
+        )
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, deg.min_return - 0.15 * (high - low)), high)  # room for the label
+    else:
+        ax.plot(
+            deg.min_step,
+            deg.min_return,
+            marker="v",
+            color=colour,
+            markersize=10,
+            mec="black",
+            zorder=5,
+        )
+    if deg.recovery_step is not None:
+        y = float(np.interp(deg.recovery_step, grid, mean))
+        ax.plot(deg.recovery_step, y, marker="D", color=colour, markersize=8, mec="black", zorder=5)
+        if text:
+            ax.annotate(
+                f"back to R0 at {format_steps(deg.recovery_step)}",
+                (deg.recovery_step, y),
+                xytext=(8, -14),
+                textcoords="offset points",
+                color=colour,
+                fontsize=9,
+            )
+    elif text:
+        ax.text(
+            0.99,
+            0.02,
+            "not recovered to R0",
+            transform=ax.transAxes,
+            ha="right",
+            color=colour,
+            fontsize=9,
+        )
+
+
+def _marker_handles() -> list[Line2D]:
+    return [
+        Line2D(
+            [],
+            [],
+            marker="v",
+            color="#777777",
+            mec="black",
+            linestyle="none",
+            label="lowest return after the warm-up",
+        ),
+        Line2D(
+            [], [], marker="D", color="#777777", mec="black", linestyle="none", label="back to R0"
+        ),
+    ]
+
+
+def _baselines(ax: Axes, groups: Sequence[CurveGroup]) -> list[Line2D]:
+    """One dotted R0 line per group, or a single black one when every group shares R0."""
+    values = [g.baseline for g in groups if g.baseline is not None]
+    if not values:
+        return []
+    if np.ptp(values) <= 1e-9 * max(1.0, abs(values[0])):
+        line = ax.axhline(
+            values[0],
+            color="black",
+            linestyle=":",
+            linewidth=1.4,
+            label=f"baseline R0 = {num(values[0])}",
+        )
+        return [line]
+    handles = []
+    for i, g in enumerate(groups):
+        if g.baseline is not None:
+            colour = COLOURS[i % len(COLOURS)]
+            handles.append(
+                ax.axhline(
+                    g.baseline,
+                    color=colour,
+                    linestyle=":",
+                    linewidth=1.4,
+                    label=f"R0 of {g.label} = {num(g.baseline)}",
+                )
+            )
+    return handles
+
+
+@styled
+def plot_learning_curve(
+    groups: Sequence[CurveGroup],
+    path: Path,
+    *,
+    title: str = "Evaluation return",
+    ylabel: str = "evaluation return",
+) -> Path:
+    """Draw the groups' learning curves (module docstring). One group is annotated in words;
+    several get markers at their lowest point and at their return to R0."""
+    fig = new_figure(10, 5.2)
+    ax = fig.add_subplot()
+    same_phases = all(g.phases == groups[0].phases for g in groups)
+    longest = max((g.pretrain_length for g in groups if g.pretrain), default=0)
+    if same_phases:
+        shade_phases(ax, groups[0].phases, int(longest), groups[0].update_start)
+    elif longest:
+        shade_phases(ax, [], int(longest))
+    handles: list = []
+    for i, group in enumerate(groups):
+        colour = COLOURS[i % len(COLOURS)]
+        n = len(group.online)
+        for steps, values in group.pretrain:
+            ax.plot(steps, values, color=colour, linewidth=1.0, alpha=0.5)
+        if n > 1:
+            for steps, values in group.online:
+                ax.plot(steps, values, color=colour, linewidth=0.7, alpha=0.3)
+        grid, mean, band = mean_curve(group.online)
+        label = group.label if n == 1 else f"{group.label} (mean of {n} seeds, 95% CI)"
+        if not len(grid):
+            label = f"{group.label} (pretraining only)"
+        handles += ax.plot(grid, mean, color=colour, linewidth=2.2, label=label, marker=".")
+        if band is not None:
+            ax.fill_between(grid, band[0], band[1], color=colour, alpha=0.2, linewidth=0)
+        if not same_phases and group.update_start is not None:
+            ax.axvline(group.update_start, color=colour, linestyle="--", linewidth=1.0)
+        _annotate(ax, group, grid, mean, colour, text=len(groups) == 1)
+    handles += _baselines(ax, groups)
+    if len(groups) > 1:
+        handles += _marker_handles()
+    if same_phases:
+        handles += phase_handles(groups[0].phases, pretrain=bool(longest))
+    else:
+        handles.append(
+            Line2D(
+                [], [], color="#777777", linestyle="--", label="policy updates begin (run colour)"
+            )
+        )
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    step_axis(ax)
+    if longest:
+        ax.set_xlabel("environment steps since the warm start (pretraining at negative steps)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return save(fig, path)

@@ -1,0 +1,134 @@
+"""`write_report`: read run directories, compute every metric, draw every figure, write files.
+
+The report folder holds report.html (self-contained: figures embedded, no network), summary.md,
+summary.json (every number, machine-readable), learning_curve.png and, with two or more runs,
+pareto.png, and one folder per run with its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from wsdiag import __version__
+from wsdiag.analysis.groups import group_runs
+from wsdiag.analysis.run import Run, load_run
+from wsdiag.analysis.summary import summarise
+from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.atomic import atomic_write_text
+from wsdiag.errors import WsdiagError
+from wsdiag.report.figures import (
+    Options,
+    has_points,
+    overview_curve,
+    overview_pareto,
+    pareto_points,
+    run_figures,
+)
+from wsdiag.report.html import render_html
+from wsdiag.report.markdown import render_markdown
+from wsdiag.report.model import HTML_FILE, JSON_FILE, MARKDOWN_FILE, Report
+
+
+def load_runs(run_dirs: Sequence[Path]) -> list[Run]:
+    """Load each run once; names made unique with the parent folder (then a counter)."""
+    if not run_dirs:
+        raise WsdiagError("give at least one run directory")
+    runs: list[Run] = []
+    seen_paths: set[Path] = set()
+    for path in run_dirs:
+        resolved = Path(path).resolve()
+        if resolved in seen_paths:
+            continue
+        seen_paths.add(resolved)
+        run = load_run(path)
+        names = {r.name for r in runs}
+        if run.name in names:
+            run.name = f"{resolved.parent.name}-{run.name}"
+        base, n = run.name, 1
+        while run.name in names:
+            n += 1
+            run.name = f"{base}-{n}"
+        runs.append(run)
+    return runs
+
+
+def default_out(run_dirs: Sequence[Path]) -> Path:
+    """RUN_DIR/report for one run, ./report for several."""
+    return Path(run_dirs[0]) / "report" if len(run_dirs) == 1 else Path("report")
+
+
+def write_report(
+    run_dirs: Sequence[str | Path],
+    out: str | Path | None = None,
+    *,
+    thresholds: Thresholds | None = None,
+    r_random: float | None = None,
+    embedding: str = "auto",
+    seed: int = 0,
+) -> Report:
+    """Write the report of the runs into `out` (module docstring) and return its contents."""
+    start = time.perf_counter()
+    dirs = [Path(p) for p in run_dirs]
+    runs = load_runs(dirs)
+    out = Path(out) if out is not None else default_out(dirs)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WsdiagError(f"cannot create the report folder {out}: {exc.strerror}") from exc
+    th = thresholds or Thresholds()
+    summaries = [summarise(run, th, r_random) for run in runs]
+    report = Report(out, summaries, group_runs(runs), th)
+    report.overview.append(overview_curve(report.groups, out))
+    points = pareto_points(report.groups, report.by_name)
+    if has_points(points):
+        report.overview.append(overview_pareto(points, out))
+    single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # = overview
+    opts = Options(embedding=embedding, seed=seed, skip=single)
+    for s in summaries:
+        folder = out / _slug(s.run.name)
+        report.run_figures[s.run.name] = run_figures(s, folder, out, opts, report.warnings.append)
+    atomic_write_text(out / JSON_FILE, json.dumps(summary_json(report), indent=1, default=str))
+    atomic_write_text(out / MARKDOWN_FILE, render_markdown(report))
+    atomic_write_text(out / HTML_FILE, render_html(report))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def summary_json(report: Report) -> dict[str, Any]:
+    """Every number of the report, per run: degradation, safety table, findings, verdict."""
+    runs = []
+    for s in report.summaries:
+        d = s.diagnosis
+        runs.append({
+            "name": s.run.name,
+            "path": str(s.run.path),
+            "group": next(g.label for g in report.groups if s.run in g.runs),
+            "r_random": s.r_random,
+            "r_random_source": s.r_random_source,
+            "degradation": d.degradation.as_dict() if d.degradation else None,
+            "safety": s.safety.to_dict(orient="index") if s.safety is not None else None,
+            "significant": d.significant,
+            "verdict": d.verdict,
+            "causes": [f.cause for f in d.causes],
+            "findings": [
+                {"cause": f.cause, "status": f.status, "evidence": f.evidence,
+                 "numbers": f.numbers, "mitigations": list(f.mitigations)}
+                for f in d.findings
+            ],
+        })  # fmt: skip
+    return {
+        "wsdiag": __version__,
+        "created": report.created,
+        "thresholds": asdict(report.thresholds),
+        "runs": runs,
+        "warnings": report.warnings,
+    }
