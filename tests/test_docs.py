@@ -10,18 +10,20 @@ from wsdiag.config import Config
 DOCS = Path(__file__).parent.parent / "docs"
 
 
+def _undocumented(value: object, text: str, prefix: str = "") -> list[str]:
+    """Fields of a config dataclass (recursively) without a `| `name` |` row in the text."""
+    missing = []
+    for field in dataclasses.fields(value):
+        sub = getattr(value, field.name)
+        name = f"{prefix}{field.name}"
+        if dataclasses.is_dataclass(sub):
+            missing += [] if f"`[{name}]`" in text else [f"[{name}]"]
+            missing += _undocumented(sub, text, f"{name}.")
+        elif f"| `{field.name}` |" not in text:
+            missing.append(name)
+    return missing
+
+
 def test_every_config_field_is_in_the_config_reference() -> None:
-    text = (DOCS / "config.md").read_text()
-    defaults, missing = Config(), []
-    for field in dataclasses.fields(Config):
-        value = getattr(defaults, field.name)
-        if not dataclasses.is_dataclass(value):
-            missing += [] if f"| `{field.name}` |" in text else [field.name]
-            continue
-        missing += [] if f"`[{field.name}]`" in text else [f"[{field.name}]"]
-        missing += [
-            f"{field.name}.{sub.name}"
-            for sub in dataclasses.fields(value)
-            if f"| `{sub.name}` |" not in text
-        ]
+    missing = _undocumented(Config(), (DOCS / "config.md").read_text())
     assert not missing, f"undocumented config fields: {missing}"

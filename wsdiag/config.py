@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 
 from wsdiag.errors import WsdiagError
+from wsdiag.mitigations.params import MITIGATION_NAMES, MitigationConfig
 
 ALGOS = ("td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql")
 PRETRAIN_SOURCES = ("online", "offline", "checkpoint")
@@ -100,6 +101,7 @@ class WarmstartConfig:
     load_optimizers: bool = False  # also load the Adam states of the loaded networks
     warmup_steps: int = 5_000  # steps with the frozen pretrained policy before policy updates
     train_critic_during_warmup: bool = True  # update the critic during the warm-up
+    warmup_policy: str = "pretrained"  # who acts in the warm-up: pretrained | random (ablation)
     freeze_policy_steps: int = 0  # after warm-up: steps of critic-only updates on own rollouts
     offline_data: str = "all"  # after offline pretraining: all | fraction | none | dataset_warmup
     offline_fraction: float = 0.05  # fraction: share of the dataset kept (REDQ+AdaptiveBC: 5%)
@@ -170,6 +172,7 @@ class Config:
     probes: ProbesConfig = field(default_factory=ProbesConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    mitigation: MitigationConfig = field(default_factory=MitigationConfig)
 
 
 # ----------------------------------------------------------------------------- construction
@@ -358,6 +361,8 @@ def validate(config: Config) -> None:
     if config.pretrain.source == "checkpoint" and not config.pretrain.path:
         raise WsdiagError("pretrain.source = 'checkpoint' needs pretrain.path")
     _offline_checks(config)
+    _choice(config.warmstart.warmup_policy, ("pretrained", "random"), "warmstart.warmup_policy")
+    _choice(config.mitigation.name, MITIGATION_NAMES, "mitigation.name")
     if config.pretrain.steps < 1 or config.finetune.steps < 1:
         raise WsdiagError("pretrain.steps and finetune.steps must be >= 1")
     for part in config.warmstart.load:

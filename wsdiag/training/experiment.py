@@ -33,6 +33,8 @@ from wsdiag.data.minari_io import require_local
 from wsdiag.data.offline import OfflineData, load_offline_data, retained
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
+from wsdiag.mitigations.registry import MitigationContext, apply_mitigation
+from wsdiag.probes.probe_set import ProbeSet, collect_rollouts
 from wsdiag.training.callbacks import Callback, Checkpointer, Evaluator, PhaseEvents, TrainLogger
 from wsdiag.training.checkpoint import (
     PRETRAINED,
@@ -42,7 +44,7 @@ from wsdiag.training.checkpoint import (
     prune_checkpoints,
 )
 from wsdiag.training.loop import Loop, LoopState, Phase
-from wsdiag.training.probe_runner import ProbeRunner
+from wsdiag.training.probe_runner import PROBE_SET_FILE, ProbeRunner
 from wsdiag.training.progress import QuietProgress, RichProgress
 from wsdiag.training.recorder import ONLINE_PHASES, PRETRAIN_PHASES, Recorder
 from wsdiag.versions import git_sha, versions
@@ -93,6 +95,7 @@ class Experiment:
         self.device = resolve_device(config.device)
         self.env = make_env(config.env.id, config.env.max_episode_steps)
         self.eval_env = make_env(config.env.id, config.env.max_episode_steps)
+        self.spare_env = make_env(config.env.id, config.env.max_episode_steps)  # rollouts, guides
         self.obs_dim, self.act_dim = space_dims(self.env)
         self.recorder = Recorder(self.run_dir)
         self.checkpoints = self.run_dir / "checkpoints"
@@ -236,13 +239,46 @@ class Experiment:
             self._warm_start(agent, online, pretrained, source, None if mixed else kept)
         w_end = ws.warmup_steps
         f_end = w_end + ws.freeze_policy_steps
+        warmup_actor = "random" if ws.warmup_policy == "random" else "pretrained"
         phases = [
-            Phase("warmup", 0, w_end, "pretrained", ws.train_critic_during_warmup, False),
+            Phase("warmup", 0, w_end, warmup_actor, ws.train_critic_during_warmup, False),
             Phase("freeze", w_end, f_end, "agent", True, False),
             Phase("finetune", f_end, cfg.steps, "agent", True, True),
         ]
-        loop = self._loop(ONLINE, agent, buffer, phases, cfg, seed, state, pretrained=pretrained)
+        behaviour = self._behaviour_set(pretrained)
+        context = MitigationContext(
+            agent, pretrained, self.config, self.spare_env, behaviour, self.config.seed
+        )
+        mitigation = apply_mitigation(context)
+        loop = self._loop(
+            ONLINE,
+            agent,
+            buffer,
+            phases,
+            cfg,
+            seed,
+            state,
+            pretrained,
+            behaviour=behaviour,
+            mitigation=mitigation,
+        )
         loop.run()
+
+    def _behaviour_set(self, pretrained: ActorCritic) -> ProbeSet:
+        """Behavioural states and actions of the run, fixed once and saved: a uniform sample of
+        the dataset, or deterministic rollouts of the pretrained policy."""
+        path = self.run_dir / "probes" / PROBE_SET_FILE
+        if path.exists():
+            return ProbeSet.load(path)
+        n, seed = self.config.probes.states, self.config.seed + PROBE_SEED_OFFSET
+        data = self.offline_data
+        if data is not None:
+            probe_set = data.probe_set(n, seed)
+        else:
+            probe_set = collect_rollouts(self.spare_env, pretrained, n, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe_set.save(path)
+        return probe_set
 
     def _warm_start(
         self,
@@ -311,6 +347,8 @@ class Experiment:
         state: LoopState | None,
         pretrained: ActorCritic | None = None,
         target_return: float | None = None,
+        behaviour: ProbeSet | None = None,
+        mitigation: Sequence[Callback] = (),
     ) -> Loop:
         """A loop with the standard callbacks: events, logging, evaluation, probes, progress,
         the user's callbacks and, last, checkpoints (they flush what the others logged)."""
@@ -327,11 +365,8 @@ class Experiment:
         callbacks = [PhaseEvents(), TrainLogger(self.config.log.train_every), evaluator]
         if stage == ONLINE and self.config.probes.every > 0:
             probe_seed = self.config.seed + PROBE_SEED_OFFSET
-            probe_set = data.probe_set(self.config.probes.states, probe_seed) if data else None
-            callbacks.append(
-                ProbeRunner(self.config.probes, self.eval_env, self.run_dir, probe_seed, probe_set)
-            )
-        callbacks += self._progress_callbacks() + self.extra_callbacks
+            callbacks.append(ProbeRunner(self.config.probes, behaviour, probe_seed))
+        callbacks += [*mitigation, *self._progress_callbacks(), *self.extra_callbacks]
         callbacks.append(
             Checkpointer(
                 self.checkpoints,

@@ -12,7 +12,7 @@ transition is stored and its updates are done.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ class LoopState:
     last_eval: float | None = None
     stop_reason: str | None = None
     rng: dict[str, Any] = field(default_factory=dict)  # numpy bit-generator state
+    extra: dict[str, Any] = field(default_factory=dict)  # callbacks' JSON state (controllers)
 
 
 class Loop:
@@ -81,6 +82,8 @@ class Loop:
         if self.state.rng:
             self.rng.bit_generator.state = self.state.rng
         self.phase = self.phase_at(self.state.step)
+        # A rollout scheme (JSRL) may act instead of the agent: (loop, obs) -> action or None.
+        self.action_override: Callable[[Loop, np.ndarray], np.ndarray | None] | None = None
         self.episode_return = 0.0
         self.episode_length = 0
 
@@ -117,6 +120,10 @@ class Loop:
     def _action(self, obs: np.ndarray) -> np.ndarray:
         if self.phase.actor == "random":
             return self.rng.uniform(-1.0, 1.0, self.buffer.act_dim).astype(np.float32)
+        if self.phase.actor == "agent" and self.action_override is not None:
+            action = self.action_override(self, obs)
+            if action is not None:
+                return action
         return self.acting_agent().act(obs, explore=True)
 
     def _reset(self) -> np.ndarray:

@@ -12,51 +12,27 @@ from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wsdiag.config import ProbesConfig
-from wsdiag.probes import ProbeSet, collect_rollouts, run_probes
+from wsdiag.probes import ProbeSet, run_probes
 from wsdiag.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    import gymnasium as gym
-
     from wsdiag.agents import ActorCritic
     from wsdiag.training.loop import Loop
 
-PROBE_SET_FILE = "probe_set.npz"
+PROBE_SET_FILE = "probe_set.npz"  # the behavioural set, under probes/
 
 
 class ProbeRunner(Callback):
     """Runs `run_probes` on the online stage (see module docstring)."""
 
-    def __init__(
-        self,
-        cfg: ProbesConfig,
-        env: gym.Env,
-        run_dir: Path,
-        seed: int,
-        probe_set: ProbeSet | None = None,
-    ) -> None:
-        """`probe_set`: the behavioural set (a dataset's); default: rollouts of the pretrained
-        agent's deterministic policy."""
-        self.cfg, self.env, self.seed, self.given = cfg, env, seed, probe_set
-        self.folder = Path(run_dir) / "probes"
-        self.offline: ProbeSet | None = None
+    def __init__(self, cfg: ProbesConfig, probe_set: ProbeSet, seed: int) -> None:
+        """`probe_set`: the run's behavioural set (saved in probes/ by the experiment)."""
+        self.cfg, self.offline, self.seed = cfg, probe_set, seed
         self.frozen: ActorCritic | None = None
         self.last_step = -1
-
-    def _probe_set(self, loop: Loop) -> ProbeSet:
-        path = self.folder / PROBE_SET_FILE
-        if path.exists():
-            return ProbeSet.load(path)
-        probe_set = self.given or collect_rollouts(
-            self.env, loop.pretrained or loop.agent, self.cfg.states, self.seed
-        )
-        self.folder.mkdir(parents=True, exist_ok=True)
-        probe_set.save(path)
-        return probe_set
 
     def run(self, loop: Loop) -> None:
         if loop.stage != "online" or loop.step == self.last_step:
@@ -81,18 +57,15 @@ class ProbeRunner(Callback):
     def on_start(self, loop: Loop) -> None:
         if loop.stage != "online" or self.cfg.every == 0:
             return
-        self.offline = self._probe_set(loop)
         if loop.step > 0:  # resumed: this step's probes are already recorded
             self.last_step = loop.step
         self.run(loop)
 
     def on_phase(self, loop: Loop, name: str) -> None:
-        if self.offline is None:
-            return
         if loop.phase.update_actor and self.frozen is None and loop.step == loop.phase.start:
             self.frozen = copy.deepcopy(loop.agent)
         self.run(loop)
 
     def on_env_step(self, loop: Loop) -> None:
-        if self.offline is not None and (loop.step % self.cfg.every == 0 or loop.done):
+        if loop.step % self.cfg.every == 0 or loop.done:
             self.run(loop)

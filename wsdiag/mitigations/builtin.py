@@ -1,0 +1,1 @@
+"""Imports every mitigation module so that each registers itself (one line per module)."""

@@ -1,0 +1,54 @@
+"""The mitigation registry: the only code allowed to change how the agent learns.
+
+A mitigation is a builder `(MitigationContext) -> list[Callback]`, registered under its name. It
+installs hooks on the fine-tuning agent (`actor_directions`, `critic_regularisers`, optimiser
+settings) and returns callbacks: controllers that move a scalar (alpha, a horizon) and record it
+as a `mitigation/<name>` metric, or rollout schemes that set `loop.action_override`. It is applied
+once to the online stage's agent, after the warm start (and again, on a fresh agent, on resume:
+controllers keep their state in `loop.state.extra`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+from wsdiag.agents import ActorCritic
+from wsdiag.config import Config
+from wsdiag.probes.probe_set import ProbeSet
+from wsdiag.training.callbacks import Callback
+
+
+@dataclass
+class MitigationContext:
+    """What a mitigation may use."""
+
+    agent: ActorCritic  # the fine-tuning agent: hooks are installed on it
+    pretrained: ActorCritic  # the warm-start source: the behavioural policy pi_beta
+    config: Config  # the whole run config (config.mitigation holds the parameters)
+    env: gym.Env  # a spare environment (for a guide's own rollouts); not the training env
+    behaviour: ProbeSet  # behavioural states and actions (pretrained rollouts or the dataset)
+    seed: int
+
+
+Builder = Callable[[MitigationContext], list[Callback]]
+MITIGATIONS: dict[str, Builder] = {"none": lambda ctx: []}
+
+
+def register(name: str) -> Callable[[Builder], Builder]:
+    """Decorator adding a builder to MITIGATIONS (its name must be in MITIGATION_NAMES)."""
+
+    def add(builder: Builder) -> Builder:
+        MITIGATIONS[name] = builder
+        return builder
+
+    return add
+
+
+def apply_mitigation(ctx: MitigationContext) -> list[Callback]:
+    """Install the configured mitigation on ctx.agent; return its callbacks."""
+    import wsdiag.mitigations.builtin  # noqa: F401  (registers every mitigation)
+
+    return MITIGATIONS[ctx.config.mitigation.name](ctx)
