@@ -1,1 +1,5 @@
-"""Imports every mitigation module so that each registers itself (one line per module)."""
+"""Imports every mitigation family so that each mitigation registers itself."""
+
+from wsdiag.mitigations import policy, recipes
+
+__all__ = ["policy", "recipes"]

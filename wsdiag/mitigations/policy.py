@@ -1,0 +1,1 @@
+"""Policy-side mitigations; importing this module registers them."""

@@ -1,0 +1,1 @@
+"""Adaptive, critic-side and rollout mitigations; importing this module registers them."""
