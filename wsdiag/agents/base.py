@@ -27,6 +27,8 @@ from wsdiag.errors import WsdiagError
 ActorDirection = Callable[["ActorCritic", Batch, Tensor, Tensor, Tensor], Tensor]
 # (agent, batch) -> scalar loss added to the critic's TD loss.
 CriticRegulariser = Callable[["ActorCritic", Batch], Tensor]
+# (agent, batch, y [N]) -> new TD target, applied without gradient after y is formed.
+TargetHook = Callable[["ActorCritic", Batch, Tensor], Tensor]
 
 
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
@@ -70,6 +72,7 @@ class ActorCritic:
         self.critic_opt = adam(self.critic, cfg.critic_lr)
         self.actor_directions: list[ActorDirection] = []
         self.critic_regularisers: list[CriticRegulariser] = []
+        self.target_hooks: list[TargetHook] = []
         self.critic_updates = 0
         self.actor_updates = 0
         self.actor: nn.Module  # set by subclasses
@@ -143,7 +146,10 @@ class ActorCritic:
             q_next = q_next.min(0).values
             if bonus is not None:
                 q_next = q_next + bonus
-            return batch.rewards + self.gamma * (1.0 - batch.terminated) * q_next
+            y = batch.rewards + self.gamma * (1.0 - batch.terminated) * q_next
+            for hook in self.target_hooks:
+                y = hook(self, batch, y)
+            return y
 
     def critic_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Sum over critics of the mean squared TD error; returns (loss, Q [E, N])."""

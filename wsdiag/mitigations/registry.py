@@ -47,6 +47,31 @@ def register(name: str) -> Callable[[Builder], Builder]:
     return add
 
 
+PretrainHook = Callable[[ActorCritic, Config], None]
+PRETRAIN_HOOKS: dict[str, PretrainHook] = {}
+
+
+def register_pretraining(name: str) -> Callable[[PretrainHook], PretrainHook]:
+    """Decorator for the part of a mitigation that also applies to the pretraining agent
+    (TD3BC++'s gradient penalty and relaxation are offline-training methods too)."""
+
+    def add(hook: PretrainHook) -> PretrainHook:
+        PRETRAIN_HOOKS[name] = hook
+        return hook
+
+    return add
+
+
+def apply_to_pretraining(agent: ActorCritic, config: Config) -> bool:
+    """Install the configured mitigation's pretraining part, if it has one."""
+    import wsdiag.mitigations.builtin  # noqa: F401  (registers every mitigation)
+
+    hook = PRETRAIN_HOOKS.get(config.mitigation.name)
+    if hook is not None:
+        hook(agent, config)
+    return hook is not None
+
+
 def apply_mitigation(ctx: MitigationContext) -> list[Callback]:
     """Install the configured mitigation on ctx.agent; return its callbacks."""
     import wsdiag.mitigations.builtin  # noqa: F401  (registers every mitigation)

@@ -33,7 +33,11 @@ from wsdiag.data.minari_io import require_local
 from wsdiag.data.offline import OfflineData, load_offline_data, retained
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.registry import MitigationContext, apply_mitigation
+from wsdiag.mitigations.registry import (
+    MitigationContext,
+    apply_mitigation,
+    apply_to_pretraining,
+)
 from wsdiag.probes.probe_set import ProbeSet, collect_rollouts
 from wsdiag.training.callbacks import Callback, Checkpointer, Evaluator, PhaseEvents, TrainLogger
 from wsdiag.training.checkpoint import (
@@ -196,6 +200,8 @@ class Experiment:
         cfg, seed = self.config.pretrain, self.config.seed
         torch.manual_seed(seed)
         agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
+        if apply_to_pretraining(agent, self.config):
+            self.recorder.event("mitigation", stage=PRETRAIN, name=self.config.mitigation.name)
         data = self.offline_data
         if data is None:
             buffer = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.act_dim, seed, self.device)

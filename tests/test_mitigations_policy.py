@@ -1,0 +1,195 @@
+"""Policy-side mitigations: PQD, the CCL alpha map, BC penalties, clipping, lr, critic target."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import tiny_config
+from wsdiag.agents import make_agent
+from wsdiag.config import AgentConfig
+from wsdiag.data.buffer import Batch
+from wsdiag.errors import WsdiagError
+from wsdiag.mitigations.ccl import alpha_from_confidence
+from wsdiag.mitigations.pqd import pqd_mix, pqd_vector
+from wsdiag.mitigations.registry import MitigationContext, apply_mitigation
+from wsdiag.training.experiment import Experiment
+from wsdiag.training.recorder import read_metrics
+
+OBS, ACT = 3, 2
+SMALL = AgentConfig(hidden=[16, 16], batch_size=8)
+
+
+def _batch(n: int = 8, seed: int = 0) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    return Batch(
+        obs=torch.randn(n, OBS, generator=g),
+        actions=torch.rand(n, ACT, generator=g) * 2 - 1,
+        rewards=torch.randn(n, generator=g),
+        next_obs=torch.randn(n, OBS, generator=g),
+        terminated=torch.zeros(n),
+        truncated=torch.zeros(n),
+        source=torch.zeros(n, dtype=torch.int8),
+        mc_return=torch.zeros(n),
+    )
+
+
+def _context(algo: str = "td3", **mitigation: object) -> MitigationContext:
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(SMALL, algo=algo)
+    agent, pretrained = make_agent(cfg, OBS, ACT), make_agent(cfg, OBS, ACT)
+    config = tiny_config(mitigation=mitigation)
+    return MitigationContext(agent, pretrained, config, None, None, 0)  # type: ignore[arg-type]
+
+
+def _actor_grads(agent) -> list[torch.Tensor]:
+    return [p.grad.clone() for p in agent.actor.parameters()]
+
+
+# ---------------------------------------------------------------- PQD and the alpha map
+
+
+def test_pqd_vector_keeps_agreeing_and_rejects_disagreeing_distance_gradients() -> None:
+    g = torch.tensor([[1.0, 0.0], [1.0, 0.0], [2.0, 1.0], [0.0, 0.0]])  # -dQ/da
+    grad_d = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [-2.0, 1.0], [0.5, -0.5]])
+    q = pqd_vector(grad_d, g)
+    torch.testing.assert_close(q[0], grad_d[0])  # dot > 0: kept
+    torch.testing.assert_close(q[1], torch.tensor([0.0, 1.0]))  # rejection from g
+    assert (grad_d[2] @ g[2]).item() < 0 and abs((q[2] @ g[2]).item()) < 1e-6
+    torch.testing.assert_close(q[2], grad_d[2] - (grad_d[2] @ g[2]) / (g[2] @ g[2]) * g[2])
+    torch.testing.assert_close(q[3], grad_d[3])  # g = 0: nothing to reject
+
+
+def test_pqd_mix_limits() -> None:
+    q, g = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, -1.0]])
+    torch.testing.assert_close(pqd_mix(q, g, 1.0, "eq7"), g)  # vanilla policy gradient
+    torch.testing.assert_close(pqd_mix(q, g, 0.0, "eq7"), q)  # pure PQD
+    torch.testing.assert_close(pqd_mix(q, g, 1.0, "eq12"), g - q)  # the literal eq. 12
+    torch.testing.assert_close(pqd_mix(q, g, 0.25, "eq7"), 0.75 * q + 0.25 * g)
+
+
+@pytest.mark.parametrize("start", [1e-2, 1e-4])
+def test_alpha_map_is_log_linear_from_alpha_start_to_one(start: float) -> None:
+    assert alpha_from_confidence(0.5, start) == pytest.approx(start)
+    assert alpha_from_confidence(0.2, start) == pytest.approx(start)
+    assert alpha_from_confidence(1.0, start) == pytest.approx(1.0)
+    assert alpha_from_confidence(0.75, start) == pytest.approx(math.sqrt(start))
+    xs = [math.log10(alpha_from_confidence(p, start)) for p in (0.6, 0.7, 0.8, 0.9)]
+    steps = [b - a for a, b in itertools.pairwise(xs)]
+    assert steps == pytest.approx([steps[0]] * 3) and steps[0] > 0
+
+
+# ---------------------------------------------------------------- BC penalty: exact gradients
+
+
+@pytest.mark.parametrize("form", ["eq6", "convex"])
+def test_bc_penalty_gradient_equals_the_direct_loss(form: str) -> None:
+    alpha = 0.3
+    ctx = _context(name="bc_penalty", bc_penalty={"alpha": alpha, "form": form})
+    apply_mitigation(ctx)
+    agent, batch = ctx.agent, _batch()
+    loss, _ = agent._actor_loss(batch)
+    loss.backward()
+    via_hook = _actor_grads(agent)
+    agent.actor.zero_grad()
+    a = agent.actor(batch.obs)
+    with torch.no_grad():
+        a_beta = ctx.pretrained.policy(batch.obs)
+    q, d = agent.critic(batch.obs, a)[0], (a - a_beta).pow(2).sum(-1)
+    direct = -q + alpha * d if form == "eq6" else alpha * -q + (1 - alpha) * d
+    direct.mean().backward()
+    for got, want in zip(via_hook, agent.actor.parameters(), strict=True):
+        torch.testing.assert_close(got, want.grad)
+
+
+def test_bad_choice_is_a_clear_error() -> None:
+    with pytest.raises(WsdiagError, match="form"):
+        apply_mitigation(_context(name="bc_penalty", bc_penalty={"form": "l1"}))
+
+
+# ---------------------------------------------------------------- clipping, lr, critic target
+
+
+def test_grad_clip_bounds_the_actor_gradient_norm() -> None:
+    ctx = _context(name="grad_clip", grad_clip={"max_norm": 1e-3})
+    apply_mitigation(ctx)
+    agent = ctx.agent
+    for _ in range(2):  # TD3: the actor steps every 2nd update
+        agent.update(_batch())
+    norm = torch.nn.utils.get_total_norm([p.grad for p in agent.actor.parameters()])
+    assert agent.actor_updates == 1 and norm.item() <= 1e-3 * (1 + 1e-4)
+
+
+def test_lr_scale_sets_the_actor_learning_rate() -> None:
+    ctx = _context(name="lr_scale", lr_scale={"scale": 0.1})
+    critic_lr = ctx.agent.critic_opt.param_groups[0]["lr"]
+    apply_mitigation(ctx)
+    apply_mitigation(ctx)  # applying twice (resume) does not compound
+    lrs = [g["lr"] for g in ctx.agent.actor_opt.param_groups]
+    assert lrs == pytest.approx([0.1 * SMALL.actor_lr])
+    assert ctx.agent.critic_opt.param_groups[0]["lr"] == critic_lr
+
+
+def test_critic_bc_lowers_the_target_by_the_penalty() -> None:
+    ctx = _context("td3", name="critic_bc", critic_bc={"alpha": 0.5})
+    agent, batch = ctx.agent, _batch()
+    agent.cfg = dataclasses.replace(agent.cfg, policy_noise=0.0)
+    torch.manual_seed(1)
+    plain = agent.td_target(batch)
+    apply_mitigation(ctx)
+    torch.manual_seed(1)
+    penalised = agent.td_target(batch)
+    with torch.no_grad():
+        d = (agent.policy(batch.next_obs) - ctx.pretrained.policy(batch.next_obs)).pow(2).sum(-1)
+    torch.testing.assert_close(penalised, plain - agent.gamma * 0.5 * d)
+
+
+# ---------------------------------------------------------------- smoke runs
+
+
+SMOKE = [
+    ({"name": "bc_penalty", "bc_penalty": {"alpha": 0.1}}, "td3", {"mitigation/alpha"}),
+    ({"name": "pqd", "pqd": {"alpha": 0.01}}, "td3", {"mitigation/pqd_rejected"}),
+    (
+        {"name": "ccl_pqd", "ccl_pqd": {"alpha_start": 1e-2, "every": 50, "n_perturb": 20}},
+        "td3",
+        {"mitigation/alpha", "mitigation/confidence", "mitigation/pqd_rejected"},
+    ),
+    (
+        {"name": "ccl_pqd", "ccl_pqd": {"every": 50, "n_perturb": 20, "states": "batch"}},
+        "sac",
+        {"mitigation/alpha", "mitigation/confidence"},
+    ),
+    (
+        {
+            "name": "bc_penalty",
+            "bc_penalty": {"controller": "confidence"},
+            "ccl_pqd": {"every": 50, "n_perturb": 20},
+        },
+        "ddpg",
+        {"mitigation/alpha", "mitigation/confidence", "mitigation/bc_distance"},
+    ),
+    ({"name": "grad_clip", "grad_clip": {"max_norm": 0.1}}, "td3", {"mitigation/clipped"}),
+    ({"name": "lr_scale", "lr_scale": {"scale": 0.1}}, "td3", {"mitigation/actor_lr"}),
+    ({"name": "critic_bc", "critic_bc": {"alpha": 0.1}}, "sac", {"mitigation/critic_bc_distance"}),
+]
+
+
+@pytest.mark.parametrize(("mitigation", "algo", "keys"), SMOKE)
+def test_smoke_run_records_the_mitigation(mitigation, algo: str, keys: set, runs: Path) -> None:
+    config = tiny_config(
+        mitigation=mitigation,
+        pretrain={"algo": algo, "steps": 300},
+        finetune={"algo": algo, "steps": 300},
+        warmstart={"warmup_steps": 0, "freeze_policy_steps": 0},
+    )
+    run_dir = Experiment.create(config, runs, progress="none").run()
+    frame = read_metrics(run_dir)
+    online = frame[frame.phase != "pretrain"]
+    assert keys <= set(online.key), sorted(set(online.key))
+    assert online.value.notna().all()
