@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from wsdiag.config import Config, from_dict
+from wsdiag.data.buffer import Batch
 
 TINY_AGENT = {"hidden": [32, 32], "batch_size": 32, "buffer_size": 5000}
 
@@ -80,3 +81,21 @@ def pendulum_datasets() -> dict[str, str]:
                     ref_episodes=2)  # fmt: skip
     mix_dataset(ids["expert"], ids["random"], 30, ids["mixed"])
     return ids
+
+
+def random_batch(
+    n: int = 8, obs_dim: int = 3, act_dim: int = 2, seed: int = 0, tag: int = 0, **fields
+) -> Batch:
+    """Gaussian states and rewards, uniform actions, source `tag`; `fields` replace any field."""
+    g = torch.Generator().manual_seed(seed)
+    base = {
+        "obs": torch.randn(n, obs_dim, generator=g),
+        "actions": torch.rand(n, act_dim, generator=g) * 2 - 1,
+        "rewards": torch.randn(n, generator=g),
+        "next_obs": torch.randn(n, obs_dim, generator=g),
+        "terminated": torch.zeros(n),
+        "truncated": torch.zeros(n),
+        "source": torch.full((n,), tag, dtype=torch.int8),
+        "mc_return": torch.randn(n, generator=g),
+    }
+    return Batch(**(base | fields))

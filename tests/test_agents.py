@@ -7,7 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from torch import Tensor
 
+from tests.conftest import random_batch
 from wsdiag.agents import DDPG, SAC, TD3, make_agent
 from wsdiag.config import AgentConfig
 from wsdiag.data.buffer import Batch
@@ -17,19 +19,8 @@ OBS, ACT = 3, 2
 SMALL = AgentConfig(hidden=(16, 16), batch_size=8)
 
 
-def _batch(n: int = 8, seed: int = 0, **fields: torch.Tensor) -> Batch:
-    g = torch.Generator().manual_seed(seed)
-    base = {
-        "obs": torch.randn(n, OBS, generator=g),
-        "actions": torch.rand(n, ACT, generator=g) * 2 - 1,
-        "rewards": torch.randn(n, generator=g),
-        "next_obs": torch.randn(n, OBS, generator=g),
-        "terminated": torch.zeros(n),
-        "truncated": torch.zeros(n),
-        "source": torch.zeros(n, dtype=torch.int8),
-        "mc_return": torch.zeros(n),
-    }
-    return Batch(**(base | fields))
+def _batch(n: int = 8, seed: int = 0, **fields: Tensor) -> Batch:
+    return random_batch(n, OBS, ACT, seed, 0, **fields)
 
 
 def _agent(algo: str, **changes: object):

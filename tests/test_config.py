@@ -72,3 +72,12 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("**/*.toml"))
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_configs_load(path: Path) -> None:
     assert isinstance(load_config(path), Config)
+
+
+def test_compare_mitigations_variants_are_valid_configs() -> None:
+    from examples.compare_mitigations import CONFIG, VARIANTS
+
+    root = Path(__file__).parent.parent
+    for name, sets in VARIANTS.items():
+        config = load_config(root / CONFIG, [*sets, f'name="{name}"'])
+        assert config.name == name

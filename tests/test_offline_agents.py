@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from tests.conftest import random_batch
 from wsdiag.agents import BC, CQL, IQL, SAC, TD3, TD3BC, CalQL, make_agent
 from wsdiag.agents.cql import cql_regulariser
 from wsdiag.agents.iql import advantage_weights, expectile_loss, squashed_log_prob
@@ -23,18 +24,7 @@ OFFLINE = ("bc", "td3bc", "iql", "cql", "calql")
 
 
 def _batch(n: int = 8, seed: int = 0, **fields: Tensor) -> Batch:
-    g = torch.Generator().manual_seed(seed)
-    base = {
-        "obs": torch.randn(n, OBS, generator=g),
-        "actions": torch.rand(n, ACT, generator=g) * 2 - 1,
-        "rewards": torch.randn(n, generator=g),
-        "next_obs": torch.randn(n, OBS, generator=g),
-        "terminated": torch.zeros(n),
-        "truncated": torch.zeros(n),
-        "source": torch.full((n,), SOURCE_OFFLINE, dtype=torch.int8),
-        "mc_return": torch.randn(n, generator=g),
-    }
-    return Batch(**(base | fields))
+    return random_batch(n, OBS, ACT, seed, SOURCE_OFFLINE, **fields)
 
 
 def _agent(algo: str, **changes: object):

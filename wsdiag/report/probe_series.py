@@ -4,7 +4,8 @@ Panels (each drawn only when its keys were recorded): evaluation return with the
 Q-percentile of the behavioural action (new and pretrained critic, 0.5 = no preference);
 ||dQ/da|| at behavioural, policy and random actions; TD error and Q level on the behavioural
 (offline) set vs recent buffer (online) transitions; KL drift from the pretrained policy;
-divergence from dataset actions per label; controllers (SAC's alpha, any `controller/*` key).
+divergence from dataset actions per label; controllers (SAC's alpha, and every `mitigation/*`
+key a mitigation records).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
         Panel(
             "Controllers",
             "value",
-            (("controller/", ""), *((k, k.split("/")[-1]) for k in CONTROLLER_KEYS)),
+            (("mitigation/", ""), *((k, k.split("/")[-1]) for k in CONTROLLER_KEYS)),
         ),
     )
 
