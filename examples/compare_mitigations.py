@@ -31,6 +31,7 @@ VARIANTS: dict[str, list[str]] = {
     "grad-clip": ['mitigation.name="grad_clip"'],
     "lr-scale": ['mitigation.name="lr_scale"'],
     "critic-bc": ['mitigation.name="critic_bc"'],
+    "bcq": ['mitigation.name="bcq"'],
     "gradient-penalty": ['mitigation.name="gradient_penalty"'],
     "td3bc-pp": ['mitigation.name="td3bc_pp"', 'finetune.algo="td3bc"'],
     "adaptive-bc": ['mitigation.name="adaptive_bc"'],
@@ -57,17 +58,18 @@ def main() -> None:
     common = ["-q", "--out", str(out), "--set", "threads=1"]
     with ThreadPoolExecutor(args.jobs) as pool:
         pretrain = ["--until", "pretrain", "--set", 'name="pretrained"']
-        pre = {
+        pre = {  # one pretraining per seed, reused when the folder already has it
             s: pool.submit(
                 _run,
                 [*WSDIAG, "train", CONFIG, *common, "--seed", str(s), *pretrain],
                 logs / f"pretrained-{s}.log",
             )
             for s in args.seeds
+            if not (out / f"pretrained-seed{s}" / "checkpoints" / "pretrained").exists()
         }
         jobs = []
         for s in args.seeds:
-            if pre[s].result() != 0:
+            if s in pre and pre[s].result() != 0:
                 sys.exit(f"pretraining seed {s} failed: see {logs}/pretrained-{s}.log")
             source = out / f"pretrained-seed{s}"
             for name in args.variants:

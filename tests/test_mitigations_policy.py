@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import tiny_config
+from tests.conftest import random_batch, tiny_config
 from wsdiag.agents import make_agent
 from wsdiag.config import AgentConfig
 from wsdiag.data.buffer import Batch
@@ -193,3 +193,38 @@ def test_smoke_run_records_the_mitigation(mitigation, algo: str, keys: set, runs
     online = frame[frame.phase != "pretrain"]
     assert keys <= set(online.key), sorted(set(online.key))
     assert online.value.notna().all()
+
+
+def test_bcq_starts_at_the_behavioural_policy_and_stays_within_phi(runs) -> None:
+    from wsdiag.mitigations.bcq import PerturbationActor, install_bcq
+    from wsdiag.mitigations.params import MitigationConfig
+    from wsdiag.mitigations.params_policy import BCQParams
+
+    torch.manual_seed(0)
+    agent = make_agent(AgentConfig(hidden=(16, 16)), 3, 2)
+    base = agent.actor
+    install_bcq(agent, MitigationConfig(name="bcq", bcq=BCQParams(phi=0.1, hidden=(8,))))
+    assert isinstance(agent.actor, PerturbationActor)
+    obs = torch.randn(64, 3)
+    torch.testing.assert_close(agent.policy(obs), base(obs))  # xi starts at zero
+    for _ in range(20):
+        agent.update(random_batch(32, 3, 2))
+    moved = (agent.policy(obs) - base(obs).clamp(-1, 1)).abs()
+    assert moved.max() > 0 and moved.max() <= 0.1 + 1e-6
+    assert all(not p.requires_grad for p in agent.actor.base.parameters())
+    with pytest.raises(WsdiagError, match="deterministic actor"):
+        install_bcq(make_agent(AgentConfig(algo="sac", hidden=(8,)), 3, 2), MitigationConfig())
+
+
+def test_bcq_run_resumes_and_probes(runs) -> None:
+    from typer.testing import CliRunner
+
+    from wsdiag.cli.main import app
+
+    config = tiny_config(mitigation={"name": "bcq"}, probes={"every": 0})
+    run_dir = Experiment.create(config, runs, progress="none").run()
+    result = CliRunner().invoke(
+        app, ["probe", "-c", str(run_dir / "checkpoints" / "step_400"), "--rollouts", "20",
+              "--set", "probes.n_perturb=4", "--out", str(runs / "p")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output

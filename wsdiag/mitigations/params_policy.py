@@ -14,6 +14,7 @@ POLICY_NAMES: tuple[str, ...] = (
     "grad_clip",
     "lr_scale",
     "critic_bc",
+    "bcq",
 )
 
 
@@ -84,6 +85,14 @@ class CriticBCParams:
 
 
 @dataclass(frozen=True)
+class BCQParams:
+    """[mitigation.bcq] Online BCQ: a bounded learned perturbation of the behavioural action."""
+
+    phi: float = 0.05  # |xi| <= phi, in units of the action half-range (BCQ: 0.05)
+    hidden: tuple[int, ...] = (400, 300)  # widths of the perturbation network (BCQ: 400-300)
+
+
+@dataclass(frozen=True)
 class PolicyParams:
     """Nested [mitigation.<name>] sections of the policy-side mitigations (a mixin)."""
 
@@ -93,3 +102,4 @@ class PolicyParams:
     grad_clip: GradClipParams = field(default_factory=GradClipParams)  # actor gradient clipping
     lr_scale: LRScaleParams = field(default_factory=LRScaleParams)  # actor learning-rate scaling
     critic_bc: CriticBCParams = field(default_factory=CriticBCParams)  # BC penalty on the target
+    bcq: BCQParams = field(default_factory=BCQParams)  # online BCQ perturbation

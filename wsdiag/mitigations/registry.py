@@ -17,6 +17,7 @@ import gymnasium as gym
 
 from wsdiag.agents import ActorCritic
 from wsdiag.config import Config
+from wsdiag.mitigations.params import MitigationConfig
 from wsdiag.probes.probe_set import ProbeSet
 from wsdiag.training.callbacks import Callback
 
@@ -45,6 +46,34 @@ def register(name: str) -> Callable[[Builder], Builder]:
         return builder
 
     return add
+
+
+StructureHook = Callable[[ActorCritic, MitigationConfig], None]
+STRUCTURE_HOOKS: dict[str, StructureHook] = {}
+
+
+def register_structure(name: str) -> Callable[[StructureHook], StructureHook]:
+    """Decorator for a mitigation that changes the agent's networks (BCQ's perturbation actor).
+
+    The hook runs after the warm start and before a checkpoint is loaded into the agent, and
+    again whenever a saved agent of such a run is rebuilt (`wsdiag probe`), so that the saved
+    state always fits the network it came from.
+    """
+
+    def add(hook: StructureHook) -> StructureHook:
+        STRUCTURE_HOOKS[name] = hook
+        return hook
+
+    return add
+
+
+def prepare_agent(agent: ActorCritic, mitigation: MitigationConfig) -> None:
+    """Apply the configured mitigation's structural change to a fresh agent, if any."""
+    import wsdiag.mitigations.builtin  # noqa: F401  (registers every mitigation)
+
+    hook = STRUCTURE_HOOKS.get(mitigation.name)
+    if hook is not None:
+        hook(agent, mitigation)
 
 
 PretrainHook = Callable[[ActorCritic, Config], None]

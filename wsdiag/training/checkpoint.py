@@ -23,6 +23,7 @@ from wsdiag.agents import AGENTS, ActorCritic, make_agent
 from wsdiag.atomic import replace_symlink
 from wsdiag.config import AgentConfig, _build
 from wsdiag.errors import WsdiagError
+from wsdiag.mitigations.params import MitigationConfig
 from wsdiag.versions import versions
 
 AGENT_FILE, STATE_FILE, META_FILE, BUFFER_FILE = "agent.pt", "state.json", "meta.json", "buffer.npz"
@@ -54,6 +55,11 @@ class Checkpoint:
             )
         cfg = _build(AgentConfig, self.meta["agent_config"], "checkpoint.agent_config")
         agent = make_agent(cfg, obs_dim, act_dim, device)
+        mitigation = self.meta.get("config", {}).get("mitigation")
+        if self.meta.get("stage") == "online" and mitigation:
+            from wsdiag.mitigations.registry import prepare_agent
+
+            prepare_agent(agent, _build(MitigationConfig, mitigation, "checkpoint.mitigation"))
         agent.load_state_dict(self.agent_state)
         return agent
 

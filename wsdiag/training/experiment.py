@@ -37,6 +37,7 @@ from wsdiag.mitigations.registry import (
     MitigationContext,
     apply_mitigation,
     apply_to_pretraining,
+    prepare_agent,
 )
 from wsdiag.probes.probe_set import ProbeSet, collect_rollouts
 from wsdiag.training.callbacks import Callback, Checkpointer, Evaluator, PhaseEvents, TrainLogger
@@ -240,9 +241,10 @@ class Experiment:
             cfg.buffer_size + extra, self.obs_dim, self.act_dim, seed, self.device
         )
         buffer = MixedReplay(online, kept.to_buffer(seed), ws.offline_ratio) if mixed else online
-        state = self._restore(resume, agent, online, ONLINE_PHASES)
         if resume is None:
             self._warm_start(agent, online, pretrained, source, None if mixed else kept)
+        prepare_agent(agent, self.config.mitigation)  # structural changes (BCQ's actor)
+        state = self._restore(resume, agent, online, ONLINE_PHASES)
         w_end = ws.warmup_steps
         f_end = w_end + ws.freeze_policy_steps
         warmup_actor = "random" if ws.warmup_policy == "random" else "pretrained"
