@@ -11,27 +11,31 @@ MITIGATIONS: dict[str, tuple[str, ...]] = {
         "train the critic longer before policy updates (warmstart.warmup_steps, "
         "warmstart.freeze_policy_steps)",
         'warm-start the critic too (warmstart.load = ["actor", "critic"])',
+        'relax a BC constraint as the critic gains confidence (mitigation.name = "ccl_pqd")',
+        'bound the policy to a perturbation of the behavioural action (mitigation.name = "bcq")',
     ),
     "gradient": (
-        "smaller actor steps (finetune.actor_lr) or rarer ones (finetune.policy_delay)",
+        'penalise ||dQ/da|| above 1, as TD3BC++ (mitigation.name = "gradient_penalty")',
+        'clip the actor\'s gradient or lower its learning rate (mitigation.name = "grad_clip", '
+        '"lr_scale")',
         "LayerNorm critics, whose action gradients stay bounded (finetune.layer_norm)",
-        "rewrite the action gradient with an actor-direction hook (docs/agents.md)",
     ),
     "spiral": (
-        "keep offline transitions out of the online buffer (warmstart.load without 'buffer'; "
-        "warmstart.offline_data after offline pretraining)",
-        "a larger critic ensemble with a min over a subset (finetune.ensemble, "
-        "finetune.target_subset) and LayerNorm (finetune.layer_norm), as in WSRL",
+        'retain part of the offline data (warmstart.offline_data = "fraction" or "all", '
+        "warmstart.offline_ratio)",
+        "a frozen-policy warm-up, a critic ensemble with LayerNorm and a high update ratio, "
+        "as WSRL (examples/recipes/wsrl.toml)",
     ),
     "forgetting": (
+        'a BC penalty towards the pretrained policy (mitigation.name = "bc_penalty"), or one '
+        'relaxed by confidence (mitigation.name = "ccl_pqd")',
+        'a BC weight adapted to the returns, as REDQ+AdaptiveBC (mitigation.name = "adaptive_bc")',
+        'let the pretrained policy roll in first, as JSRL (mitigation.name = "jsrl")',
         "keep the pretraining data in the buffer (warmstart.load with 'buffer')",
-        "a behaviour-cloning or KL term towards the pretrained policy (actor-direction hook, "
-        "docs/agents.md)",
-        "a smaller actor learning rate (finetune.actor_lr)",
     ),
     "closeness": (
-        "stay close to expert actions only and regularise the action gradient, as in TD3BC++ "
-        "(actor-direction hook, docs/agents.md)",
+        "stay close to the actions the critic values and penalise ||dQ/da||, as TD3BC++ "
+        '(mitigation.name = "td3bc_pp")',
         "LayerNorm critics (finetune.layer_norm)",
     ),
 }

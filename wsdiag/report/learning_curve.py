@@ -45,6 +45,7 @@ class CurveGroup:
     policy_start: int = 0
     update_start: int | None = None
     pretrain_length: int = 0
+    r_random: float | None = None  # mean recorded eval/random_return, for the dip fraction
 
 
 def curve_group(label: str, runs: Sequence[Run]) -> CurveGroup:
@@ -56,6 +57,7 @@ def curve_group(label: str, runs: Sequence[Run]) -> CurveGroup:
         if len(steps) and run.pretrain_steps:
             pretrain.append((steps - run.pretrain_steps, values))
     baselines = [run.baseline for run in runs if run.baseline is not None]
+    randoms = [float(v[0]) for _, v in (run.series("eval/random_return") for run in runs) if len(v)]
     first = runs[0]
     return CurveGroup(
         label=label,
@@ -66,6 +68,7 @@ def curve_group(label: str, runs: Sequence[Run]) -> CurveGroup:
         policy_start=first.policy_start,
         update_start=first.update_start,
         pretrain_length=max((run.pretrain_steps or 0 for run in runs), default=0),
+        r_random=float(np.mean(randoms)) if randoms else None,
     )
 
 
@@ -90,7 +93,7 @@ def _annotate(
     to R0 (diamond) of the mean curve."""
     if group.baseline is None or not (grid >= group.policy_start).any():
         return
-    deg = degradation(grid, mean, group.baseline, start=group.policy_start)
+    deg = degradation(grid, mean, group.baseline, start=group.policy_start, r_random=group.r_random)
     if deg.dip <= 0:
         return
     if text:
@@ -131,8 +134,9 @@ def _annotate(
             ax.annotate(
                 f"back to R0 at {format_steps(deg.recovery_step)}",
                 (deg.recovery_step, y),
-                xytext=(8, -14),
+                xytext=(0, -16),
                 textcoords="offset points",
+                ha="right",
                 color=colour,
                 fontsize=9,
             )
