@@ -1,6 +1,6 @@
 """Print, for every run under a folder, the baseline return and the lowest fine-tuning evaluation.
 
-    python -m examples.summarise_dips runs/pendulum-degradation
+python -m examples.summarise_dips runs/pendulum-degradation
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -29,7 +28,11 @@ def set_threads(n: int) -> None:
 def per_call_seconds(
     fn: Callable[[], object], iters: int, repeats: int = 3, warmup: int = 10
 ) -> float:
-    """Median over `repeats` of the mean wall time of `iters` calls of `fn` (after `warmup`)."""
+    """Best (lowest) over `repeats` of the mean wall time of `iters` calls of `fn`.
+
+    `warmup` untimed calls come first. The minimum is the least disturbed by other work on a
+    shared machine.
+    """
     for _ in range(warmup):
         fn()
     samples = []
@@ -38,7 +41,7 @@ def per_call_seconds(
         for _ in range(iters):
             fn()
         samples.append((time.perf_counter() - start) / iters)
-    return statistics.median(samples)
+    return min(samples)
 
 
 def random_buffer(obs_dim: int, act_dim: int, size: int = 10_000, seed: int = 0) -> ReplayBuffer:

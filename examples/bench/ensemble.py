@@ -9,6 +9,8 @@ over all parameters, so the only difference is how the E networks are evaluated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -20,7 +22,7 @@ from wsdiag.agents.networks import EnsembleCritic, mlp
 class LoopCritics(nn.Module):
     """E independent critics, evaluated by a Python loop: forward -> [E, N]."""
 
-    def __init__(self, obs_dim: int, act_dim: int, ensemble: int, hidden: tuple[int, ...]):
+    def __init__(self, obs_dim: int, act_dim: int, ensemble: int, hidden: tuple[int, ...]) -> None:
         super().__init__()
         sizes = [obs_dim + act_dim, *hidden, 1]
         self.critics = nn.ModuleList(mlp(sizes) for _ in range(ensemble))
@@ -30,7 +32,7 @@ class LoopCritics(nn.Module):
         return torch.stack([critic(x).squeeze(-1) for critic in self.critics])
 
 
-def _step_fn(critic: nn.Module, obs: Tensor, act: Tensor, y: Tensor):
+def _step_fn(critic: nn.Module, obs: Tensor, act: Tensor, y: Tensor) -> Callable[[], None]:
     """A closure doing one critic update step (forward, loss, backward, Adam)."""
     opt = adam(critic, LR)
 

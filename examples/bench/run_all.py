@@ -1,0 +1,117 @@
+"""Run every benchmark in one process: `python -m examples.bench.run_all [--steps N]`.
+
+Prints a table per section, then a markdown summary, and writes all numbers to
+bench-results/bench.json. Timings are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from examples.bench import ensemble, flops, parallel, report, throughput
+from examples.bench.common import BATCH, load_average, machine_info
+
+SECTIONS = ("throughput", "flops", "ensemble", "parallel")
+EXTRA_SECTIONS = ("probes", "data")  # probe cost and dataset loading (after throughput)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=1_000, help="timed update steps per throughput run")
+    p.add_argument("--repeats", type=int, default=2, help="throughput runs per library (best)")
+    p.add_argument("--random-steps", type=int, default=500, help="untimed random steps first")
+    p.add_argument("--buffer", type=int, default=1_000_000, help="replay capacity (both libraries)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (parallel runs use 1)")
+    p.add_argument("--update-iters", type=int, default=300, help="timed TD3 updates (flops)")
+    p.add_argument("--ensemble-iters", type=int, default=100, help="timed critic steps per repeat")
+    p.add_argument("--parallel-steps", type=int, default=3_000, help="env steps per parallel run")
+    p.add_argument("--runs", type=int, default=2, help="number of parallel runs K")
+    p.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS + EXTRA_SECTIONS,
+        default=list(SECTIONS + EXTRA_SECTIONS),
+    )
+    p.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
+    args = p.parse_args(argv)
+    if args.random_steps < BATCH:
+        p.error(f"--random-steps must be at least the batch size ({BATCH})")
+    if min(args.steps, args.update_iters, args.ensemble_iters, args.repeats, args.runs) < 1:
+        p.error("--steps, --update-iters, --ensemble-iters, --repeats and --runs must be >= 1")
+    if args.parallel_steps <= args.random_steps:
+        p.error("--parallel-steps must exceed --random-steps")
+    return args
+
+
+def _td3_cheetah_steps_per_s(results: dict[str, Any]) -> float | None:
+    """wsdiag's TD3 HalfCheetah training speed from the throughput section, if it ran."""
+    for row in results.get("throughput", []):
+        if row["algo"] == "td3" and row["env"] == "HalfCheetah-v5":
+            return float(row["wsdiag_steps_per_s"])
+    return None
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    console = Console()
+    warnings.filterwarnings("ignore", module="stable_baselines3")
+    results: dict[str, Any] = {
+        "machine": machine_info(),
+        "args": vars(args) | {"out": str(args.out)},
+    }
+    load = results["machine"]["load_average_start"]
+    if load and load[0] > 0.5 * (os.cpu_count() or 1):
+        console.print(f"[yellow]load average {load}: other work is running, timings will vary")
+    start, seconds, loads = time.perf_counter(), {}, {}
+    for section in args.sections:
+        t0, load_before = time.perf_counter(), load_average()
+        console.rule(section)
+        if section == "throughput":
+            rows = throughput.run(
+                args.steps, args.random_steps, args.buffer, args.threads, args.repeats
+            )
+            results["throughput"] = rows
+            console.print(report.throughput_table(rows))
+        elif section == "flops":
+            results["flops"] = flops.run(args.update_iters, args.threads)
+            console.print(report.flops_table(results["flops"]))
+        elif section == "ensemble":
+            results["ensemble"] = ensemble.run(args.ensemble_iters, args.threads)
+            console.print(report.ensemble_table(results["ensemble"]))
+        elif section == "parallel":
+            results["parallel"] = parallel.run(
+                args.runs, args.parallel_steps, args.random_steps, args.threads
+            )
+            console.print(report.parallel_table(results["parallel"]))
+        elif section == "probes":
+            from examples.bench import probes
+
+            results["probes"] = probes.run(args.threads, _td3_cheetah_steps_per_s(results))
+            console.print(report.values_table("Probe cost (s)", results["probes"]))
+        else:
+            from examples.bench import data
+
+            results["data"] = data.run()
+            console.print(report.values_table("Dataset loading", results["data"]))
+        seconds[section] = time.perf_counter() - t0
+        loads[section] = {"before": load_before, "after": load_average()}
+    results["section_s"] = seconds
+    results["section_load_average"] = loads
+    results["total_s"] = time.perf_counter() - start
+    results["load_average_end"] = load_average()
+    report.write_json(results, args.out)
+    print()
+    print(report.markdown(results))
+    print(f"\nresults written to {args.out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
