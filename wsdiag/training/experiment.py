@@ -12,11 +12,7 @@ pretraining.
 
 from __future__ import annotations
 
-import json
-import platform
 import shutil
-import sys
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +23,7 @@ import torch
 from rich.console import Console
 
 from wsdiag.agents import ActorCritic, make_agent
-from wsdiag.config import AgentConfig, Config, dump_config, load_config, to_dict
+from wsdiag.config import AgentConfig, Config, load_config, to_dict
 from wsdiag.data.buffer import SOURCE_OFFLINE, SOURCE_PRETRAIN, MixedReplay, ReplayBuffer
 from wsdiag.data.minari_io import require_local
 from wsdiag.data.offline import OfflineData, load_offline_data, retained
@@ -52,34 +48,13 @@ from wsdiag.training.loop import Loop, LoopState, Phase
 from wsdiag.training.probe_runner import PROBE_SET_FILE, ProbeRunner
 from wsdiag.training.progress import QuietProgress, RichProgress
 from wsdiag.training.recorder import ONLINE_PHASES, PRETRAIN_PHASES, Recorder
-from wsdiag.versions import git_sha, versions
+from wsdiag.training.run_dir import CONFIG_FILE, create_run_dir, resolve_device
+from wsdiag.versions import git_sha
 
 PRETRAIN, ONLINE = "pretrain", "online"
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes start from reset(seed + 10_000 + k)
 PROBE_SEED_OFFSET = 20_000  # the behavioural probe set's rollouts, and the probes' draws
 PROGRESS_MODES = ("bar", "quiet", "none")
-
-
-def resolve_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise WsdiagError(f"device '{name}' requested but CUDA is not available")
-    return name
-
-
-def new_run_dir(out: Path, config: Config) -> Path:
-    """`<out>/<name>-seed<seed>`, with -2, -3, ... appended when that exists."""
-    base = Path(out) / f"{config.name}-seed{config.seed}"
-    run_dir, n = base, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = base.with_name(f"{base.name}-{n}")
-    try:
-        run_dir.mkdir(parents=True)
-    except OSError as exc:
-        raise WsdiagError(f"cannot create run directory {run_dir}: {exc.strerror}") from exc
-    return run_dir
 
 
 class Experiment:
@@ -118,17 +93,7 @@ class Experiment:
         from wsdiag.envs import check_env_id
 
         check_env_id(config.env.id)  # fail before creating anything
-        run_dir = new_run_dir(out, config)
-        (run_dir / "config.toml").write_text(dump_config(config))
-        meta = {
-            "versions": versions(),
-            "git_sha": git_sha(),
-            "seed": config.seed,
-            "host": platform.node(),
-            "command": sys.argv,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        (run_dir / "meta.json").write_text(json.dumps(meta, indent=2))
+        run_dir = create_run_dir(out, config)
         try:
             exp = cls(config, run_dir, **kwargs)
         except WsdiagError:
@@ -141,9 +106,9 @@ class Experiment:
     def resume(cls, run_dir: Path, **kwargs: Any) -> Experiment:
         """Reopen a run directory made by `create`."""
         run_dir = Path(run_dir)
-        if not (run_dir / "config.toml").is_file():
+        if not (run_dir / CONFIG_FILE).is_file():
             raise WsdiagError(f"not a wsdiag run directory (no config.toml): {run_dir}")
-        return cls(load_config(run_dir / "config.toml"), run_dir, **kwargs)
+        return cls(load_config(run_dir / CONFIG_FILE), run_dir, **kwargs)
 
     # ------------------------------------------------------------------ the protocol
 

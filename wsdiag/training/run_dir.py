@@ -1,0 +1,56 @@
+"""Creating a run directory: its name, the resolved config and the provenance of the run."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from wsdiag.config import Config, dump_config
+from wsdiag.errors import WsdiagError
+from wsdiag.versions import git_sha, versions
+
+CONFIG_FILE, META_FILE = "config.toml", "meta.json"
+
+
+def resolve_device(name: str) -> str:
+    """`auto` -> cuda when available, else cpu; a CUDA device without CUDA is an error."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise WsdiagError(f"device '{name}' requested but CUDA is not available")
+    return name
+
+
+def new_run_dir(out: Path, config: Config) -> Path:
+    """`<out>/<name>-seed<seed>`, with -2, -3, ... appended when that exists."""
+    base = Path(out) / f"{config.name}-seed{config.seed}"
+    run_dir, n = base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = base.with_name(f"{base.name}-{n}")
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise WsdiagError(f"cannot create run directory {run_dir}: {exc.strerror}") from exc
+    return run_dir
+
+
+def create_run_dir(out: Path, config: Config) -> Path:
+    """A new run directory holding config.toml (resolved) and meta.json (provenance)."""
+    run_dir = new_run_dir(out, config)
+    (run_dir / CONFIG_FILE).write_text(dump_config(config))
+    meta = {
+        "versions": versions(),
+        "git_sha": git_sha(),
+        "seed": config.seed,
+        "host": platform.node(),
+        "command": sys.argv,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (run_dir / META_FILE).write_text(json.dumps(meta, indent=2))
+    return run_dir
