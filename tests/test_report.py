@@ -245,9 +245,9 @@ def test_multi_run_report_has_a_pareto_front(tiny_runs: list[Path], tmp_path: Pa
     _png(tmp_path / "multi" / "pareto.png")
     _png(tmp_path / "multi" / "tiny-b-seed3" / "learning_curve.png")
     labels = sorted(g.label for g in rep.groups)
-    assert labels == [
-        "tiny-b: freeze_policy_steps=0, warmup_steps=50",
-        "tiny: freeze_policy_steps=50, warmup_steps=100",
+    assert labels == [  # distinct run names are labels enough
+        "tiny",
+        "tiny-b",
     ]
     assert [r["name"] for r in json.loads((tmp_path / "multi" / "summary.json").read_text())[
         "runs"]] == ["tiny-seed3", "tiny-b-seed3"]  # fmt: skip

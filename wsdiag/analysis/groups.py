@@ -1,9 +1,10 @@
 """Runs that share a config (seeds of one experiment) and the labels that tell groups apart.
 
 Two runs belong to one group when their configs are equal once `IGNORED` keys (the seed, and
-settings that do not change the experiment) are removed. A group's label is the run name plus
-the settings of `LABEL_SECTIONS` whose values differ between groups (`mitigation` first, once
-that section exists), e.g. "demo: warmup_steps=5000, load=actor+critic".
+settings that do not change the experiment) are removed. A group's label is its run name when
+the names tell the groups apart; otherwise the name plus the settings of `LABEL_SECTIONS` whose
+values differ between groups (`mitigation` first), e.g. "demo: warmup_steps=5000,
+load=actor+critic".
 """
 
 from __future__ import annotations
@@ -50,11 +51,11 @@ def group_runs(runs: Sequence[Run]) -> list[Group]:
         groups.setdefault(key, Group(key, [])).runs.append(run)
     result = list(groups.values())
     tables = [g.settings for g in result]
+    labels = [label(t, []) for t in tables]  # the names alone, when they are distinct
     for sections in (LABEL_SECTIONS, None):  # all sections when those do not tell groups apart
-        varying = differing_keys(tables, sections)
-        labels = [label(t, varying) for t in tables]
         if len(set(labels)) == len(labels):
             break
+        labels = [label(t, differing_keys(tables, sections)) for t in tables]
     for g, text in zip(result, labels, strict=True):
         g.label = text
     return result
