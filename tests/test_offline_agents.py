@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from tests.conftest import random_batch
-from wsdiag.agents import BC, CQL, IQL, SAC, TD3, TD3BC, CalQL, make_agent
+from wsdiag.agents import AGENTS, BC, CQL, IQL, SAC, TD3, TD3BC, CalQL, make_agent
 from wsdiag.agents.cql import cql_regulariser
 from wsdiag.agents.iql import advantage_weights, expectile_loss, squashed_log_prob
 from wsdiag.config import AgentConfig
@@ -262,8 +262,9 @@ def test_update_returns_finite_floats(algo: str) -> None:
     assert a.shape == (ACT,) and np.all(np.abs(a) <= 1.0)
 
 
-@pytest.mark.parametrize("algo", OFFLINE)
+@pytest.mark.parametrize("algo", sorted(AGENTS))
 def test_state_dict_round_trip_gives_same_actions(algo: str) -> None:
+    """Every agent, online and offline, restores to the same actions, Q-values (and V)."""
     agent = _agent(algo)
     for _ in range(3):
         agent.update(_batch())
