@@ -31,6 +31,9 @@ CriticRegulariser = Callable[["ActorCritic", Batch], Tensor]
 TargetHook = Callable[["ActorCritic", Batch, Tensor], Tensor]
 
 
+FIRST_CRITIC = slice(0, 1)  # a view of the ensemble's weights: no copy, unlike an index tensor
+
+
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """Polyak averaging theta' <- (1 - tau) theta' + tau theta, one fused call."""
     with torch.no_grad():
@@ -115,7 +118,7 @@ class ActorCritic:
     def _actor_q_of(self, obs: Tensor, actions: Tensor) -> Tensor:
         """The Q the actor maximises, per state: [N]."""
         if self.actor_q == "first":
-            return self.critic(obs, actions, members=torch.zeros(1, dtype=torch.long))[0]
+            return self.critic(obs, actions, members=FIRST_CRITIC)[0]
         q = self.critic(obs, actions)
         return q.mean(0) if self.actor_q == "mean" else q.min(0).values
 

@@ -39,7 +39,7 @@ class EnsembleLinear(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor, members: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, members: Tensor | slice | None = None) -> Tensor:
         """x: [N, in] (shared by all members) or [E', N, in]; returns [E', N, out]."""
         w, b = self.weight, self.bias
         if members is not None:
@@ -57,7 +57,7 @@ class EnsembleLayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(ensemble, 1, features))
         self.bias = nn.Parameter(torch.zeros(ensemble, 1, features))
 
-    def forward(self, x: Tensor, members: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, members: Tensor | slice | None = None) -> Tensor:
         w, b = self.weight, self.bias
         if members is not None:
             w, b = w[members], b[members]
@@ -89,7 +89,7 @@ class EnsembleCritic(nn.Module):
             nn.ModuleList(EnsembleLayerNorm(ensemble, h) for h in hidden) if layer_norm else None
         )
 
-    def forward(self, obs: Tensor, act: Tensor, members: Tensor | None = None) -> Tensor:
+    def forward(self, obs: Tensor, act: Tensor, members: Tensor | slice | None = None) -> Tensor:
         x = torch.cat([obs, act], dim=-1)
         for i, linear in enumerate(self.linears[:-1]):
             x = linear(x, members)
