@@ -102,3 +102,43 @@ def machine_info() -> dict[str, object]:
         "wsdiag": _version("wsdiag"),
         "load_average_start": load_average(),
     }
+
+
+def training_loop(
+    algo: str,
+    env_id: str,
+    random_steps: int,
+    total: int,
+    buffer_size: int,
+    seed: int,
+    run_dir: str,
+    callbacks: tuple = (),
+):
+    """wsdiag's real `Loop`: `random_steps` uniform-random steps, then one update per step."""
+    from pathlib import Path
+
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+    from wsdiag.envs import make_env, space_dims
+    from wsdiag.training.loop import Loop, Phase
+    from wsdiag.training.recorder import Recorder
+
+    torch.manual_seed(seed)
+    env = make_env(env_id)
+    obs_dim, act_dim = space_dims(env)
+    cfg = AgentConfig(algo=algo, hidden=HIDDEN, batch_size=BATCH, actor_lr=LR, critic_lr=LR)
+    return Loop(
+        stage="pretrain",
+        env=env,
+        agent=make_agent(cfg, obs_dim, act_dim),
+        buffer=ReplayBuffer(buffer_size, obs_dim, act_dim, seed),
+        recorder=Recorder(Path(run_dir)),
+        phases=[
+            Phase("pretrain", 0, random_steps, "random", False, False),
+            Phase("pretrain", random_steps, total, "agent", True, True),
+        ],
+        utd=1,
+        batch_size=BATCH,
+        seed=seed,
+        callbacks=list(callbacks),
+    )

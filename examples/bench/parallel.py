@@ -14,7 +14,6 @@ import multiprocessing as mp
 import tempfile
 import time
 from multiprocessing.synchronize import Barrier
-from pathlib import Path
 
 ENV_ID = "Pendulum-v1"
 
@@ -25,35 +24,11 @@ def _train(
     """Worker: build a TD3 run, wait at the barrier, run it, report (seed, seconds)."""
     import torch
 
-    from examples.bench.common import BATCH, HIDDEN, LR
-    from wsdiag.agents import make_agent
-    from wsdiag.config import AgentConfig
-    from wsdiag.data.buffer import ReplayBuffer
-    from wsdiag.envs import make_env, space_dims
-    from wsdiag.training.loop import Loop, Phase
-    from wsdiag.training.recorder import Recorder
+    from examples.bench.common import training_loop
 
     torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    env = make_env(ENV_ID)
-    obs_dim, act_dim = space_dims(env)
-    cfg = AgentConfig(algo="td3", hidden=HIDDEN, batch_size=BATCH, actor_lr=LR, critic_lr=LR)
-    agent = make_agent(cfg, obs_dim, act_dim)
     with tempfile.TemporaryDirectory() as tmp:
-        loop = Loop(
-            stage="pretrain",
-            env=env,
-            agent=agent,
-            buffer=ReplayBuffer(steps, obs_dim, act_dim, seed),
-            recorder=Recorder(Path(tmp)),
-            phases=[
-                Phase("pretrain", 0, random_steps, "random", False, False),
-                Phase("pretrain", random_steps, steps, "agent", True, True),
-            ],
-            utd=1,
-            batch_size=BATCH,
-            seed=seed,
-        )
+        loop = training_loop("td3", ENV_ID, random_steps, steps, steps, seed, tmp)
         barrier.wait()
         start = time.perf_counter()
         loop.run()

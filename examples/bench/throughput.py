@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import tempfile
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import torch
 
-from examples.bench.common import BATCH, ENV_IDS, HIDDEN, LR, set_threads
-from wsdiag.agents import make_agent
-from wsdiag.config import AgentConfig
-from wsdiag.data.buffer import ReplayBuffer
-from wsdiag.envs import make_env, space_dims
+from examples.bench.common import BATCH, ENV_IDS, HIDDEN, LR, set_threads, training_loop
 from wsdiag.training.callbacks import Callback
-from wsdiag.training.loop import Loop, Phase
-from wsdiag.training.recorder import Recorder
+from wsdiag.training.loop import Loop
 
 
 class _Stopwatch(Callback):
@@ -45,32 +38,14 @@ def wsdiag_steps_per_s(
     algo: str, env_id: str, steps: int, random_steps: int, buffer_size: int, seed: int = 0
 ) -> float:
     """Env steps/s of wsdiag's `Loop` over `steps` update steps after `random_steps`."""
-    torch.manual_seed(seed)
-    env = make_env(env_id)
-    obs_dim, act_dim = space_dims(env)
-    cfg = AgentConfig(algo=algo, hidden=HIDDEN, batch_size=BATCH, actor_lr=LR, critic_lr=LR)
-    agent = make_agent(cfg, obs_dim, act_dim)
-    buffer = ReplayBuffer(buffer_size, obs_dim, act_dim, seed)
     total = random_steps + steps
     watch = _Stopwatch(random_steps)
     with tempfile.TemporaryDirectory() as tmp:
-        loop = Loop(
-            stage="pretrain",
-            env=env,
-            agent=agent,
-            buffer=buffer,
-            recorder=Recorder(Path(tmp)),
-            phases=[
-                Phase("pretrain", 0, random_steps, "random", False, False),
-                Phase("pretrain", random_steps, total, "agent", True, True),
-            ],
-            utd=1,
-            batch_size=BATCH,
-            seed=seed,
-            callbacks=[watch],
+        loop = training_loop(
+            algo, env_id, random_steps, total, buffer_size, seed, tmp, callbacks=(watch,)
         )
         state = loop.run()
-    env.close()
+    loop.env.close()
     assert state.updates == steps, (state.updates, steps)
     return steps / (watch.t1 - watch.t0)
 
