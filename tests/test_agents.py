@@ -154,6 +154,21 @@ def test_warm_start_copies_only_the_parts_asked_for() -> None:
     )
 
 
+def test_warm_started_adam_keeps_moments_but_not_the_pretraining_learning_rate() -> None:
+    source = _agent("sac", actor_lr=3e-4, critic_lr=3e-4, alpha_lr=3e-4)
+    batch = _batch(8)
+    source.update(batch)
+    fresh = _agent("sac", actor_lr=1e-4, critic_lr=2e-4, alpha_lr=5e-5)
+    fresh.warm_start(source, ["actor", "critic"], optimizers=True)
+    for name, lr in (("actor_opt", 1e-4), ("critic_opt", 2e-4), ("alpha_opt", 5e-5)):
+        own, theirs = getattr(fresh, name), getattr(source, name)
+        assert own.param_groups[0]["lr"] == lr
+        first = next(iter(theirs.state.values()))
+        copied = own.state[own.param_groups[0]["params"][0]]
+        torch.testing.assert_close(copied["exp_avg"], first["exp_avg"])
+        assert float(copied["step"]) == float(first["step"]) > 0
+
+
 def test_warm_start_incompatibilities_are_clear_errors() -> None:
     with pytest.raises(WsdiagError, match="cannot warm-start a sac actor from a td3"):
         _agent("sac").warm_start(_agent("td3"), ["actor"])

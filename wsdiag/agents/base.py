@@ -44,6 +44,18 @@ def adam(module: nn.Module, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(module.parameters(), lr=lr, fused=True)
 
 
+def adopt_optimizer_state(own: torch.optim.Optimizer, source: torch.optim.Optimizer) -> None:
+    """Take `source`'s Adam moments and step counts but keep `own` hyperparameters (lr, betas).
+
+    `Optimizer.load_state_dict` also copies the param groups' settings, which would silently run
+    fine-tuning at the pretraining learning rate; a warm start keeps the fine-tuning config's.
+    """
+    settings = [{k: v for k, v in g.items() if k != "params"} for g in own.param_groups]
+    own.load_state_dict(source.state_dict())
+    for group, kept in zip(own.param_groups, settings, strict=True):
+        group.update(kept)
+
+
 class ActorCritic:
     """Common state and update skeleton; subclasses define the actor, targets and actor loss.
 
@@ -235,7 +247,8 @@ class ActorCritic:
 
         "actor" copies the policy network (and its target, for TD3/DDPG; the temperature, for
         SAC from SAC); "critic" copies the critic ensemble and its target. With `optimizers`, the
-        Adam states of the copied networks come along too (WSRL keeps them).
+        Adam states of the copied networks come along too (WSRL keeps them), under this
+        agent's own learning rates.
         """
         loaded: list[str] = []
         for part in parts:
@@ -251,7 +264,7 @@ class ActorCritic:
                 load_module(self.critic_target, source.critic_target.state_dict(), "critic")
                 loaded += ["critic", "critic_target"]
                 if optimizers:
-                    self.critic_opt.load_state_dict(source.critic_opt.state_dict())
+                    adopt_optimizer_state(self.critic_opt, source.critic_opt)
                     loaded.append("critic_opt")
         return loaded
 
@@ -259,7 +272,7 @@ class ActorCritic:
         load_module(self.actor, source.actor.state_dict(), "actor")
         loaded = ["actor"]
         if optimizers:
-            self.actor_opt.load_state_dict(source.actor_opt.state_dict())
+            adopt_optimizer_state(self.actor_opt, source.actor_opt)
             loaded.append("actor_opt")
         return loaded
 

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from wsdiag.agents.base import ActorCritic, adam, load_module
+from wsdiag.agents.base import ActorCritic, adam, adopt_optimizer_state, load_module
 from wsdiag.agents.networks import GaussianActor, mlp
 from wsdiag.agents.sac import SAC
 from wsdiag.config import AgentConfig
@@ -162,6 +162,6 @@ class IQL(ActorCritic):
             load_module(self.value, source.value.state_dict(), "value")
             loaded.append("value")
             if optimizers:
-                self.value_opt.load_state_dict(source.value_opt.state_dict())
+                adopt_optimizer_state(self.value_opt, source.value_opt)
                 loaded.append("value_opt")
         return loaded

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from wsdiag.agents.base import ActorCritic, adam
+from wsdiag.agents.base import ActorCritic, adam, adopt_optimizer_state
 from wsdiag.agents.networks import GaussianActor
 from wsdiag.config import AgentConfig
 from wsdiag.data.buffer import Batch
@@ -92,5 +92,5 @@ class SAC(ActorCritic):
                 self.log_alpha.copy_(source.log_alpha)
             loaded.append("log_alpha")
             if optimizers:
-                self.alpha_opt.load_state_dict(source.alpha_opt.state_dict())
+                adopt_optimizer_state(self.alpha_opt, source.alpha_opt)
         return loaded
