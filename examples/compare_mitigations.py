@@ -19,24 +19,73 @@ from pathlib import Path
 CONFIG = "wsdiag/configs/demo.toml"
 WSDIAG = [sys.executable, "-m", "wsdiag"]
 
-# name -> --set overrides applied to the demo config (fine-tuning side only)
-VARIANTS: dict[str, list[str]] = {
-    "plain": [],
-    "freeze-2000": ["warmstart.freeze_policy_steps=2000"],
-    "bc-penalty": ['mitigation.name="bc_penalty"'],
-    "ccl-bc": ['mitigation.name="bc_penalty"', 'mitigation.bc_penalty.controller="confidence"'],
-    "pqd": ['mitigation.name="pqd"'],
-    "ccl-pqd": ['mitigation.name="ccl_pqd"'],
-    "ccl-pqd-strong": ['mitigation.name="ccl_pqd"', "mitigation.ccl_pqd.alpha_start=1e-4"],
-    "grad-clip": ['mitigation.name="grad_clip"'],
-    "lr-scale": ['mitigation.name="lr_scale"'],
-    "critic-bc": ['mitigation.name="critic_bc"'],
-    "bcq": ['mitigation.name="bcq"'],
-    "gradient-penalty": ['mitigation.name="gradient_penalty"'],
-    "td3bc-pp": ['mitigation.name="td3bc_pp"', 'finetune.algo="td3bc"'],
-    "adaptive-bc": ['mitigation.name="adaptive_bc"'],
-    "jsrl": ['mitigation.name="jsrl"'],
-    "jsrl-random": ['mitigation.name="jsrl_random"', "mitigation.jsrl_random.decay_steps=8000"],
+# pretraining name -> --set overrides of the demo config; the "pretrained-sac" expert has the
+# architecture WSRL fine-tunes (10 critics, min over a random 2, LayerNorm), so that its critic
+# and Adam states can be loaded
+PRETRAININGS: dict[str, list[str]] = {
+    "pretrained": [],
+    "pretrained-sac": [
+        'pretrain.algo="sac"',
+        "pretrain.ensemble=10",
+        "pretrain.target_subset=2",
+        "pretrain.layer_norm=true",
+    ],
+}
+SAC = [
+    'finetune.algo="sac"',
+    "finetune.ensemble=10",
+    "finetune.target_subset=2",
+    "finetune.layer_norm=true",
+]
+# WSRL (examples/recipes/wsrl.toml) from an online expert: K = 5,000 frozen-policy steps with no
+# updates, then UTD 4 with the actor every 4 critic steps, Adam states kept, the paper's rates
+WSRL = [
+    *SAC,
+    'warmstart.load=["actor", "critic"]',
+    "warmstart.load_optimizers=true",
+    "warmstart.warmup_steps=5000",
+    "warmstart.train_critic_during_warmup=false",
+    "finetune.utd=4",
+    "finetune.policy_delay=4",
+    "finetune.actor_lr=1e-4",
+    "finetune.alpha_lr=1e-4",
+]
+
+# name -> (pretraining, --set overrides applied to the demo config, fine-tuning side only)
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "plain": ("pretrained", []),
+    "freeze-2000": ("pretrained", ["warmstart.freeze_policy_steps=2000"]),
+    "bc-penalty": ("pretrained", ['mitigation.name="bc_penalty"']),
+    "ccl-bc": (
+        "pretrained",
+        ['mitigation.name="bc_penalty"', 'mitigation.bc_penalty.controller="confidence"'],
+    ),
+    "pqd": ("pretrained", ['mitigation.name="pqd"']),
+    "ccl-pqd": ("pretrained", ['mitigation.name="ccl_pqd"']),
+    "ccl-pqd-strong": (
+        "pretrained",
+        ['mitigation.name="ccl_pqd"', "mitigation.ccl_pqd.alpha_start=1e-4"],
+    ),
+    "grad-clip": ("pretrained", ['mitigation.name="grad_clip"']),
+    "lr-scale": ("pretrained", ['mitigation.name="lr_scale"']),
+    "critic-bc": ("pretrained", ['mitigation.name="critic_bc"']),
+    "bcq": ("pretrained", ['mitigation.name="bcq"']),
+    "gradient-penalty": ("pretrained", ['mitigation.name="gradient_penalty"']),
+    "critic-weighted": (
+        "pretrained",
+        ['mitigation.name="critic_weighted"', 'finetune.algo="td3bc"'],
+    ),
+    "td3bc-pp": ("pretrained", ['mitigation.name="td3bc_pp"', 'finetune.algo="td3bc"']),
+    "adaptive-bc": ("pretrained", ['mitigation.name="adaptive_bc"']),
+    "jsrl": ("pretrained", ['mitigation.name="jsrl"']),
+    "jsrl-random": (
+        "pretrained",
+        ['mitigation.name="jsrl_random"', "mitigation.jsrl_random.decay_steps=8000"],
+    ),
+    "sac-plain": ("pretrained-sac", SAC),
+    "wsrl": ("pretrained-sac", WSRL),
+    "wsrl-no-warmup": ("pretrained-sac", [*WSRL, "warmstart.warmup_steps=0"]),
+    "wsrl-random-warmup": ("pretrained-sac", [*WSRL, 'warmstart.warmup_policy="random"']),
 }
 
 
@@ -57,28 +106,29 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     common = ["-q", "--out", str(out), "--set", "threads=1"]
     with ThreadPoolExecutor(args.jobs) as pool:
-        pretrain = ["--until", "pretrain", "--set", 'name="pretrained"']
-        pre = {  # one pretraining per seed, reused when the folder already has it
-            s: pool.submit(
+        needed = sorted({(VARIANTS[name][0], s) for name in args.variants for s in args.seeds})
+        pre = {  # one pretraining per (kind, seed), reused when the folder already has it
+            (kind, s): pool.submit(
                 _run,
-                [*WSDIAG, "train", CONFIG, *common, "--seed", str(s), *pretrain],
-                logs / f"pretrained-{s}.log",
+                [*WSDIAG, "train", CONFIG, *common, "--seed", str(s), "--until", "pretrain"]
+                + [x for item in [f'name="{kind}"', *PRETRAININGS[kind]] for x in ("--set", item)],
+                logs / f"{kind}-{s}.log",
             )
-            for s in args.seeds
-            if not (out / f"pretrained-seed{s}" / "checkpoints" / "pretrained").exists()
+            for kind, s in needed
+            if not (out / f"{kind}-seed{s}" / "checkpoints" / "pretrained").exists()
         }
         jobs = []
         for s in args.seeds:
-            if s in pre and pre[s].result() != 0:
-                sys.exit(f"pretraining seed {s} failed: see {logs}/pretrained-{s}.log")
-            source = out / f"pretrained-seed{s}"
             for name in args.variants:
+                kind, overrides = VARIANTS[name]
+                if (kind, s) in pre and pre[kind, s].result() != 0:
+                    sys.exit(f"pretraining {kind} seed {s} failed: see {logs}/{kind}-{s}.log")
                 sets = [
                     f'name="{name}"',
                     'pretrain.source="checkpoint"',
-                    f'pretrain.path="{source}"',
+                    f'pretrain.path="{out / f"{kind}-seed{s}"}"',
                     f"finetune.steps={args.steps}",
-                    *VARIANTS[name],
+                    *overrides,
                 ]
                 cmd = [*WSDIAG, "train", CONFIG, *common, "--seed", str(s)]
                 cmd += [x for item in sets for x in ("--set", item)]
