@@ -75,9 +75,16 @@ def test_example_configs_load(path: Path) -> None:
 
 
 def test_compare_mitigations_variants_are_valid_configs() -> None:
-    from examples.compare_mitigations import CONFIG, VARIANTS
+    from examples.compare_mitigations import CONFIG, PRETRAININGS, VARIANTS
 
     root = Path(__file__).parent.parent
-    for name, sets in VARIANTS.items():
+    for kind, sets in PRETRAININGS.items():
+        assert load_config(root / CONFIG, [*sets, f'name="{kind}"']).name == kind
+    for name, (kind, sets) in VARIANTS.items():
+        assert kind in PRETRAININGS
         config = load_config(root / CONFIG, [*sets, f'name="{name}"'])
         assert config.name == name
+        pretrain = load_config(root / CONFIG, PRETRAININGS[kind]).pretrain
+        fit = ["hidden", "layer_norm"] + ["ensemble"] * ("critic" in config.warmstart.load)
+        for field in fit:  # the warm start must find the same architecture
+            assert getattr(config.finetune, field) == getattr(pretrain, field), (name, field)
