@@ -17,6 +17,7 @@ from wsdiag.analysis import (
     degradation,
     diagnose,
     pareto_front,
+    pooled_safety_table,
     safety_table,
     var_cvar,
 )
@@ -86,6 +87,16 @@ def test_var_cvar_by_hand() -> None:
     assert table.loc["differences", "min"] == -6.0  # 10 -> 4 and 8 -> 2
     assert table.loc["differences", "CVaR99"] == -6.0
     assert {"VaR95", "CVaR95", "VaR99", "CVaR99", "VaR99.9", "CVaR99.9"} <= set(table.columns)
+
+
+def test_pooled_safety_never_takes_a_difference_across_seeds() -> None:
+    a, b = np.array([0.0, -5.0, 10.0]), np.array([100.0, 90.0])
+    table = pooled_safety_table([a, b])
+    assert table.loc["returns", "min"] == -5.0 and table.loc["returns", "max"] == 100.0
+    # within-seed differences only: -5, 15, -10 (not 100 - 10 = 90 across the seam)
+    assert table.loc["differences", "max"] == 15.0 and table.loc["differences", "min"] == -10.0
+    assert table.loc["differences", "mean"] == pytest.approx(0.0)
+    pd.testing.assert_frame_equal(pooled_safety_table([a]), safety_table(a))
 
 
 def test_bootstrap_ci_covers_the_mean_and_narrows() -> None:

@@ -253,6 +253,26 @@ def test_multi_run_report_has_a_pareto_front(tiny_runs: list[Path], tmp_path: Pa
         "runs"]] == ["tiny-seed3", "tiny-b-seed3"]  # fmt: skip
 
 
+def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
+    tiny_runs: list[Path], tmp_path: Path
+) -> None:
+    twin = tmp_path / "tiny-seed4"  # the same curve again, as a second seed of "tiny"
+    shutil.copytree(tiny_runs[0], twin, symlinks=True)
+    config = twin / "config.toml"
+    config.write_text(config.read_text().replace("seed = 3", "seed = 4", 1))
+    rep = write_report([tiny_runs[0], twin], tmp_path / "seeds", embedding="pca")
+    (group,) = rep.groups
+    assert [r.name for r in group.runs] == ["tiny-seed3", "tiny-seed4"]
+    summary = json.loads((tmp_path / "seeds" / "summary.json").read_text())
+    pooled = summary["groups"][0]["safety"]
+    single = summary["runs"][0]["safety"]
+    assert pooled["returns"]["min"] == single["returns"]["min"]
+    assert pooled["returns"]["mean"] == pytest.approx(single["returns"]["mean"])
+    assert pooled["differences"]["min"] == single["differences"]["min"]
+    md = (tmp_path / "seeds" / "summary.md").read_text()
+    assert "Across seeds, mean [95% bootstrap CI]" in md and "| ΔR CVaR95 |" in md
+
+
 def _one_line_error(result, text: str) -> None:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -5,7 +5,7 @@ from wsdiag.analysis.degradation import Degradation, degradation
 from wsdiag.analysis.diagnose import Diagnosis, Finding, diagnose
 from wsdiag.analysis.pareto import pareto_front
 from wsdiag.analysis.run import Run, load_run
-from wsdiag.analysis.safety import safety_table, var_cvar
+from wsdiag.analysis.safety import pooled_safety_table, safety_table, var_cvar
 from wsdiag.analysis.stats import bootstrap_ci
 from wsdiag.analysis.thresholds import Thresholds
 
@@ -20,6 +20,7 @@ __all__ = [
     "diagnose",
     "load_run",
     "pareto_front",
+    "pooled_safety_table",
     "safety_table",
     "var_cvar",
 ]

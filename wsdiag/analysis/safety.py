@@ -9,6 +9,10 @@ alpha = 1 - c (the rl-reliability-metrics convention, Chan et al. 2020: risk is 
 Both are computed on two series of the fine-tuning window (see `degradation`): the evaluation
 returns R_i ("returns") and their step-to-step differences R_{i+1} - R_i ("differences",
 short-term risk: how hard one evaluation interval can drop).
+
+Across seeds, `pooled_safety_table` pools the curves: the returns of every curve in one sample,
+and the differences taken within each curve (never across the end of one and the start of the
+next).
 """
 
 from __future__ import annotations
@@ -47,6 +51,15 @@ def _row(x: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
 
 def safety_table(returns: np.ndarray, levels: Sequence[float] = LEVELS) -> pd.DataFrame:
     """Rows `returns` and `differences`; columns min, max, mean, VaR<c>, CVaR<c> per level."""
-    returns = np.asarray(returns, float)
-    rows = {"returns": _row(returns, levels), "differences": _row(np.diff(returns), levels)}
+    return pooled_safety_table([returns], levels)
+
+
+def pooled_safety_table(
+    curves: Sequence[np.ndarray], levels: Sequence[float] = LEVELS
+) -> pd.DataFrame:
+    """`safety_table` of several curves (seeds) pooled: see the module docstring."""
+    curves = [np.asarray(c, float) for c in curves]
+    returns = np.concatenate(curves) if curves else np.empty(0)
+    diffs = np.concatenate([np.diff(c) for c in curves]) if curves else np.empty(0)
+    rows = {"returns": _row(returns, levels), "differences": _row(diffs, levels)}
     return pd.DataFrame.from_dict(rows, orient="index")

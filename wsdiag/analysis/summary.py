@@ -8,8 +8,9 @@ to |R0|.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from wsdiag.analysis.diagnose import Diagnosis, diagnose
@@ -25,6 +26,7 @@ class RunSummary:
     safety: pd.DataFrame | None
     r_random: float | None
     r_random_source: str  # "given", "recorded at the warm start" or "unknown"
+    window: np.ndarray = field(default_factory=lambda: np.empty(0))  # fine-tuning eval returns
 
 
 def random_return(run: Run, given: float | None) -> tuple[float | None, str]:
@@ -50,4 +52,4 @@ def summarise(run: Run, thresholds: Thresholds, r_random: float | None = None) -
     steps, returns = run.series("eval/return")
     window = returns[steps >= run.policy_start]
     safety = safety_table(window) if len(window) else None
-    return RunSummary(run, diagnosis, safety, r_rand, source)
+    return RunSummary(run, diagnosis, safety, r_rand, source, window)

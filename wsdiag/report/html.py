@@ -12,7 +12,15 @@ from wsdiag.analysis.diagnose import FIRED, NA
 from wsdiag.analysis.summary import RunSummary
 from wsdiag.report.figures import FigureFile
 from wsdiag.report.model import Report
-from wsdiag.report.tables import Table, findings_table, group_table, key_table, safety_rows
+from wsdiag.report.tables import (
+    SAFETY_NOTE,
+    Table,
+    findings_table,
+    group_safety_table,
+    group_table,
+    key_table,
+    safety_rows,
+)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
@@ -121,8 +129,11 @@ def render_html(report: Report) -> str:
         "Definitions: docs/metrics.md.</p>"
     )
     groups = group_table(report.groups, report.by_name)
+    safety = group_safety_table(report.groups, report.by_name)
     if groups is not None:
         parts += ["<h3>Across seeds: mean [95% bootstrap CI]</h3>", _table(groups, 2)]
+        parts += ["<h3>Across seeds: safety, seeds pooled</h3>", _table(safety, 2)]
+        parts.append(f"<p class='meta'>{escape(SAFETY_NOTE)}</p>")
     parts.append("<h2>Verdicts</h2><ul>")
     parts += [
         f"<li><a href='#{escape(s.run.name)}'>{escape(s.run.name)}</a>: "

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from wsdiag.analysis.summary import RunSummary
 from wsdiag.report.model import Report
-from wsdiag.report.tables import Table, findings_table, group_table, key_table, safety_rows
+from wsdiag.report.tables import (
+    SAFETY_NOTE,
+    Table,
+    findings_table,
+    group_safety_table,
+    group_table,
+    key_table,
+    safety_rows,
+)
 
 
 def _cell(text: str) -> str:
@@ -39,8 +47,11 @@ def render_markdown(report: Report) -> str:
     lines += [f"> warning: {w}" for w in report.warnings]
     lines += ["## Degradation", "", md_table(key_table(report.summaries)), ""]
     groups = group_table(report.groups, report.by_name)
+    safety = group_safety_table(report.groups, report.by_name)
     if groups is not None:
         lines += ["Across seeds, mean [95% bootstrap CI]:", "", md_table(groups), ""]
+        lines += [f"Across seeds, safety with the seeds pooled ({SAFETY_NOTE}):", ""]
+        lines += [md_table(safety), ""]
     lines += [f"- **{s.run.name}**: {s.diagnosis.verdict}" for s in report.summaries]
     lines.append("")
     for fig in report.overview:

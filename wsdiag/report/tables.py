@@ -8,6 +8,7 @@ import pandas as pd
 
 from wsdiag.analysis.fmt import num
 from wsdiag.analysis.groups import Group
+from wsdiag.analysis.safety import pooled_safety_table
 from wsdiag.analysis.stats import bootstrap_ci, finite
 from wsdiag.analysis.summary import RunSummary
 
@@ -67,6 +68,36 @@ def group_table(groups: Sequence[Group], summaries: dict[str, RunSummary]) -> Ta
             cells.append(f"{fmt(ci.mean)} [{fmt(ci.low)}, {fmt(ci.high)}]")
         recovered = sum(d.recovered for d in degs)
         rows.append([g.label, str(len(g.runs)), *cells, f"{recovered}/{len(degs)}"])
+    return headers, rows
+
+
+GROUP_SAFETY = (("returns", "R"), ("differences", "ΔR"))
+SAFETY_NOTE = (
+    "R: evaluation returns over the fine-tuning window; ΔR: their step-to-step differences "
+    "within each seed; VaR95/CVaR95: the lower 5% tail (docs/metrics.md)"
+)
+GROUP_SAFETY_COLUMNS = ("min", "VaR95", "CVaR95")
+
+
+def group_safety(group: Group, summaries: dict[str, RunSummary]) -> pd.DataFrame:
+    """The safety table of a group's seeds pooled (`pooled_safety_table`)."""
+    return pooled_safety_table([summaries[r.name].window for r in group.runs])
+
+
+def group_safety_table(groups: Sequence[Group], summaries: dict[str, RunSummary]) -> Table | None:
+    """Pooled lower-tail returns and step differences, for groups with more than one run."""
+    multi = [g for g in groups if len(g.runs) > 1]
+    if not multi:
+        return None
+    headers = ["config", "seeds"]
+    headers += [f"{short} {col}" for _, short in GROUP_SAFETY for col in GROUP_SAFETY_COLUMNS]
+    rows = []
+    for g in multi:
+        frame = group_safety(g, summaries)
+        cells = [
+            num(frame.loc[row, col]) for row, _ in GROUP_SAFETY for col in GROUP_SAFETY_COLUMNS
+        ]
+        rows.append([g.label, str(len(g.runs)), *cells])
     return headers, rows
 
 

@@ -32,6 +32,7 @@ from wsdiag.report.figures import (
 from wsdiag.report.html import render_html
 from wsdiag.report.markdown import render_markdown
 from wsdiag.report.model import HTML_FILE, JSON_FILE, MARKDOWN_FILE, Report
+from wsdiag.report.tables import group_safety
 
 
 def load_runs(run_dirs: Sequence[Path]) -> list[Run]:
@@ -104,7 +105,8 @@ def _slug(name: str) -> str:
 
 
 def summary_json(report: Report) -> dict[str, Any]:
-    """Every number of the report, per run: degradation, safety table, findings, verdict."""
+    """Every number of the report: per run degradation, safety table, findings, verdict; per
+    group (the seeds of one config) its runs and the pooled safety table."""
     runs = []
     for s in report.summaries:
         d = s.diagnosis
@@ -125,10 +127,19 @@ def summary_json(report: Report) -> dict[str, Any]:
                 for f in d.findings
             ],
         })  # fmt: skip
+    groups = [
+        {
+            "label": g.label,
+            "runs": [r.name for r in g.runs],
+            "safety": group_safety(g, report.by_name).to_dict(orient="index"),
+        }
+        for g in report.groups
+    ]
     return {
         "wsdiag": __version__,
         "created": report.created,
         "thresholds": asdict(report.thresholds),
         "runs": runs,
+        "groups": groups,
         "warnings": report.warnings,
     }
