@@ -131,6 +131,22 @@ def test_resume_after_interruption_gives_a_continuous_table(tiny: Config, runs: 
     assert upto(resumed).equals(upto(clean))
 
 
+def test_a_run_resumed_after_policy_updates_began_keeps_the_frozen_critic_view(
+    runs: Path,
+) -> None:
+    config = tiny_config(probes={"every": 100, "states": 32, "n_perturb": 4})
+    exp = Experiment.create(config, runs, progress="none", callbacks=[_Crash(330)])
+    with pytest.raises(KeyboardInterrupt):
+        exp.run()  # policy updates began at step 150; the checkpoint is at 200
+    assert (exp.run_dir / "probes" / "frozen_agent.pt").is_file()
+    Experiment.resume(exp.run_dir, progress="none").run()
+    after = json.loads((exp.run_dir / "probes" / "step_400.json").read_text())
+    assert any(key.startswith("frozen/") for key in after["scalars"]), sorted(after["scalars"])
+    clean = json.loads((_run(config, runs) / "probes" / "step_400.json").read_text())
+    frozen = {k: v for k, v in clean["scalars"].items() if k.startswith("frozen/")}
+    assert frozen and frozen == {k: after["scalars"][k] for k in frozen}
+
+
 def test_resume_of_a_complete_run_does_nothing(tiny: Config, runs: Path) -> None:
     run_dir = _run(tiny, runs)
     rows = len(read_metrics(run_dir))

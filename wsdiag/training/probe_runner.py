@@ -4,16 +4,22 @@ It runs at online step 0 (the fresh critic, before any update), every `probes.ev
 every phase boundary (notably right before policy updates begin) and at the end of the stage.
 Scalars go to the metrics table as `probe/<name>` (plus `time/probe_s`, the wall time of the
 call); arrays to `probes/step_<n>.npz` and the scalars also to `probes/step_<n>.json`. When the
-actor first starts learning, a frozen copy of the agent is kept for the frozen-critic view (a run
-resumed after that point has no frozen copy and skips that view).
+actor first starts learning, a frozen copy of the agent is kept for the frozen-critic view; its
+networks are saved to `probes/frozen_agent.pt` (plain state dicts, `weights_only` loadable) so
+that a run resumed after that point keeps the view.
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import torch
+
+from wsdiag.agents.base import load_module
+from wsdiag.atomic import atomic_write
 from wsdiag.config import ProbesConfig
 from wsdiag.probes import ProbeSet, run_probes
 from wsdiag.training.callbacks import Callback
@@ -23,6 +29,23 @@ if TYPE_CHECKING:
     from wsdiag.training.loop import Loop
 
 PROBE_SET_FILE = "probe_set.npz"  # the behavioural set, under probes/
+FROZEN_FILE = "frozen_agent.pt"  # the networks of the frozen copy, under probes/
+
+
+def save_frozen(agent: ActorCritic, path: Path) -> None:
+    """The agent's networks (not its optimisers), written atomically."""
+    state = {k: m.state_dict() for k, m in agent.modules().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_frozen(like: ActorCritic, path: Path) -> ActorCritic:
+    """A copy of `like` with the networks saved at `path`."""
+    frozen = copy.deepcopy(like)
+    state = torch.load(path, map_location=frozen.device, weights_only=True)
+    for key, module in frozen.modules().items():
+        load_module(module, state[key], key)
+    return frozen
 
 
 class ProbeRunner(Callback):
@@ -59,12 +82,20 @@ class ProbeRunner(Callback):
             return
         if loop.step > 0:  # resumed: this step's probes are already recorded
             self.last_step = loop.step
+            saved = self._frozen_path(loop)
+            if self.frozen is None and saved.exists():
+                self.frozen = load_frozen(loop.agent, saved)
         self.run(loop)
 
     def on_phase(self, loop: Loop, name: str) -> None:
         if loop.phase.update_actor and self.frozen is None and loop.step == loop.phase.start:
             self.frozen = copy.deepcopy(loop.agent)
+            save_frozen(self.frozen, self._frozen_path(loop))
         self.run(loop)
+
+    @staticmethod
+    def _frozen_path(loop: Loop) -> Path:
+        return loop.recorder.run_dir / "probes" / FROZEN_FILE
 
     def on_env_step(self, loop: Loop) -> None:
         if loop.step % self.cfg.every == 0 or loop.done:
