@@ -167,6 +167,29 @@ def test_figure_on_synthetic_data_writes_a_png(name: str, tmp_path: Path) -> Non
     _png(path)
 
 
+def test_labels_of_clustered_points_do_not_overlap() -> None:
+    from matplotlib.text import Text
+
+    from wsdiag.report.labels import place_labels
+    from wsdiag.report.style import new_figure
+
+    fig = new_figure(8, 5)
+    ax = fig.subplots()
+    x = np.r_[rng.normal(100, 15, 12), [600, 900]]  # a tight cluster and two loners
+    y = np.r_[rng.normal(-150, 10, 12), [-300, -900]]
+    ax.scatter(x, y)
+    ax.margins(0.15)
+    texts = [f"variant {i}" for i in range(len(x))]
+    labels = place_labels(ax, x, y, texts, [{"fontsize": 8}] * len(x))
+    fig.canvas.draw()  # text positions of annotations are updated when drawn
+    renderer = fig.canvas.get_renderer()
+    boxes = [Text.get_window_extent(a, renderer) for a in labels]  # the text, not its leader
+    assert [a.get_text() for a in labels] == texts
+    assert not any(b.overlaps(c) for i, b in enumerate(boxes) for c in boxes[i + 1 :])
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+
+
 def test_embedding_methods() -> None:
     x = rng.normal(size=(80, 4))
     coords, used = embed(x, "pca")

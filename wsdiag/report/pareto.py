@@ -2,7 +2,8 @@
 
 x = the dip (lower is safer), y = the final or the mean fine-tuning return (higher is better);
 one point per group of seeds (mean, with 95% bootstrap whiskers when there are several). The
-non-dominated points (`pareto_front`) are highlighted, joined and labelled.
+non-dominated points (`pareto_front`) are highlighted and joined; every point is labelled
+without overlaps where there is room (`labels.place_labels`, the front's labels first).
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 
 from wsdiag.analysis.pareto import pareto_front
 from wsdiag.analysis.stats import Interval
+from wsdiag.report.labels import place_labels
 from wsdiag.report.style import new_figure, save, styled
 
 FRONT, OTHER = "#d62728", "#8c8c8c"
+FRONT_LABEL = {"fontsize": 8.5, "color": "black", "fontweight": "bold"}
+OTHER_LABEL = {"fontsize": 7.5, "color": "#666666"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,11 @@ def _errors(values: Sequence[Interval]) -> np.ndarray | None:
     return np.nan_to_num(np.stack([lo, hi])) if (lo + hi).any() else None
 
 
-def _panel(ax: Axes, points: Sequence[ParetoPoint], attr: str, ylabel: str) -> None:
+Labels = tuple[np.ndarray, np.ndarray, list[str], list[dict[str, Any]], list[int]]
+
+
+def _panel(ax: Axes, points: Sequence[ParetoPoint], attr: str, ylabel: str) -> Labels:
+    """Draw one panel; return what `place_labels` needs once the figure is complete."""
     x = np.array([p.dip.mean for p in points])
     ys = [getattr(p, attr) for p in points]
     y = np.array([v.mean for v in ys])
@@ -56,33 +65,27 @@ def _panel(ax: Axes, points: Sequence[ParetoPoint], attr: str, ylabel: str) -> N
     ax.scatter(x[front], y[front], s=120, marker="*", color=FRONT, label="Pareto front", zorder=3)
     order = np.argsort(x[front])
     ax.step(x[front][order], y[front][order], where="post", color=FRONT, alpha=0.6, zorder=2)
-    middle = (np.nanmin(x) + np.nanmax(x)) / 2
-    for i, p in enumerate(points):
-        right = x[i] > middle  # labels of the right half go to the left of their point
-        ax.annotate(
-            p.label,
-            (x[i], y[i]),
-            xytext=(-7 if right else 7, 6),
-            textcoords="offset points",
-            ha="right" if right else "left",
-            fontsize=8.5 if front[i] else 7.5,
-            color="black" if front[i] else "#666666",
-            fontweight="bold" if front[i] else "normal",
-        )
     ax.set_xlabel("dip R0 − min return (return units, lower is safer)")
     ax.set_ylabel(ylabel)
-    ax.legend(loc="best")
     ax.margins(x=0.15, y=0.12)
+    styles = [FRONT_LABEL if on_front else OTHER_LABEL for on_front in front]
+    first = [*np.flatnonzero(front), *np.flatnonzero(~front)]  # the front's labels first
+    return x, y, [p.label for p in points], styles, [int(i) for i in first]
 
 
 @styled
 def plot_pareto(points: Sequence[ParetoPoint], path: Path) -> Path:
     """Two panels: dip vs final return, dip vs mean fine-tuning return."""
-    fig = new_figure(13, 5.4)
+    fig = new_figure(13, 5.8)
     left, right = fig.subplots(1, 2)
-    _panel(left, points, "final", "final evaluation return")
+    labels = [
+        _panel(left, points, "final", "final evaluation return"),
+        _panel(right, points, "mean", "mean evaluation return after the warm-up"),
+    ]
     left.set_title("Dip vs final return", loc="left")
-    _panel(right, points, "mean", "mean evaluation return after the warm-up")
     right.set_title("Dip vs mean return", loc="left")
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=2)
     fig.suptitle("Degradation vs return across runs (one point per config, mean over seeds)")
+    for ax, args in zip((left, right), labels, strict=True):
+        place_labels(ax, *args)
     return save(fig, path)
