@@ -5,12 +5,18 @@
 
 Pretrains TD3 on Pendulum-v1 once per seed (wsdiag/configs/demo.toml, `--until pretrain`),
 fine-tunes it with each variant below from that checkpoint (one torch thread per run, `--jobs`
-runs at a time), then writes `wsdiag report` over all runs: the Pareto front of dip vs return.
+runs at a time), then writes `wsdiag report` over all runs (the Pareto front of dip vs return)
+and prints one table, a row per variant sorted by dip (`comparison_table`).
+
+    python -m examples.compare_mitigations --table runs/compare/report/summary.json
+
+prints that table again from an existing report.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -89,6 +95,34 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+def _mean(rows: list[dict], key: str) -> float:
+    return sum(r[key] for r in rows) / len(rows)
+
+
+def comparison_table(summary: dict) -> str:
+    """One Markdown row per variant from a report's summary.json: means over seeds, the seeds'
+    lowest returns, recoveries, and the pooled lower tails (CVaR95) of returns and differences."""
+    rows = []
+    for group in summary["groups"]:
+        degs = [r["degradation"] for r in summary["runs"] if r["name"] in group["runs"]]
+        degs = [d for d in degs if d]
+        if not degs:
+            continue
+        lows = ", ".join(f"{d['min_return']:.0f}" for d in degs)
+        back = sum(d["recovery_step"] is not None for d in degs)
+        safety = group["safety"]
+        means = [f"{_mean(degs, key):.0f}" for key in ("baseline", "dip")]
+        ends = [f"{_mean(degs, key):.0f}" for key in ("final_return", "mean_return")]
+        tails = [f"{safety[row]['CVaR95']:.0f}" for row in ("returns", "differences")]
+        cells = [group["label"], *means, lows, *ends, f"{back}/{len(degs)}", *tails]
+        rows.append((_mean(degs, "dip"), cells))
+    head = ["variant", "R0", "dip", "lowest return per seed", "final", "mean", "back to R0",
+            "CVaR95 R", "CVaR95 ΔR"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cells) + " |" for _, cells in sorted(rows, key=lambda r: r[0])]
+    return "\n".join(lines)
+
+
 def _run(args: list[str], log: Path) -> int:
     with open(log, "w") as fh:
         return subprocess.run(args, stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
@@ -101,7 +135,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--steps", type=int, default=8000, help="online steps per run")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--table", type=Path, help="only print the table of this summary.json")
     args = parser.parse_args()
+    if args.table:
+        print(comparison_table(json.loads(args.table.read_text())))
+        return
     out, logs = args.out, args.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     common = ["-q", "--out", str(out), "--set", "threads=1"]
@@ -140,6 +178,9 @@ def main() -> None:
         str(p) for p in out.iterdir() if p.is_dir() and p.name.split("-seed")[0] in args.variants
     )
     subprocess.run([*WSDIAG, "report", *runs, "--out", str(out / "report")], check=False)
+    summary = out / "report" / "summary.json"
+    if summary.exists():
+        print(comparison_table(json.loads(summary.read_text())))
 
 
 if __name__ == "__main__":

@@ -294,6 +294,12 @@ def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
     assert pooled["differences"]["min"] == single["differences"]["min"]
     md = (tmp_path / "seeds" / "summary.md").read_text()
     assert "Across seeds, mean [95% bootstrap CI]" in md and "| ΔR CVaR95 |" in md
+    from examples.compare_mitigations import comparison_table
+
+    header, _, row = comparison_table(summary).splitlines()
+    low = f"{summary['runs'][0]['degradation']['min_return']:.0f}"
+    assert header.startswith("| variant | R0 | dip |") and row.startswith("| tiny | ")
+    assert f"| {low}, {low} |" in row
 
 
 def _one_line_error(result, text: str) -> None:
