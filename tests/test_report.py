@@ -302,6 +302,19 @@ def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
     assert f"| {low}, {low} |" in row
 
 
+def test_report_without_run_figures_keeps_tables_and_overview(
+    tiny_runs: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "lean"
+    args = ["report", *map(str, tiny_runs), "--out", str(out), "--no-run-figures"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (out / "learning_curve.png").is_file() and (out / "pareto.png").is_file()
+    assert not [p for p in out.iterdir() if p.is_dir()]  # no per-run folders
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["name"] for r in summary["runs"]] == ["tiny-seed3", "tiny-b-seed3"]
+
+
 def _one_line_error(result, text: str) -> None:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -40,6 +40,13 @@ def report(
         typer.Option("--set", "-s", help="Diagnosis threshold, e.g. diagnose.grad_ratio=5."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the embeddings.")] = 0,
+    run_figures: Annotated[
+        bool,
+        typer.Option(
+            help="Each run's figures (a few seconds per run); --no-run-figures keeps the "
+            "tables, verdicts and cross-run figures only."
+        ),
+    ] = True,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Write report.html, summary.md, summary.json and PNG figures; print the diagnosis.
@@ -61,6 +68,7 @@ def report(
             r_random=random_return,
             embedding=embedding,
             seed=seed,
+            per_run_figures=run_figures,
         )
         print_report(result, Console())
         console.print(

@@ -85,7 +85,7 @@ def train(
         from wsdiag.cli.report import report as write_report
 
         write_report([run_dir], out=None, random_return=None, embedding="auto", overrides=None,
-                     seed=0, debug=debug)  # fmt: skip
+                     seed=0, run_figures=True, debug=debug)  # fmt: skip
 
 
 def _summary(run_dir: Path) -> None:

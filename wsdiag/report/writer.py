@@ -71,8 +71,13 @@ def write_report(
     r_random: float | None = None,
     embedding: str = "auto",
     seed: int = 0,
+    per_run_figures: bool = True,
 ) -> Report:
-    """Write the report of the runs into `out` (module docstring) and return its contents."""
+    """Write the report of the runs into `out` (module docstring) and return its contents.
+
+    `per_run_figures=False` skips each run's folder of figures (the bulk of the time for many
+    runs); the tables, verdicts and cross-run figures are written all the same.
+    """
     start = time.perf_counter()
     dirs = [Path(p) for p in run_dirs]
     runs = load_runs(dirs)
@@ -90,7 +95,7 @@ def write_report(
         report.overview.append(overview_pareto(points, out))
     single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # = overview
     opts = Options(embedding=embedding, seed=seed, skip=single)
-    for s in summaries:
+    for s in summaries if per_run_figures else []:
         folder = out / _slug(s.run.name)
         report.run_figures[s.run.name] = run_figures(s, folder, out, opts, report.warnings.append)
     atomic_write_text(out / JSON_FILE, json.dumps(summary_json(report), indent=1, default=str))
