@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 import torch
 
 from tests.conftest import tiny_config
-from wsdiag.agents import ActorCritic
-from wsdiag.config import Config
+from wsdiag.agents import ActorCritic, make_agent
+from wsdiag.config import AgentConfig, Config
 from wsdiag.errors import NonFiniteError, WsdiagError
 from wsdiag.training.callbacks import Callback
 from wsdiag.training.checkpoint import load_checkpoint
@@ -145,6 +146,19 @@ def test_a_run_resumed_after_policy_updates_began_keeps_the_frozen_critic_view(
     clean = json.loads((_run(config, runs) / "probes" / "step_400.json").read_text())
     frozen = {k: v for k, v in clean["scalars"].items() if k.startswith("frozen/")}
     assert frozen and frozen == {k: after["scalars"][k] for k in frozen}
+
+
+def test_a_frozen_copy_newer_than_the_resumed_checkpoint_is_taken_again(runs: Path) -> None:
+    from wsdiag.training.probe_runner import load_frozen, save_frozen
+
+    agent = make_agent(dataclasses.replace(AgentConfig(), hidden=(8,)), 3, 1)
+    path = runs / "probes" / "frozen_agent.pt"
+    save_frozen(agent, 150, path)
+    assert load_frozen(agent, path, 100) is None  # resumed before the copy was taken
+    copy = load_frozen(agent, path, 200)
+    assert copy is not None and copy is not agent
+    obs = torch.randn(4, 3)
+    torch.testing.assert_close(copy.policy(obs), agent.policy(obs))
 
 
 def test_resume_of_a_complete_run_does_nothing(tiny: Config, runs: Path) -> None:

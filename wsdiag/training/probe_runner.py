@@ -32,19 +32,22 @@ PROBE_SET_FILE = "probe_set.npz"  # the behavioural set, under probes/
 FROZEN_FILE = "frozen_agent.pt"  # the networks of the frozen copy, under probes/
 
 
-def save_frozen(agent: ActorCritic, path: Path) -> None:
-    """The agent's networks (not its optimisers), written atomically."""
-    state = {k: m.state_dict() for k, m in agent.modules().items()}
+def save_frozen(agent: ActorCritic, step: int, path: Path) -> None:
+    """The agent's networks (not its optimisers) and the step they were taken at, atomically."""
+    state = {"networks": {k: m.state_dict() for k, m in agent.modules().items()}, "step": step}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
-def load_frozen(like: ActorCritic, path: Path) -> ActorCritic:
-    """A copy of `like` with the networks saved at `path`."""
+def load_frozen(like: ActorCritic, path: Path, step: int) -> ActorCritic | None:
+    """A copy of `like` with the networks saved at `path`; None if they were taken after
+    `step` (a run resumed from a checkpoint older than the copy takes it again)."""
+    state = torch.load(path, map_location=like.device, weights_only=True)
+    if int(state["step"]) > step:
+        return None
     frozen = copy.deepcopy(like)
-    state = torch.load(path, map_location=frozen.device, weights_only=True)
     for key, module in frozen.modules().items():
-        load_module(module, state[key], key)
+        load_module(module, state["networks"][key], key)
     return frozen
 
 
@@ -84,13 +87,13 @@ class ProbeRunner(Callback):
             self.last_step = loop.step
             saved = self._frozen_path(loop)
             if self.frozen is None and saved.exists():
-                self.frozen = load_frozen(loop.agent, saved)
+                self.frozen = load_frozen(loop.agent, saved, loop.step)
         self.run(loop)
 
     def on_phase(self, loop: Loop, name: str) -> None:
         if loop.phase.update_actor and self.frozen is None and loop.step == loop.phase.start:
             self.frozen = copy.deepcopy(loop.agent)
-            save_frozen(self.frozen, self._frozen_path(loop))
+            save_frozen(self.frozen, loop.step, self._frozen_path(loop))
         self.run(loop)
 
     @staticmethod
