@@ -8,7 +8,7 @@ to |R0|.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,10 +23,14 @@ from wsdiag.analysis.thresholds import Thresholds
 class RunSummary:
     run: Run
     diagnosis: Diagnosis
-    safety: pd.DataFrame | None
     r_random: float | None
     r_random_source: str  # "given", "recorded at the warm start" or "unknown"
-    window: np.ndarray = field(default_factory=lambda: np.empty(0))  # fine-tuning eval returns
+    window: np.ndarray  # evaluation returns of the fine-tuning window (from the policy start)
+
+    @property
+    def safety(self) -> pd.DataFrame | None:
+        """The safety table of `window`; None for a run with no evaluation in it."""
+        return safety_table(self.window) if len(self.window) else None
 
 
 def random_return(run: Run, given: float | None) -> tuple[float | None, str]:
@@ -51,5 +55,4 @@ def summarise(run: Run, thresholds: Thresholds, r_random: float | None = None) -
     )
     steps, returns = run.series("eval/return")
     window = returns[steps >= run.policy_start]
-    safety = safety_table(window) if len(window) else None
-    return RunSummary(run, diagnosis, safety, r_rand, source, window)
+    return RunSummary(run, diagnosis, r_rand, source, window)
