@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--table", type=Path, help="only print the table of this summary.json")
     args = parser.parse_args()
     if args.table:
+        if not args.table.is_file():
+            parser.error(f"--table: no such file: {args.table}")
         print(comparison_table(json.loads(args.table.read_text())))
         return
     out, logs = args.out, args.out / "logs"
