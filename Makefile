@@ -25,6 +25,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check wsdiag tests examples
 	$(BIN)/ruff format --check wsdiag tests examples
+	$(BIN)/lint-imports
 
 demo: setup
 	$(BIN)/wsdiag train $(DEMO_CONFIG) --out $(RUNS) --report

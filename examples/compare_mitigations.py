@@ -62,10 +62,7 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "plain": ("pretrained", []),
     "freeze-2000": ("pretrained", ["warmstart.freeze_policy_steps=2000"]),
     "bc-penalty": ("pretrained", ['mitigation.name="bc_penalty"']),
-    "ccl-bc": (
-        "pretrained",
-        ['mitigation.name="bc_penalty"', 'mitigation.bc_penalty.controller="confidence"'],
-    ),
+    "ccl-bc": ("pretrained", ['mitigation.name="ccl_bc"']),
     "pqd": ("pretrained", ['mitigation.name="pqd"']),
     "ccl-pqd": ("pretrained", ['mitigation.name="ccl_pqd"']),
     "ccl-pqd-strong": (
@@ -75,7 +72,7 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "grad-clip": ("pretrained", ['mitigation.name="grad_clip"']),
     "lr-scale": ("pretrained", ['mitigation.name="lr_scale"']),
     "critic-bc": ("pretrained", ['mitigation.name="critic_bc"']),
-    "bcq": ("pretrained", ['mitigation.name="bcq"']),
+    "bcq": ("pretrained", ['finetune.algo="bcq"']),
     "gradient-penalty": ("pretrained", ['mitigation.name="gradient_penalty"']),
     "critic-weighted": (
         "pretrained",

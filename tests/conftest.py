@@ -86,7 +86,7 @@ def pendulum_datasets() -> dict[str, str]:
 def random_batch(
     n: int = 8, obs_dim: int = 3, act_dim: int = 2, seed: int = 0, tag: int = 0, **fields
 ) -> Batch:
-    """Gaussian states and rewards, uniform actions, source `tag`; `fields` replace any field."""
+    """Gaussian states and rewards, uniform actions, origin `tag`; `fields` replace any field."""
     g = torch.Generator().manual_seed(seed)
     base = {
         "obs": torch.randn(n, obs_dim, generator=g),
@@ -95,7 +95,7 @@ def random_batch(
         "next_obs": torch.randn(n, obs_dim, generator=g),
         "terminated": torch.zeros(n),
         "truncated": torch.zeros(n),
-        "source": torch.full((n,), tag, dtype=torch.int8),
+        "origin": torch.full((n,), tag, dtype=torch.int8),
         "mc_return": torch.randn(n, generator=g),
     }
     return Batch(**(base | fields))

@@ -187,7 +187,7 @@ def test_actor_direction_hook_rewrites_the_gradient() -> None:
     torch.manual_seed(0)
     agent = _agent("td3")
     batch = _batch()
-    agent.actor_directions.append(lambda ag, b, a, q, g: g + 2 * (a - b.actions))
+    agent.actor_directions.append(lambda ag, b, a, q, g: (g + 2 * (a - b.actions), {}))
     loss, _ = agent._actor_loss(batch)
     loss.backward()
     via_hook = [p.grad.clone() for p in agent.actor.parameters()]

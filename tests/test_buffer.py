@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wsdiag.data.buffer import SOURCE_PRETRAIN, ReplayBuffer
+from wsdiag.data.buffer import ORIGIN_PRETRAIN, ReplayBuffer
 from wsdiag.errors import WsdiagError
 
 
@@ -54,12 +54,12 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
         np.testing.assert_array_equal(bigger.arrays()[key], value)
 
 
-def test_load_retags_source_and_checks_shapes(tmp_path: Path) -> None:
+def test_load_retags_origin_and_checks_shapes(tmp_path: Path) -> None:
     buffer = ReplayBuffer(10, 2, 1)
     _fill(buffer, 5)
     buffer.save(tmp_path / "b.npz")
     other = ReplayBuffer(10, 2, 1)
-    other.load(tmp_path / "b.npz", source=SOURCE_PRETRAIN)
-    assert (other.arrays()["source"] == SOURCE_PRETRAIN).all()
+    other.load(tmp_path / "b.npz", origin=ORIGIN_PRETRAIN)
+    assert (other.arrays()["origin"] == ORIGIN_PRETRAIN).all()
     with pytest.raises(WsdiagError, match="expects"):
         ReplayBuffer(10, 3, 1).load(tmp_path / "b.npz")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import tiny_config
 from wsdiag.config import WarmstartConfig
-from wsdiag.data.buffer import SOURCE_OFFLINE, MixedReplay, ReplayBuffer
+from wsdiag.data.buffer import ORIGIN_OFFLINE, MixedReplay, ReplayBuffer
 from wsdiag.data.build import describe
 from wsdiag.data.minari_io import discounted_returns, read_episodes, require_local
 from wsdiag.data.offline import load_offline_data, retained
@@ -95,12 +95,12 @@ def test_retention_modes(pendulum_datasets: dict[str, str], mode, extra, kept) -
 def test_mixed_replay_draws_the_ratio() -> None:
     online, offline = ReplayBuffer(100, 2, 1), ReplayBuffer(100, 2, 1)
     offline.add_many({"obs": np.zeros((50, 2)), "actions": np.zeros((50, 1)),
-                      "rewards": np.zeros(50), "source": np.full(50, SOURCE_OFFLINE)})  # fmt: skip
+                      "rewards": np.zeros(50), "origin": np.full(50, ORIGIN_OFFLINE)})  # fmt: skip
     mixed = MixedReplay(online, offline, ratio=0.25)
-    assert (mixed.sample(16).source == SOURCE_OFFLINE).all()  # online empty: offline only
+    assert (mixed.sample(16).origin == ORIGIN_OFFLINE).all()  # online empty: offline only
     online.add(np.ones(2), np.ones(1), 1.0, np.ones(2), False, False)
     batch = mixed.sample(64)
-    assert len(batch) == 64 and int((batch.source == SOURCE_OFFLINE).sum()) == 16
+    assert len(batch) == 64 and int((batch.origin == ORIGIN_OFFLINE).sum()) == 16
 
 
 @pytest.mark.parametrize(

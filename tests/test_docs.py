@@ -6,17 +6,22 @@ import dataclasses
 from pathlib import Path
 
 from wsdiag.config import Config
+from wsdiag.mitigations import MITIGATIONS
 
 DOCS = Path(__file__).parent.parent / "docs"
 
 
 def _undocumented(value: object, text: str, prefix: str = "") -> list[str]:
-    """Fields of a config dataclass (recursively) without a `| `name` |` row in the text."""
+    """Fields of a config dataclass (recursively) without a `| `name` |` row in the text; the
+    mitigation tables are each registered mitigation's parameters."""
     missing = []
     for field in dataclasses.fields(value):
         sub = getattr(value, field.name)
         name = f"{prefix}{field.name}"
-        if dataclasses.is_dataclass(sub):
+        if name == "mitigation.tables":
+            for key, mitigation in MITIGATIONS.items():
+                missing += _undocumented(mitigation.params(), text, f"mitigation.{key}.")
+        elif dataclasses.is_dataclass(sub):
             missing += [] if f"`[{name}]`" in text else [f"[{name}]"]
             missing += _undocumented(sub, text, f"{name}.")
         elif f"| `{field.name}` |" not in text:

@@ -12,10 +12,10 @@ import torch
 
 from tests.conftest import tiny_config
 from wsdiag.agents import ActorCritic, make_agent
+from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.config import AgentConfig, Config
 from wsdiag.errors import NonFiniteError, WsdiagError
 from wsdiag.training.callbacks import Callback
-from wsdiag.training.checkpoint import load_checkpoint
 from wsdiag.training.experiment import Experiment
 from wsdiag.training.loop import Loop
 from wsdiag.training.recorder import read_events, read_metrics

@@ -15,9 +15,10 @@ from wsdiag.agents import make_agent
 from wsdiag.config import AgentConfig
 from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.ccl import alpha_from_confidence
+from wsdiag.mitigations import apply_mitigation
+from wsdiag.mitigations.base import MitigationContext
+from wsdiag.mitigations.confidence import alpha_from_confidence
 from wsdiag.mitigations.pqd import pqd_mix, pqd_vector
-from wsdiag.mitigations.registry import MitigationContext, apply_mitigation
 from wsdiag.training.experiment import Experiment
 from wsdiag.training.recorder import read_metrics
 
@@ -34,7 +35,7 @@ def _batch(n: int = 8, seed: int = 0) -> Batch:
         next_obs=torch.randn(n, OBS, generator=g),
         terminated=torch.zeros(n),
         truncated=torch.zeros(n),
-        source=torch.zeros(n, dtype=torch.int8),
+        origin=torch.zeros(n, dtype=torch.int8),
         mc_return=torch.zeros(n),
     )
 
@@ -166,11 +167,7 @@ SMOKE = [
         {"mitigation/alpha", "mitigation/confidence"},
     ),
     (
-        {
-            "name": "bc_penalty",
-            "bc_penalty": {"controller": "confidence"},
-            "ccl_pqd": {"every": 50, "n_perturb": 20},
-        },
+        {"name": "ccl_bc", "ccl_bc": {"every": 50, "n_perturb": 20}},
         "ddpg",
         {"mitigation/alpha", "mitigation/confidence", "mitigation/bc_distance"},
     ),
@@ -196,14 +193,13 @@ def test_smoke_run_records_the_mitigation(mitigation, algo: str, keys: set, runs
 
 
 def test_bcq_starts_at_the_behavioural_policy_and_stays_within_phi(runs) -> None:
-    from wsdiag.mitigations.bcq import PerturbationActor, install_bcq
-    from wsdiag.mitigations.params import MitigationConfig
-    from wsdiag.mitigations.params_policy import BCQParams
+    from wsdiag.agents.bcq import PerturbationActor
 
     torch.manual_seed(0)
-    agent = make_agent(AgentConfig(hidden=(16, 16)), 3, 2)
-    base = agent.actor
-    install_bcq(agent, MitigationConfig(name="bcq", bcq=BCQParams(phi=0.1, hidden=(8,))))
+    pretrained = make_agent(AgentConfig(hidden=(16, 16)), 3, 2)
+    base = pretrained.actor
+    agent = make_agent(AgentConfig(algo="bcq", hidden=(16, 16), bcq_phi=0.1, bcq_hidden=(8,)), 3, 2)
+    assert agent.warm_start(pretrained, ["actor"]) == ["actor", "actor_target"]
     assert isinstance(agent.actor, PerturbationActor)
     obs = torch.randn(64, 3)
     torch.testing.assert_close(agent.policy(obs), base(obs))  # xi starts at zero
@@ -213,7 +209,7 @@ def test_bcq_starts_at_the_behavioural_policy_and_stays_within_phi(runs) -> None
     assert moved.max() > 0 and moved.max() <= 0.1 + 1e-6
     assert all(not p.requires_grad for p in agent.actor.base.parameters())
     with pytest.raises(WsdiagError, match="deterministic actor"):
-        install_bcq(make_agent(AgentConfig(algo="sac", hidden=(8,)), 3, 2), MitigationConfig())
+        agent.warm_start(make_agent(AgentConfig(algo="sac", hidden=(8,)), 3, 2), ["actor"])
 
 
 def test_bcq_run_resumes_and_probes(runs) -> None:
@@ -221,7 +217,7 @@ def test_bcq_run_resumes_and_probes(runs) -> None:
 
     from wsdiag.cli.main import app
 
-    config = tiny_config(mitigation={"name": "bcq"}, probes={"every": 0})
+    config = tiny_config(finetune={"algo": "bcq"}, probes={"every": 0})
     run_dir = Experiment.create(config, runs, progress="none").run()
     result = CliRunner().invoke(
         app, ["probe", "-c", str(run_dir / "checkpoints" / "step_400"), "--rollouts", "20",

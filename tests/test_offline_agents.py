@@ -15,7 +15,7 @@ from wsdiag.agents import AGENTS, BC, CQL, IQL, SAC, TD3, TD3BC, CalQL, make_age
 from wsdiag.agents.cql import cql_regulariser
 from wsdiag.agents.iql import advantage_weights, expectile_loss, squashed_log_prob
 from wsdiag.config import AgentConfig
-from wsdiag.data.buffer import SOURCE_OFFLINE, SOURCE_ONLINE, SOURCE_PRETRAIN, Batch
+from wsdiag.data.buffer import ORIGIN_OFFLINE, ORIGIN_ONLINE, ORIGIN_PRETRAIN, Batch
 from wsdiag.errors import WsdiagError
 
 OBS, ACT = 3, 2
@@ -24,7 +24,7 @@ OFFLINE = ("bc", "td3bc", "iql", "cql", "calql")
 
 
 def _batch(n: int = 8, seed: int = 0, **fields: Tensor) -> Batch:
-    return random_batch(n, OBS, ACT, seed, SOURCE_OFFLINE, **fields)
+    return random_batch(n, OBS, ACT, seed, ORIGIN_OFFLINE, **fields)
 
 
 def _agent(algo: str, **changes: object):
@@ -163,9 +163,9 @@ def test_iql_update_uses_the_value_before_its_step() -> None:
     q_before = [p.clone() for p in agent.critic.parameters()]
     seen = {}
 
-    def spy(ag: IQL, b: Batch) -> Tensor:
+    def spy(ag: IQL, b: Batch) -> tuple[Tensor, dict]:
         seen["y"] = ag.td_target(b)
-        return torch.zeros(())
+        return torch.zeros(()), {}
 
     agent.critic_regularisers.append(spy)
     agent.update(batch)
@@ -202,7 +202,7 @@ def test_cql_logsumexp_term_on_a_constant_critic(temperature: float) -> None:
     """ood = T log(n e^{(c + da log 2)/T} + 2 n e^{c/T}); R = alpha * E * mean(ood - c)."""
     c, n = 1.5, 3
     agent = _constant_cql("cql", c, n, cql_temperature=temperature)
-    reg = cql_regulariser(agent, _batch())
+    reg, _ = cql_regulariser(agent, _batch())
     t = temperature
     ood = t * math.log(n * math.exp((c + ACT * math.log(2)) / t) + 2 * n * math.exp(c / t))
     assert reg.item() == pytest.approx(2.0 * 2 * (ood - c), rel=1e-5)
@@ -213,20 +213,20 @@ def test_cql_logsumexp_term_on_a_constant_critic(temperature: float) -> None:
 def test_calql_bound_lifts_only_policy_q_values_below_mc_return() -> None:
     c, n, alpha, e = 1.5, 3, 2.0, 2
     mc = torch.tensor([5.0, -5.0, 5.0, 5.0, float("nan")])
-    tags = [SOURCE_OFFLINE, SOURCE_OFFLINE, SOURCE_ONLINE, SOURCE_PRETRAIN, SOURCE_OFFLINE]
-    batch = _batch(5, mc_return=mc, source=torch.tensor(tags, dtype=torch.int8))
+    tags = [ORIGIN_OFFLINE, ORIGIN_OFFLINE, ORIGIN_ONLINE, ORIGIN_PRETRAIN, ORIGIN_OFFLINE]
+    batch = _batch(5, mc_return=mc, origin=torch.tensor(tags, dtype=torch.int8))
     unbounded = math.log(n * math.exp(c + ACT * math.log(2)) + 2 * n * math.exp(c)) - c
     bounded = math.log(n * math.exp(c + ACT * math.log(2)) + 2 * n * math.exp(5.0)) - c
     # row 0: mc above Q -> bounded; row 1: mc below Q -> unchanged; rows 2 and 3: collected
     # by an agent (mc_return unknown) -> unchanged; row 4: NaN -> unchanged
-    cal = cql_regulariser(_constant_cql("calql", c, n), batch).item()
+    cal = cql_regulariser(_constant_cql("calql", c, n), batch)[0].item()
     assert cal == pytest.approx(alpha * e * (bounded + 4 * unbounded) / 5, rel=1e-5)
-    plain = cql_regulariser(_constant_cql("cql", c, n), batch).item()
+    plain = cql_regulariser(_constant_cql("cql", c, n), batch)[0].item()
     assert plain == pytest.approx(alpha * e * unbounded, rel=1e-5)
     every = _constant_cql("calql", c, n, calql_bound_online=True)
-    both = cql_regulariser(every, batch).item()
-    assert both == pytest.approx(alpha * e * (3 * bounded + 2 * unbounded) / 5, rel=1e-5)
-    assert every.cql_stats["calql_bound_rate"].item() == pytest.approx(3 / 5)
+    both, stats = cql_regulariser(every, batch)
+    assert both.item() == pytest.approx(alpha * e * (3 * bounded + 2 * unbounded) / 5, rel=1e-5)
+    assert stats["calql_bound_rate"].item() == pytest.approx(3 / 5)
 
 
 def test_cql_regulariser_is_in_the_critic_loss_and_td_target_has_no_entropy() -> None:
@@ -237,7 +237,7 @@ def test_cql_regulariser_is_in_the_critic_loss_and_td_target_has_no_entropy() ->
     loss, q = agent.critic_loss(batch)
     torch.manual_seed(5)
     y = agent.td_target(batch)
-    reg = cql_regulariser(agent, batch)
+    reg, _ = cql_regulariser(agent, batch)
     torch.testing.assert_close(loss, (q - y).pow(2).mean(1).sum() + reg)
     torch.manual_seed(5)
     a_next, _ = agent.actor.sample(batch.next_obs)

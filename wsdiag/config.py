@@ -8,25 +8,43 @@ plain string.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import re
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import tomli_w
 
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.params import MITIGATION_NAMES, MitigationConfig
 
-ALGOS = ("td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql")
+ALGOS = ("td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql", "bcq")
 PRETRAIN_SOURCES = ("online", "offline", "checkpoint")
 OFFLINE_DATA_MODES = ("all", "fraction", "none", "dataset_warmup")
 WARMSTART_PARTS = ("actor", "critic", "buffer")
 ACTOR_Q_CHOICES = ("auto", "first", "mean", "min")
+DEVICE_PATTERN = re.compile(r"cpu|auto|mps|cuda(:\d+)?")
+
+# Each algorithm's own (policy_delay, actor_q for E <= 2, ensemble): TD3 (Fujimoto et al. 2018)
+# updates the actor every 2 critic steps on Q_1; SAC and the offline algorithms every step on the
+# min; DDPG has one critic. `ensemble`, `policy_delay`, `target_subset` and `actor_q` left unset
+# in a config are resolved from this table when it loads (see `resolve_agent`).
+ALGO_DEFAULTS: dict[str, tuple[int, str, int]] = {
+    "td3": (2, "first", 2),
+    "ddpg": (1, "first", 1),
+    "sac": (1, "min", 2),
+    "bc": (1, "first", 2),
+    "td3bc": (2, "first", 2),
+    "iql": (1, "min", 2),
+    "cql": (1, "min", 2),
+    "calql": (1, "min", 2),
+    "bcq": (2, "first", 2),
+}
 
 
 @dataclass(frozen=True)
@@ -47,8 +65,8 @@ class AgentConfig:
 
     algo: str = "td3"  # td3 | ddpg | sac | bc | td3bc | iql | cql | calql
     utd: int = 1  # gradient updates per environment step (update-to-data ratio)
-    ensemble: int | None = None  # critics E in the batched ensemble (ddpg: 1, others: 2)
-    target_subset: int | None = None  # M: TD target = min over a random M of E (min(2, E))
+    ensemble: int | None = None  # critics E in the batched ensemble (unset: ddpg 1, others 2)
+    target_subset: int | None = None  # M: TD target = min over a random M of E (unset: min(2, E))
     layer_norm: bool = False  # LayerNorm after every hidden layer, in critic and actor
     hidden: tuple[int, ...] = (256, 256)  # hidden layer widths of actor and critic
     batch_size: int = 256
@@ -57,7 +75,8 @@ class AgentConfig:
     actor_lr: float = 3e-4
     critic_lr: float = 3e-4
     actor_q: str = "auto"  # critic(s) the actor maximises: first | mean | min | auto (see docs)
-    policy_delay: int | None = None  # critic updates per actor update (td3/td3bc: 2, others: 1)
+    policy_delay: int | None = None  # critic updates per actor update (unset: td3/td3bc/bcq 2,
+    # others 1)
     expl_noise: float = 0.1  # td3/ddpg: std of Gaussian exploration noise
     policy_noise: float = 0.2  # td3: std of target policy smoothing noise
     noise_clip: float = 0.5  # td3: clip of target policy smoothing noise
@@ -79,6 +98,9 @@ class AgentConfig:
     cql_temperature: float = 1.0  # cql/calql: temperature of the logsumexp
     cql_backup_entropy: bool = False  # cql/calql: add -alpha log pi(a'|s') to the TD target
     calql_bound_online: bool = False  # calql: also bound agent-collected rows by mc_return
+    # online BCQ (Wexler et al. eq. 4): pi(s) = clip(pi_beta(s) + phi tanh(xi(s, pi_beta(s))))
+    bcq_phi: float = 0.05  # bcq: |xi| <= phi, in units of the action half-range (BCQ: 0.05)
+    bcq_hidden: tuple[int, ...] = (400, 300)  # bcq: widths of the perturbation network xi
 
 
 @dataclass(frozen=True)
@@ -157,6 +179,20 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class MitigationConfig:
+    """[mitigation] At most one mitigation per run; `none` is plain fine-tuning.
+
+    Each mitigation's parameters are its own table, e.g. [mitigation] name = "ccl_pqd" with
+    [mitigation.ccl_pqd] alpha_start = 1e-2. The tables are checked and completed with their
+    defaults by the mitigation registry when the config loads (`install_mitigation_schema`);
+    here they are plain TOML data. Definitions: docs/mitigations.md.
+    """
+
+    name: str = "none"  # which mitigation (see docs/mitigations.md)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # [mitigation.<name>]
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole warm-start experiment."""
 
@@ -173,6 +209,32 @@ class Config:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     log: LogConfig = field(default_factory=LogConfig)
     mitigation: MitigationConfig = field(default_factory=MitigationConfig)
+
+
+# ----------------------------------------------------------------------------- mitigation schema
+
+
+class MitigationSchema(Protocol):
+    """What the mitigation registry offers the config loader (installed by wsdiag.mitigations)."""
+
+    def names(self) -> tuple[str, ...]:
+        """Every mitigation name."""
+        ...
+
+    def resolve(self, config: Config) -> dict[str, dict[str, Any]]:
+        """Check `config.mitigation` (its name, each table's fields, the selected mitigation's
+        requirements on the rest of the config); return its tables completed with defaults."""
+        ...
+
+
+_schema: MitigationSchema | None = None
+
+
+def install_mitigation_schema(schema: MitigationSchema) -> None:
+    """Called once by wsdiag.mitigations: from then on every loaded config has its mitigation
+    checked. Before that (a process that only reads run directories) the tables stay as read."""
+    global _schema
+    _schema = schema
 
 
 # ----------------------------------------------------------------------------- construction
@@ -213,7 +275,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+def build_section(cls: type, data: dict[str, Any], where: str) -> Any:
+    """The dataclass `cls` from a TOML table: unknown keys and ill-typed values are errors that
+    name the key (`where` is the table's dotted path)."""
+    if cls is MitigationConfig:
+        return _build_mitigation(data, where)
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
@@ -225,10 +291,26 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
                 raise WsdiagError(f"{path}: expected a [{key}] table")
-            kwargs[key] = _build(hint, value, path)
+            kwargs[key] = build_section(hint, value, path)
         else:
             kwargs[key] = _coerce(value, hint, path)
     return cls(**kwargs)
+
+
+def _build_mitigation(data: dict[str, Any], where: str) -> MitigationConfig:
+    """[mitigation]: `name` and one table per mitigation; the registry checks the tables."""
+    tables = {}
+    for key, value in data.items():
+        if key == "name":
+            continue
+        if not isinstance(value, dict):
+            hint = _closest(key, ["name"])
+            raise WsdiagError(
+                f"{where}.{key}: expected a [{where}.{key}] table of parameters, or the key "
+                f"'name'{hint}"
+            )
+        tables[key] = dict(value)
+    return MitigationConfig(_coerce(data.get("name", "none"), str, f"{where}.name"), tables)
 
 
 def _parse_override(text: str) -> tuple[list[str], Any]:
@@ -244,8 +326,6 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: typing.Sequence[str]) -> dict[str, Any]:
     """Return a copy of a raw config table with `section.key=value` overrides applied."""
-    import copy
-
     data = copy.deepcopy(data)
     for text in overrides:
         keys, value = _parse_override(text)
@@ -259,9 +339,22 @@ def apply_overrides(data: dict[str, Any], overrides: typing.Sequence[str]) -> di
 
 
 def from_dict(data: dict[str, Any]) -> Config:
-    """Build and validate a Config from a raw TOML table."""
-    config = _build(Config, data, "")
+    """Build, validate and resolve a Config from a raw TOML table."""
+    return _resolved(build_section(Config, data, ""))
+
+
+def _resolved(config: Config) -> Config:
     validate(config)
+    config = dataclasses.replace(
+        config,
+        pretrain=resolve_agent(config.pretrain),
+        finetune=resolve_agent(config.finetune),
+    )
+    if _schema is not None:
+        tables = _schema.resolve(config)
+        config = dataclasses.replace(
+            config, mitigation=dataclasses.replace(config.mitigation, tables=tables)
+        )
     return config
 
 
@@ -272,13 +365,14 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Confi
         raise WsdiagError(f"config file not found: {path}")
     try:
         data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise WsdiagError(f"{path}: invalid TOML: {exc}") from exc
     return from_dict(apply_overrides(data, overrides))
 
 
 def to_dict(config: Config) -> dict[str, Any]:
-    """A TOML-ready table (None fields omitted, tuples as lists)."""
+    """A TOML-ready table (tuples as lists; a field left None, such as an unset target return,
+    is omitted; the mitigation's tables nested under [mitigation])."""
 
     def clean(obj: Any) -> Any:
         if isinstance(obj, dict):
@@ -287,7 +381,10 @@ def to_dict(config: Config) -> dict[str, Any]:
             return [clean(v) for v in obj]
         return obj
 
-    return clean(dataclasses.asdict(config))
+    table = clean(dataclasses.asdict(config))
+    mitigation = table["mitigation"]
+    table["mitigation"] = {"name": mitigation["name"], **mitigation["tables"]}
+    return table
 
 
 def dump_config(config: Config) -> str:
@@ -300,43 +397,98 @@ def replace(config: Config, **sections: Any) -> Config:
     for name, value in sections.items():
         current = getattr(config, name)
         changes[name] = dataclasses.replace(current, **value) if isinstance(value, dict) else value
-    new = dataclasses.replace(config, **changes)
-    validate(new)
-    return new
+    return _resolved(dataclasses.replace(config, **changes))
+
+
+def resolve_agent(cfg: AgentConfig) -> AgentConfig:
+    """Fill `ensemble`, `policy_delay`, `target_subset` and `actor_q` from ALGO_DEFAULTS:
+    actor_q = auto is the algorithm's own choice for E <= 2 and REDQ's mean over E > 2."""
+    delay, actor_q, ensemble = ALGO_DEFAULTS[cfg.algo]
+    ensemble = cfg.ensemble or ensemble
+    if cfg.actor_q != "auto":
+        actor_q = cfg.actor_q
+    elif ensemble > 2:
+        actor_q = "mean"
+    return dataclasses.replace(
+        cfg,
+        ensemble=ensemble,
+        policy_delay=cfg.policy_delay or delay,
+        target_subset=cfg.target_subset or min(2, ensemble),
+        actor_q=actor_q,
+    )
 
 
 # ----------------------------------------------------------------------------- validation
 
 
-def _choice(value: str, choices: typing.Sequence[str], where: str) -> None:
+def _key(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def choice(value: str, choices: typing.Sequence[str], where: str) -> None:
+    """`value` must be one of `choices` (the error names the closest)."""
     if value not in choices:
         raise WsdiagError(
             f"{where} = '{value}' is not one of {', '.join(choices)}{_closest(value, choices)}"
         )
 
 
+def at_least(section: Any, where: str, low: float, *names: str) -> None:
+    """Each named field (None: unset, skipped) must be >= low."""
+    for name in names:
+        value = getattr(section, name)
+        if value is not None and value < low:
+            raise WsdiagError(f"{_key(where, name)} must be >= {low:g}, got {value!r}")
+
+
+def positive(section: Any, where: str, *names: str) -> None:
+    """Each named field (None: unset, skipped) must be > 0."""
+    for name in names:
+        value = getattr(section, name)
+        if value is not None and not value > 0:
+            raise WsdiagError(f"{_key(where, name)} must be > 0, got {value!r}")
+
+
+def within(section: Any, where: str, name: str, low: float, high: float, open_low=False) -> None:
+    """low <= field <= high (low < field with open_low); None is skipped."""
+    value = getattr(section, name)
+    if value is None:
+        return
+    if not (low < value if open_low else low <= value) or not value <= high:
+        bracket = "(" if open_low else "["
+        raise WsdiagError(
+            f"{_key(where, name)} must be in {bracket}{low:g}, {high:g}], got {value!r}"
+        )
+
+
 def _agent_checks(agent: AgentConfig, where: str) -> None:
-    _choice(agent.algo, ALGOS, f"{where}.algo")
-    _choice(agent.actor_q, ACTOR_Q_CHOICES, f"{where}.actor_q")
-    positive = ("utd", "ensemble", "target_subset", "batch_size", "buffer_size", "policy_delay")
-    for name in positive:
-        value = getattr(agent, name)
-        if value is not None and value < 1:
-            raise WsdiagError(f"{where}.{name} must be >= 1")
+    choice(agent.algo, ALGOS, f"{where}.algo")
+    choice(agent.actor_q, ACTOR_Q_CHOICES, f"{where}.actor_q")
+    choice(agent.bc_reduce, ("mean", "sum"), f"{where}.bc_reduce")
+    at_least(agent, where, 1, "utd", "ensemble", "target_subset", "batch_size", "buffer_size")
+    at_least(agent, where, 1, "policy_delay", "cql_n_actions")
+    positive(agent, where, "actor_lr", "critic_lr", "alpha_lr", "value_lr", "init_alpha")
+    positive(agent, where, "iql_max_weight", "cql_temperature", "bcq_phi")
+    at_least(agent, where, 0, "expl_noise", "policy_noise", "noise_clip", "bc_alpha")
+    at_least(agent, where, 0, "iql_beta", "cql_alpha")
+    within(agent, where, "tau", 0.0, 1.0, open_low=True)
+    within(agent, where, "gamma", 0.0, 1.0)
+    within(agent, where, "iql_expectile", 0.0, 1.0, open_low=True)
+    within(agent, where, "iql_atanh_eps", 0.0, 0.5, open_low=True)
     if agent.target_subset and agent.ensemble and agent.target_subset > agent.ensemble:
         raise WsdiagError(
             f"{where}.target_subset ({agent.target_subset}) exceeds {where}.ensemble "
             f"({agent.ensemble})"
         )
-    if not agent.hidden or min(agent.hidden) < 1:
-        raise WsdiagError(f"{where}.hidden must be a non-empty list of positive widths")
-    if not 0.0 < agent.tau <= 1.0 or not 0.0 <= agent.gamma <= 1.0:
-        raise WsdiagError(f"{where}: need 0 < tau <= 1 and 0 <= gamma <= 1")
+    for name in ("hidden", "bcq_hidden"):
+        widths = getattr(agent, name)
+        if not widths or min(widths) < 1:
+            raise WsdiagError(f"{where}.{name} must be a non-empty list of positive widths")
 
 
 def _offline_checks(config: Config) -> None:
     ws, offline = config.warmstart, config.pretrain.source == "offline"
-    _choice(ws.offline_data, OFFLINE_DATA_MODES, "warmstart.offline_data")
+    choice(ws.offline_data, OFFLINE_DATA_MODES, "warmstart.offline_data")
     if offline and not config.pretrain.dataset:
         raise WsdiagError("pretrain.source = 'offline' needs pretrain.dataset (a Minari id)")
     if offline and "buffer" in ws.load:
@@ -345,48 +497,71 @@ def _offline_checks(config: Config) -> None:
         )
     if config.pretrain.source == "online" and config.pretrain.algo == "bc":
         raise WsdiagError("pretrain.algo = 'bc' needs data: use pretrain.source = 'offline'")
-    if not 0.0 < ws.offline_fraction <= 1.0 or ws.offline_min_transitions < 0:
-        raise WsdiagError("need 0 < warmstart.offline_fraction <= 1, offline_min_transitions >= 0")
+    within(ws, "warmstart", "offline_fraction", 0.0, 1.0, open_low=True)
+    at_least(ws, "warmstart", 0, "offline_min_transitions")
+    at_least(ws, "warmstart", 1, "dataset_warmup_transitions")
     if ws.offline_ratio is not None and not 0.0 < ws.offline_ratio < 1.0:
-        raise WsdiagError("warmstart.offline_ratio must be in (0, 1)")
-    if ws.dataset_warmup_transitions < 1:
-        raise WsdiagError("warmstart.dataset_warmup_transitions must be >= 1")
+        raise WsdiagError(f"warmstart.offline_ratio must be in (0, 1), got {ws.offline_ratio}")
 
 
-def validate(config: Config) -> None:
-    """Cheap semantic checks; the environment id is checked when the env is made."""
-    _agent_checks(config.pretrain, "pretrain")
-    _agent_checks(config.finetune, "finetune")
-    _choice(config.pretrain.source, PRETRAIN_SOURCES, "pretrain.source")
-    if config.pretrain.source == "checkpoint" and not config.pretrain.path:
+def _run_checks(config: Config) -> None:
+    if not config.name or any(c in config.name for c in "/\\\0") or config.name in (".", ".."):
+        raise WsdiagError(f"name = {config.name!r} must be a non-empty file name (no slashes)")
+    at_least(config, "", 0, "seed", "threads")
+    if not DEVICE_PATTERN.fullmatch(config.device):
+        raise WsdiagError(f"device = '{config.device}' is not one of cpu, cuda, cuda:N, mps, auto")
+    if not config.env.id:
+        raise WsdiagError("env.id must name a Gymnasium environment")
+    at_least(config.env, "env", 1, "max_episode_steps")
+
+
+def _stage_checks(config: Config) -> None:
+    pre, ws = config.pretrain, config.warmstart
+    choice(pre.source, PRETRAIN_SOURCES, "pretrain.source")
+    if pre.source == "checkpoint" and not pre.path:
         raise WsdiagError("pretrain.source = 'checkpoint' needs pretrain.path")
-    _offline_checks(config)
-    _choice(config.warmstart.warmup_policy, ("pretrained", "random"), "warmstart.warmup_policy")
-    _choice(config.mitigation.name, MITIGATION_NAMES, "mitigation.name")
-    if config.pretrain.steps < 1 or config.finetune.steps < 1:
-        raise WsdiagError("pretrain.steps and finetune.steps must be >= 1")
-    for part in config.warmstart.load:
-        _choice(part, WARMSTART_PARTS, "warmstart.load")
-    ws = config.warmstart
-    if ws.warmup_steps < 0 or ws.freeze_policy_steps < 0:
-        raise WsdiagError("warmstart.warmup_steps and freeze_policy_steps must be >= 0")
+    at_least(pre, "pretrain", 1, "steps")
+    at_least(pre, "pretrain", 0, "learning_starts")
+    at_least(config.finetune, "finetune", 1, "steps")
+    if pre.algo == "bcq":
+        raise WsdiagError("pretrain.algo = 'bcq' perturbs a pretrained policy: pretrain td3 first")
+    if config.finetune.algo == "bcq" and "actor" not in ws.load:
+        raise WsdiagError("finetune.algo = 'bcq' perturbs the warm-started actor: load 'actor'")
+    for part in ws.load:
+        choice(part, WARMSTART_PARTS, "warmstart.load")
+    if len(set(ws.load)) != len(ws.load):
+        raise WsdiagError(f"warmstart.load names a part twice: {list(ws.load)}")
+    choice(ws.warmup_policy, ("pretrained", "random"), "warmstart.warmup_policy")
+    at_least(ws, "warmstart", 0, "warmup_steps", "freeze_policy_steps")
     if ws.warmup_steps + ws.freeze_policy_steps > config.finetune.steps:
         raise WsdiagError(
             "warmstart.warmup_steps + freeze_policy_steps "
             f"({ws.warmup_steps + ws.freeze_policy_steps}) exceed finetune.steps "
             f"({config.finetune.steps}), which counts every online step"
         )
-    if config.eval.every < 1 or config.eval.episodes < 1:
-        raise WsdiagError("eval.every and eval.episodes must be >= 1")
-    if config.log.train_every < 1:
-        raise WsdiagError("log.train_every must be >= 1")
-    _choice(config.probes.reduce, ("mean", "min"), "probes.reduce")
+
+
+def _monitoring_checks(config: Config) -> None:
+    at_least(config.eval, "eval", 1, "every", "episodes")
+    at_least(config.log, "log", 1, "train_every")
     pr = config.probes
-    if pr.every < 0 or min(pr.states, pr.n_perturb, pr.landscape_perturb, pr.drift_actions) < 1:
-        raise WsdiagError("probes: every must be >= 0 and the sample sizes >= 1")
-    if not 0 <= pr.divergence_q <= 100 or pr.sigma <= 0:
-        raise WsdiagError("probes: need 0 <= divergence_q <= 100 and sigma > 0")
-    if config.threads < 0:
-        raise WsdiagError("threads must be >= 0")
-    if config.checkpoint.every < 0 or config.checkpoint.keep < 1:
-        raise WsdiagError("checkpoint.every must be >= 0 and checkpoint.keep >= 1")
+    choice(pr.reduce, ("mean", "min"), "probes.reduce")
+    at_least(pr, "probes", 0, "every")
+    at_least(pr, "probes", 1, "states", "n_perturb", "landscape_states", "landscape_perturb")
+    at_least(pr, "probes", 2, "drift_actions")
+    positive(pr, "probes", "sigma")
+    within(pr, "probes", "divergence_q", 0.0, 100.0)
+    at_least(config.checkpoint, "checkpoint", 0, "every")
+    at_least(config.checkpoint, "checkpoint", 1, "keep")
+
+
+def validate(config: Config) -> None:
+    """Every field's type was checked when it was read; here, its range and the cross-field
+    rules. The environment id is checked against Gymnasium's registry when a run is created;
+    the mitigation tables by the mitigation registry (`install_mitigation_schema`)."""
+    _run_checks(config)
+    _agent_checks(config.pretrain, "pretrain")
+    _agent_checks(config.finetune, "finetune")
+    _stage_checks(config)
+    _offline_checks(config)
+    _monitoring_checks(config)

@@ -7,6 +7,8 @@ expressed in units of the action half-range.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import RescaleAction
@@ -53,3 +55,25 @@ def make_env(env_id: str, max_episode_steps: int | None = None) -> gym.Env:
 def space_dims(env: gym.Env) -> tuple[int, int]:
     """(observation dim, action dim) of a flat Box env."""
     return int(env.observation_space.shape[0]), int(env.action_space.shape[0])
+
+
+def evaluate(
+    act: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int
+) -> np.ndarray:
+    """Returns of `episodes` episodes of the policy `act`; episode k starts from reset(seed + k),
+    so that every evaluation of a run sees the same start states."""
+    returns = np.zeros(episodes)
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(act(obs))
+            returns[k] += float(reward)
+            done = terminated or truncated
+    return returns
+
+
+def uniform_random(act_dim: int, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A policy of uniform random actions in [-1, 1]^da, seeded."""
+    rng = np.random.default_rng(seed)
+    return lambda obs: rng.uniform(-1.0, 1.0, act_dim).astype(np.float32)

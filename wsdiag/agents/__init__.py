@@ -1,10 +1,11 @@
 """Agents: TD3, DDPG and SAC over a batched critic ensemble, and the offline algorithms BC,
-TD3+BC, IQL, CQL and Cal-QL (see docs/offline.md)."""
+TD3+BC, IQL, CQL and Cal-QL (see docs/offline.md), and online BCQ."""
 
 from __future__ import annotations
 
 from wsdiag.agents.base import ActorCritic
 from wsdiag.agents.bc import BC
+from wsdiag.agents.bcq import BCQ
 from wsdiag.agents.cql import CQL, CalQL
 from wsdiag.agents.iql import IQL
 from wsdiag.agents.sac import SAC
@@ -21,6 +22,7 @@ AGENTS: dict[str, type[ActorCritic]] = {
     "iql": IQL,
     "cql": CQL,
     "calql": CalQL,
+    "bcq": BCQ,
 }
 
 
@@ -32,6 +34,7 @@ def make_agent(cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu"
 __all__ = [
     "AGENTS",
     "BC",
+    "BCQ",
     "CQL",
     "DDPG",
     "IQL",

@@ -18,17 +18,22 @@ import torch
 from torch import Tensor, nn
 
 from wsdiag.agents.networks import EnsembleCritic
-from wsdiag.config import AgentConfig
+from wsdiag.config import AgentConfig, resolve_agent
 from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
 
-# (agent, batch, actions a = pi(s) [N, da], Q(s, a) [N], direction g [N, da]) -> new direction;
-# g is -dQ/da initially, and the actor's loss gradient w.r.t. a is g / N.
-ActorDirection = Callable[["ActorCritic", Batch, Tensor, Tensor, Tensor], Tensor]
-# (agent, batch) -> scalar loss added to the critic's TD loss.
-CriticRegulariser = Callable[["ActorCritic", Batch], Tensor]
-# (agent, batch, y [N]) -> new TD target, applied without gradient after y is formed.
-TargetHook = Callable[["ActorCritic", Batch, Tensor], Tensor]
+# Every hook returns its value and the metrics it measured (namespaced keys such as
+# "mitigation/bc_distance"), which `update()` returns with its own.
+Metrics = dict[str, Tensor]
+# (agent, batch, actions a = pi(s) [N, da], Q(s, a) [N], direction g [N, da]) -> (new direction,
+# metrics); g is -dQ/da initially, and the actor's loss gradient w.r.t. a is g / N.
+ActorDirection = Callable[["ActorCritic", Batch, Tensor, Tensor, Tensor], tuple[Tensor, Metrics]]
+# (agent, batch) -> (scalar loss added to the critic's TD loss, metrics).
+CriticRegulariser = Callable[["ActorCritic", Batch], tuple[Tensor, Metrics]]
+# (agent, batch, y [N]) -> (new TD target, metrics), applied without gradient after y is formed.
+TargetHook = Callable[["ActorCritic", Batch, Tensor], tuple[Tensor, Metrics]]
+# (agent) -> metrics, after the actor's gradients are computed and before its optimiser steps.
+ActorStepHook = Callable[["ActorCritic"], Metrics]
 
 
 FIRST_CRITIC = slice(0, 1)  # a view of the ensemble's weights: no copy, unlike an index tensor
@@ -66,21 +71,19 @@ class ActorCritic:
 
     algo = "base"
     targets_follow_actor = True  # TD3: targets move with the delayed actor; SAC: every step
-    default_policy_delay = 1
-    default_actor_q = "min"
-    default_ensemble = 2
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
+        cfg = resolve_agent(cfg)  # the algorithm's defaults for ensemble, delay, subset, actor_q
         self.cfg = cfg
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.device = torch.device(device)
         self.gamma, self.tau = cfg.gamma, cfg.tau
-        self.policy_delay = cfg.policy_delay or self.default_policy_delay
-        self.ensemble = cfg.ensemble or self.default_ensemble
-        self.target_subset = cfg.target_subset or min(2, self.ensemble)
+        self.policy_delay: int = cfg.policy_delay  # type: ignore[assignment]
+        self.ensemble: int = cfg.ensemble  # type: ignore[assignment]
+        self.target_subset: int = cfg.target_subset  # type: ignore[assignment]
         if self.target_subset > self.ensemble:
             raise WsdiagError(f"target_subset {self.target_subset} > ensemble {self.ensemble}")
-        self.actor_q = self._resolve_actor_q()
+        self.actor_q = cfg.actor_q
         self.critic = EnsembleCritic(obs_dim, act_dim, self.ensemble, cfg.hidden, cfg.layer_norm)
         self.critic.to(self.device)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
@@ -88,16 +91,11 @@ class ActorCritic:
         self.actor_directions: list[ActorDirection] = []
         self.critic_regularisers: list[CriticRegulariser] = []
         self.target_hooks: list[TargetHook] = []
+        self.actor_step_hooks: list[ActorStepHook] = []
         self.critic_updates = 0
         self.actor_updates = 0
         self.actor: nn.Module  # set by subclasses
         self.actor_opt: torch.optim.Optimizer
-
-    def _resolve_actor_q(self) -> str:
-        """'auto': the algorithm's own choice for E <= 2 (TD3: Q_1, SAC: min), REDQ's mean above."""
-        if self.cfg.actor_q != "auto":
-            return self.cfg.actor_q
-        return self.default_actor_q if self.ensemble <= 2 else "mean"
 
     # ------------------------------------------------------------------ acting and querying
 
@@ -153,37 +151,57 @@ class ActorCritic:
         e, m = self.ensemble, self.target_subset
         return None if m == e else torch.randperm(e)[:m]
 
-    def td_target(self, batch: Batch) -> Tensor:
+    def _bootstrap(self, batch: Batch) -> Tensor:
         """y = r + gamma (1 - term) (min_{e in M} Q'_e(s', a') + bonus); truncation bootstraps."""
-        with torch.no_grad():
-            next_action, bonus = self._next_action(batch.next_obs)
-            q_next = self.critic_target(batch.next_obs, next_action, self._target_members())
-            q_next = q_next.min(0).values
-            if bonus is not None:
-                q_next = q_next + bonus
-            y = batch.rewards + self.gamma * (1.0 - batch.terminated) * q_next
-            for hook in self.target_hooks:
-                y = hook(self, batch, y)
-            return y
+        next_action, bonus = self._next_action(batch.next_obs)
+        q_next = self.critic_target(batch.next_obs, next_action, self._target_members())
+        q_next = q_next.min(0).values
+        if bonus is not None:
+            q_next = q_next + bonus
+        return batch.rewards + self.gamma * (1.0 - batch.terminated) * q_next
 
-    def critic_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
-        """Sum over critics of the mean squared TD error; returns (loss, Q [E, N])."""
-        y = self.td_target(batch)
+    def td_target_with_metrics(self, batch: Batch) -> tuple[Tensor, Metrics]:
+        """The TD target after every target hook, and the hooks' metrics (no gradient)."""
+        metrics: Metrics = {}
+        with torch.no_grad():
+            y = self._bootstrap(batch)
+            for hook in self.target_hooks:
+                y, info = hook(self, batch, y)
+                metrics |= info
+        return y, metrics
+
+    def td_target(self, batch: Batch) -> Tensor:
+        """The TD target y [N] (see `_bootstrap`), target hooks applied."""
+        return self.td_target_with_metrics(batch)[0]
+
+    def critic_loss_with_metrics(self, batch: Batch) -> tuple[Tensor, Tensor, Metrics]:
+        """(sum over critics of the mean squared TD error + regularisers, Q [E, N], metrics)."""
+        y, metrics = self.td_target_with_metrics(batch)
         q = self.critic(batch.obs, batch.actions)
         loss = (q - y).pow(2).mean(1).sum()
         for regulariser in self.critic_regularisers:
-            loss = loss + regulariser(self, batch)
+            term, info = regulariser(self, batch)
+            loss = loss + term
+            metrics |= info
+        return loss, q, metrics
+
+    def critic_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """(critic loss, Q [E, N]); see `critic_loss_with_metrics`."""
+        loss, q, _ = self.critic_loss_with_metrics(batch)
         return loss, q
 
-    def actor_direction(self, batch: Batch, actions: Tensor) -> tuple[Tensor, Tensor]:
-        """(g, Q): g(s, a) = -dQ/da at a = pi(s) rewritten by every hook [N, da]; Q(s, a) [N]."""
+    def actor_direction(self, batch: Batch, actions: Tensor) -> tuple[Tensor, Tensor, Metrics]:
+        """(g, Q, metrics): g(s, a) = -dQ/da at a = pi(s) rewritten by every hook [N, da];
+        Q(s, a) [N]; the hooks' metrics."""
         q = self._actor_q_of(batch.obs, actions)
         (dq_da,) = torch.autograd.grad(q.sum(), actions)
         g = -dq_da
         q = q.detach()
+        metrics: Metrics = {}
         for hook in self.actor_directions:
-            g = hook(self, batch, actions.detach(), q, g)
-        return g, q
+            g, info = hook(self, batch, actions.detach(), q, g)
+            metrics |= info
+        return g, q, metrics
 
     @staticmethod
     def surrogate(actions: Tensor, direction: Tensor) -> Tensor:
@@ -192,23 +210,30 @@ class ActorCritic:
 
     def update(self, batch: Batch, update_actor: bool = True) -> dict[str, float]:
         """One critic step; an actor (and target) step every `policy_delay` critic steps."""
-        loss, q = self.critic_loss(batch)
+        loss, q, metrics = self.critic_loss_with_metrics(batch)
         self.critic_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_opt.step()
         self.critic_updates += 1
-        metrics: dict[str, Tensor] = {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
+        metrics |= {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
         actor_due = self.critic_updates % self.policy_delay == 0
         if actor_due and update_actor:
-            actor_loss, extra = self._actor_loss(batch)
-            self.actor_opt.zero_grad(set_to_none=True)
-            actor_loss.backward()
-            self.actor_opt.step()
-            self.actor_updates += 1
-            metrics |= extra | self._after_actor_step()
+            actor_loss, actor_metrics = self._actor_loss(batch)
+            metrics |= actor_metrics | self.actor_step(actor_loss) | self._after_actor_step()
         if actor_due or not self.targets_follow_actor:
             self._update_targets()
         return {k: float(v) for k, v in metrics.items()}
+
+    def actor_step(self, loss: Tensor) -> Metrics:
+        """Back-propagate the actor loss, run the actor-step hooks, take one Adam step."""
+        self.actor_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        metrics: Metrics = {}
+        for hook in self.actor_step_hooks:
+            metrics |= hook(self)
+        self.actor_opt.step()
+        self.actor_updates += 1
+        return metrics
 
     def _update_targets(self) -> None:
         soft_update(self.critic_target, self.critic, self.tau)
@@ -253,11 +278,6 @@ class ActorCritic:
         loaded: list[str] = []
         for part in parts:
             if part == "actor":
-                if type(source.actor) is not type(self.actor):
-                    raise WsdiagError(
-                        f"cannot warm-start a {self.algo} actor from a {source.algo} actor "
-                        f"({type(source.actor).__name__} vs {type(self.actor).__name__})"
-                    )
                 loaded += self._copy_actor(source, optimizers)
             elif part == "critic":
                 load_module(self.critic, source.critic.state_dict(), "critic")
@@ -269,6 +289,11 @@ class ActorCritic:
         return loaded
 
     def _copy_actor(self, source: ActorCritic, optimizers: bool) -> list[str]:
+        if type(source.actor) is not type(self.actor):
+            raise WsdiagError(
+                f"cannot warm-start a {self.algo} actor from a {source.algo} actor "
+                f"({type(source.actor).__name__} vs {type(self.actor).__name__})"
+            )
         load_module(self.actor, source.actor.state_dict(), "actor")
         loaded = ["actor"]
         if optimizers:

@@ -34,6 +34,11 @@ def bc_error(actions: Tensor, data_actions: Tensor, scale: float) -> Tensor:
     return scale * (actions - data_actions).pow(2).sum(-1)
 
 
+def bc_gradient(actions: Tensor, targets: Tensor, scale: float) -> Tensor:
+    """d/da of scale * ||a - a_beta||^2 per state: 2 scale (a - a_beta), [N, da]."""
+    return 2.0 * scale * (actions - targets)
+
+
 class BC(TD3):
     """Deterministic behaviour cloning; warm-starts the actor of TD3 or DDPG.
 
@@ -48,7 +53,6 @@ class BC(TD3):
     """
 
     algo = "bc"
-    default_policy_delay = 1
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
@@ -58,10 +62,7 @@ class BC(TD3):
         if not update_actor:
             return {}
         loss, metrics = self._actor_loss(batch)
-        self.actor_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.actor_opt.step()
-        self.actor_updates += 1
+        metrics |= self.actor_step(loss)
         soft_update(self.actor_target, self.actor, 1.0)
         return {k: float(v) for k, v in metrics.items()}
 

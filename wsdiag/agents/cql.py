@@ -34,8 +34,8 @@ Choices and omissions:
   defaults for MuJoCo are off).
 * CQL's reference networks (3 hidden layers, orthogonal initialisation, log-std offset) are
   replaced by SAC's, so that a CQL actor warm-starts SAC exactly.
-* Cal-QL: only transitions tagged SOURCE_OFFLINE (dataset transitions, whose loader computes
-  mc_return) are bounded. Transitions collected by an agent (SOURCE_ONLINE, and SOURCE_PRETRAIN
+* Cal-QL: only transitions tagged ORIGIN_OFFLINE (dataset transitions, whose loader computes
+  mc_return) are bounded. Transitions collected by an agent (ORIGIN_ONLINE, and ORIGIN_PRETRAIN
   from an online pretraining stage) store mc_return = 0 meaning "unknown", so they are bounded
   only with `calql_bound_online` (for buffers that fill in their returns, as the authors' code
   does at episode ends); CORL instead switches the bound off for every transition once
@@ -49,14 +49,14 @@ import math
 import torch
 from torch import Tensor
 
-from wsdiag.agents.base import ActorCritic
+from wsdiag.agents.base import ActorCritic, Metrics
 from wsdiag.agents.sac import SAC
 from wsdiag.config import AgentConfig
-from wsdiag.data.buffer import SOURCE_OFFLINE, Batch
+from wsdiag.data.buffer import ORIGIN_OFFLINE, Batch
 from wsdiag.errors import WsdiagError
 
 
-def cql_regulariser(agent: ActorCritic, batch: Batch) -> Tensor:
+def cql_regulariser(agent: ActorCritic, batch: Batch) -> tuple[Tensor, Metrics]:
     """alpha * sum_e mean_s [ood_e(s) - Q_e(s, a_data)] (Cal-QL: policy Q-values bounded)."""
     assert isinstance(agent, CQL)
     cfg = agent.cfg
@@ -90,8 +90,7 @@ def cql_regulariser(agent: ActorCritic, batch: Batch) -> Tensor:
     gap = (ood - q_data).mean(1)  # [E]
     loss = cfg.cql_alpha * gap.sum()
     stats |= {"cql_loss": loss, "cql_gap": gap.mean(), "cql_q_rand": q_rand.mean()}
-    agent.cql_stats = {k: v.detach() for k, v in stats.items()}
-    return loss
+    return loss, {k: v.detach() for k, v in stats.items()}
 
 
 class CQL(SAC):
@@ -109,7 +108,6 @@ class CQL(SAC):
         super().__init__(cfg, obs_dim, act_dim, device)
         if cfg.cql_n_actions < 1 or cfg.cql_temperature <= 0:
             raise WsdiagError("cql_n_actions must be >= 1 and cql_temperature > 0")
-        self.cql_stats: dict[str, Tensor] = {}
         self.critic_regularisers.append(cql_regulariser)
 
     def policy_q_bound(self, batch: Batch) -> Tensor | None:
@@ -119,10 +117,6 @@ class CQL(SAC):
     def _next_action(self, next_obs: Tensor) -> tuple[Tensor, Tensor | None]:
         action, bonus = super()._next_action(next_obs)
         return action, bonus if self.cfg.cql_backup_entropy else None
-
-    def update(self, batch: Batch, update_actor: bool = True) -> dict[str, float]:
-        metrics = super().update(batch, update_actor)
-        return metrics | {k: float(v) for k, v in self.cql_stats.items()}
 
 
 class CalQL(CQL):
@@ -134,5 +128,5 @@ class CalQL(CQL):
         """mc_return where it is known, -inf elsewhere (max(Q, -inf) = Q: no bound)."""
         known = torch.isfinite(batch.mc_return)
         if not self.cfg.calql_bound_online:
-            known = known & (batch.source == SOURCE_OFFLINE)
+            known = known & (batch.origin == ORIGIN_OFFLINE)
         return torch.where(known, batch.mc_return, torch.full_like(batch.mc_return, -math.inf))

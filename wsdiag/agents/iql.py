@@ -71,8 +71,6 @@ class IQL(ActorCritic):
 
     algo = "iql"
     targets_follow_actor = False
-    default_policy_delay = 1
-    default_actor_q = "min"
 
     # Acting is SAC's: the same actor network, read the same way.
     policy = SAC.policy
@@ -98,10 +96,9 @@ class IQL(ActorCritic):
             q = self.critic_target(batch.obs, batch.actions, self._target_members())
             return q.min(0).values
 
-    def td_target(self, batch: Batch) -> Tensor:
+    def _bootstrap(self, batch: Batch) -> Tensor:
         """y = r + gamma (1 - terminated) V(s'); truncation bootstraps."""
-        with torch.no_grad():
-            return batch.rewards + self.gamma * (1.0 - batch.terminated) * self.v(batch.next_obs)
+        return batch.rewards + self.gamma * (1.0 - batch.terminated) * self.v(batch.next_obs)
 
     def value_loss(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
         """(expectile loss of V, advantage Q'(s, a) - V(s), V(s)); the last two detached."""
@@ -124,7 +121,7 @@ class IQL(ActorCritic):
     def update(self, batch: Batch, update_actor: bool = True) -> dict[str, float]:
         """V, Q and (every `policy_delay` updates) pi, each from the networks before this update."""
         v_loss, adv, v_s = self.value_loss(batch)
-        q_loss, q = self.critic_loss(batch)  # its target uses V(s') before V's step
+        q_loss, q, metrics = self.critic_loss_with_metrics(batch)  # target: V(s') before V's step
         self.value_opt.zero_grad(set_to_none=True)
         v_loss.backward()
         self.value_opt.step()
@@ -133,15 +130,11 @@ class IQL(ActorCritic):
         self.critic_opt.step()
         self.critic_updates += 1
         self._update_targets()
-        metrics = {"critic_loss": q_loss.detach(), "q_mean": q.detach().mean()}
+        metrics |= {"critic_loss": q_loss.detach(), "q_mean": q.detach().mean()}
         metrics |= {"value_loss": v_loss.detach(), "v_mean": v_s.mean()}
         if update_actor and self.critic_updates % self.policy_delay == 0:
-            actor_loss, extra = self._actor_loss(batch, adv)
-            self.actor_opt.zero_grad(set_to_none=True)
-            actor_loss.backward()
-            self.actor_opt.step()
-            self.actor_updates += 1
-            metrics |= extra
+            actor_loss, actor_metrics = self._actor_loss(batch, adv)
+            metrics |= actor_metrics | self.actor_step(actor_loss)
         return {k: float(v) for k, v in metrics.items()}
 
     # ------------------------------------------------------------------ persistence

@@ -23,8 +23,6 @@ from wsdiag.data.buffer import Batch
 class SAC(ActorCritic):
     algo = "sac"
     targets_follow_actor = False
-    default_policy_delay = 1
-    default_actor_q = "min"
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
@@ -57,12 +55,12 @@ class SAC(ActorCritic):
 
     def _actor_loss(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         actions, log_prob = self.actor.sample(batch.obs)
-        g, q = self.actor_direction(batch, actions)
+        g, q, hook_metrics = self.actor_direction(batch, actions)
         alpha = self.alpha
         loss = alpha * log_prob.mean() + self.surrogate(actions, g)
         self._log_prob = log_prob.detach()
         value = (alpha * log_prob.detach() - q).mean()
-        return loss, {"actor_loss": value, "entropy": -self._log_prob.mean()}
+        return loss, {"actor_loss": value, "entropy": -self._log_prob.mean(), **hook_metrics}
 
     def _after_actor_step(self) -> dict[str, Tensor]:
         metrics = {"alpha": self.alpha}

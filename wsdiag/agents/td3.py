@@ -22,8 +22,6 @@ from wsdiag.data.buffer import Batch
 
 class TD3(ActorCritic):
     algo = "td3"
-    default_policy_delay = 2
-    default_actor_q = "first"
     smoothing = True
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
@@ -58,8 +56,8 @@ class TD3(ActorCritic):
     def _actor_loss(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         """Loss -mean Q(s, pi(s)), back-propagated as the action-space direction g."""
         actions = self.actor(batch.obs)
-        g, q = self.actor_direction(batch, actions)
-        return self.surrogate(actions, g), {"actor_loss": -q.mean()}
+        g, q, hook_metrics = self.actor_direction(batch, actions)
+        return self.surrogate(actions, g), {"actor_loss": -q.mean(), **hook_metrics}
 
     def _update_targets(self) -> None:
         soft_update(self.critic_target, self.critic, self.tau)
@@ -76,9 +74,8 @@ class TD3(ActorCritic):
 
 
 class DDPG(TD3):
-    """DDPG (Lillicrap et al., 2016) in the TD3 paper's re-tuned form: one critic by default."""
+    """DDPG (Lillicrap et al., 2016) in the TD3 paper's re-tuned form: one critic and no policy
+    delay by default (config.ALGO_DEFAULTS)."""
 
     algo = "ddpg"
-    default_policy_delay = 1
-    default_ensemble = 1
     smoothing = False

@@ -37,7 +37,7 @@ from wsdiag.analysis.degradation import Degradation, degradation
 from wsdiag.analysis.fmt import num as _g
 from wsdiag.analysis.mitigations import mitigations_for
 from wsdiag.analysis.thresholds import Thresholds
-from wsdiag.training.recorder import ONLINE_PHASES
+from wsdiag.core import ONLINE_PHASES
 
 FIRED, CLEAR, NA = "fired", "clear", "n/a"
 TITLES = {

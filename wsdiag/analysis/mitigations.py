@@ -12,7 +12,7 @@ MITIGATIONS: dict[str, tuple[str, ...]] = {
         "warmstart.freeze_policy_steps)",
         'warm-start the critic too (warmstart.load = ["actor", "critic"])',
         'relax a BC constraint as the critic gains confidence (mitigation.name = "ccl_pqd")',
-        'bound the policy to a perturbation of the behavioural action (mitigation.name = "bcq")',
+        'bound the policy to a perturbation of the behavioural action (finetune.algo = "bcq")',
     ),
     "gradient": (
         'penalise ||dQ/da|| above 1, as TD3BC++ (mitigation.name = "gradient_penalty")',

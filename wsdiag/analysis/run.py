@@ -1,10 +1,8 @@
 """A run directory, read once: config, metrics by key, events, phase spans and probe files.
 
-Steps of the online stage count from 0 at the warm start; pretraining has its own counter.
-The online phases are warmup [0, w), freeze [w, w + f) and finetune [w + f, T) with
-w = warmstart.warmup_steps, f = warmstart.freeze_policy_steps, T = finetune.steps (empty
-phases dropped). The new agent acts from `policy_start` = w; its actor learns from
-`update_start` = w + f.
+Steps of the online stage count from 0 at the warm start; pretraining has its own counter. The
+phase schedule is wsdiag.rundir's: the new agent acts from `policy_start` = end of the warm-up;
+its actor learns from `update_start` = start of the finetune phase.
 """
 
 from __future__ import annotations
@@ -19,31 +17,28 @@ import numpy as np
 import pandas as pd
 
 from wsdiag.config import Config, load_config, to_dict
+from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
-from wsdiag.training.recorder import ONLINE_PHASES, read_events, read_metrics
+from wsdiag.rundir import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    PROBE_SET_FILE,
+    PROBES_DIR,
+    online_phases,
+    read_events,
+    read_metrics,
+)
 
 PROBE_FILE = re.compile(r"step_(\d+)\.npz$")
 
 
 @dataclass(frozen=True)
 class PhaseSpan:
-    """Steps [start, end) of one phase."""
+    """Steps [start, end) of one phase, as figures draw it."""
 
     name: str
     start: int
     end: int
-
-
-def online_phases(config: Config) -> list[PhaseSpan]:
-    """The online stage's non-empty phases, from the config (see module docstring)."""
-    w = config.warmstart.warmup_steps
-    f = w + config.warmstart.freeze_policy_steps
-    spans = [
-        PhaseSpan("warmup", 0, w),
-        PhaseSpan("freeze", w, f),
-        PhaseSpan("finetune", f, config.finetune.steps),
-    ]
-    return [s for s in spans if s.end > s.start]
 
 
 @dataclass
@@ -88,7 +83,7 @@ class Run:
 
     @property
     def phases(self) -> list[PhaseSpan]:
-        return online_phases(self.config)
+        return [PhaseSpan(p.name, p.start, p.end) for p in online_phases(self.config)]
 
     @property
     def policy_start(self) -> int:
@@ -125,7 +120,7 @@ class Run:
     # ------------------------------------------------------------------ probes
 
     def probe_file(self, step: int) -> Path:
-        return self.path / "probes" / f"step_{step}.npz"
+        return self.path / PROBES_DIR / f"step_{step}.npz"
 
     def probe_arrays(self, step: int, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
         """Arrays of probes/step_<step>.npz (only `keys` when given, those present)."""
@@ -139,7 +134,7 @@ class Run:
             return list(data.files)
 
     def probe_set(self) -> dict[str, np.ndarray] | None:
-        path = self.path / "probes" / "probe_set.npz"
+        path = self.path / PROBES_DIR / PROBE_SET_FILE
         if not path.exists():
             return None
         with np.load(path, allow_pickle=False) as data:
@@ -155,10 +150,10 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
     path = Path(path)
     if not path.is_dir():
         raise WsdiagError(f"run directory not found: {path}")
-    missing = [f for f in ("config.toml", "metrics.parquet") if not (path / f).is_file()]
+    missing = [f for f in (CONFIG_FILE, METRICS_FILE) if not (path / f).is_file()]
     if missing:
         raise WsdiagError(f"not a wsdiag run directory (no {missing[0]}): {path}")
-    probes = path / "probes"
+    probes = path / PROBES_DIR
     steps = sorted(
         int(m.group(1))
         for p in (probes.iterdir() if probes.is_dir() else [])
@@ -167,7 +162,7 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
     return Run(
         path=path,
         name=name or path.name,
-        config=load_config(path / "config.toml"),
+        config=load_config(path / CONFIG_FILE),
         metrics=read_metrics(path),
         events=read_events(path),
         probe_steps=steps,

@@ -8,8 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.cli.errors import cli_errors
 from wsdiag.data.build import (
+    RANDOM,
     DatasetInfo,
     collect_dataset,
     concat_dataset,
@@ -17,11 +19,19 @@ from wsdiag.data.build import (
     mix_dataset,
 )
 from wsdiag.data.minari_io import datasets_root, local_dataset_ids
+from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
 
 app = typer.Typer(help="Make and inspect Minari datasets (under MINARI_DATASETS_PATH).")
 console = Console(stderr=True)
 Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
+def checkpoint_agent(path: str, env_id: str | None) -> tuple[object, str]:
+    """The agent saved at `path` and the env it acts in (default: the checkpoint's)."""
+    ckpt = load_checkpoint(path)
+    env_id = env_id or ckpt.meta.get("env_id")
+    return ckpt.make_agent(*space_dims(make_env(env_id))), env_id
 
 
 def _written(dataset_id: str) -> None:
@@ -63,15 +73,19 @@ def collect(
     with cli_errors(debug):
         if steps < 1 or ref_episodes < 1 or noise < 0:
             raise WsdiagError("--steps and --ref-episodes must be >= 1 and --noise >= 0")
+        agent, env_id = (RANDOM, env) if policy == RANDOM else checkpoint_agent(policy, env)
+        ref_agent = checkpoint_agent(ref_policy, env_id)[0] if ref_policy else None
         collect_dataset(
             dataset_id,
-            policy=policy,
-            env_id=env,
+            policy=agent,
+            policy_name=policy,
+            env_id=env_id,
             steps=steps,
             noise=noise,
             seed=seed,
             label=label,
-            ref_policy=ref_policy,
+            ref_agent=ref_agent,
+            ref_max=ref_max,
             ref_episodes=ref_episodes,
         )
         _written(dataset_id)

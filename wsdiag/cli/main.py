@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wsdiag import __version__
-from wsdiag.cli import data, probe, report, train
+from wsdiag.cli import config, data, probe, report, train
 
 app = typer.Typer(
     name="wsdiag",
@@ -20,6 +20,7 @@ app.command("train")(train.train)
 app.command("probe")(probe.probe)
 app.command("report")(report.report)
 app.add_typer(data.app, name="data")
+app.add_typer(config.app, name="config")
 
 
 def _version(value: bool) -> None:

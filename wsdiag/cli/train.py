@@ -12,8 +12,8 @@ from rich.table import Table
 from wsdiag.cli.errors import cli_errors
 from wsdiag.config import dump_config, load_config
 from wsdiag.errors import WsdiagError
+from wsdiag.rundir import read_metrics
 from wsdiag.training.experiment import Experiment
-from wsdiag.training.recorder import read_metrics
 
 console = Console(stderr=True)
 

@@ -1,24 +1,27 @@
 """Replay buffer: preallocated numpy arrays, a typed `Batch`, terminations and truncations apart.
 
 A transition whose episode ended by the time limit (`truncated`) still bootstraps: only
-`terminated` zeroes the TD target's continuation. Every transition carries a source tag
-(online / pretrain, later offline labels) so that probes and mixed sampling can split on it.
+`terminated` zeroes the TD target's continuation. Every transition carries an origin tag
+(online, carried over from pretraining, offline dataset) so that Cal-QL's bound and mixed
+sampling can split on it.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from wsdiag.errors import WsdiagError
 
-SOURCE_ONLINE = 0  # collected by the agent being trained
-SOURCE_PRETRAIN = 1  # carried over from the online pretraining stage by a warm start
-SOURCE_OFFLINE = 2  # from an offline dataset
+ORIGIN_ONLINE = 0  # collected by the agent being trained
+ORIGIN_PRETRAIN = 1  # carried over from the online pretraining stage by a warm start
+ORIGIN_OFFLINE = 2  # from an offline dataset
 _FIELDS = (
     "obs",
     "actions",
@@ -26,10 +29,11 @@ _FIELDS = (
     "next_obs",
     "terminated",
     "truncated",
-    "source",
+    "origin",
     "mc_return",
 )
 _OPTIONAL = {"mc_return": np.float32}  # fields that older buffer files may lack
+_RENAMED = {"origin": "source"}  # the name older buffer files use
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Batch:
     next_obs: torch.Tensor
     terminated: torch.Tensor  # 1.0 where the episode ended in a terminal state (no bootstrap)
     truncated: torch.Tensor  # 1.0 where the time limit cut the episode (bootstraps)
-    source: torch.Tensor  # int8 source tag
+    origin: torch.Tensor  # int8 origin tag (ORIGIN_*)
     mc_return: torch.Tensor  # discounted return-to-go of the episode from this transition (0 if
     # unknown: online transitions); datasets compute it for Cal-QL's lower bound
 
@@ -70,7 +74,7 @@ class ReplayBuffer:
         self.rewards = np.zeros(capacity, np.float32)
         self.terminated = np.zeros(capacity, np.float32)
         self.truncated = np.zeros(capacity, np.float32)
-        self.source = np.zeros(capacity, np.int8)
+        self.origin = np.zeros(capacity, np.int8)
         self.mc_return = np.zeros(capacity, np.float32)
         self.ptr = 0  # next slot to write
         self.size = 0
@@ -94,7 +98,7 @@ class ReplayBuffer:
         next_obs: np.ndarray,
         terminated: bool,
         truncated: bool,
-        source: int = SOURCE_ONLINE,
+        origin: int = ORIGIN_ONLINE,
     ) -> None:
         """Store one transition, overwriting the oldest once full."""
         i = self.ptr
@@ -104,7 +108,7 @@ class ReplayBuffer:
         self.next_obs[i] = next_obs
         self.terminated[i] = terminated
         self.truncated[i] = truncated
-        self.source[i] = source
+        self.origin[i] = origin
         self.mc_return[i] = 0.0
         self.ptr = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
@@ -136,7 +140,7 @@ class ReplayBuffer:
         buffer.capacity, buffer.device = n, torch.device(device)
         buffer.rng = np.random.default_rng(seed)
         for name in _FIELDS:
-            dtype = np.int8 if name == "source" else np.float32
+            dtype = np.int8 if name == "origin" else np.float32
             value = arrays.get(name)
             shape = (n,) if name not in ("obs", "next_obs", "actions") else None
             if value is None:
@@ -179,8 +183,8 @@ class ReplayBuffer:
         with open(path, "wb") as fh:
             np.savez(fh, **filled, ptr=np.int64(self.ptr), rng_state=np.frombuffer(state, np.uint8))
 
-    def load(self, path: str | Path, restore_rng: bool = True, source: int | None = None) -> None:
-        """Replace the contents by those saved at `path` (re-tagged with `source` if given).
+    def load(self, path: str | Path, restore_rng: bool = True, origin: int | None = None) -> None:
+        """Replace the contents by those saved at `path` (re-tagged with `origin` if given).
 
         A buffer of the same capacity gets the exact slot layout back, so sampling continues as
         if never interrupted; otherwise the transitions are added oldest first.
@@ -194,8 +198,8 @@ class ReplayBuffer:
                 f"{arrays['actions'].shape[1:]}, this buffer expects {self.obs.shape[1:]} / "
                 f"{self.actions.shape[1:]}"
             )
-        if source is not None:
-            arrays["source"][:] = source
+        if origin is not None:
+            arrays["origin"][:] = origin
         n = len(arrays["rewards"])
         self.ptr = self.size = 0
         if n == self.capacity or (n < self.capacity and ptr == n):
@@ -210,15 +214,27 @@ class ReplayBuffer:
 
 
 def read_buffer_file(path: str | Path) -> tuple[dict[str, np.ndarray], int, dict]:
-    """(slot arrays, write pointer, sampling-RNG state) of a buffer saved by `ReplayBuffer.save`."""
-    with np.load(path, allow_pickle=False) as data:
-        n = len(data["rewards"])
-        arrays = {
-            name: data[name] if name in data else np.zeros(n, _OPTIONAL[name]) for name in _FIELDS
-        }
-        ptr = int(data["ptr"])
-        rng_state = json.loads(data["rng_state"].tobytes().decode())
+    """(slot arrays, write pointer, sampling-RNG state) of a buffer saved by `ReplayBuffer.save`;
+    a file that is not one (torn, foreign, holding pickled objects) is a WsdiagError."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            n = len(data["rewards"])
+            arrays = {name: _field(data, name, n) for name in _FIELDS}
+            ptr = int(data["ptr"])
+            rng_state = json.loads(data["rng_state"].tobytes().decode())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise WsdiagError(f"cannot read replay buffer {path}: {exc}") from exc
     return arrays, ptr, rng_state
+
+
+def _field(data: Any, name: str, n: int) -> np.ndarray:
+    """One saved array (`origin` was called `source`; `mc_return` may be missing)."""
+    for key in (name, *(_RENAMED.get(name, ()),)):
+        if key in data:
+            return data[key]
+    if name in _OPTIONAL:
+        return np.zeros(n, _OPTIONAL[name])
+    raise KeyError(f"no array '{name}'")
 
 
 def concat_batches(a: Batch, b: Batch) -> Batch:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -17,52 +16,41 @@ RANDOM = "random"
 REF_SEED_OFFSET = 50_000  # reference-score episodes start from reset(seed + 50_000 + k)
 
 
-def _load_agent(path: str | Path, env_id: str | None) -> tuple[object, str]:
-    from wsdiag.training.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(path)
-    env_id = env_id or ckpt.meta.get("env_id")
-    env = make_env(env_id)
-    return ckpt.make_agent(*space_dims(env)), env_id
-
-
 def collect_dataset(
     dataset_id: str,
     *,
-    policy: str,
+    policy: object = RANDOM,
+    policy_name: str | None = None,
     env_id: str | None = None,
     steps: int = 100_000,
     noise: float = 0.0,
     seed: int = 0,
     label: str | None = None,
-    ref_policy: str | None = None,
+    ref_agent: object | None = None,
     ref_max: float | None = None,
     ref_episodes: int = 10,
 ) -> list[Episode]:
-    """Roll out `policy` ("random" or a checkpoint) for `steps` transitions into a Minari dataset.
+    """Roll out `policy` ("random", or an agent with `act(obs, explore)`) for `steps`
+    transitions into a Minari dataset; `policy_name` is recorded as its provenance.
 
     ref_min_score is the mean return of uniform random actions, ref_max_score the deterministic
-    return of `ref_policy` (default: the collecting checkpoint; none for a random policy), both
-    over `ref_episodes` episodes; a given `ref_max` takes precedence.
+    return of `ref_agent` (default: the collecting agent; none for a random policy), both over
+    `ref_episodes` episodes; a given `ref_max` takes precedence.
     """
     rng = np.random.default_rng(seed)
-    agent = None
-    if policy != RANDOM:
-        agent, env_id = _load_agent(policy, env_id)
+    agent = None if isinstance(policy, str) and policy == RANDOM else policy
     if env_id is None:
         raise WsdiagError("--env is needed with a random policy")
     env = make_env(env_id)
     act_dim = space_dims(env)[1]
     act = random_policy(act_dim, rng) if agent is None else agent_policy(agent, noise, rng)
     label = label or _default_label(dataset_id)
-    name = RANDOM if agent is None else str(policy)
+    name = RANDOM if agent is None else (policy_name or type(agent).__name__)
     episodes = rollout(env, act, steps, seed, {"policy": name, "label": label, "noise": noise})
     ref_seed = seed + REF_SEED_OFFSET
     ref_min = mean_return(env, random_policy(act_dim, np.random.default_rng(ref_seed)),
                           ref_episodes, ref_seed)  # fmt: skip
-    ref_agent = agent
-    if ref_policy is not None:
-        ref_agent, _ = _load_agent(ref_policy, env_id)
+    ref_agent = ref_agent if ref_agent is not None else agent
     if ref_max is None and ref_agent is not None:
         ref_max = mean_return(env, agent_policy(ref_agent, 0.0, rng), ref_episodes, ref_seed)
     write_dataset(

@@ -37,9 +37,14 @@ class Episode:
 
 
 def datasets_root() -> Path:
-    """Minari's dataset root: $MINARI_DATASETS_PATH, else ~/.minari/datasets (not created here)."""
+    """Minari's dataset root: $MINARI_DATASETS_PATH, else ~/.minari/datasets (not created here);
+    a root that exists but is not a folder is an error."""
     env = os.environ.get("MINARI_DATASETS_PATH")
-    return Path(env) if env else Path.home() / ".minari" / "datasets"
+    root = Path(env) if env else Path.home() / ".minari" / "datasets"
+    if root.exists() and not root.is_dir():
+        where = "MINARI_DATASETS_PATH" if env else "the default dataset root"
+        raise WsdiagError(f"{where} ({root}) is a file, not a folder of datasets")
+    return root
 
 
 def dataset_path(dataset_id: str) -> Path:

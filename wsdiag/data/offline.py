@@ -15,10 +15,10 @@ import gymnasium as gym
 import numpy as np
 
 from wsdiag.config import WarmstartConfig
-from wsdiag.data.buffer import SOURCE_OFFLINE, ReplayBuffer
+from wsdiag.data.buffer import ORIGIN_OFFLINE, MixedReplay, ReplayBuffer
 from wsdiag.data.minari_io import read_episodes, read_metadata, require_local, to_transitions
+from wsdiag.data.probe_set import ProbeSet
 from wsdiag.errors import WsdiagError
-from wsdiag.probes.probe_set import ProbeSet
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ class OfflineData:
 
     def to_buffer(self, seed: int, device: str = "cpu") -> ReplayBuffer:
         """A buffer over exactly these transitions (sharing their memory), tagged as offline."""
-        source = np.full(len(self), SOURCE_OFFLINE, np.int8)
-        return ReplayBuffer.from_arrays(self.arrays | {"source": source}, seed, device)
+        origin = np.full(len(self), ORIGIN_OFFLINE, np.int8)
+        return ReplayBuffer.from_arrays(self.arrays | {"origin": origin}, seed, device)
 
     def probe_set(self, n: int, seed: int) -> ProbeSet:
         """n transitions drawn uniformly without replacement (all if fewer), labels kept."""
@@ -97,3 +97,37 @@ def retained(data: OfflineData, ws: WarmstartConfig, seed: int) -> OfflineData |
     else:  # dataset_warmup
         keep = min(n, ws.dataset_warmup_transitions)
     return data.subset(np.sort(rng.choice(n, size=keep, replace=False)))
+
+
+@dataclass(frozen=True)
+class OnlineBuffers:
+    """The online stage's replay: where transitions go, what batches come from, and the offline
+    transitions the warm start adds to `store` (None: none, or kept apart in a mixed replay)."""
+
+    store: ReplayBuffer
+    sample: ReplayBuffer | MixedReplay
+    seed_with: OfflineData | None
+
+
+def online_buffers(
+    capacity: int,
+    obs_dim: int,
+    act_dim: int,
+    ws: WarmstartConfig,
+    data: OfflineData | None,
+    seed: int,
+    device: str = "cpu",
+) -> OnlineBuffers:
+    """`capacity` online slots; after offline pretraining, the retained data
+    (`warmstart.offline_data`) either joins them (and the capacity grows by its size) or, with
+    `warmstart.offline_ratio`, stays in its own buffer that each batch draws that share from."""
+    kept = retained(data, ws, seed) if data is not None else None
+    mixed = kept is not None and ws.offline_ratio is not None
+    kept_capacity = len(kept) if kept is not None and not mixed else 0
+    store = ReplayBuffer(capacity + kept_capacity, obs_dim, act_dim, seed, device)
+    if mixed:
+        assert kept is not None and ws.offline_ratio is not None
+        return OnlineBuffers(
+            store, MixedReplay(store, kept.to_buffer(seed), ws.offline_ratio), None
+        )
+    return OnlineBuffers(store, store, kept)

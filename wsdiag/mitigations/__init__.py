@@ -1,4 +1,9 @@
-"""Mitigations of warm-start degradation (registry: wsdiag.mitigations.registry).
+"""Mitigations of warm-start degradation: one module each, listed in `registry.MITIGATIONS`.
 
-Kept import-free: wsdiag.config imports wsdiag.mitigations.params.
+Importing this package installs the registry's checks into wsdiag.config (see registry.py).
+Definitions and references: docs/mitigations.md.
 """
+
+from wsdiag.mitigations.registry import MITIGATIONS, apply_mitigation, apply_to_pretraining
+
+__all__ = ["MITIGATIONS", "apply_mitigation", "apply_to_pretraining"]

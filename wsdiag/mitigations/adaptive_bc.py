@@ -10,9 +10,10 @@ the cloning error of `wsdiag.agents.bc` (`bc_reduce`). As an action-space direct
 
     g <- g / mean|Q| + 2 c alpha_online (a - a_data)
 
-installed on a td3 agent (appended) or a td3bc agent (replacing its TD3+BC hook). With
-alpha_online = alpha_offline = 0.4 this is TD3+BC with bc_alpha = 1 / 0.4 = 2.5 up to a constant
-factor, which is how the pretraining stage reproduces their offline phase.
+the TD3+BC direction (wsdiag.agents.td3_bc) with alpha = 1 and the per-transition weight
+alpha_online: a td3bc agent takes it as its `bc_weight`, a td3 agent as an appended direction
+hook. With alpha_online = alpha_offline = 0.4 this is TD3+BC with bc_alpha = 1 / 0.4 = 2.5 up to
+a constant factor, which is how the pretraining stage reproduces their offline phase.
 
 After every training episode (phases where the actor learns), with normalised returns
 R = (return - ref_min) / (ref_max - ref_min) (their "D4RL normalisation", on a 0-1 scale):
@@ -22,8 +23,10 @@ R = (return - ref_min) / (ref_max - ref_min) (their "D4RL normalisation", on a 0
     code variant:   alpha += T (Kp (R_avg - R_target) + Kd max(0, R_avg - R_current))
                     R_avg <- 0.05 R_current + 0.95 R_avg   (T = the episode's length)
 
-clipped to [0, alpha_offline]. The ensemble (10 critics, random 2-subset targets), G updates per
-env step and the 5% retention are config settings (examples/recipes/redq_adaptive_bc.toml).
+clipped to [0, alpha_offline]. Records `mitigation/alpha` and `mitigation/normalized_return`;
+its state lives in loop.state.controllers["adaptive_bc"]. The ensemble (10 critics, random
+2-subset targets), G updates per env step and the 5% retention are config settings
+(examples/recipes/redq_adaptive_bc.toml).
 """
 
 from __future__ import annotations
@@ -32,19 +35,49 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from wsdiag.agents.base import ActorCritic, ActorDirection
-from wsdiag.agents.bc import bc_error, bc_scale
-from wsdiag.agents.td3 import TD3
-from wsdiag.agents.td3_bc import TD3BC, td3bc_direction
+from wsdiag.agents import TD3, TD3BC, ActorCritic
+from wsdiag.agents.base import ActorDirection, Metrics
+from wsdiag.agents.bc import bc_scale
+from wsdiag.agents.td3_bc import td3bc_direction
+from wsdiag.config import Config
+from wsdiag.core import Callback, LoopView
 from wsdiag.data.buffer import Batch
+from wsdiag.envs import evaluate, uniform_random
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.params_recipes import AdaptiveBCParams
-from wsdiag.mitigations.registry import MitigationContext, register
-from wsdiag.training.callbacks import Callback, deterministic, evaluate, uniform_random
-from wsdiag.training.loop import Loop
+from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
 
+NAME = "adaptive_bc"
 PD_VARIANTS = ("paper", "code")
-STATE_KEY = "adaptive_bc"
+
+
+@dataclass(frozen=True)
+class Params:
+    """[mitigation.adaptive_bc] REDQ+AdaptiveBC: a PD controller on the BC weight."""
+
+    alpha_offline: float = 0.4  # starting alpha_online and its upper clip (paper Table 1)
+    kp: float = 3e-5  # K_P, proportional gain on R_current - R_target (Table 1)
+    kd: float = 8e-5  # K_D, derivative gain on max(0, R_last - R_current) (Table 1)
+    target: float = 1.0  # R_target, normalised return (1 = the max reference)
+    ref_min: float | None = None  # return normalised to 0; None: dataset ref_min, else random
+    ref_max: float | None = None  # return normalised to 1; None: dataset ref_max, else baseline
+    ref_episodes: int = 5  # episodes per evaluation when a reference is measured
+    variant: str = "paper"  # PD rule: paper (eq. 2, per episode) | code (per step, moving avg)
+
+
+def check(p: Params) -> None:
+    where = f"mitigation.{NAME}"
+    one_of(p.variant, PD_VARIANTS, f"{where}.variant")
+    need(p.alpha_offline >= 0, f"{where}.alpha_offline must be >= 0, got {p.alpha_offline}")
+    need(p.ref_episodes >= 1, f"{where}.ref_episodes must be >= 1, got {p.ref_episodes}")
+    if p.ref_min is not None and p.ref_max is not None:
+        need(p.ref_max > p.ref_min, f"{where}: need ref_max > ref_min")
+
+
+def requires(config: Config) -> None:
+    need(
+        config.finetune.algo in ("td3", "td3bc"),
+        f"{NAME} needs finetune.algo = 'td3' or 'td3bc' (got '{config.finetune.algo}')",
+    )
 
 
 @dataclass
@@ -74,22 +107,19 @@ class PDController:
 
 
 def adaptive_bc_direction(ctrl: PDController) -> ActorDirection:
-    """g / mean|Q| + 2 c alpha_online (a - a_data), alpha_online read from `ctrl` at each call."""
+    """For a td3 agent: g / mean|Q| + 2 c alpha_online (a - a_data), alpha_online read from
+    `ctrl` at each call."""
 
     def direction(
         agent: ActorCritic, batch: Batch, actions: Tensor, q: Tensor, g: Tensor
-    ) -> Tensor:
-        c = getattr(agent, "bc_scale", None) or bc_scale(agent.cfg.bc_reduce, agent.act_dim)
-        inv = 1.0 / q.abs().mean()
-        if isinstance(agent, TD3BC):  # its metrics: actor_loss = inv (-mean Q) + alpha err
-            bc = bc_error(actions, batch.actions, c).mean()
-            agent.last_bc = {"lambda": inv, "bc_loss": ctrl.alpha * bc}
-        return inv * g + 2.0 * ctrl.alpha * c * (actions - batch.actions)
+    ) -> tuple[Tensor, Metrics]:
+        c = bc_scale(agent.cfg.bc_reduce, agent.act_dim)
+        return td3bc_direction(g, q, actions, batch.actions, 1.0, c, ctrl.alpha)
 
     return direction
 
 
-def reference_returns(ctx: MitigationContext, p: AdaptiveBCParams) -> tuple[float, float]:
+def reference_returns(ctx: MitigationContext, p: Params) -> tuple[float, float]:
     """(ref_min, ref_max): the parameters, else the dataset's reference scores, else measured:
     uniform random actions and the pretrained policy on the spare env."""
     low, high = p.ref_min, p.ref_max
@@ -105,7 +135,9 @@ def reference_returns(ctx: MitigationContext, p: AdaptiveBCParams) -> tuple[floa
         act = uniform_random(ctx.agent.act_dim, seed)
         low = float(evaluate(act, ctx.env, p.ref_episodes, seed).mean())
     if high is None:
-        high = float(evaluate(deterministic(ctx.pretrained), ctx.env, p.ref_episodes, seed).mean())
+        pretrained = ctx.pretrained
+        act = lambda obs: pretrained.act(obs, explore=False)  # noqa: E731
+        high = float(evaluate(act, ctx.env, p.ref_episodes, seed).mean())
     if not high > low:
         raise WsdiagError(
             f"adaptive_bc: reference returns ref_min = {low:.4g} >= ref_max = {high:.4g}; set "
@@ -115,33 +147,32 @@ def reference_returns(ctx: MitigationContext, p: AdaptiveBCParams) -> tuple[floa
 
 
 class AdaptiveBCController(Callback):
-    """Moves alpha_online after each training episode; records `mitigation/alpha` and
-    `mitigation/normalized_return`; keeps its state in loop.state.extra["adaptive_bc"]."""
+    """Moves alpha_online after each training episode (see the module docstring)."""
 
-    def __init__(self, ctx: MitigationContext, ctrl: PDController) -> None:
-        self.ctx, self.ctrl = ctx, ctrl
+    def __init__(self, ctx: MitigationContext, p: Params, ctrl: PDController) -> None:
+        self.ctx, self.p, self.ctrl = ctx, p, ctrl
         self.refs: tuple[float, float] | None = None
 
-    def on_start(self, loop: Loop) -> None:
-        saved = loop.state.extra.get(STATE_KEY)
+    def on_start(self, loop: LoopView) -> None:
+        saved = loop.state.controllers.get(NAME)
         if saved:
             self.ctrl.alpha, self.ctrl.r_last = saved["alpha"], saved["r_last"]
             self.refs = (saved["ref_min"], saved["ref_max"])
         else:
-            self.refs = reference_returns(self.ctx, self.ctx.config.mitigation.adaptive_bc)
+            self.refs = reference_returns(self.ctx, self.p)
             self._save(loop)
         loop.recorder.log(loop.step, loop.phase.name, {"mitigation/alpha": self.ctrl.alpha})
 
-    def _save(self, loop: Loop) -> None:
+    def _save(self, loop: LoopView) -> None:
         assert self.refs is not None
-        loop.state.extra[STATE_KEY] = {
+        loop.state.controllers[NAME] = {
             "alpha": self.ctrl.alpha,
             "r_last": self.ctrl.r_last,
             "ref_min": self.refs[0],
             "ref_max": self.refs[1],
         }
 
-    def on_episode_end(self, loop: Loop, episode_return: float, length: int) -> None:
+    def on_episode_end(self, loop: LoopView, episode_return: float, length: int) -> None:
         if not loop.phase.update_actor or self.refs is None:
             return
         low, high = self.refs
@@ -152,21 +183,16 @@ class AdaptiveBCController(Callback):
         loop.recorder.log(loop.step, loop.phase.name, rows)
 
 
-@register("adaptive_bc")
-def build_adaptive_bc(ctx: MitigationContext) -> list[Callback]:
-    p = ctx.config.mitigation.adaptive_bc
-    variant = p.variant
-    if variant not in PD_VARIANTS:
-        raise WsdiagError(f"mitigation.adaptive_bc.variant = '{variant}' is not one of paper, code")
+def install(ctx: MitigationContext, p: Params) -> list[Callback]:
+    ctrl = PDController(p.alpha_offline, p.kp, p.kd, p.target, p.alpha_offline, p.variant)
     agent = ctx.agent
-    if not isinstance(agent, TD3):
-        raise WsdiagError(
-            f"adaptive_bc needs finetune.algo = 'td3' or 'td3bc' (got '{agent.algo}')"
-        )
-    ctrl = PDController(p.alpha_offline, p.kp, p.kd, p.target, p.alpha_offline, variant)
-    hook = adaptive_bc_direction(ctrl)
-    if td3bc_direction in agent.actor_directions:
-        agent.actor_directions[agent.actor_directions.index(td3bc_direction)] = hook
+    if isinstance(agent, TD3BC):
+        agent.bc_alpha = 1.0
+        agent.bc_weight = lambda agent, batch: (ctrl.alpha, {})
     else:
-        agent.actor_directions.insert(0, hook)
-    return [AdaptiveBCController(ctx, ctrl)]
+        assert isinstance(agent, TD3)
+        agent.actor_directions.insert(0, adaptive_bc_direction(ctrl))
+    return [AdaptiveBCController(ctx, p, ctrl)]
+
+
+MITIGATION = Mitigation(NAME, Params, install, check, requires)

@@ -13,21 +13,37 @@ the paper's experiments), from the policy's exploration distribution, or the bat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from wsdiag.agents.base import ActorCritic, CriticRegulariser
+from wsdiag.agents import ActorCritic
+from wsdiag.agents.base import CriticRegulariser, Metrics
 from wsdiag.agents.networks import EnsembleCritic
-from wsdiag.config import Config
+from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
-from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.params_recipes import GradientPenaltyParams
-from wsdiag.mitigations.registry import MitigationContext, register, register_pretraining
-from wsdiag.training.callbacks import Callback, due
-from wsdiag.training.loop import Loop
+from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
 
 GP_ACTIONS = ("uniform", "policy", "dataset")
+
+
+@dataclass(frozen=True)
+class Params:
+    """[mitigation.gradient_penalty] TD3BC++'s gradient penalty on its own."""
+
+    weight: float = 1.0  # lambda_GP (TD3BC++ Table 7: 1, or 0.1 on relocate)
+    k: float = 1.0  # norm threshold: penalise ReLU(||dQ_e/da|| - k)^2
+    every: int = 5  # apply on every N-th critic update, 0 on the others (paper: N = 5)
+    n_actions: int = 16  # sampled actions per state (uniform, policy); dataset: its own action
+    actions: str = "uniform"  # where the actions come from: uniform | policy | dataset
+
+
+def check(p: Params, where: str = "mitigation.gradient_penalty") -> None:
+    one_of(p.actions, GP_ACTIONS, f"{where}.actions")
+    need(p.every >= 1 and p.n_actions >= 1, f"{where}: every and n_actions must be >= 1")
+    need(p.weight >= 0 and p.k >= 0, f"{where}: weight and k must be >= 0")
 
 
 def gradient_penalty(critic: EnsembleCritic, obs: Tensor, actions: Tensor, k: float) -> Tensor:
@@ -55,56 +71,30 @@ def penalty_inputs(agent: ActorCritic, batch: Batch, source: str, n: int) -> tup
         return obs, agent._explore(obs)
 
 
-def gradient_penalty_regulariser(
-    p: GradientPenaltyParams, last: dict[str, float]
-) -> CriticRegulariser:
-    """The critic regulariser: lambda_GP L_GP on every p.every-th critic update, else 0."""
-    if p.actions not in GP_ACTIONS:
-        raise WsdiagError(
-            f"mitigation.gradient_penalty.actions = '{p.actions}' is not one of "
-            f"{', '.join(GP_ACTIONS)}"
-        )
-    if p.every < 1 or p.n_actions < 1:
-        raise WsdiagError("mitigation.gradient_penalty: every and n_actions must be >= 1")
+def gradient_penalty_regulariser(p: Params) -> CriticRegulariser:
+    """The critic regulariser: lambda_GP L_GP on every p.every-th critic update, else 0;
+    records `mitigation/gp_loss` on the updates that take it."""
 
-    def regulariser(agent: ActorCritic, batch: Batch) -> Tensor:
+    def regulariser(agent: ActorCritic, batch: Batch) -> tuple[Tensor, Metrics]:
         # critic_updates counts finished updates: this is update number critic_updates + 1.
         if (agent.critic_updates + 1) % p.every != 0:
-            return batch.rewards.new_zeros(())
+            return batch.rewards.new_zeros(()), {}
         obs, actions = penalty_inputs(agent, batch, p.actions, p.n_actions)
         loss = p.weight * gradient_penalty(agent.critic, obs, actions, p.k)
-        last["gp_loss"] = float(loss.detach())
-        return loss
+        return loss, {"mitigation/gp_loss": loss.detach()}
 
     return regulariser
 
 
-def install_gradient_penalty(agent: ActorCritic, p: GradientPenaltyParams) -> dict[str, float]:
-    """Add the penalty to `agent.critic_regularisers`; returns the dict holding its last value
-    (also usable on the pretraining agent)."""
-    last: dict[str, float] = {}
-    agent.critic_regularisers.append(gradient_penalty_regulariser(p, last))
-    return last
+def add_penalty(agent: ActorCritic, p: Params) -> None:
+    """Add the penalty to an agent's critic; an offline-training method too, so the
+    pretraining critic takes it as well."""
+    agent.critic_regularisers.append(gradient_penalty_regulariser(p))
 
 
-class LastValueLogger(Callback):
-    """Records the latest values of a dict as `mitigation/<key>` rows every `every` steps."""
-
-    def __init__(self, values: dict[str, float], every: int) -> None:
-        self.values, self.every = values, every
-
-    def on_env_step(self, loop: Loop) -> None:
-        if self.values and due(loop, self.every):
-            rows = {f"mitigation/{k}": v for k, v in self.values.items()}
-            loop.recorder.log(loop.step, loop.phase.name, rows)
+def install(ctx: MitigationContext, p: Params) -> list[Callback]:
+    add_penalty(ctx.agent, p)
+    return []
 
 
-@register_pretraining("gradient_penalty")
-def pretrain_gradient_penalty(agent: ActorCritic, config: Config) -> None:
-    install_gradient_penalty(agent, config.mitigation.gradient_penalty)
-
-
-@register("gradient_penalty")
-def build_gradient_penalty(ctx: MitigationContext) -> list[Callback]:
-    last = install_gradient_penalty(ctx.agent, ctx.config.mitigation.gradient_penalty)
-    return [LastValueLogger(last, ctx.config.log.train_every)]
+MITIGATION = Mitigation("gradient_penalty", Params, install, check, pretrain=add_penalty)

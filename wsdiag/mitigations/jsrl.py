@@ -2,9 +2,10 @@
 
 In every episode the guide (the pretrained agent, or a checkpoint: `guide_path`) acts for the
 first h steps (episode steps t < h) and the agent being fine-tuned for the rest; both parts go
-to the replay buffer and the agent learns from all of it. Two ways to choose h:
+to the replay buffer and the agent learns from all of it. This module is the curriculum (the
+schedule of the JSRL paper and of the public port steventango/jumpstart-rl); jsrl_random is the
+random switch of the WSRL paper's JSRL baseline.
 
-jsrl (curriculum; the schedule of the JSRL paper and of the public port steventango/jumpstart-rl):
     h runs through H, H - H/n, ..., 0 (n = `stages`, H = `max_horizon`, default the episode
     step limit). Every `eval_every` env steps the combined policy (guide for t < h, then the
     learner, both deterministic) is evaluated for `eval_episodes` episodes on the spare env; m is
@@ -12,35 +13,65 @@ jsrl (curriculum; the schedule of the JSRL paper and of the public port steventa
     h moves to the next stage when m >= best - tolerance |best| (the tolerance is taken at the
     time best was set), and best = max(best, m). Evaluations stop once h = 0.
 
-jsrl_random (the WSRL paper's JSRL baseline, its appendix I): at the start of each episode,
-    with probability p = p_start max(0, 1 - step / decay_steps), h ~ Geometric(1 - gamma)
-    (support 1, 2, ...; mean 1 / (1 - gamma) = 100 steps); otherwise h = 0.
-
-Both record `mitigation/horizon`; their state lives in loop.state.extra["jsrl"].
+Records `mitigation/horizon` and `mitigation/jsrl_return`; its state lives in
+loop.state.controllers["jsrl"].
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from wsdiag.agents.base import ActorCritic
+from wsdiag.agents import ActorCritic
+from wsdiag.agents.checkpoint import load_checkpoint
+from wsdiag.core import Actor, Callback, LoopView
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.registry import MitigationContext, register
-from wsdiag.training.callbacks import Callback
-from wsdiag.training.loop import Loop
+from wsdiag.mitigations.base import Mitigation, MitigationContext, need
+from wsdiag.rundir import resolve_checkpoint
 
-STATE_KEY = "jsrl"
+NAME = "jsrl"
+
+
+@dataclass(frozen=True)
+class Params:
+    """[mitigation.jsrl] Jump-Start RL curriculum: a guide acts for the first h steps."""
+
+    guide_path: str | None = None  # a run or checkpoint directory; None: the pretrained agent
+    guide_explore: bool = False  # the guide acts with its exploration noise (else pi(s))
+    max_horizon: int | None = None  # h at the start; None: the env's episode step limit
+    stages: int = 10  # curriculum stages: h goes max_horizon -> 0 in steps of max_horizon/stages
+    tolerance: float = 0.0  # advance when the moving mean >= best - tolerance |best|
+    window: int = 1  # evaluations in the moving mean
+    eval_every: int = 1_000  # env steps between evaluations of the guide + learner policy
+    eval_episodes: int = 20  # episodes per evaluation
+
+
+def check_guide(guide_path: str | None, where: str) -> None:
+    """A given guide must be a checkpoint on disk (checked before anything runs)."""
+    if guide_path is not None:
+        try:
+            resolve_checkpoint(Path(guide_path))
+        except WsdiagError as exc:
+            raise WsdiagError(f"{where}.guide_path: {exc}") from None
+
+
+def check(p: Params) -> None:
+    where = f"mitigation.{NAME}"
+    for name in ("stages", "window", "eval_every", "eval_episodes"):
+        need(getattr(p, name) >= 1, f"{where}.{name} must be >= 1, got {getattr(p, name)}")
+    need(p.max_horizon is None or p.max_horizon >= 1, f"{where}.max_horizon must be >= 1")
+    need(p.tolerance >= 0, f"{where}.tolerance must be >= 0, got {p.tolerance}")
+    check_guide(p.guide_path, where)
 
 
 def load_guide(ctx: MitigationContext, guide_path: str | None) -> ActorCritic:
     """The guide policy: the pretrained agent, or the agent saved at `guide_path`."""
     if guide_path is None:
         return ctx.pretrained
-    from wsdiag.training.checkpoint import load_checkpoint
-
     agent = ctx.agent
     return load_checkpoint(guide_path).make_agent(agent.obs_dim, agent.act_dim, str(agent.device))
 
@@ -51,7 +82,7 @@ class GuideSwitch:
     def __init__(self, guide: ActorCritic, explore: bool) -> None:
         self.guide, self.explore, self.horizon = guide, explore, 0
 
-    def __call__(self, loop: Loop, obs: np.ndarray) -> np.ndarray | None:
+    def __call__(self, loop: LoopView, obs: np.ndarray) -> np.ndarray | None:
         if loop.episode_length < self.horizon:
             return self.guide.act(obs, explore=self.explore)
         return None
@@ -95,24 +126,26 @@ def episode_limit(ctx: MitigationContext) -> int:
 class JSRLCurriculum(Callback):
     """Moves h down the curriculum on the moving mean of the combined policy's evaluations."""
 
-    def __init__(self, ctx: MitigationContext, switch: GuideSwitch, horizons: list[int]) -> None:
-        self.ctx, self.switch, self.horizons = ctx, switch, horizons
-        self.p = ctx.config.mitigation.jsrl
+    def __init__(
+        self, ctx: MitigationContext, p: Params, switch: GuideSwitch, horizons: list[int]
+    ) -> None:
+        self.ctx, self.p, self.switch, self.horizons = ctx, p, switch, horizons
         self.state: dict[str, Any] = {"stage": 0, "best": None, "tolerated": None, "window": []}
 
-    def _sync(self, loop: Loop) -> None:
+    def _sync(self, loop: LoopView) -> None:
         self.switch.horizon = self.horizons[self.state["stage"]]
-        loop.state.extra[STATE_KEY] = self.state
+        loop.state.controllers[NAME] = self.state
 
-    def on_start(self, loop: Loop) -> None:
-        self.state = dict(loop.state.extra.get(STATE_KEY) or self.state)
+    def on_start(self, loop: LoopView) -> None:
+        self.state = dict(loop.state.controllers.get(NAME) or self.state)
         loop.action_override = self.switch
         self._sync(loop)
         loop.recorder.log(loop.step, loop.phase.name, {"mitigation/horizon": self.switch.horizon})
 
-    def on_env_step(self, loop: Loop) -> None:
+    def on_env_step(self, loop: LoopView) -> None:
         p, s = self.p, self.state
-        if loop.phase.actor != "agent" or loop.step % p.eval_every != 0 or self.switch.horizon <= 0:
+        acting = loop.phase.actor == Actor.AGENT
+        if not acting or loop.step % p.eval_every != 0 or self.switch.horizon <= 0:
             return
         mean = evaluate_switch(
             self.switch.guide,
@@ -137,49 +170,10 @@ class JSRLCurriculum(Callback):
         loop.recorder.log(loop.step, loop.phase.name, rows)
 
 
-class JSRLRandomSwitch(Callback):
-    """Draws each episode's roll-in length (see the module docstring)."""
-
-    def __init__(self, ctx: MitigationContext, switch: GuideSwitch) -> None:
-        self.switch, self.p = switch, ctx.config.mitigation.jsrl_random
-        self.rng = np.random.default_rng(ctx.seed + 6_007)
-
-    def on_start(self, loop: Loop) -> None:
-        saved = loop.state.extra.get(STATE_KEY)
-        if saved:
-            self.rng.bit_generator.state = saved["rng"]
-        loop.action_override = self.switch
-        self._draw(loop)
-
-    def on_episode_end(self, loop: Loop, episode_return: float, length: int) -> None:
-        self._draw(loop)
-
-    def probability(self, step: int) -> float:
-        return self.p.p_start * max(0.0, 1.0 - step / self.p.decay_steps)
-
-    def _draw(self, loop: Loop) -> None:
-        guided = self.rng.random() < self.probability(loop.step)
-        self.switch.horizon = int(self.rng.geometric(1.0 - self.p.gamma)) if guided else 0
-        loop.state.extra[STATE_KEY] = {"rng": self.rng.bit_generator.state}
-        loop.recorder.log(loop.step, loop.phase.name, {"mitigation/horizon": self.switch.horizon})
-
-
-@register("jsrl")
-def build_jsrl(ctx: MitigationContext) -> list[Callback]:
-    p = ctx.config.mitigation.jsrl
-    if p.eval_every < 1 or p.eval_episodes < 1 or p.window < 1 or p.stages < 1:
-        raise WsdiagError("mitigation.jsrl: eval_every, eval_episodes, window, stages must be >= 1")
-    horizons = curriculum(
-        p.max_horizon if p.max_horizon is not None else episode_limit(ctx), p.stages
-    )
+def install(ctx: MitigationContext, p: Params) -> list[Callback]:
+    horizon = p.max_horizon if p.max_horizon is not None else episode_limit(ctx)
     switch = GuideSwitch(load_guide(ctx, p.guide_path), p.guide_explore)
-    return [JSRLCurriculum(ctx, switch, horizons)]
+    return [JSRLCurriculum(ctx, p, switch, curriculum(horizon, p.stages))]
 
 
-@register("jsrl_random")
-def build_jsrl_random(ctx: MitigationContext) -> list[Callback]:
-    p = ctx.config.mitigation.jsrl_random
-    if not 0.0 <= p.gamma < 1.0 or p.decay_steps < 1:
-        raise WsdiagError("mitigation.jsrl_random: need 0 <= gamma < 1 and decay_steps >= 1")
-    switch = GuideSwitch(load_guide(ctx, p.guide_path), p.guide_explore)
-    return [JSRLRandomSwitch(ctx, switch)]
+MITIGATION = Mitigation(NAME, Params, install, check)

@@ -16,28 +16,49 @@ alpha Q + (1 - alpha) D; the update consistent with both (and the authors' code)
 The extracted eq. 12, (1 - alpha) q_pqd + alpha q_rest, is available as `mix = "eq12"`; it gives
 g - q_pqd at alpha = 1, not the vanilla gradient.
 
-PQD-only (the paper's ablation) uses a fixed alpha; CCL-PQD (wsdiag.mitigations.ccl) moves it.
+PQD-only (the paper's ablation) uses a fixed alpha; CCL-PQD (wsdiag.mitigations.ccl_pqd) moves
+it. Records `mitigation/bc_distance` and `mitigation/pqd_rejected` (the fraction of states whose
+BC gradient opposed the policy gradient and was projected).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import Tensor
 
-from wsdiag.agents.base import ActorCritic
+from wsdiag.agents import ActorCritic
+from wsdiag.agents.base import Metrics
+from wsdiag.agents.bc import bc_error, bc_gradient, bc_scale
+from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
-from wsdiag.mitigations.bc_penalty import (
-    HookStats,
-    Target,
-    behaviour_target,
-    choice,
-    distance_scale,
-)
-from wsdiag.mitigations.registry import MitigationContext, register
-from wsdiag.training.callbacks import Callback
+from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext, need, one_of
+from wsdiag.mitigations.behaviour import REDUCTIONS, TARGETS, Target, behaviour_target
 
 MIXES = ("eq7", "eq12")
+
+
+@dataclass(frozen=True)
+class Params:
+    """[mitigation.pqd] PQD-only ablation: eq. 12 with a fixed alpha."""
+
+    alpha: float = 1e-2  # fixed mixing weight of the policy gradient (0: pure PQD vector)
+    mix: str = "eq7"  # "eq7": (1-alpha) q_pqd + alpha g; "eq12": (1-alpha) q_pqd + alpha (g-q_pqd)
+    bc_reduce: str = "sum"  # D = c ||a - a_beta||^2 with c = 1 ("sum") or 1/dim(A) ("mean", code)
+    target: str = "pretrained"  # a_beta: "pretrained" policy's action, or "batch" action (code)
+
+
+def check_projection(p, where: str) -> None:
+    """The fields PQD and CCL-PQD share: mix, bc_reduce, target."""
+    one_of(p.mix, MIXES, f"{where}.mix")
+    one_of(p.bc_reduce, REDUCTIONS, f"{where}.bc_reduce")
+    one_of(p.target, TARGETS, f"{where}.target")
+
+
+def check(p: Params) -> None:
+    check_projection(p, "mitigation.pqd")
+    need(0.0 <= p.alpha <= 1.0, f"mitigation.pqd.alpha must be in [0, 1], got {p.alpha}")
 
 
 def pqd_vector(grad_d: Tensor, g: Tensor) -> Tensor:
@@ -57,30 +78,32 @@ def pqd_mix(q_pqd: Tensor, g: Tensor, alpha: float, mix: str) -> Tensor:
     return q_pqd + alpha * rest
 
 
-def pqd_direction(
-    alpha: Callable[[], float], mix: str, scale: float, a_beta: Target, stats: dict[str, Tensor]
-):
+def pqd_direction(alpha: Callable[[], float], mix: str, scale: float, a_beta: Target):
     """The actor_directions hook of PQD / CCL-PQD."""
 
-    def hook(agent: ActorCritic, batch: Batch, actions: Tensor, q: Tensor, g: Tensor) -> Tensor:
-        diff = actions - a_beta(batch, batch.obs)
-        grad_d = 2.0 * scale * diff
-        stats["bc_distance"] = scale * diff.pow(2).sum(-1).mean()
-        stats["pqd_rejected"] = ((grad_d * g).sum(-1) <= 0).float().mean()
-        return pqd_mix(pqd_vector(grad_d, g), g, alpha(), mix)
+    def hook(
+        agent: ActorCritic, batch: Batch, actions: Tensor, q: Tensor, g: Tensor
+    ) -> tuple[Tensor, Metrics]:
+        target = a_beta(batch)
+        grad_d = bc_gradient(actions, target, scale)
+        metrics = {
+            "mitigation/bc_distance": bc_error(actions, target, scale).mean(),
+            "mitigation/pqd_rejected": ((grad_d * g).sum(-1) <= 0).float().mean(),
+        }
+        return pqd_mix(pqd_vector(grad_d, g), g, alpha(), mix), metrics
 
     return hook
 
 
-@register("pqd")
-def build_pqd(ctx: MitigationContext) -> list[Callback]:
-    p = ctx.config.mitigation.pqd
-    where = "mitigation.pqd"
-    choice(p.mix, MIXES, f"{where}.mix")
-    scale = distance_scale(ctx, p.bc_reduce, f"{where}.bc_reduce")
-    a_beta = behaviour_target(ctx, p.target, f"{where}.target")
-    stats = HookStats(ctx.config.log.train_every, {"alpha": p.alpha})
-    ctx.agent.actor_directions.append(
-        pqd_direction(lambda: p.alpha, p.mix, scale, a_beta, stats.stats)
-    )
-    return [stats]
+def projection_hook(ctx: MitigationContext, p, alpha: Callable[[], float]):
+    """The PQD hook for parameters with mix, bc_reduce and target (PQD, CCL-PQD)."""
+    scale = bc_scale(p.bc_reduce, ctx.agent.act_dim)
+    return pqd_direction(alpha, p.mix, scale, behaviour_target(ctx.pretrained, p.target))
+
+
+def install(ctx: MitigationContext, p: Params) -> list[Callback]:
+    ctx.agent.actor_directions.append(projection_hook(ctx, p, lambda: p.alpha))
+    return [LogConstants({"alpha": p.alpha})]
+
+
+MITIGATION = Mitigation("pqd", Params, install, check)

@@ -1,108 +1,118 @@
-"""The mitigation registry: the only code allowed to change how the agent learns.
+"""The mitigation registry: every mitigation by its name, and the checks a config gets from it.
 
-A mitigation is a builder `(MitigationContext) -> list[Callback]`, registered under its name. It
-installs hooks on the fine-tuning agent (`actor_directions`, `critic_regularisers`, optimiser
-settings) and returns callbacks: controllers that move a scalar (alpha, a horizon) and record it
-as a `mitigation/<name>` metric, or rollout schemes that set `loop.action_override`. It is applied
-once to the online stage's agent, after the warm start (and again, on a fresh agent, on resume:
-controllers keep their state in `loop.state.extra`).
+Importing wsdiag.mitigations installs `SCHEMA` into wsdiag.config, so that from then on every
+config that loads has its [mitigation] table checked: the name, each [mitigation.<name>] table's
+fields (types, ranges: the mitigation's `check`) and the selected mitigation's requirements on
+the rest of the config, before anything runs; the tables come back completed with defaults, so
+the saved config.toml says what ran.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import gymnasium as gym
+import dataclasses
+import difflib
+from typing import Any
 
 from wsdiag.agents import ActorCritic
-from wsdiag.config import Config
-from wsdiag.mitigations.params import MitigationConfig
-from wsdiag.probes.probe_set import ProbeSet
-from wsdiag.training.callbacks import Callback
+from wsdiag.config import Config, build_section, choice, install_mitigation_schema
+from wsdiag.core import Callback
+from wsdiag.errors import WsdiagError
+from wsdiag.mitigations import (
+    adaptive_bc,
+    bc_penalty,
+    ccl_bc,
+    ccl_pqd,
+    critic_bc,
+    critic_weighted,
+    grad_clip,
+    gradient_penalty,
+    jsrl,
+    jsrl_random,
+    lr_scale,
+    pqd,
+    td3bc_pp,
+)
+from wsdiag.mitigations.base import Mitigation, MitigationContext
 
 
-@dataclass
-class MitigationContext:
-    """What a mitigation may use."""
-
-    agent: ActorCritic  # the fine-tuning agent: hooks are installed on it
-    pretrained: ActorCritic  # the warm-start source: the behavioural policy pi_beta
-    config: Config  # the whole run config (config.mitigation holds the parameters)
-    env: gym.Env  # a spare environment (for a guide's own rollouts); not the training env
-    behaviour: ProbeSet  # behavioural states and actions (pretrained rollouts or the dataset)
-    seed: int
+@dataclasses.dataclass(frozen=True)
+class NoParams:
+    """`none` has no parameters."""
 
 
-Builder = Callable[[MitigationContext], list[Callback]]
-MITIGATIONS: dict[str, Builder] = {"none": lambda ctx: []}
+NONE = Mitigation("none", NoParams, lambda ctx, p: [])
+MITIGATIONS: dict[str, Mitigation] = {
+    m.name: m
+    for m in (
+        NONE,
+        bc_penalty.MITIGATION,
+        pqd.MITIGATION,
+        ccl_pqd.MITIGATION,
+        ccl_bc.MITIGATION,
+        grad_clip.MITIGATION,
+        lr_scale.MITIGATION,
+        critic_bc.MITIGATION,
+        gradient_penalty.MITIGATION,
+        critic_weighted.MITIGATION,
+        td3bc_pp.MITIGATION,
+        adaptive_bc.MITIGATION,
+        jsrl.MITIGATION,
+        jsrl_random.MITIGATION,
+    )
+}
+# Names that moved: a config that still uses one gets told where it went.
+MOVED = {"bcq": "online BCQ is an agent now: set finetune.algo = 'bcq' (and mitigation 'none')"}
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
-    """Decorator adding a builder to MITIGATIONS (its name must be in MITIGATION_NAMES)."""
-
-    def add(builder: Builder) -> Builder:
-        MITIGATIONS[name] = builder
-        return builder
-
-    return add
-
-
-StructureHook = Callable[[ActorCritic, MitigationConfig], None]
-STRUCTURE_HOOKS: dict[str, StructureHook] = {}
+def params_of(config: Config, name: str | None = None) -> Any:
+    """The typed parameters of mitigation `name` (default: the selected one), checked."""
+    name = name or config.mitigation.name
+    mitigation = MITIGATIONS[name]
+    table = config.mitigation.tables.get(name, {})
+    params = build_section(mitigation.params, table, f"mitigation.{name}")
+    mitigation.check(params)
+    return params
 
 
-def register_structure(name: str) -> Callable[[StructureHook], StructureHook]:
-    """Decorator for a mitigation that changes the agent's networks (BCQ's perturbation actor).
+class Schema:
+    """wsdiag.config's view of the registry (config.MitigationSchema)."""
 
-    The hook runs after the warm start and before a checkpoint is loaded into the agent, and
-    again whenever a saved agent of such a run is rebuilt (`wsdiag probe`), so that the saved
-    state always fits the network it came from.
-    """
+    def names(self) -> tuple[str, ...]:
+        return tuple(MITIGATIONS)
 
-    def add(hook: StructureHook) -> StructureHook:
-        STRUCTURE_HOOKS[name] = hook
-        return hook
-
-    return add
-
-
-def prepare_agent(agent: ActorCritic, mitigation: MitigationConfig) -> None:
-    """Apply the configured mitigation's structural change to a fresh agent, if any."""
-    import wsdiag.mitigations.builtin  # noqa: F401  (registers every mitigation)
-
-    hook = STRUCTURE_HOOKS.get(mitigation.name)
-    if hook is not None:
-        hook(agent, mitigation)
-
-
-PretrainHook = Callable[[ActorCritic, Config], None]
-PRETRAIN_HOOKS: dict[str, PretrainHook] = {}
+    def resolve(self, config: Config) -> dict[str, dict[str, Any]]:
+        name = config.mitigation.name
+        if name in MOVED:
+            raise WsdiagError(f"mitigation.name = '{name}': {MOVED[name]}")
+        choice(name, self.names(), "mitigation.name")
+        tables = {}
+        for key in sorted(set(config.mitigation.tables) | ({name} - {"none"})):
+            if key in MOVED:
+                raise WsdiagError(f"[mitigation.{key}]: {MOVED[key]}")
+            if key not in MITIGATIONS or key == "none":
+                close = difflib.get_close_matches(key, self.names()[1:], n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise WsdiagError(f"unknown mitigation table [mitigation.{key}]{hint}")
+            params = dataclasses.asdict(params_of(config, key))
+            tables[key] = {k: v for k, v in params.items() if v is not None}  # TOML has no null
+        MITIGATIONS[name].requires(config)
+        return tables
 
 
-def register_pretraining(name: str) -> Callable[[PretrainHook], PretrainHook]:
-    """Decorator for the part of a mitigation that also applies to the pretraining agent
-    (TD3BC++'s gradient penalty and relaxation are offline-training methods too)."""
-
-    def add(hook: PretrainHook) -> PretrainHook:
-        PRETRAIN_HOOKS[name] = hook
-        return hook
-
-    return add
-
-
-def apply_to_pretraining(agent: ActorCritic, config: Config) -> bool:
-    """Install the configured mitigation's pretraining part, if it has one."""
-    import wsdiag.mitigations.builtin  # noqa: F401  (registers every mitigation)
-
-    hook = PRETRAIN_HOOKS.get(config.mitigation.name)
-    if hook is not None:
-        hook(agent, config)
-    return hook is not None
+SCHEMA = Schema()
+install_mitigation_schema(SCHEMA)
 
 
 def apply_mitigation(ctx: MitigationContext) -> list[Callback]:
     """Install the configured mitigation on ctx.agent; return its callbacks."""
-    import wsdiag.mitigations.builtin  # noqa: F401  (registers every mitigation)
+    name = ctx.config.mitigation.name
+    return MITIGATIONS[name].install(ctx, params_of(ctx.config))
 
-    return MITIGATIONS[ctx.config.mitigation.name](ctx)
+
+def apply_to_pretraining(agent: ActorCritic, config: Config) -> bool:
+    """Install the configured mitigation's pretraining part, if it has one; True if it did."""
+    mitigation = MITIGATIONS[config.mitigation.name]
+    if mitigation.pretrain is None:
+        return False
+    mitigation.pretrain(agent, params_of(config))
+    return True

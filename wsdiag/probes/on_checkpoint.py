@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from wsdiag.agents import ActorCritic
+from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
 from wsdiag.config import ProbesConfig
+from wsdiag.data.probe_set import collect_rollouts
 from wsdiag.envs import make_env, space_dims
-from wsdiag.probes.probe_set import collect_rollouts
+from wsdiag.errors import WsdiagError
+from wsdiag.probes.files import save_probe_files
 from wsdiag.probes.suite import run_probes
-from wsdiag.training.checkpoint import PRETRAINED, Checkpoint, load_checkpoint
-from wsdiag.training.recorder import Recorder
+from wsdiag.rundir import AGENT_FILE, PRETRAINED, PROBE_SET_FILE, PROBES_DIR
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def _reference_path(ckpt: Checkpoint, reference: str | Path | None) -> Path | No
     if reference is not None:
         return Path(reference)
     sibling = ckpt.path.parent / PRETRAINED
-    if ckpt.path.name != PRETRAINED and (sibling / "agent.pt").exists():
+    if ckpt.path.name != PRETRAINED and (sibling / AGENT_FILE).exists():
         return sibling
     return None
 
@@ -64,15 +66,17 @@ def probe_checkpoint(
     if ref_path is not None:
         pretrained = load_checkpoint(ref_path).make_agent(obs_dim, act_dim, device)
     cfg = cfg or ProbesConfig()
-    offline = collect_rollouts(env, pretrained or agent, rollouts, seed, label="behaviour")
+    behaviour = collect_rollouts(env, pretrained or agent, rollouts, seed, label="behaviour")
     online = collect_rollouts(env, agent, rollouts, seed + 1, label="online")
     scalars, arrays = run_probes(
-        agent, offline, cfg, online=online, pretrained=pretrained, seed=seed
+        agent, behaviour, cfg, online=online, pretrained=pretrained, seed=seed
     )
     step = int(ckpt.meta.get("step", 0))
     out_dir = Path(out) if out is not None else Path("probes") / ckpt.path.name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    recorder = Recorder(out_dir)
-    recorder.save_probe(step, str(ckpt.meta.get("phase", "checkpoint")), scalars, arrays)
-    offline.save(out_dir / "probes" / "probe_set.npz")
+    phase = str(ckpt.meta.get("phase", "checkpoint"))
+    try:
+        save_probe_files(out_dir, step, phase, scalars, arrays)
+        behaviour.save(out_dir / PROBES_DIR / PROBE_SET_FILE)
+    except OSError as exc:
+        raise WsdiagError(f"cannot write the probe files under {out_dir}: {exc.strerror}") from exc
     return CheckpointProbe(ckpt.path, ref_path, step, scalars, arrays, out_dir)

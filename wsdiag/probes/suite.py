@@ -14,12 +14,12 @@ from torch import Tensor
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.networks import GaussianActor
 from wsdiag.config import ProbesConfig
+from wsdiag.data.probe_set import ProbeSet
 from wsdiag.probes.common import critic_fn, q_many, summary
 from wsdiag.probes.divergence import action_divergence
 from wsdiag.probes.drift import policy_drift, q_softmax_kl
 from wsdiag.probes.frozen import frozen_critic_eval, q_by_label
 from wsdiag.probes.gradients import action_grad_norm, policy_grad_norm
-from wsdiag.probes.probe_set import ProbeSet
 from wsdiag.probes.q_percentile import perturbed_q, q_percentile
 from wsdiag.probes.td import td_errors
 

@@ -1,8 +1,7 @@
-"""Callbacks: a short lifecycle (start, phase, env step, update, episode end, end).
+"""The trainer's callbacks: phase events, training logs, evaluation and checkpoints.
 
-Scheduling lives in `every`: a callback's periodic work happens when `loop.step % every == 0`,
-and at the last step of the stage. Callbacks may record, evaluate, checkpoint or stop the loop
-(by setting `loop.state.stop_reason`); they never change how the agent learns.
+The lifecycle (`Callback`, `due`) is wsdiag.core's. Scheduling lives in `every`: a callback's
+periodic work happens when `loop.step % every == 0`, and at the last step of the stage.
 """
 
 from __future__ import annotations
@@ -14,43 +13,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
-import numpy as np
 
-from wsdiag.data.buffer import Batch
+from wsdiag.core import Callback, LoopView, due
+from wsdiag.envs import evaluate, uniform_random
 from wsdiag.training.checkpoint import prune_checkpoints, save_checkpoint
 
 if TYPE_CHECKING:
-    from wsdiag.agents import ActorCritic
     from wsdiag.training.loop import Loop
-
-
-class Callback:
-    """Base class: every hook does nothing. Set `wants_updates` to receive `on_update`."""
-
-    wants_updates = False
-
-    def on_start(self, loop: Loop) -> None: ...
-    def on_phase(self, loop: Loop, name: str) -> None: ...
-    def on_env_step(self, loop: Loop) -> None: ...
-    def on_update(self, loop: Loop, batch: Batch, metrics: dict[str, float]) -> None: ...
-    def on_episode_end(self, loop: Loop, episode_return: float, length: int) -> None: ...
-    def on_end(self, loop: Loop) -> None: ...
-
-
-def due(loop: Loop, every: int) -> bool:
-    """True on multiples of `every` and at the last step of the stage."""
-    return (every > 0 and loop.step % every == 0) or loop.done
 
 
 class PhaseEvents(Callback):
     """Records each phase boundary as an event."""
 
-    def on_phase(self, loop: Loop, name: str) -> None:
+    def on_phase(self, loop: LoopView, name: str) -> None:
         loop.recorder.event("phase", stage=loop.stage, phase=name, step=loop.step)
 
 
 class TrainLogger(Callback):
-    """Averages the agent's update metrics over `every` env steps as `train/<key>` rows, logs each
+    """Averages the agent's update metrics over `every` env steps, each key over the updates
+    that reported it (actor metrics come every `policy_delay` updates), as `train/<key>` rows
+    (keys that carry their own namespace, such as `mitigation/bc_distance`, keep it); logs each
     episode as `rollout/return` and `rollout/length`, and the throughput as `time/steps_per_s`."""
 
     wants_updates = True
@@ -58,58 +40,33 @@ class TrainLogger(Callback):
     def __init__(self, every: int) -> None:
         self.every = every
         self.sums: dict[str, float] = defaultdict(float)
-        self.count = 0
+        self.counts: dict[str, int] = defaultdict(int)
         self.clock = (time.perf_counter(), 0)
 
-    def on_start(self, loop: Loop) -> None:
+    def on_start(self, loop: LoopView) -> None:
         self.clock = (time.perf_counter(), loop.step)
 
-    def on_update(self, loop: Loop, batch: Batch, metrics: dict[str, float]) -> None:
+    def on_update(self, loop: LoopView, batch: Any, metrics: dict[str, float]) -> None:
         for key, value in metrics.items():
             self.sums[key] += value
-        self.count += 1
+            self.counts[key] += 1
 
-    def on_episode_end(self, loop: Loop, episode_return: float, length: int) -> None:
+    def on_episode_end(self, loop: LoopView, episode_return: float, length: int) -> None:
         loop.recorder.log(
             loop.step, loop.phase.name, {"rollout/return": episode_return, "rollout/length": length}
         )
 
-    def on_env_step(self, loop: Loop) -> None:
+    def on_env_step(self, loop: LoopView) -> None:
         if not due(loop, self.every):
             return
-        rows = {f"train/{k}": v / self.count for k, v in self.sums.items()} if self.count else {}
+        rows = {(k if "/" in k else f"train/{k}"): v / self.counts[k] for k, v in self.sums.items()}
         now = time.perf_counter()
         rows["time/steps_per_s"] = (loop.step - self.clock[1]) / max(now - self.clock[0], 1e-9)
         rows["train/updates"] = loop.state.updates
         loop.recorder.log(loop.step, loop.phase.name, rows)
         self.sums.clear()
-        self.count = 0
+        self.counts.clear()
         self.clock = (now, loop.step)
-
-
-def evaluate(
-    act: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int
-) -> np.ndarray:
-    """Returns of `episodes` episodes of the policy `act`; episode k starts from reset(seed + k),
-    so that every evaluation of a run sees the same start states."""
-    returns = np.zeros(episodes)
-    for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(act(obs))
-            returns[k] += float(reward)
-            done = terminated or truncated
-    return returns
-
-
-def deterministic(agent: ActorCritic) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda obs: agent.act(obs, explore=False)
-
-
-def uniform_random(act_dim: int, seed: int) -> Callable[[np.ndarray], np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return lambda obs: rng.uniform(-1.0, 1.0, act_dim).astype(np.float32)
 
 
 class Evaluator(Callback):
@@ -137,8 +94,11 @@ class Evaluator(Callback):
         self.env, self.every, self.episodes, self.seed = env, every, episodes, seed
         self.baseline, self.target_return, self.ref_scores = baseline, target_return, ref_scores
 
-    def _evaluate(self, loop: Loop) -> float:
-        returns = evaluate(deterministic(loop.acting_agent()), self.env, self.episodes, self.seed)
+    def _evaluate(self, loop: LoopView) -> float:
+        agent = loop.acting_agent()
+        returns = evaluate(
+            lambda obs: agent.act(obs, explore=False), self.env, self.episodes, self.seed
+        )
         mean = float(returns.mean())
         rows = {"eval/return": mean, "eval/return_std": float(returns.std())}
         if self.ref_scores is not None:
@@ -148,7 +108,7 @@ class Evaluator(Callback):
         loop.state.last_eval = mean
         return mean
 
-    def on_start(self, loop: Loop) -> None:
+    def on_start(self, loop: LoopView) -> None:
         if self.baseline and loop.step == 0:
             mean = self._evaluate(loop)
             if self.ref_scores is not None:
@@ -162,7 +122,7 @@ class Evaluator(Callback):
                 "baseline", stage=loop.stage, step=0, eval_return=mean, random_return=floor
             )
 
-    def on_env_step(self, loop: Loop) -> None:
+    def on_env_step(self, loop: LoopView) -> None:
         if not due(loop, self.every):
             return
         mean = self._evaluate(loop)
@@ -192,7 +152,7 @@ class Checkpointer(Callback):
         every: int,
         keep: int,
         save_buffer: bool,
-        meta: Callable[[Loop], dict[str, Any]],
+        meta: Callable[[Any], dict[str, Any]],
         final_name: str | None = None,
     ) -> None:
         self.folder, self.prefix, self.every, self.keep = Path(folder), prefix, every, keep

@@ -12,43 +12,17 @@ transition is stored and its updates are done.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import asdict
 
 import gymnasium as gym
 import numpy as np
 
 from wsdiag.agents import ActorCritic
+from wsdiag.core import ActionOverride, Actor, Callback, LoopState, Phase
 from wsdiag.data.buffer import ReplayBuffer
 from wsdiag.errors import NonFiniteError
-from wsdiag.training.callbacks import Callback
 from wsdiag.training.recorder import Recorder
-
-
-@dataclass(frozen=True)
-class Phase:
-    """Steps [start, end) of a stage and what happens during them."""
-
-    name: str  # recorded with every metric row
-    start: int
-    end: int
-    actor: str  # "random" | "pretrained" | "agent" | "none" (offline: updates only, no env step)
-    update_critic: bool
-    update_actor: bool
-
-
-@dataclass
-class LoopState:
-    """The loop's counters; saved in checkpoints."""
-
-    step: int = 0
-    episodes: int = 0
-    updates: int = 0
-    last_eval: float | None = None
-    stop_reason: str | None = None
-    rng: dict[str, Any] = field(default_factory=dict)  # numpy bit-generator state
-    extra: dict[str, Any] = field(default_factory=dict)  # callbacks' JSON state (controllers)
 
 
 class Loop:
@@ -82,8 +56,7 @@ class Loop:
         if self.state.rng:
             self.rng.bit_generator.state = self.state.rng
         self.phase = self.phase_at(self.state.step)
-        # A rollout scheme (JSRL) may act instead of the agent: (loop, obs) -> action or None.
-        self.action_override: Callable[[Loop, np.ndarray], np.ndarray | None] | None = None
+        self.action_override: ActionOverride | None = None  # a rollout scheme's (JSRL)
         self.episode_return = 0.0
         self.episode_length = 0
 
@@ -106,11 +79,11 @@ class Loop:
     def acting_agent(self, phase: Phase | None = None) -> ActorCritic:
         """The agent whose policy generates data in `phase` (and is evaluated then)."""
         phase = phase or self.phase
-        if phase.actor == "pretrained" and self.pretrained is not None:
+        if phase.actor == Actor.PRETRAINED and self.pretrained is not None:
             return self.pretrained
         return self.agent
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         """The loop state as JSON-ready data, for a checkpoint."""
         self.state.rng = self.rng.bit_generator.state
         return asdict(self.state)
@@ -118,9 +91,9 @@ class Loop:
     # ------------------------------------------------------------------ the loop
 
     def _action(self, obs: np.ndarray) -> np.ndarray:
-        if self.phase.actor == "random":
+        if self.phase.actor == Actor.RANDOM:
             return self.rng.uniform(-1.0, 1.0, self.buffer.act_dim).astype(np.float32)
-        if self.phase.actor == "agent" and self.action_override is not None:
+        if self.phase.actor == Actor.AGENT and self.action_override is not None:
             action = self.action_override(self, obs)
             if action is not None:
                 return action
@@ -170,7 +143,7 @@ class Loop:
                 for cb in self.callbacks:
                     cb.on_phase(self, phase.name)
             self.phase = phase
-            if phase.actor == "none":
+            if phase.actor == Actor.NONE:
                 self.state.step += 1
                 self._learn()
                 for cb in self.callbacks:

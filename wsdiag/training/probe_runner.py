@@ -21,15 +21,14 @@ import torch
 from wsdiag.agents.base import load_module
 from wsdiag.atomic import atomic_write
 from wsdiag.config import ProbesConfig
-from wsdiag.probes import ProbeSet, run_probes
-from wsdiag.training.callbacks import Callback
+from wsdiag.core import ONLINE, Callback
+from wsdiag.data.probe_set import ProbeSet
+from wsdiag.probes import run_probes
+from wsdiag.rundir import FROZEN_FILE, PROBES_DIR
 
 if TYPE_CHECKING:
     from wsdiag.agents import ActorCritic
     from wsdiag.training.loop import Loop
-
-PROBE_SET_FILE = "probe_set.npz"  # the behavioural set, under probes/
-FROZEN_FILE = "frozen_agent.pt"  # the networks of the frozen copy, under probes/
 
 
 def save_frozen(agent: ActorCritic, step: int, path: Path) -> None:
@@ -56,19 +55,19 @@ class ProbeRunner(Callback):
 
     def __init__(self, cfg: ProbesConfig, probe_set: ProbeSet, seed: int) -> None:
         """`probe_set`: the run's behavioural set (saved in probes/ by the experiment)."""
-        self.cfg, self.offline, self.seed = cfg, probe_set, seed
+        self.cfg, self.behaviour, self.seed = cfg, probe_set, seed
         self.frozen: ActorCritic | None = None
         self.last_step = -1
 
     def run(self, loop: Loop) -> None:
-        if loop.stage != "online" or loop.step == self.last_step:
+        if loop.stage != ONLINE or loop.step == self.last_step:
             return
         self.last_step = loop.step
         start = time.perf_counter()
         online = ProbeSet.from_buffer(loop.buffer, self.cfg.states) if len(loop.buffer) else None
         scalars, arrays = run_probes(
             loop.agent,
-            self.offline,
+            self.behaviour,
             self.cfg,
             online=online,
             pretrained=loop.pretrained,
@@ -81,7 +80,7 @@ class ProbeRunner(Callback):
         loop.recorder.save_probe(loop.step, loop.phase.name, scalars, arrays)
 
     def on_start(self, loop: Loop) -> None:
-        if loop.stage != "online" or self.cfg.every == 0:
+        if loop.stage != ONLINE or self.cfg.every == 0:
             return
         if loop.step > 0:  # resumed: this step's probes are already recorded
             self.last_step = loop.step
@@ -98,7 +97,7 @@ class ProbeRunner(Callback):
 
     @staticmethod
     def _frozen_path(loop: Loop) -> Path:
-        return loop.recorder.run_dir / "probes" / FROZEN_FILE
+        return loop.recorder.run_dir / PROBES_DIR / FROZEN_FILE
 
     def on_env_step(self, loop: Loop) -> None:
         if loop.step % self.cfg.every == 0 or loop.done:

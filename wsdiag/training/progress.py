@@ -14,7 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from wsdiag.training.callbacks import Callback
+from wsdiag.core import Callback
 
 if TYPE_CHECKING:
     from wsdiag.training.loop import Loop
@@ -99,3 +99,25 @@ class QuietProgress(Callback):
         )
 
     def close(self) -> None: ...
+
+
+class NoProgress(Callback):
+    """Nothing on the console."""
+
+    def close(self) -> None: ...
+
+
+PROGRESS_MODES = ("bar", "quiet", "none")
+
+
+def progress_callback(
+    mode: str, console: Console, every: int
+) -> RichProgress | QuietProgress | NoProgress:
+    """The progress display for `mode` (bar | quiet | none); `every`: quiet's line interval."""
+    if mode == "bar":
+        return RichProgress(console)
+    if mode == "quiet":
+        return QuietProgress(console, every)
+    if mode == "none":
+        return NoProgress()
+    raise ValueError(f"progress must be one of {', '.join(PROGRESS_MODES)}, got {mode!r}")

@@ -9,7 +9,6 @@ and a rename, so a crash at any moment leaves the previous complete version read
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,12 +18,8 @@ import numpy as np
 import pandas as pd
 
 from wsdiag.atomic import atomic_write, atomic_write_text
-
-METRICS_FILE = "metrics.parquet"
-EVENTS_FILE = "events.jsonl"
-PRETRAIN_PHASES = ("pretrain",)
-ONLINE_PHASES = ("warmup", "freeze", "finetune")
-COLUMNS = ("step", "phase", "key", "value")
+from wsdiag.probes.files import jsonable, save_probe_files
+from wsdiag.rundir import COLUMNS, EVENTS_FILE, METRICS_FILE, read_events, read_metrics
 
 
 class Recorder:
@@ -33,12 +28,10 @@ class Recorder:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
         self.rows: list[tuple[int, str, str, float]] = []
-        self.events: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = read_events(self.run_dir)
         if (self.run_dir / METRICS_FILE).exists():
             frame = read_metrics(self.run_dir)
-            self.rows = list(frame.itertuples(index=False, name=None))
-        if (self.run_dir / EVENTS_FILE).exists():
-            self.events = read_events(self.run_dir)
+            self.rows = list(frame[list(COLUMNS)].itertuples(index=False, name=None))
 
     def log(self, step: int, phase: str, metrics: Mapping[str, float]) -> None:
         self.rows.extend((int(step), phase, key, float(v)) for key, v in metrics.items())
@@ -46,7 +39,7 @@ class Recorder:
     def event(self, kind: str, **fields: Any) -> None:
         """Record an event and write the event log at once (events are rare and precious)."""
         self.events.append({"event": kind, "time": round(time.time(), 3), **fields})
-        text = "".join(json.dumps(e, default=_jsonable) + "\n" for e in self.events)
+        text = "".join(json.dumps(e, default=jsonable) + "\n" for e in self.events)
         atomic_write_text(self.run_dir / EVENTS_FILE, text)
 
     def flush(self) -> None:
@@ -66,49 +59,4 @@ class Recorder:
         self, step: int, phase: str, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]
     ) -> Path:
         """Write probes/step_<step>.npz (arrays) and step_<step>.json (scalars) atomically."""
-        folder = self.run_dir / "probes"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"step_{step}.npz"
-        atomic_write(path, lambda tmp: _savez(tmp, arrays))
-        record = {"step": step, "phase": phase, "scalars": dict(scalars)}
-        atomic_write_text(
-            path.with_suffix(".json"), json.dumps(record, indent=1, default=_jsonable)
-        )
-        return path
-
-
-def _savez(tmp: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def read_metrics(run_dir: Path) -> pd.DataFrame:
-    """The long-form metrics table of a run: columns step, phase, key, value."""
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        return pd.DataFrame(columns=list(COLUMNS))
-    return pd.read_parquet(path)
-
-
-def read_events(run_dir: Path) -> list[dict[str, Any]]:
-    """The events of a run, oldest first (a torn last line, impossible with atomic writes, is
-    skipped rather than fatal)."""
-    events = []
-    path = Path(run_dir) / EVENTS_FILE
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return events
+        return save_probe_files(self.run_dir, step, phase, scalars, arrays)

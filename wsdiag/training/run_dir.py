@@ -12,17 +12,22 @@ import torch
 
 from wsdiag.config import Config, dump_config
 from wsdiag.errors import WsdiagError
+from wsdiag.rundir import CONFIG_FILE, META_FILE
 from wsdiag.versions import git_sha, versions
-
-CONFIG_FILE, META_FILE = "config.toml", "meta.json"
 
 
 def resolve_device(name: str) -> str:
-    """`auto` -> cuda when available, else cpu; a CUDA device without CUDA is an error."""
+    """`auto` -> cuda when available, else cpu; a device this machine lacks is an error."""
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise WsdiagError(f"device '{name}' requested but CUDA is not available")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise WsdiagError(f"device '{name}' requested but CUDA is not available")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise WsdiagError(f"device '{name}': only {torch.cuda.device_count()} CUDA device(s)")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise WsdiagError("device 'mps' requested but MPS is not available")
     return name
 
 

@@ -1,33 +1,56 @@
-"""Confidence Constrained Learning (Wexler, Sarafian & Kraus, section IV, eq. 8) and CCL-PQD.
+"""The confidence controller of Confidence Constrained Learning (Wexler, Sarafian & Kraus,
+section IV, eq. 8), shared by CCL-PQD and CCL-BC.
 
 The confidence P is the Q-percentile probe (wsdiag.probes.q_percentile, eq. 8) of the fine-tuning
 agent's critic: the fraction of perturbed actions a + eps the critic values below the behavioural
 action a, averaged over behavioural states; it is recomputed every `every` critic updates. The
 map to the constraint weight is log-linear:
 
-    alpha = alpha_start                                       if P <= p_start (0.5)
-    alpha = 10^x,  x = log10(alpha_start) (1 - P) / (1 - p_start)   otherwise
+    alpha = alpha_start                                          if P <= p_start (0.5)
+    alpha = 10^x,  x = log10(alpha_start) (1 - P) / (1 - p_start)  otherwise
 
-i.e. x moves linearly from log10(alpha_start) at P = p_start to 0 (alpha = 1) at P = 1.
-
-CCL-PQD is the PQD update (wsdiag.mitigations.pqd) with this alpha. The controller records
-`mitigation/alpha` and `mitigation/confidence` and keeps both in loop.state.extra[<name>].
+i.e. x moves linearly from log10(alpha_start) at P = p_start to 0 (alpha = 1) at P = 1. The
+controller records `mitigation/alpha` and `mitigation/confidence` and keeps both in
+loop.state.controllers[<mitigation name>].
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from wsdiag.mitigations.bc_penalty import HookStats, behaviour_target, choice, distance_scale
-from wsdiag.mitigations.params_policy import ConfidenceParams
-from wsdiag.mitigations.pqd import MIXES, pqd_direction
-from wsdiag.mitigations.registry import MitigationContext, register
+from wsdiag.core import Callback, LoopView
+from wsdiag.mitigations.base import MitigationContext, need, one_of
 from wsdiag.probes.common import critic_fn
 from wsdiag.probes.q_percentile import q_percentile
-from wsdiag.training.callbacks import Callback
+
+
+@dataclass(frozen=True)
+class ConfidenceParams:
+    """The CCL confidence controller: P = Q-percentile of behavioural actions -> alpha."""
+
+    alpha_start: float = 1e-2  # alpha while P <= p_start (paper: 1e-2 moderate, 1e-4 strong expert)
+    p_start: float = 0.5  # P at which alpha starts to rise (log-linearly) to 1 at P = 1
+    every: int = 500  # recompute P every this many critic updates (code: 500)
+    n_perturb: int = 500  # perturbed actions per state in the percentile (paper: 500)
+    sigma: float = 1.0  # perturbation half-width as a fraction of the action half-range
+    n_states: int = 256  # behavioural states (a fixed random subset of the probe set) used for P
+    states: str = "behaviour"  # "behaviour" (the run's probe set) or "batch" (code: the update's)
+    q_reduce: str = "mean"  # "mean" or "min" over the critic ensemble for the percentile
+
+
+def check_confidence(p: ConfidenceParams, where: str) -> None:
+    """The controller's fields; `where` is the mitigation's table."""
+    need(0.0 < p.alpha_start <= 1.0, f"{where}.alpha_start must be in (0, 1], got {p.alpha_start}")
+    need(0.0 <= p.p_start < 1.0, f"{where}.p_start must be in [0, 1), got {p.p_start}")
+    for name in ("every", "n_perturb", "n_states"):
+        need(getattr(p, name) >= 1, f"{where}.{name} must be >= 1, got {getattr(p, name)}")
+    need(p.sigma > 0, f"{where}.sigma must be > 0, got {p.sigma}")
+    one_of(p.states, ("behaviour", "batch"), f"{where}.states")
+    one_of(p.q_reduce, ("mean", "min"), f"{where}.q_reduce")
 
 
 def alpha_from_confidence(p: float, alpha_start: float, p_start: float = 0.5) -> float:
@@ -44,11 +67,6 @@ class ConfidenceController(Callback):
     wants_updates = True
 
     def __init__(self, name: str, ctx: MitigationContext, params: ConfidenceParams) -> None:
-        where = f"mitigation.{name}"
-        choice(params.states, ("behaviour", "batch"), f"{where}.states")
-        choice(params.q_reduce, ("mean", "min"), f"{where}.q_reduce")
-        if not 0.0 < params.alpha_start <= 1.0:
-            raise ValueError(f"{where}.alpha_start must be in (0, 1], got {params.alpha_start}")
         self.name, self.agent, self.params = name, ctx.agent, params
         self.alpha, self.confidence = params.alpha_start, float("nan")
         behaviour = ctx.behaviour
@@ -60,14 +78,14 @@ class ConfidenceController(Callback):
         self.actions = torch.as_tensor(behaviour.actions[idx], dtype=torch.float32, device=device)
         self.generator = torch.Generator().manual_seed(ctx.seed)
 
-    def _log(self, loop) -> None:
+    def _log(self, loop: LoopView) -> None:
         rows = {"mitigation/alpha": self.alpha}
         if not math.isnan(self.confidence):
             rows["mitigation/confidence"] = self.confidence
         loop.recorder.log(loop.step, loop.phase.name, rows)
 
-    def on_start(self, loop) -> None:
-        saved = loop.state.extra.get(self.name)
+    def on_start(self, loop: LoopView) -> None:
+        saved = loop.state.controllers.get(self.name)
         if saved:
             self.alpha, self.confidence = float(saved["alpha"]), float(saved["confidence"])
         self._log(loop)
@@ -87,27 +105,12 @@ class ConfidenceController(Callback):
         self.alpha = alpha_from_confidence(self.confidence, p.alpha_start, p.p_start)
         return self.alpha
 
-    def on_update(self, loop, batch, metrics) -> None:
+    def on_update(self, loop: LoopView, batch, metrics) -> None:
         if self.agent.critic_updates % self.params.every != 0:
             return
         if self.params.states == "batch":
             self.update(batch.obs, batch.actions)
         else:
             self.update(self.states, self.actions)
-        loop.state.extra[self.name] = {"alpha": self.alpha, "confidence": self.confidence}
+        loop.state.controllers[self.name] = {"alpha": self.alpha, "confidence": self.confidence}
         self._log(loop)
-
-
-@register("ccl_pqd")
-def build_ccl_pqd(ctx: MitigationContext) -> list[Callback]:
-    p = ctx.config.mitigation.ccl_pqd
-    where = "mitigation.ccl_pqd"
-    choice(p.mix, MIXES, f"{where}.mix")
-    scale = distance_scale(ctx, p.bc_reduce, f"{where}.bc_reduce")
-    a_beta = behaviour_target(ctx, p.target, f"{where}.target")
-    controller = ConfidenceController("ccl_pqd", ctx, p)
-    stats = HookStats(ctx.config.log.train_every)
-    ctx.agent.actor_directions.append(
-        pqd_direction(lambda: controller.alpha, p.mix, scale, a_beta, stats.stats)
-    )
-    return [controller, stats]

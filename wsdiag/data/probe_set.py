@@ -1,6 +1,6 @@
 """Probe sets: fixed transitions that every probe call of a run sees.
 
-The offline (behavioural) set is chosen once per run — rollouts of the pretrained policy, or a
+The behavioural set is chosen once per run — rollouts of the pretrained policy, or a
 dataset — and saved as `probes/probe_set.npz`; the online set is the newest transitions of the
 replay buffer at each probe call. Labels name where a transition comes from (`behaviour`, or a
 dataset's `expert` / `non-expert`), so that probes can split on them.

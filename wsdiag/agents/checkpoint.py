@@ -1,0 +1,93 @@
+"""Reading a checkpoint: a directory of state dicts that loads with `torch.load(weights_only=True)`.
+
+    <checkpoint>/agent.pt    networks, targets, optimisers, update counters, torch RNG state
+    <checkpoint>/state.json  the loop's counters and numpy RNG states
+    <checkpoint>/meta.json   versions, algorithm, its config, env id, obs/action dims, stage, step
+    <checkpoint>/buffer.npz  optional replay buffer (plain arrays, no pickle)
+
+Writing is the trainer's (wsdiag.training.checkpoint); anything may read one.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from wsdiag.agents import AGENTS, ActorCritic, make_agent
+from wsdiag.config import AgentConfig, build_section
+from wsdiag.errors import WsdiagError
+from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, META_FILE, STATE_FILE, resolve_checkpoint
+
+# What a corrupted, truncated or foreign file makes torch.load, json or zipfile raise.
+UNREADABLE = (
+    OSError,
+    ValueError,
+    RuntimeError,
+    EOFError,
+    KeyError,
+    pickle.UnpicklingError,
+    zipfile.BadZipFile,
+)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint read from disk."""
+
+    path: Path
+    meta: dict[str, Any]
+    agent_state: dict[str, Any]
+    loop_state: dict[str, Any]
+
+    @property
+    def buffer_path(self) -> Path | None:
+        p = self.path / BUFFER_FILE
+        return p if p.exists() else None
+
+    @property
+    def stage(self) -> str | None:
+        return self.meta.get("stage")
+
+    def make_agent(self, obs_dim: int, act_dim: int, device: str = "cpu") -> ActorCritic:
+        """Rebuild the saved agent, checking it fits an env with these dimensions."""
+        saved = (self.meta.get("obs_dim"), self.meta.get("act_dim"))
+        if saved != (obs_dim, act_dim):
+            raise WsdiagError(
+                f"checkpoint {self.path} was made for observations of shape ({saved[0]},) and "
+                f"actions of shape ({saved[1]},) ({self.meta.get('env_id')}); this environment "
+                f"has observations ({obs_dim},) and actions ({act_dim},)"
+            )
+        cfg = build_section(AgentConfig, self.meta["agent_config"], "checkpoint.agent_config")
+        agent = make_agent(cfg, obs_dim, act_dim, device)
+        try:
+            agent.load_state_dict(self.agent_state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise WsdiagError(
+                f"checkpoint {self.path}: agent.pt does not fit its meta.json: {exc}"
+            ) from exc
+        return agent
+
+
+def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:
+    """Read a checkpoint (a checkpoint, `checkpoints/` or run directory: `resolve_checkpoint`)."""
+    path = resolve_checkpoint(path)
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+        loop_state = json.loads((path / STATE_FILE).read_text())
+        agent_state = torch.load(path / AGENT_FILE, map_location=map_location, weights_only=True)
+    except UNREADABLE as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WsdiagError(f"cannot read checkpoint {path}: {first}") from exc
+    if not isinstance(meta, dict) or not isinstance(agent_state, dict):
+        raise WsdiagError(f"cannot read checkpoint {path}: not a wsdiag checkpoint")
+    if meta.get("algo") not in AGENTS:
+        raise WsdiagError(f"checkpoint {path} holds an unknown algorithm '{meta.get('algo')}'")
+    if "agent_config" not in meta:
+        raise WsdiagError(f"checkpoint {path}: meta.json has no agent_config")
+    return Checkpoint(path, meta, agent_state, loop_state)

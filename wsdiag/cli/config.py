@@ -1,0 +1,52 @@
+"""`wsdiag config`: check a config as `wsdiag train` would, before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks into wsdiag.config)
+from wsdiag.agents.checkpoint import load_checkpoint
+from wsdiag.cli.errors import cli_errors
+from wsdiag.config import Config, dump_config, load_config
+from wsdiag.data.minari_io import require_local
+from wsdiag.envs import check_env_id
+
+app = typer.Typer(help="Check experiment configs.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def check_inputs(config: Config) -> None:
+    """What a config names outside itself: the environment id, the pretrained checkpoint, the
+    local dataset (a CUDA device is checked when the run starts)."""
+    check_env_id(config.env.id)
+    if config.pretrain.source == "checkpoint":
+        load_checkpoint(config.pretrain.path)
+    if config.pretrain.source == "offline":
+        require_local(config.pretrain.dataset)
+
+
+@app.command()
+def check(
+    config: Annotated[Path, typer.Argument(help="Experiment config (TOML).", show_default=False)],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override a config field: section.key=value."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the config's seed.")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Validate every field (types, ranges, the mitigation's parameters), the environment id,
+    the pretrained checkpoint and the dataset; print the resolved config (TOML) on stdout.
+
+    Example: wsdiag config check wsdiag/configs/demo.toml --set mitigation.name='"ccl_pqd"'
+    """
+    with cli_errors(debug):
+        extra = [f"seed={seed}"] if seed is not None else []
+        resolved = load_config(config, [*(overrides or []), *extra])
+        check_inputs(resolved)
+        typer.echo(dump_config(resolved), nl=False)
+        console.print(f"[green]ok[/]: {config}", highlight=False, soft_wrap=True)

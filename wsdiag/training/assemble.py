@@ -1,0 +1,87 @@
+"""The callbacks of a stage, in one place and in their order: events, training logs,
+evaluation, probes (online stage), the mitigation's, progress, the user's and, last,
+checkpoints (they flush what the others logged at the same step)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from wsdiag.config import Config, to_dict
+from wsdiag.core import ONLINE, PRETRAIN, Callback
+from wsdiag.data.probe_set import ProbeSet
+from wsdiag.rundir import PRETRAINED
+from wsdiag.training.callbacks import Checkpointer, Evaluator, PhaseEvents, TrainLogger
+from wsdiag.training.probe_runner import ProbeRunner
+from wsdiag.training.warm_start import PROBE_SEED_OFFSET
+from wsdiag.versions import git_sha
+
+EVAL_SEED_OFFSET = 10_000  # evaluation episodes start from reset(seed + 10_000 + k)
+PRETRAIN_PREFIX, ONLINE_PREFIX = "pretrain_step_", "step_"
+
+
+def stage_callbacks(
+    stage: str,
+    config: Config,
+    *,
+    eval_env: gym.Env,
+    checkpoints: Path,
+    checkpoint_meta: Callable[[Any], dict[str, Any]],
+    ref_scores: tuple[float, float] | None = None,
+    save_buffer: bool = True,
+    behaviour: ProbeSet | None = None,
+    mitigation: Sequence[Callback] = (),
+    extra: Sequence[Callback] = (),
+) -> list[Callback]:
+    """Every callback of one stage (see module docstring); `extra`: progress and the user's."""
+    ev, ck = config.eval, config.checkpoint
+    callbacks: list[Callback] = [
+        PhaseEvents(),
+        TrainLogger(config.log.train_every),
+        Evaluator(
+            eval_env,
+            ev.every,
+            ev.episodes,
+            config.seed + EVAL_SEED_OFFSET,
+            baseline=stage == ONLINE,
+            target_return=config.pretrain.target_return if stage == PRETRAIN else None,
+            ref_scores=ref_scores,
+        ),
+    ]
+    if stage == ONLINE and config.probes.every > 0 and behaviour is not None:
+        callbacks.append(ProbeRunner(config.probes, behaviour, config.seed + PROBE_SEED_OFFSET))
+    callbacks += [*mitigation, *extra]
+    callbacks.append(
+        Checkpointer(
+            checkpoints,
+            PRETRAIN_PREFIX if stage == PRETRAIN else ONLINE_PREFIX,
+            ck.every,
+            ck.keep,
+            ck.save_buffer and save_buffer,
+            checkpoint_meta,
+            final_name=PRETRAINED if stage == PRETRAIN else None,
+        )
+    )
+    return callbacks
+
+
+def checkpoint_meta(config: Config, run_dir: Path) -> Callable[[Any], dict[str, Any]]:
+    """What each checkpoint's meta.json says of the run, beside the agent's own fields."""
+
+    def meta(loop: Any) -> dict[str, Any]:
+        return {
+            "stage": loop.stage,
+            "step": loop.step,
+            "phase": loop.phase.name,
+            "done": loop.done,
+            "env_id": config.env.id,
+            "run": run_dir.name,
+            "seed": config.seed,
+            "git_sha": git_sha(),
+            "config": to_dict(config),
+        }
+
+    return meta
