@@ -142,9 +142,9 @@ NEUTRAL = {
     "pretrained/q_percentile": [0.95] * 7,
     "grad_norm/behaviour/mean": [1.0] * 7,
     "pretrained/grad_norm/behaviour/mean": [1.0] * 7,
-    "td_error/offline": [1.0] * 7,
+    "td_error/behaviour": [1.0] * 7,
     "td_error/online": [1.0] * 7,
-    "q/offline": [-10.0] * 7,
+    "q/behaviour": [-10.0] * 7,
     "q/online": [-10.0] * 7,
     "kl/online": [0.01] * 7,
     "divergence/behaviour": [0.1] * 7,
@@ -194,12 +194,12 @@ def test_no_significant_degradation() -> None:
          ["0.52", "step 1000", "0.95"]),
         ("gradient", {"grad_norm/behaviour/mean": [0.1, 1.2, 8.0, 4.0, 2.0, 1.0, 1.0]},
          ["8 at step 2000", "8x", "threshold 3x"]),
-        ("spiral", {"td_error/offline": [2.0, 0.5, 2.0, 5.0, 3.0, 1.0, 1.0],
+        ("spiral", {"td_error/behaviour": [2.0, 0.5, 2.0, 5.0, 3.0, 1.0, 1.0],
                     "td_error/online": [1.0, 0.5, 0.55, 0.6, 0.5, 0.5, 0.5]},
          ["x10", "0.5 -> 5 at step 3000", "online x1.2"]),
-        ("spiral", {"q/offline": [-10, -10, -30, -40, -20, -10, -10],
+        ("spiral", {"q/behaviour": [-10, -10, -30, -40, -20, -10, -10],
                     "q/online": [-10, -10, -11, -10, -10, -10, -10]},
-         ["offline Q level moved 300%", "online 10%"]),
+         ["behavioural-set Q level moved 300%", "online 10%"]),
         ("forgetting", {"kl/online": [0.0, 0.0, 3.0, 6.0, 3.0, 0.1, 0.1]},
          ["corr 0.98 over 5 probes", "peak KL 6 nats at step 3000"]),
         ("closeness", {"divergence/non-expert": [0.1, 0.1, 0.3, 0.5, 0.2, 0.1, 0.1],
@@ -261,3 +261,17 @@ def test_runs_grouped_by_config_and_labelled_by_what_differs() -> None:
     # configs that differ outside [warmstart] fall back to the keys that differ anywhere
     c = _run("ws", finetune={"actor_lr": 1e-4})
     assert group_runs([a0, c])[1].label == "ws: finetune.actor_lr=0.0001"
+
+
+def test_runs_written_with_offline_probe_keys_read_as_behaviour(tmp_path: Path) -> None:
+    from wsdiag.analysis.run import load_run
+    from wsdiag.config import dump_config
+
+    (tmp_path / "config.toml").write_text(dump_config(tiny_config()))
+    rows = [(0, "warmup", "probe/td_error/offline", 1.0), (0, "warmup", "probe/kl/online", 2.0)]
+    pd.DataFrame(rows, columns=["step", "phase", "key", "value"]).to_parquet(
+        tmp_path / "metrics.parquet"
+    )
+    run = load_run(tmp_path)
+    assert run.has("probe/td_error/behaviour") and run.has("probe/kl/online")
+    assert not run.has("probe/td_error/offline")

@@ -226,8 +226,8 @@ def test_probes_recorded_at_interval_and_phase_boundaries(runs: Path) -> None:
     keys = set(frame.key)
     expected = {
         "probe/q_percentile", "probe/pretrained/q_percentile", "probe/grad_norm/behaviour/p90",
-        "probe/policy_grad_norm", "probe/td_error/offline", "probe/td_error/online",
-        "probe/kl/online", "probe/q_kl/offline", "probe/divergence/behaviour",
+        "probe/policy_grad_norm", "probe/td_error/behaviour", "probe/td_error/online",
+        "probe/kl/online", "probe/q_kl/behaviour", "probe/divergence/behaviour",
         "probe/frozen/su_piu", "time/probe_s",
     }  # fmt: skip
     assert expected <= keys, expected - keys
@@ -239,5 +239,5 @@ def test_probes_recorded_at_interval_and_phase_boundaries(runs: Path) -> None:
     assert record["phase"] == "finetune" and "q_percentile" in record["scalars"]
     assert (run_dir / "probes" / "probe_set.npz").exists()
     # the warm-started actor equals the pretrained one until policy updates begin
-    warmup = frame[(frame.key == "probe/action_mse/offline") & (frame.step <= 130)]
+    warmup = frame[(frame.key == "probe/action_mse/behaviour") & (frame.step <= 130)]
     assert (warmup.value == 0).all()

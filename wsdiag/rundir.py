@@ -42,14 +42,19 @@ COLUMNS = ("step", "phase", "key", "value")
 def pretrain_phases(config: Config, offline: bool) -> list[Phase]:
     """Online pretraining: `learning_starts` random steps, then the agent acts and learns;
     offline pretraining: `steps` gradient steps on the dataset, nobody acting."""
-    cfg = config.pretrain
+    steps = config.pretrain.steps
     if offline:
-        return [Phase(PRETRAIN, 0, cfg.steps, Actor.NONE, update_critic=True, update_actor=True)]
-    start = min(cfg.learning_starts, cfg.steps)
+        return [
+            Phase(PRETRAIN, start=0, end=steps, actor=Actor.NONE, update_critic=True,
+                  update_actor=True),
+        ]  # fmt: skip
+    start = min(config.pretrain.learning_starts, steps)
     phases = [
-        Phase(PRETRAIN, 0, start, Actor.RANDOM, update_critic=False, update_actor=False),
-        Phase(PRETRAIN, start, cfg.steps, Actor.AGENT, update_critic=True, update_actor=True),
-    ]
+        Phase(PRETRAIN, start=0, end=start, actor=Actor.RANDOM, update_critic=False,
+              update_actor=False),
+        Phase(PRETRAIN, start=start, end=steps, actor=Actor.AGENT, update_critic=True,
+              update_actor=True),
+    ]  # fmt: skip
     return [p for p in phases if p.end > p.start]
 
 
@@ -59,12 +64,13 @@ def online_phases(config: Config) -> list[Phase]:
     w, f = ws.warmup_steps, ws.warmup_steps + ws.freeze_policy_steps
     warmup_actor = Actor.RANDOM if ws.warmup_policy == "random" else Actor.PRETRAINED
     phases = [
-        Phase("warmup", 0, w, warmup_actor, ws.train_critic_during_warmup, update_actor=False),
-        Phase("freeze", w, f, Actor.AGENT, update_critic=True, update_actor=False),
-        Phase(
-            "finetune", f, config.finetune.steps, Actor.AGENT, update_critic=True, update_actor=True
-        ),
-    ]
+        Phase("warmup", start=0, end=w, actor=warmup_actor,
+              update_critic=ws.train_critic_during_warmup, update_actor=False),
+        Phase("freeze", start=w, end=f, actor=Actor.AGENT, update_critic=True,
+              update_actor=False),
+        Phase("finetune", start=f, end=config.finetune.steps, actor=Actor.AGENT,
+              update_critic=True, update_actor=True),
+    ]  # fmt: skip
     return [p for p in phases if p.end > p.start]
 
 

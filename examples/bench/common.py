@@ -119,10 +119,13 @@ def training_loop(
 
     from wsdiag.agents import make_agent
     from wsdiag.config import AgentConfig
+    from wsdiag.core import Actor, Phase
     from wsdiag.envs import make_env, space_dims
-    from wsdiag.training.loop import Loop, Phase
+    from wsdiag.training.loop import Loop
     from wsdiag.training.recorder import Recorder
 
+    random_phase = Phase("pretrain", 0, random_steps, Actor.RANDOM, False, update_actor=False)
+    learning = {"actor": Actor.AGENT, "update_critic": True, "update_actor": True}
     torch.manual_seed(seed)
     env = make_env(env_id)
     obs_dim, act_dim = space_dims(env)
@@ -133,10 +136,7 @@ def training_loop(
         agent=make_agent(cfg, obs_dim, act_dim),
         buffer=ReplayBuffer(buffer_size, obs_dim, act_dim, seed),
         recorder=Recorder(Path(run_dir)),
-        phases=[
-            Phase("pretrain", 0, random_steps, "random", False, False),
-            Phase("pretrain", random_steps, total, "agent", True, True),
-        ],
+        phases=[random_phase, Phase("pretrain", random_steps, total, **learning)],
         utd=1,
         batch_size=BATCH,
         seed=seed,

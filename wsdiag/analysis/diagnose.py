@@ -15,8 +15,8 @@ Rules (thresholds in `Thresholds`, documented in docs/metrics.md):
 - extrapolation error: |q_percentile(ref) - 0.5| <= percentile_band.
 - gradient error: max over {ref} + W of grad_norm/behaviour/mean divided by the pretrained
   critic's pretrained/grad_norm/behaviour/mean at the same probe >= grad_ratio.
-- downward spiral: growth(td_error/offline) >= spiral_td_growth and growth(td_error/online) <=
-  spiral_flat_growth, or shift(q/offline) >= spiral_q_shift and shift(q/online) <=
+- downward spiral: growth(td_error/behaviour) >= spiral_td_growth and growth(td_error/online) <=
+  spiral_flat_growth, or shift(q/behaviour) >= spiral_q_shift and shift(q/online) <=
   spiral_flat_q_shift.
 - forgetting: Pearson corr(kl/online, shortfall) >= forgetting_corr over the probes of
   {ref} + W (at least 3), with shortfall = max(0, R0 - R(t)) (R interpolated between
@@ -209,28 +209,28 @@ def _gradient(ev: Evidence) -> Finding:
 
 def _spiral(ev: Evidence) -> Finding:
     th = ev.th
-    td_off, td_on = ev.growth("td_error/offline"), ev.growth("td_error/online")
-    q_off, q_on = ev.shift("q/offline"), ev.shift("q/online")
+    td_off, td_on = ev.growth("td_error/behaviour"), ev.growth("td_error/online")
+    q_off, q_on = ev.shift("q/behaviour"), ev.shift("q/online")
     parts, numbers, fired = [], {}, False
     if td_off and td_on:
-        numbers |= {"td_offline_growth": td_off[0], "td_online_growth": td_on[0]}
+        numbers |= {"td_behaviour_growth": td_off[0], "td_online_growth": td_on[0]}
         fired |= td_off[0] >= th.spiral_td_growth and td_on[0] <= th.spiral_flat_growth
         parts.append(
-            f"offline TD error x{_g(td_off[0])} ({_g(td_off[1])} -> {_g(td_off[2])} at "
-            f"step {td_off[3]}) vs online x{_g(td_on[0])} (thresholds: offline >= "
+            f"behavioural-set TD error x{_g(td_off[0])} ({_g(td_off[1])} -> {_g(td_off[2])} at "
+            f"step {td_off[3]}) vs online x{_g(td_on[0])} (thresholds: behavioural >= "
             f"{_g(th.spiral_td_growth)}x, online <= {_g(th.spiral_flat_growth)}x)"
         )
     if q_off and q_on:
-        numbers |= {"q_offline_shift": q_off[0], "q_online_shift": q_on[0]}
+        numbers |= {"q_behaviour_shift": q_off[0], "q_online_shift": q_on[0]}
         fired |= q_off[0] >= th.spiral_q_shift and q_on[0] <= th.spiral_flat_q_shift
         parts.append(
-            f"offline Q level moved {100 * q_off[0]:.0f}% ({_g(q_off[1])} -> "
+            f"behavioural-set Q level moved {100 * q_off[0]:.0f}% ({_g(q_off[1])} -> "
             f"{_g(q_off[2])} at step {q_off[3]}) vs online {100 * q_on[0]:.0f}% "
-            f"(thresholds: offline >= {100 * th.spiral_q_shift:.0f}%, online <= "
+            f"(thresholds: behavioural >= {100 * th.spiral_q_shift:.0f}%, online <= "
             f"{100 * th.spiral_flat_q_shift:.0f}%)"
         )
     if not parts:
-        return Finding("spiral", NA, "no offline and online TD-error or Q-level probes")
+        return Finding("spiral", NA, "no behavioural-set and online TD-error or Q-level probes")
     return Finding("spiral", FIRED if fired else CLEAR, "; ".join(parts), numbers)
 
 

@@ -30,6 +30,8 @@ from wsdiag.rundir import (
 )
 
 PROBE_FILE = re.compile(r"step_(\d+)\.npz$")
+# Runs written before the behavioural probe set was called `behaviour` end its keys in /offline.
+LEGACY_BEHAVIOUR_KEY = (r"^(probe/.+)/offline$", r"\1/behaviour")
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,15 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
         path=path,
         name=name or path.name,
         config=load_config(path / CONFIG_FILE),
-        metrics=read_metrics(path),
+        metrics=_current_keys(read_metrics(path)),
         events=read_events(path),
         probe_steps=steps,
     )
+
+
+def _current_keys(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Metric keys under their current names (see LEGACY_BEHAVIOUR_KEY)."""
+    if len(metrics):
+        pattern, new = LEGACY_BEHAVIOUR_KEY
+        metrics = metrics.assign(key=metrics.key.str.replace(pattern, new, regex=True))
+    return metrics

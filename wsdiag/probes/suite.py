@@ -111,7 +111,7 @@ def _drift(
 
 def run_probes(
     agent: ActorCritic,
-    offline: ProbeSet,
+    behaviour: ProbeSet,
     cfg: ProbesConfig,
     *,
     online: ProbeSet | None = None,
@@ -121,12 +121,12 @@ def run_probes(
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Run every probe the inputs allow (definitions in docs/probes.md); (scalars, arrays).
 
-    offline: the behavioural probe set; online: recent transitions of the agent's own policy;
+    behaviour: the behavioural probe set; online: recent transitions of the agent's own policy;
     pretrained: the agent the warm start came from (drift, and its critic as a reference);
     frozen: a copy of the agent taken when policy updates began (frozen-critic view).
     """
     out = ProbeResult()
-    t = offline.tensors(agent.device)
+    t = behaviour.tensors(agent.device)
     q_fn = critic_fn(agent, cfg.reduce)
     gen = torch.Generator().manual_seed(seed + 1)
     _critic_probes(out, agent, t, cfg, seed)
@@ -155,18 +155,18 @@ def run_probes(
     out.add("grad_norm/policy", action_grad_norm(q_fn, t["states"], pi), stats=True)
     out.add("grad_norm/random", action_grad_norm(q_fn, t["states"], random_actions), stats=True)
     out.scalars["policy_grad_norm"] = policy_grad_norm(q_fn, agent.policy, agent.actor, t["states"])
-    _td(out, agent, t, cfg, "offline")
-    labels = offline.labels
+    _td(out, agent, t, cfg, "behaviour")
+    labels = behaviour.labels
     divergence = action_divergence(
         agent.policy, t["states"], t["actions"], labels, cfg.divergence_q
     )
     out.scalars |= {f"divergence/{label}": v for label, v in divergence.items()}
     by_label = q_by_label(q_fn, t["states"], t["actions"], labels, generator=gen)
     out.arrays |= {f"q_by_label/{k}": v for k, v in by_label.items()}
-    out.arrays["offline_states"] = offline.states
+    out.arrays["behaviour_states"] = behaviour.states
     if pretrained is not None:
         _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
-        _drift(out, agent, pretrained, t["states"], cfg, seed, "offline")
+        _drift(out, agent, pretrained, t["states"], cfg, seed, "behaviour")
     if online is not None and len(online) > 0:
         o = online.tensors(agent.device)
         out.arrays["online_states"] = online.states

@@ -3,8 +3,8 @@
     td(s, a) = | Q(s, a) - (r + gamma (1 - terminated) Q_target(s', pi(s'))) |
 
 with pi the deterministic policy and Q, Q_target reduced over the ensemble the same way (mean by
-default). Truncated transitions bootstrap like any other. Measured on the offline (behavioural)
-probe set and on recent online transitions: an offline TD error that grows while the online one
+default). Truncated transitions bootstrap like any other. Measured on the behavioural probe set
+and on recent online transitions: a behavioural-set TD error that grows while the online one
 stays flat is the "downward spiral".
 """
 

@@ -1,4 +1,4 @@
-"""Figure 7: state embeddings (TD3BC++, Fig. 9): dataset states by label; offline vs online.
+"""Figure 7: state embeddings (TD3BC++, Fig. 9): dataset states by label; behavioural vs online.
 
 States are standardised per feature and embedded in 2-D with UMAP (umap-learn) on exact
 neighbours from scikit-learn's `NearestNeighbors` passed as `precomputed_knn` (this skips
@@ -74,7 +74,7 @@ def _subsample(groups: Mapping[str, np.ndarray], seed: int) -> dict[str, np.ndar
 
 
 def embedding_panels(run: Run, deg: Degradation | None) -> list[EmbeddingPanel]:
-    """Dataset states by label (probe set); offline states vs online states at key steps."""
+    """Dataset states by label (probe set); behavioural states vs online states at key steps."""
     panels = []
     probe_set = run.probe_set()
     if probe_set is not None:
@@ -84,16 +84,16 @@ def embedding_panels(run: Run, deg: Degradation | None) -> list[EmbeddingPanel]:
     online: dict[str, np.ndarray] = {}
     offline = probe_set["states"] if probe_set is not None else None
     for step, caption in key_steps(run, deg):
-        arrays = run.probe_arrays(step, ("online_states", "offline_states"))
-        if offline is None and "offline_states" in arrays:
-            offline = arrays["offline_states"]
+        arrays = run.probe_arrays(step, ("online_states", "behaviour_states"))
+        if offline is None and "behaviour_states" in arrays:
+            offline = arrays["behaviour_states"]
         if "online_states" in arrays:
             online[f"online, step {step} ({caption})"] = arrays["online_states"]
     if offline is not None and online:
         panels.append(
             EmbeddingPanel(
                 "Offline (behavioural) vs online states",
-                {"offline (behavioural set)": offline, **online},
+                {"behavioural set": offline, **online},
             )
         )
     return panels
@@ -115,7 +115,7 @@ def plot_embeddings(
         start = 0
         for i, name in enumerate(names):
             n = len(groups[name])
-            colour = "#9a9a9a" if name.startswith("offline") else COLOURS[i % len(COLOURS)]
+            colour = "#9a9a9a" if name.startswith("behaviour") else COLOURS[i % len(COLOURS)]
             ax.scatter(
                 *coords[start : start + n].T,
                 s=7,

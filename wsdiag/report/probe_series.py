@@ -3,7 +3,7 @@
 Panels (each drawn only when its keys were recorded): evaluation return with the baseline;
 Q-percentile of the behavioural action (new and pretrained critic, 0.5 = no preference);
 ||dQ/da|| at behavioural, policy and random actions; TD error and Q level on the behavioural
-(offline) set vs recent buffer (online) transitions; KL drift from the pretrained policy;
+set vs recent buffer (online) transitions; KL drift from the pretrained policy;
 divergence from dataset actions per label; controllers (SAC's alpha, and every `mitigation/*`
 key a mitigation records).
 """
@@ -71,7 +71,7 @@ def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
             "TD error |Q − target|",
             "mean absolute TD error",
             (
-                ("probe/td_error/offline", "offline (behavioural set)"),
+                ("probe/td_error/behaviour", "behavioural set"),
                 ("probe/td_error/online", "online (recent transitions)"),
             ),
             scale="log",
@@ -80,7 +80,7 @@ def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
             "Q level",
             "mean Q(s, a)",
             (
-                ("probe/q/offline", "offline (behavioural set)"),
+                ("probe/q/behaviour", "behavioural set"),
                 ("probe/q/online", "online (recent transitions)"),
             ),
         ),
@@ -88,7 +88,7 @@ def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
             "Policy drift from the pretrained policy",
             "KL(π_pre ‖ π) [nats]",
             (
-                ("probe/kl/offline", "offline states"),
+                ("probe/kl/behaviour", "behavioural states"),
                 ("probe/kl/online", "online states"),
             ),
             scale="symlog",
@@ -138,10 +138,10 @@ def _scale(ax: Axes, panel: Panel, lines: list[tuple[str, Curve]]) -> None:
 
 
 def _look(label: str) -> dict[str, str]:
-    """Same meaning, same look in every panel: offline blue, online orange, pretrained grey."""
+    """Same meaning, same look in every panel: behavioural blue, online orange, pretrained grey."""
     if "pretrained" in label:
         return {"color": "#555555", "linestyle": "--"}
-    if label.startswith("offline"):
+    if label.startswith("behaviour"):
         return {"color": "#1f77b4"}
     if label.startswith("online"):
         return {"color": "#ff7f0e"}

@@ -34,9 +34,10 @@ def stage_callbacks(
     save_buffer: bool = True,
     behaviour: ProbeSet | None = None,
     mitigation: Sequence[Callback] = (),
-    extra: Sequence[Callback] = (),
+    observers: Sequence[Callback] = (),
 ) -> list[Callback]:
-    """Every callback of one stage (see module docstring); `extra`: progress and the user's."""
+    """Every callback of one stage (see module docstring); `observers`: the progress display
+    and the user's callbacks."""
     ev, ck = config.eval, config.checkpoint
     callbacks: list[Callback] = [
         PhaseEvents(),
@@ -53,7 +54,7 @@ def stage_callbacks(
     ]
     if stage == ONLINE and config.probes.every > 0 and behaviour is not None:
         callbacks.append(ProbeRunner(config.probes, behaviour, config.seed + PROBE_SEED_OFFSET))
-    callbacks += [*mitigation, *extra]
+    callbacks += [*mitigation, *observers]
     callbacks.append(
         Checkpointer(
             checkpoints,

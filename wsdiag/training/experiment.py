@@ -241,7 +241,7 @@ class Experiment:
                 checkpoint_meta=checkpoint_meta(config, self.run_dir),
                 ref_scores=data.ref_scores if data is not None else None,
                 save_buffer=online or data is None,
-                extra=[self.progress, *self.user_callbacks],
+                observers=[self.progress, *self.user_callbacks],
                 **callbacks,
             ),
             pretrained=pretrained,
