@@ -99,3 +99,24 @@ def random_batch(
         "mc_return": torch.randn(n, generator=g),
     }
     return Batch(**(base | fields))
+
+
+# Tiny budgets for CLI runs of the demo config (a few seconds each).
+TINY_ARGS = [
+    "--set", "pretrain.steps=300", "--set", "pretrain.learning_starts=100",
+    "--set", "pretrain.hidden=[16,16]", "--set", "finetune.hidden=[16,16]",
+    "--set", "finetune.steps=300", "--set", "warmstart.warmup_steps=100",
+    "--set", "eval.every=150", "--set", "eval.episodes=1", "--set", "threads=1",
+]  # fmt: skip
+DEMO_CONFIG = str(Path(__file__).parent.parent / "wsdiag" / "configs" / "demo.toml")
+
+
+def one_line_error(result: Any, code: int, text: str) -> None:
+    """A CLI result that failed with `code` and one `error:` line containing `text` on stderr
+    (besides the `run directory:` line of a run that had started), no traceback."""
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("run directory:")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:") and text in lines[0], lines[0]
+    assert "Traceback" not in result.output

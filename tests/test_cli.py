@@ -9,30 +9,20 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
 from wsdiag import __version__
 from wsdiag.cli.main import app
 from wsdiag.training.recorder import read_metrics
 
 runner = CliRunner()
-TINY = [
-    "--set", "pretrain.steps=300", "--set", "pretrain.learning_starts=100",
-    "--set", "pretrain.hidden=[16,16]", "--set", "finetune.hidden=[16,16]",
-    "--set", "finetune.steps=300", "--set", "warmstart.warmup_steps=100",
-    "--set", "eval.every=150", "--set", "eval.episodes=1", "--set", "threads=1",
-]  # fmt: skip
-DEMO = str(Path(__file__).parent.parent / "wsdiag" / "configs" / "demo.toml")
+TINY, DEMO = TINY_ARGS, DEMO_CONFIG
 
 
 def _invoke(*args: str):
     return runner.invoke(app, list(args))
 
 
-def _one_line_error(result, code: int, text: str) -> None:
-    assert result.exit_code == code, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error:") and text in lines[0], lines[0]
-    assert "Traceback" not in result.output
+_one_line_error = one_line_error
 
 
 def test_help_and_version() -> None:

@@ -88,3 +88,55 @@ def test_compare_mitigations_variants_are_valid_configs() -> None:
         fit = ["hidden", "layer_norm"] + ["ensemble"] * ("critic" in config.warmstart.load)
         for field in fit:  # the warm start must find the same architecture
             assert getattr(config.finetune, field) == getattr(pretrain, field), (name, field)
+
+
+BAD_VALUES = [
+    ("seed", -1), ("threads", -2), ("device", "tpu"), ("device", "cuda:x"), ("name", "a/b"),
+    ("env.max_episode_steps", 0),
+    ("pretrain.steps", 0), ("pretrain.learning_starts", -1), ("pretrain.actor_lr", 0.0),
+    ("finetune.critic_lr", -1e-3), ("finetune.alpha_lr", 0.0), ("finetune.value_lr", -1.0),
+    ("finetune.utd", 0), ("finetune.batch_size", 0), ("finetune.buffer_size", 0),
+    ("finetune.policy_delay", 0), ("finetune.ensemble", 0), ("finetune.gamma", 1.5),
+    ("finetune.tau", 0.0), ("finetune.expl_noise", -0.1), ("finetune.policy_noise", -0.1),
+    ("finetune.noise_clip", -1.0), ("finetune.init_alpha", 0.0), ("finetune.bc_alpha", -1.0),
+    ("finetune.bc_reduce", "max"), ("finetune.iql_expectile", 1.5), ("finetune.iql_beta", -1.0),
+    ("finetune.iql_max_weight", 0.0), ("finetune.iql_atanh_eps", 0.0), ("finetune.cql_alpha", -1),
+    ("finetune.cql_n_actions", 0), ("finetune.cql_temperature", 0.0), ("finetune.bcq_phi", 0.0),
+    ("finetune.bcq_hidden", [0]), ("finetune.hidden", []), ("finetune.actor_q", "max"),
+    ("warmstart.warmup_steps", -1), ("warmstart.freeze_policy_steps", -1),
+    ("warmstart.offline_fraction", 0.0), ("warmstart.offline_min_transitions", -1),
+    ("warmstart.offline_ratio", 1.0), ("warmstart.dataset_warmup_transitions", 0),
+    ("warmstart.warmup_policy", "expert"), ("warmstart.offline_data", "some"),
+    ("eval.every", 0), ("eval.episodes", 0), ("log.train_every", 0),
+    ("probes.every", -1), ("probes.states", 0), ("probes.n_perturb", 0), ("probes.sigma", 0.0),
+    ("probes.drift_actions", 1), ("probes.divergence_q", 101.0), ("probes.reduce", "max"),
+    ("checkpoint.every", -1), ("checkpoint.keep", 0),
+    ("mitigation.bc_penalty.alpha", -1.0), ("mitigation.bc_penalty.form", "l1"),
+    ("mitigation.pqd.alpha", 2.0), ("mitigation.ccl_pqd.p_start", 1.0),
+    ("mitigation.ccl_pqd.states", "all"), ("mitigation.ccl_bc.target", "expert"),
+    ("mitigation.grad_clip.max_norm", 0.0), ("mitigation.lr_scale.scale", 0.0),
+    ("mitigation.critic_bc.bc_reduce", "max"), ("mitigation.gradient_penalty.actions", "gauss"),
+    ("mitigation.critic_weighted.normalise", "z"), ("mitigation.td3bc_pp.every", 0),
+    ("mitigation.adaptive_bc.variant", "pid"), ("mitigation.adaptive_bc.ref_episodes", 0),
+    ("mitigation.jsrl.stages", 0), ("mitigation.jsrl_random.gamma", 1.0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "value"), BAD_VALUES, ids=[k for k, _ in BAD_VALUES])
+def test_every_range_is_checked_when_the_config_loads(key: str, value: object) -> None:
+    import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks, as every command does)
+    from wsdiag.config import apply_overrides
+
+    text = f"{key}={value!r}".replace("'", '"').replace("True", "true")
+    with pytest.raises(WsdiagError) as info:
+        from_dict(apply_overrides({}, [text]))
+    assert key.split(".")[-1] in str(info.value), str(info.value)
+
+
+def test_algorithm_defaults_are_resolved_into_the_saved_config() -> None:
+    config = from_dict({"finetune": {"algo": "sac", "ensemble": 10}, "pretrain": {"algo": "ddpg"}})
+    assert (config.finetune.actor_q, config.finetune.target_subset) == ("mean", 2)
+    assert config.finetune.policy_delay == 1
+    assert (config.pretrain.ensemble, config.pretrain.target_subset) == (1, 1)
+    text = dump_config(config)
+    assert "ensemble = 10" in text and "ensemble = 1\n" in text and 'actor_q = "mean"' in text

@@ -14,27 +14,17 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
 from wsdiag.cli.main import app
 from wsdiag.rundir import read_events
 
 runner = CliRunner()
-TINY = [
-    "--set", "pretrain.steps=300", "--set", "pretrain.learning_starts=100",
-    "--set", "pretrain.hidden=[16,16]", "--set", "finetune.hidden=[16,16]",
-    "--set", "finetune.steps=300", "--set", "warmstart.warmup_steps=100",
-    "--set", "eval.every=150", "--set", "eval.episodes=1", "--set", "threads=1",
-    "--set", "probes.every=0", "--set", "checkpoint.every=150",
-]  # fmt: skip
-DEMO = str(Path(__file__).parent.parent / "wsdiag" / "configs" / "demo.toml")
+TINY = [*TINY_ARGS, "--set", "probes.every=0", "--set", "checkpoint.every=150"]
+DEMO = DEMO_CONFIG
 
 
-def _one_line_error(result, text: str, code: int = 2) -> None:
-    assert result.exit_code == code, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith("run directory:")]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error:") and text in lines[0], lines[0]
-    assert "Traceback" not in result.output
+def _one_line_error(result, text: str) -> None:
+    one_line_error(result, 2, text)
 
 
 @pytest.fixture(scope="module")

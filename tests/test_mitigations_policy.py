@@ -17,7 +17,7 @@ from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
 from wsdiag.mitigations import apply_mitigation
 from wsdiag.mitigations.base import MitigationContext
-from wsdiag.mitigations.confidence import alpha_from_confidence
+from wsdiag.mitigations.ccl_pqd import alpha_from_confidence
 from wsdiag.mitigations.pqd import pqd_mix, pqd_vector
 from wsdiag.training.experiment import Experiment
 from wsdiag.training.recorder import read_metrics

@@ -14,6 +14,8 @@ import torch
 from torch import Tensor
 
 from wsdiag.agents import ActorCritic
+from wsdiag.agents.base import Metrics
+from wsdiag.agents.bc import bc_error, bc_gradient
 from wsdiag.data.buffer import Batch
 
 TARGETS = ("pretrained", "batch")
@@ -31,3 +33,9 @@ def behaviour_target(pretrained: ActorCritic, target: str) -> Target:
             return pretrained.policy(batch.obs)
 
     return a_beta
+
+
+def distance_gradient(actions: Tensor, targets: Tensor, scale: float) -> tuple[Tensor, Metrics]:
+    """grad_D = 2 c (a - a_beta) per state, and `mitigation/bc_distance` = mean D."""
+    distance = bc_error(actions, targets, scale).mean()
+    return bc_gradient(actions, targets, scale), {"mitigation/bc_distance": distance}

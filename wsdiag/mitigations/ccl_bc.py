@@ -1,6 +1,6 @@
 """CCL-BC (Wexler, Sarafian & Kraus, section IV; the authors' CCL with the plain BC distance):
 the BC penalty in its convex form, alpha (-Q) + (1 - alpha) D, with the confidence controller's
-alpha (wsdiag.mitigations.confidence) in place of a fixed one."""
+alpha (wsdiag.mitigations.ccl_pqd) in place of a fixed one."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from wsdiag.core import Callback
 from wsdiag.mitigations.base import Mitigation, MitigationContext, one_of
 from wsdiag.mitigations.bc_penalty import bc_direction
 from wsdiag.mitigations.behaviour import REDUCTIONS, TARGETS, behaviour_target
-from wsdiag.mitigations.confidence import ConfidenceController, ConfidenceParams, check_confidence
+from wsdiag.mitigations.ccl_pqd import ConfidenceController, ConfidenceParams, check_confidence
 
 NAME = "ccl_bc"
 

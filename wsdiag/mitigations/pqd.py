@@ -30,11 +30,17 @@ from torch import Tensor
 
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.base import Metrics
-from wsdiag.agents.bc import bc_error, bc_gradient, bc_scale
+from wsdiag.agents.bc import bc_scale
 from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
 from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext, need, one_of
-from wsdiag.mitigations.behaviour import REDUCTIONS, TARGETS, Target, behaviour_target
+from wsdiag.mitigations.behaviour import (
+    REDUCTIONS,
+    TARGETS,
+    Target,
+    behaviour_target,
+    distance_gradient,
+)
 
 MIXES = ("eq7", "eq12")
 
@@ -84,12 +90,8 @@ def pqd_direction(alpha: Callable[[], float], mix: str, scale: float, a_beta: Ta
     def hook(
         agent: ActorCritic, batch: Batch, actions: Tensor, q: Tensor, g: Tensor
     ) -> tuple[Tensor, Metrics]:
-        target = a_beta(batch)
-        grad_d = bc_gradient(actions, target, scale)
-        metrics = {
-            "mitigation/bc_distance": bc_error(actions, target, scale).mean(),
-            "mitigation/pqd_rejected": ((grad_d * g).sum(-1) <= 0).float().mean(),
-        }
+        grad_d, metrics = distance_gradient(actions, a_beta(batch), scale)
+        metrics["mitigation/pqd_rejected"] = ((grad_d * g).sum(-1) <= 0).float().mean()
         return pqd_mix(pqd_vector(grad_d, g), g, alpha(), mix), metrics
 
     return hook
