@@ -72,6 +72,44 @@ def test_perturbations_respect_sigma_and_bounds() -> None:
     assert u.min() >= -0.5 and u.max() <= 0.5 and u.std() > 0.2
 
 
+def _increasing(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Q(s, a) = a_1 on a 1-D box: maximal at a = +1, minimal at a = -1."""
+    return actions[:, 0] + 0 * states.sum(-1)
+
+
+@pytest.mark.parametrize(
+    ("critic", "a", "bounds", "want"),
+    [
+        (_increasing, 1.0, "truncate", 1.0),  # maximal at the bound: every action is worse
+        (_increasing, -1.0, "truncate", 0.0),  # minimal at the bound: every action is better
+        (lambda s, a: 0 * a[:, 0], 1.0, "truncate", 0.5),  # flat: all ties, counted half
+        (lambda s, a: 0 * a[:, 0], 1.0, "unclipped", 0.5),
+        (_increasing, 1.0, "clip", 0.5),  # the old bias: half the draws tie on the bound
+        (_increasing, 1.0, "unclipped", 0.5),  # the authors' a + eps, valued off the box
+    ],
+)
+def test_q_percentile_at_the_action_bounds(critic, a: float, bounds: str, want: float) -> None:
+    p = q_percentile(
+        critic,
+        torch.zeros(200, 1),
+        torch.full((200, 1), a),
+        n_perturb=500,
+        bounds=bounds,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert p.mean() == pytest.approx(want, abs=0.01), p.mean()
+
+
+def test_truncated_perturbations_fill_the_neighbourhood_inside_the_box() -> None:
+    actions = torch.tensor([[1.0, 0.0, -0.9]])
+    a = perturb_actions(actions, 20_000, sigma=0.5, generator=torch.Generator().manual_seed(0))[0]
+    assert a.max() <= 1.0 and a.min() >= -1.0
+    assert (a[:, 0] == 1.0).float().mean() < 1e-3  # no pile-up on the bound
+    assert a[:, 0].min() >= 0.5 - 1e-6 and abs(a[:, 0].mean().item() - 0.75) < 0.01
+    assert abs(a[:, 1].mean().item()) < 0.01 and a[:, 1].abs().max() <= 0.5 + 1e-6
+    assert abs(a[:, 2].mean().item() - (-1.0 - 0.4) / 2) < 0.01  # U[-1, -0.4]
+
+
 def test_perturbed_q_returns_the_landscape() -> None:
     out = perturbed_q(peaked, torch.zeros(3, 1), A_STAR.expand(3, 2), n_perturb=50)
     assert out["perturbed"].shape == (3, 50, 2) and out["q"].shape == (3, 50)

@@ -155,6 +155,7 @@ class ProbesConfig:
     states: int = 256  # behavioural probe-set size, and online transitions sampled per call
     n_perturb: int = 64  # perturbed actions per state for the Q-percentile
     sigma: float = 1.0  # perturbation half-width, in units of the action half-range
+    bounds: str = "truncate"  # perturbations at the box: truncate | unclipped | clip (see docs)
     landscape_states: int = 8  # states whose perturbed-action Q values are saved (figures)
     landscape_perturb: int = 500  # perturbed actions per landscape state
     drift_actions: int = 20  # actions per state (half pi_pre, half pi) for the Q-softmax KL
@@ -546,6 +547,7 @@ def _monitoring_checks(config: Config) -> None:
     at_least(config.log, "log", 1, "train_every")
     pr = config.probes
     choice(pr.reduce, ("mean", "min"), "probes.reduce")
+    choice(pr.bounds, ("truncate", "unclipped", "clip"), "probes.bounds")
     at_least(pr, "probes", 0, "every")
     at_least(pr, "probes", 1, "states", "n_perturb", "landscape_states", "landscape_perturb")
     at_least(pr, "probes", 2, "drift_actions")

@@ -28,7 +28,7 @@ from wsdiag.core import Callback, LoopView
 from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
 from wsdiag.mitigations.pqd import check_projection, projection_hook
 from wsdiag.probes.common import critic_fn
-from wsdiag.probes.q_percentile import q_percentile
+from wsdiag.probes.q_percentile import BOUNDS, q_percentile
 
 NAME = "ccl_pqd"
 
@@ -42,6 +42,7 @@ class ConfidenceParams:
     every: int = 500  # recompute P every this many critic updates (code: 500)
     n_perturb: int = 500  # perturbed actions per state in the percentile (paper: 500)
     sigma: float = 1.0  # perturbation half-width as a fraction of the action half-range
+    bounds: str = "unclipped"  # a + eps off the box (code) | truncate (to the box) | clip
     n_states: int = 256  # behavioural states (a fixed random subset of the probe set) used for P
     states: str = "behaviour"  # "behaviour" (the run's probe set) or "batch" (code: the update's)
     q_reduce: str = "mean"  # "mean" or "min" over the critic ensemble for the percentile
@@ -56,6 +57,7 @@ def check_confidence(p: ConfidenceParams, where: str) -> None:
     need(p.sigma > 0, f"{where}.sigma must be > 0, got {p.sigma}")
     one_of(p.states, ("behaviour", "batch"), f"{where}.states")
     one_of(p.q_reduce, ("mean", "min"), f"{where}.q_reduce")
+    one_of(p.bounds, BOUNDS, f"{where}.bounds")
 
 
 def alpha_from_confidence(p: float, alpha_start: float, p_start: float = 0.5) -> float:
@@ -104,6 +106,7 @@ class ConfidenceController(Callback):
             actions,
             n_perturb=p.n_perturb,
             sigma=p.sigma,
+            bounds=p.bounds,
             generator=self.generator,
         )
         self.confidence = float(percentile.mean())

@@ -1,13 +1,26 @@
 """Q-percentile of the behavioural action among perturbed actions (Wexler, Sarafian & Kraus, eq. 8).
 
-For a state s with reference action a, draw K perturbations a_k = clip(a + eps_k, low, high),
-eps_k ~ U(-sigma h, sigma h)^da with h the action half-range ("local" mode), or a_k ~ U(low, high)
-over the whole box ("uniform" mode, their "random actions"). Then
+For a state s with reference action a, draw K perturbed actions a_k and count how many the
+critic values below a:
 
-    P(s) = (1/K) sum_k 1[ Q(s, a_k) < Q(s, a) ].
+    P(s) = (1/K) sum_k ( 1[Q(s, a_k) < Q(s, a)] + 1/2 1[Q(s, a_k) = Q(s, a)] ).
 
-A critic that knows nothing about actions gives P ~ 0.5; one whose behavioural action is a local
-maximum gives P -> 1.
+A critic that knows nothing about actions gives P ~ 0.5 (a flat one exactly 0.5: ties count one
+half); one whose behavioural action is a local maximum gives P -> 1. With h the action half-range
+and sigma the relative width, the "local" draws are, per coordinate j:
+
+    bounds = "truncate" (default):
+        a_kj ~ U[max(low_j, a_j - sigma h_j), min(high_j, a_j + sigma h_j)],
+        the neighbourhood truncated to the box: the actions a policy can actually take. Unbiased
+        at the bounds, where saturating experts (bang-bang Pendulum, HalfCheetah) live.
+    bounds = "unclipped" (the authors' TD3CCL_PQD.py): a_kj = a_j + eps, eps ~ U(-sigma h_j,
+        sigma h_j), evaluated off the box as they are; the form the paper's percentiles
+        (66-95% pretrained, 46-52% fresh) come from.
+    bounds = "clip" (older wsdiag runs): a_kj = clip(a_j + eps, low_j, high_j) with a strict
+        `<` (ties not counted). About half the draws of a coordinate on a bound land exactly on
+        it and tie, so P <= ~0.5 there whatever the critic: kept only to compare with old runs.
+
+"uniform" mode draws a_k ~ U(low, high) over the whole box (the paper's "random actions").
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ from torch import Tensor
 from wsdiag.probes.common import QFn, q_many
 
 MODES = ("local", "uniform")
+BOUNDS = ("truncate", "unclipped", "clip")
 
 
 def perturb_actions(
@@ -29,11 +43,14 @@ def perturb_actions(
     low: float | Tensor = -1.0,
     high: float | Tensor = 1.0,
     mode: str = "local",
+    bounds: str = "truncate",
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Perturbed actions [N, K, da] around actions [N, da] (see module docstring)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if bounds not in BOUNDS:
+        raise ValueError(f"bounds must be one of {BOUNDS}, got {bounds!r}")
     n, da = actions.shape
     low_t = torch.as_tensor(low, dtype=actions.dtype, device=actions.device)
     high_t = torch.as_tensor(high, dtype=actions.dtype, device=actions.device)
@@ -41,9 +58,25 @@ def perturb_actions(
     u = u.to(actions.device)
     if mode == "uniform":
         return low_t + u * (high_t - low_t)
-    half = (high_t - low_t) / 2
-    eps = (2 * u - 1) * sigma * half
-    return torch.maximum(torch.minimum(actions[:, None, :] + eps, high_t), low_t)
+    width = sigma * (high_t - low_t) / 2
+    a = actions[:, None, :]
+    if bounds == "truncate":
+        lo = torch.maximum(a - width, low_t)
+        hi = torch.minimum(a + width, high_t)
+        return lo + u * (hi - lo)
+    perturbed = a + (2 * u - 1) * width
+    if bounds == "unclipped":
+        return perturbed
+    return torch.maximum(torch.minimum(perturbed, high_t), low_t)
+
+
+def fraction_below(q: Tensor, q_ref: Tensor, bounds: str = "truncate") -> np.ndarray:
+    """P per state from Q of the perturbed actions [N, K] and of the reference [N]: ties count
+    one half (strict `<` for the legacy `clip` form)."""
+    below = (q < q_ref[:, None]).float()
+    if bounds != "clip":
+        below = below + 0.5 * (q == q_ref[:, None]).float()
+    return below.mean(1).cpu().numpy()
 
 
 def _perturbed_and_q(
@@ -66,6 +99,7 @@ def q_percentile(
     low: float | Tensor = -1.0,
     high: float | Tensor = 1.0,
     mode: str = "local",
+    bounds: str = "truncate",
     generator: torch.Generator | None = None,
 ) -> np.ndarray:
     """P(s) for each state: the fraction of perturbed actions the critic values below a [N]."""
@@ -78,9 +112,10 @@ def q_percentile(
         low=low,
         high=high,
         mode=mode,
+        bounds=bounds,
         generator=generator,
     )
-    return (q < q_ref[:, None]).float().mean(1).cpu().numpy()
+    return fraction_below(q, q_ref, bounds)
 
 
 def perturbed_q(
@@ -93,6 +128,7 @@ def perturbed_q(
     low: float | Tensor = -1.0,
     high: float | Tensor = 1.0,
     mode: str = "local",
+    bounds: str = "truncate",
     generator: torch.Generator | None = None,
 ) -> dict[str, np.ndarray]:
     """The raw material of the Q-landscape and percentile-histogram figures, for a few states.
@@ -109,6 +145,7 @@ def perturbed_q(
         low=low,
         high=high,
         mode=mode,
+        bounds=bounds,
         generator=generator,
     )
     return {
@@ -117,5 +154,5 @@ def perturbed_q(
         "perturbed": perturbed.cpu().numpy(),
         "q": q.cpu().numpy(),
         "q_ref": q_ref.cpu().numpy(),
-        "percentile": (q < q_ref[:, None]).float().mean(1).cpu().numpy(),
+        "percentile": fraction_below(q, q_ref, bounds),
     }

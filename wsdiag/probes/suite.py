@@ -48,9 +48,15 @@ def _critic_probes(
     seed: int,
     prefix: str = "",
 ) -> None:
-    """Q-percentiles (local and uniform) and ||dQ/da|| at the behavioural actions."""
+    """Q-percentiles (local with `probes.bounds`, local unclipped as the authors draw it, and
+    uniform over the box) and ||dQ/da|| at the behavioural actions."""
     q_fn = critic_fn(agent, cfg.reduce)
-    for mode, key in (("local", "q_percentile"), ("uniform", "q_percentile_uniform")):
+    forms = (
+        ("local", cfg.bounds, "q_percentile"),
+        ("local", "unclipped", "q_percentile_unclipped"),
+        ("uniform", cfg.bounds, "q_percentile_uniform"),
+    )
+    for mode, bounds, key in forms:
         p = q_percentile(
             q_fn,
             t["states"],
@@ -58,6 +64,7 @@ def _critic_probes(
             n_perturb=cfg.n_perturb,
             sigma=cfg.sigma,
             mode=mode,
+            bounds=bounds,
             generator=torch.Generator().manual_seed(seed),
         )
         out.add(f"{prefix}{key}", p)
@@ -137,6 +144,7 @@ def run_probes(
         t["actions"][:n],
         n_perturb=cfg.landscape_perturb,
         sigma=cfg.sigma,
+        bounds=cfg.bounds,
         generator=gen,
     )
     out.arrays |= {f"landscape/{k}": v for k, v in landscape.items()}
