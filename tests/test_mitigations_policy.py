@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import math
@@ -224,3 +225,25 @@ def test_bcq_run_resumes_and_probes(runs) -> None:
               "--set", "probes.n_perturb=4", "--out", str(runs / "p")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_default_clip_threshold_measurably_shrinks_an_adam_step() -> None:
+    """Adam is scale-invariant: only thresholds near its eps change the step (module docstring)."""
+    from wsdiag.mitigations.grad_clip import Params, clip_hook
+
+    torch.manual_seed(0)
+    base = make_agent(AgentConfig(), OBS, 1)
+    batch = random_batch(256, OBS, 1)
+
+    def displacement(max_norm: float | None) -> float:
+        agent = copy.deepcopy(base)
+        if max_norm is not None:
+            agent.actor_step_hooks.append(clip_hook(max_norm))
+        before = [p.detach().clone() for p in agent.actor.parameters()]
+        agent.actor_step(agent._actor_loss(batch)[0])
+        moved = (p.detach() - b for p, b in zip(agent.actor.parameters(), before, strict=True))
+        return float(sum(d.pow(2).sum() for d in moved).sqrt())
+
+    free = displacement(None)
+    assert displacement(1.0) == pytest.approx(free, rel=1e-4)  # far above eps: no effect
+    assert displacement(Params().max_norm) < 0.5 * free

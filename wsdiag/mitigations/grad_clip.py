@@ -5,6 +5,14 @@ Adam step, the gradient of the actor's parameters is rescaled to norm `max_norm`
 larger, g <- max_norm g / ||g|| (`torch.nn.utils.clip_grad_norm_`, as in the authors' code).
 Records `mitigation/actor_grad_norm` (before clipping) and `mitigation/clipped` (the fraction of
 actor steps that were clipped).
+
+Under Adam the threshold acts only near Adam's eps: the step is lr m / (sqrt(v) + eps), which does
+not change when every gradient is scaled by c unless the per-coordinate gradient c|g_i| comes
+down to eps = 1e-8. A threshold T spread over P parameters gives about T / sqrt(P) per coordinate
+(3e-6 / sqrt(67,000) ~ 1e-8 for the default 256-256 actor of a 3-D state), so T = 1 clips often
+and changes nothing, while the authors' thresholds 3e-9 .. 3e-3 (scripts/Gradient-Clipping)
+shrink the step through eps. The default is 3e-6, from that range: it cuts the first Adam step of
+the default TD3 actor about 3x (tests/test_mitigations_policy.py).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from wsdiag.mitigations.base import Mitigation, MitigationContext, need
 class Params:
     """[mitigation.grad_clip]"""
 
-    max_norm: float = 1.0  # clip the actor's parameter-gradient norm to this threshold
+    max_norm: float = 3e-6  # clip the actor's parameter-gradient norm to this (authors: 3e-9..3e-3)
 
 
 def check(p: Params) -> None:
