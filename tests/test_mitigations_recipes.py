@@ -204,3 +204,39 @@ def test_offline_recipes_run(name: str, runs: Path, pendulum_datasets: dict[str,
 def test_other_recipes_load(name: str) -> None:
     config = from_dict(_recipe(name))
     assert config.mitigation.name in {"none", "jsrl", "jsrl_random"}
+
+
+def test_the_default_pd_rule_moves_alpha_as_the_authors_code_does() -> None:
+    """100 episodes of 200 steps with normalised returns in [0, 0.6]: the code's T-scaled rule
+    (the default) takes alpha far down; eq. 2 without T barely moves it."""
+    from wsdiag.mitigations.adaptive_bc import Params
+
+    returns = np.random.default_rng(0).uniform(0.0, 0.6, 100)
+
+    def final_alpha(p: Params) -> float:
+        ctrl = PDController(p.alpha_offline, p.kp, p.kd, p.target, p.alpha_offline, p.variant)
+        ctrl.r_last = 0.6 if p.variant == "code" else None  # R_avg from the pretrained return
+        for r in returns:
+            ctrl.step(float(r), length=200)
+        return ctrl.alpha
+
+    assert final_alpha(Params()) < 0.2
+    paper = Params(variant="paper", kd=8e-5, target=1.0)
+    assert final_alpha(paper) == pytest.approx(0.4, abs=0.01)
+
+
+def test_adaptive_bc_without_an_expert_reference_warns_and_the_report_says_so(runs: Path) -> None:
+    from wsdiag.report.writer import write_report
+
+    config = tiny_config(
+        pretrain={"steps": 200},
+        finetune={"steps": 250},
+        warmstart={"warmup_steps": 50, "freeze_policy_steps": 0},
+        mitigation={"name": "adaptive_bc", "adaptive_bc": {"ref_episodes": 1, "ref_min": -1800.0}},
+    )
+    run_dir = Experiment.create(config, runs, progress="none").run()
+    warnings = [e for e in read_events(run_dir) if e["event"] == "warning"]
+    assert len(warnings) == 1 and "relative to the pretrained policy" in warnings[0]["message"]
+    report = write_report([run_dir], runs / "report", per_run_figures=False)
+    assert any("R_target = 1.05" in w for w in report.warnings)
+    assert "R_target = 1.05" in (runs / "report" / "summary.md").read_text()

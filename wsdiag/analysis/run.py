@@ -113,6 +113,11 @@ class Run:
         return float(values[0]) if len(values) else None
 
     @property
+    def warnings(self) -> list[str]:
+        """The messages of the run's `warning` events (a mitigation's caveat, say)."""
+        return [str(e.get("message")) for e in self.events if e.get("event") == "warning"]
+
+    @property
     def warm_start_parts(self) -> list[str]:
         for event in self.events:
             if event.get("event") == "warm_start":

@@ -18,14 +18,24 @@ a constant factor, which is how the pretraining stage reproduces their offline p
 After every training episode (phases where the actor learns), with normalised returns
 R = (return - ref_min) / (ref_max - ref_min) (their "D4RL normalisation", on a 0-1 scale):
 
+    code (default, zhaoyi11/adaptive_bc main.py, where the published numbers come from):
+                    alpha += T (Kp (R_avg - R_target) + Kd max(0, R_avg - R_current))
+                    R_avg <- 0.05 R_current + 0.95 R_avg   (T = the episode's length;
+                    R_avg starts at the pretrained policy's normalised evaluation return)
+                    Kp = 3e-5, Kd = 1e-4, R_target = 1.05
     paper (eq. 2):  alpha += Kp (R_current - R_target) + Kd max(0, R_last - R_current)
-                    R_last = the previous episode's R (the first episode: its own R)
-    code variant:   alpha += T (Kp (R_avg - R_target) + Kd max(0, R_avg - R_current))
-                    R_avg <- 0.05 R_current + 0.95 R_avg   (T = the episode's length)
+                    R_last = the previous episode's R (the first episode: its own R);
+                    Table 1's Kd = 8e-5, R_target = 1
 
-clipped to [0, alpha_offline]. Records `mitigation/alpha` and `mitigation/normalized_return`;
-its state lives in loop.state.controllers["adaptive_bc"]. The ensemble (10 critics, random
-2-subset targets), G updates per env step and the 5% retention are config settings
+clipped to [0, alpha_offline]. Without T the paper's rule moves alpha by about Kp per episode:
+over 100 episodes of 200 steps with R uniform in [0, 0.6], 0.4 -> 0.3988, fixed-alpha TD3+BC in
+effect; the code's rule, T Kp per episode, takes it 0.4 -> 0.18 over the same episodes (tested).
+R is relative to the dataset's reference scores; without an expert reference (no dataset, or
+none in it) ref_max is the pretrained policy's return, so R_target = 1.05 asks for 5% more than
+the pretrained policy: the controller then records a `warning` event, which `wsdiag report`
+shows. Records `mitigation/alpha` and `mitigation/normalized_return`; its state lives in
+loop.state.controllers["adaptive_bc"]. The ensemble (10 critics, random 2-subset targets), G
+updates per env step and the 5% retention with its 50,000-transition floor are config settings
 (examples/recipes/redq_adaptive_bc.toml).
 """
 
@@ -56,12 +66,12 @@ class Params:
 
     alpha_offline: float = 0.4  # starting alpha_online and its upper clip (paper Table 1)
     kp: float = 3e-5  # K_P, proportional gain on R_current - R_target (Table 1)
-    kd: float = 8e-5  # K_D, derivative gain on max(0, R_last - R_current) (Table 1)
-    target: float = 1.0  # R_target, normalised return (1 = the max reference)
+    kd: float = 1e-4  # K_D, derivative gain on max(0, R_last - R_current) (code; Table 1: 8e-5)
+    target: float = 1.05  # R_target, normalised return (code; Table 1: 1 = the max reference)
     ref_min: float | None = None  # return normalised to 0; None: dataset ref_min, else random
     ref_max: float | None = None  # return normalised to 1; None: dataset ref_max, else baseline
     ref_episodes: int = 5  # episodes per evaluation when a reference is measured
-    variant: str = "paper"  # PD rule: paper (eq. 2, per episode) | code (per step, moving avg)
+    variant: str = "code"  # PD rule: code (T-scaled, moving average) | paper (eq. 2, per episode)
 
 
 def check(p: Params) -> None:
@@ -119,9 +129,16 @@ def adaptive_bc_direction(ctrl: PDController) -> ActorDirection:
     return direction
 
 
-def reference_returns(ctx: MitigationContext, p: Params) -> tuple[float, float]:
-    """(ref_min, ref_max): the parameters, else the dataset's reference scores, else measured:
-    uniform random actions and the pretrained policy on the spare env."""
+def pretrained_return(ctx: MitigationContext, p: Params) -> float:
+    """The pretrained policy's mean return over `ref_episodes` episodes of the spare env."""
+    pretrained, seed = ctx.pretrained, ctx.seed + 7_919
+    act = lambda obs: pretrained.act(obs, explore=False)  # noqa: E731
+    return float(evaluate(act, ctx.env, p.ref_episodes, seed).mean())
+
+
+def reference_returns(ctx: MitigationContext, p: Params) -> tuple[float, float, str]:
+    """(ref_min, ref_max, where ref_max came from): the parameters, else the dataset's reference
+    scores, else measured: uniform random actions and the pretrained policy on the spare env."""
     low, high = p.ref_min, p.ref_max
     pre = ctx.config.pretrain
     if (low is None or high is None) and pre.source == "offline" and pre.dataset:
@@ -134,16 +151,15 @@ def reference_returns(ctx: MitigationContext, p: Params) -> tuple[float, float]:
     if low is None:
         act = uniform_random(ctx.agent.act_dim, seed)
         low = float(evaluate(act, ctx.env, p.ref_episodes, seed).mean())
+    source = "given" if p.ref_max is not None else "dataset"
     if high is None:
-        pretrained = ctx.pretrained
-        act = lambda obs: pretrained.act(obs, explore=False)  # noqa: E731
-        high = float(evaluate(act, ctx.env, p.ref_episodes, seed).mean())
+        high, source = pretrained_return(ctx, p), "pretrained"
     if not high > low:
         raise WsdiagError(
             f"adaptive_bc: reference returns ref_min = {low:.4g} >= ref_max = {high:.4g}; set "
             "[mitigation.adaptive_bc] ref_min and ref_max"
         )
-    return float(low), float(high)
+    return float(low), float(high), source
 
 
 class AdaptiveBCController(Callback):
@@ -159,7 +175,15 @@ class AdaptiveBCController(Callback):
             self.ctrl.alpha, self.ctrl.r_last = saved["alpha"], saved["r_last"]
             self.refs = (saved["ref_min"], saved["ref_max"])
         else:
-            self.refs = reference_returns(self.ctx, self.p)
+            low, high, source = reference_returns(self.ctx, self.p)
+            self.refs = (low, high)
+            if source == "pretrained":
+                loop.recorder.event("warning", message=(
+                    f"adaptive_bc: no expert reference score, so R_target = {self.p.target:g} "
+                    f"is relative to the pretrained policy's return ({high:.4g}), not an expert's"
+                ))  # fmt: skip
+            if self.ctrl.variant == "code":  # R_avg starts at the pretrained policy's return
+                self.ctrl.r_last = (pretrained_return(self.ctx, self.p) - low) / (high - low)
             self._save(loop)
         loop.recorder.log(loop.step, loop.phase.name, {"mitigation/alpha": self.ctrl.alpha})
 

@@ -89,6 +89,7 @@ def write_report(
     th = thresholds or Thresholds()
     summaries = [summarise(run, th, r_random) for run in runs]
     report = Report(out, summaries, group_runs(runs), th)
+    report.warnings += [f"{run.name}: {message}" for run in runs for message in run.warnings]
     report.overview.append(overview_curve(report.groups, out))
     points = pareto_points(report.groups, report.by_name)
     if has_points(points):
