@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from wsdiag.training.recorder import read_metrics
+from wsdiag.rundir import read_metrics
 
 
 def summarise(root: Path) -> list[tuple[str, float, float, int, float]]:

@@ -63,3 +63,40 @@ def test_load_retags_origin_and_checks_shapes(tmp_path: Path) -> None:
     assert (other.arrays()["origin"] == ORIGIN_PRETRAIN).all()
     with pytest.raises(WsdiagError, match="expects"):
         ReplayBuffer(10, 3, 1).load(tmp_path / "b.npz")
+
+
+def test_monte_carlo_returns_are_unknown_until_the_episode_ends() -> None:
+    buffer = ReplayBuffer(4, 1, 1)
+    for r in (1.0, 2.0, 3.0):
+        buffer.add(np.zeros(1), np.zeros(1), r, np.zeros(1), False, False)
+    assert np.isnan(buffer.mc_return[:3]).all()  # unknown, never 0
+    buffer.close_episode(3, gamma=0.5)
+    np.testing.assert_allclose(buffer.mc_return[:3], [1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3])
+    for r in (4.0, 5.0):  # wraps: overwrites the first slot
+        buffer.add(np.zeros(1), np.zeros(1), r, np.zeros(1), False, False)
+    buffer.close_episode(2, gamma=0.5)
+    np.testing.assert_allclose(buffer.mc_return[[3, 0]], [4 + 0.5 * 5, 5])
+    np.testing.assert_allclose(buffer.mc_return[1:3], [2 + 0.5 * 3, 3])
+
+
+def test_the_loop_writes_each_finished_episode_return_to_go(tmp_path: Path) -> None:
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+    from wsdiag.core import Actor, Phase
+    from wsdiag.envs import make_env
+    from wsdiag.training.loop import Loop
+    from wsdiag.training.recorder import Recorder
+
+    env = make_env("Pendulum-v1", max_episode_steps=20)
+    buffer = ReplayBuffer(100, 3, 1)
+    agent = make_agent(AgentConfig(hidden=(8,), gamma=0.9), 3, 1)
+    phase = Phase("p", 0, 50, Actor.RANDOM, update_critic=False, update_actor=False)
+    Loop(stage="pretrain", env=env, agent=agent, buffer=buffer, recorder=Recorder(tmp_path),
+         phases=[phase], utd=1, batch_size=8, seed=0).run()  # fmt: skip
+    rewards, mc = buffer.rewards[:50].astype(np.float64), buffer.mc_return[:50]
+    for start in (0, 20):  # two finished episodes of 20 steps
+        g = 0.0
+        for t in range(start + 19, start - 1, -1):
+            g = rewards[t] + 0.9 * g
+            assert mc[t] == pytest.approx(g, rel=1e-5)
+    assert np.isnan(mc[40:]).all()  # the unfinished third episode

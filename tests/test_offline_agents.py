@@ -217,13 +217,14 @@ def test_calql_bound_lifts_only_policy_q_values_below_mc_return() -> None:
     batch = _batch(5, mc_return=mc, origin=torch.tensor(tags, dtype=torch.int8))
     unbounded = math.log(n * math.exp(c + ACT * math.log(2)) + 2 * n * math.exp(c)) - c
     bounded = math.log(n * math.exp(c + ACT * math.log(2)) + 2 * n * math.exp(5.0)) - c
-    # row 0: mc above Q -> bounded; row 1: mc below Q -> unchanged; rows 2 and 3: collected
-    # by an agent (mc_return unknown) -> unchanged; row 4: NaN -> unchanged
-    cal = cql_regulariser(_constant_cql("calql", c, n), batch)[0].item()
+    # offline rows only: row 0: mc above Q -> bounded; row 1: mc below Q -> unchanged; rows 2
+    # and 3: collected by an agent -> unchanged; row 4: NaN (unknown) -> unchanged
+    offline_only = _constant_cql("calql", c, n, calql_bound_online=False)
+    cal = cql_regulariser(offline_only, batch)[0].item()
     assert cal == pytest.approx(alpha * e * (bounded + 4 * unbounded) / 5, rel=1e-5)
     plain = cql_regulariser(_constant_cql("cql", c, n), batch)[0].item()
     assert plain == pytest.approx(alpha * e * unbounded, rel=1e-5)
-    every = _constant_cql("calql", c, n, calql_bound_online=True)
+    every = _constant_cql("calql", c, n)  # the default, as the authors' code: every known return
     both, stats = cql_regulariser(every, batch)
     assert both.item() == pytest.approx(alpha * e * (3 * bounded + 2 * unbounded) / 5, rel=1e-5)
     assert stats["calql_bound_rate"].item() == pytest.approx(3 / 5)

@@ -97,7 +97,7 @@ class AgentConfig:
     cql_n_actions: int = 10  # cql/calql: sampled actions of each kind (uniform, pi(s), pi(s'))
     cql_temperature: float = 1.0  # cql/calql: temperature of the logsumexp
     cql_backup_entropy: bool = False  # cql/calql: add -alpha log pi(a'|s') to the TD target
-    calql_bound_online: bool = False  # calql: also bound agent-collected rows by mc_return
+    calql_bound_online: bool = True  # calql: also bound agent-collected rows (authors' code)
     # online BCQ (Wexler et al. eq. 4): pi(s) = clip(pi_beta(s) + phi tanh(xi(s, pi_beta(s))))
     bcq_phi: float = 0.05  # bcq: |xi| <= phi, in units of the action half-range (BCQ: 0.05)
     bcq_hidden: tuple[int, ...] = (400, 300)  # bcq: widths of the perturbation network xi

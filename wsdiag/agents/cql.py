@@ -34,12 +34,13 @@ Choices and omissions:
   defaults for MuJoCo are off).
 * CQL's reference networks (3 hidden layers, orthogonal initialisation, log-std offset) are
   replaced by SAC's, so that a CQL actor warm-starts SAC exactly.
-* Cal-QL: only transitions tagged ORIGIN_OFFLINE (dataset transitions, whose loader computes
-  mc_return) are bounded. Transitions collected by an agent (ORIGIN_ONLINE, and ORIGIN_PRETRAIN
-  from an online pretraining stage) store mc_return = 0 meaning "unknown", so they are bounded
-  only with `calql_bound_online` (for buffers that fill in their returns, as the authors' code
-  does at episode ends); CORL instead switches the bound off for every transition once
-  fine-tuning starts. A non-finite mc_return (NaN) is never a bound.
+* Cal-QL: every transition whose mc_return is known is bounded, as in the authors' code
+  (nakamotoo/Cal-QL: its sampler computes the return-to-go of each collected trajectory, and
+  the bound applies to offline and online rows alike). Datasets bring their returns; the
+  training loop writes those of collected transitions when their episode ends, and until then
+  mc_return is NaN, never a bound. `calql_bound_online = false` bounds only the rows tagged
+  ORIGIN_OFFLINE; CORL instead switches the bound off for every transition once fine-tuning
+  starts.
 """
 
 from __future__ import annotations

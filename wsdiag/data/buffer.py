@@ -3,7 +3,11 @@
 A transition whose episode ended by the time limit (`truncated`) still bootstraps: only
 `terminated` zeroes the TD target's continuation. Every transition carries an origin tag
 (online, carried over from pretraining, offline dataset) so that Cal-QL's bound and mixed
-sampling can split on it.
+sampling can split on it, and its Monte-Carlo return-to-go `mc_return`,
+G_t = r_t + gamma G_{t+1} to the end of its episode (G = 0 past the last step, as the Cal-QL
+authors' ReplayBufferMC computes it, time-limit truncation included): datasets bring it, and the
+training loop fills it in for collected transitions when their episode ends (`close_episode`).
+Until then it is NaN, "unknown": never 0.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ _FIELDS = (
     "origin",
     "mc_return",
 )
-_OPTIONAL = {"mc_return": np.float32}  # fields that older buffer files may lack
+_OPTIONAL = {"mc_return": np.nan}  # fields that older buffer files may lack, and their filler
 _RENAMED = {"origin": "source"}  # the name older buffer files use
 
 
@@ -75,7 +79,7 @@ class ReplayBuffer:
         self.terminated = np.zeros(capacity, np.float32)
         self.truncated = np.zeros(capacity, np.float32)
         self.origin = np.zeros(capacity, np.int8)
-        self.mc_return = np.zeros(capacity, np.float32)
+        self.mc_return = np.full(capacity, np.nan, np.float32)  # unknown until the episode ends
         self.ptr = 0  # next slot to write
         self.size = 0
 
@@ -109,7 +113,7 @@ class ReplayBuffer:
         self.terminated[i] = terminated
         self.truncated[i] = truncated
         self.origin[i] = origin
-        self.mc_return[i] = 0.0
+        self.mc_return[i] = np.nan
         self.ptr = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -122,11 +126,11 @@ class ReplayBuffer:
         end = self.ptr + n
         if end <= self.capacity:  # one contiguous block: slice assignment, no index arrays
             for name in _FIELDS:
-                getattr(self, name)[self.ptr : end] = arrays.get(name, 0)
+                getattr(self, name)[self.ptr : end] = arrays.get(name, _OPTIONAL.get(name, 0))
         else:
             idx = (self.ptr + np.arange(n)) % self.capacity
             for name in _FIELDS:
-                getattr(self, name)[idx] = arrays.get(name, 0)
+                getattr(self, name)[idx] = arrays.get(name, _OPTIONAL.get(name, 0))
         self.ptr = end % self.capacity
         self.size = min(self.size + n, self.capacity)
 
@@ -144,10 +148,24 @@ class ReplayBuffer:
             value = arrays.get(name)
             shape = (n,) if name not in ("obs", "next_obs", "actions") else None
             if value is None:
-                value = np.zeros(shape, dtype)
+                value = np.full(shape, _OPTIONAL.get(name, 0), dtype)
             setattr(buffer, name, np.ascontiguousarray(value, dtype=dtype))
         buffer.ptr, buffer.size = 0, n
         return buffer
+
+    def close_episode(self, length: int, gamma: float) -> None:
+        """The newest `length` transitions are one finished episode: write their discounted
+        return-to-go, G_t = r_t + gamma G_{t+1}, G = 0 after the last (only the slots still held
+        once the episode is longer than the capacity)."""
+        n = min(length, self.size)
+        idx = (self.ptr - n + np.arange(n)) % self.capacity
+        rewards = self.rewards[idx].astype(np.float64)
+        returns = np.empty(n)
+        future = 0.0
+        for t in range(n - 1, -1, -1):
+            future = rewards[t] + gamma * future
+            returns[t] = future
+        self.mc_return[idx] = returns
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The stored transitions, oldest first, as numpy arrays (copies)."""
@@ -233,7 +251,7 @@ def _field(data: Any, name: str, n: int) -> np.ndarray:
         if key in data:
             return data[key]
     if name in _OPTIONAL:
-        return np.zeros(n, _OPTIONAL[name])
+        return np.full(n, _OPTIONAL[name], np.float32)
     raise KeyError(f"no array '{name}'")
 
 

@@ -157,6 +157,7 @@ class Loop:
             self.state.step += 1
             obs = next_obs
             if terminated or truncated:
+                self.buffer.close_episode(self.episode_length, self.agent.gamma)
                 self.state.episodes += 1
                 for cb in self.callbacks:
                     cb.on_episode_end(self, self.episode_return, self.episode_length)
