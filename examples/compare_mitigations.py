@@ -44,7 +44,8 @@ SAC = [
     "finetune.layer_norm=true",
 ]
 # WSRL (examples/recipes/wsrl.toml) from an online expert: K = 5,000 frozen-policy steps with no
-# updates, then UTD 4 with the actor every 4 critic steps, Adam states kept, the paper's rates
+# updates, then UTD 4 with one actor step on the union of the 4 critic batches, the actor on the
+# min of the 10 critics, no entropy in the TD target, Adam states kept, the authors' rates
 WSRL = [
     *SAC,
     'warmstart.load=["actor", "critic"]',
@@ -52,7 +53,9 @@ WSRL = [
     "warmstart.warmup_steps=5000",
     "warmstart.train_critic_during_warmup=false",
     "finetune.utd=4",
-    "finetune.policy_delay=4",
+    'finetune.actor_batch="union"',
+    'finetune.actor_q="min"',
+    "finetune.backup_entropy=false",
     "finetune.actor_lr=1e-4",
     "finetune.alpha_lr=1e-4",
 ]

@@ -197,3 +197,50 @@ def test_actor_direction_hook_rewrites_the_gradient() -> None:
     direct.backward()
     for got, want in zip(via_hook, agent.actor.parameters(), strict=True):
         torch.testing.assert_close(got, want.grad)
+
+
+def test_sac_without_entropy_backup_has_the_plain_td_target() -> None:
+    import dataclasses
+
+    from tests.conftest import random_batch
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+
+    torch.manual_seed(0)
+    cfg = AgentConfig(algo="sac", hidden=(16,), backup_entropy=False, init_alpha=5.0)
+    agent, batch = make_agent(cfg, 3, 2), random_batch(32, 3, 2)
+    torch.manual_seed(1)
+    y = agent.td_target(batch)
+    with_entropy = make_agent(dataclasses.replace(cfg, backup_entropy=True), 3, 2)
+    with_entropy.load_state_dict(agent.state_dict())
+    torch.manual_seed(1)
+    bonus = with_entropy.td_target(batch) - y  # gamma (1 - d) (-alpha log pi(a'|s'))
+    torch.manual_seed(1)
+    a, log_prob = agent.actor.sample(batch.next_obs)
+    q = agent.critic_target(batch.next_obs, a).min(0).values
+    torch.testing.assert_close(y, batch.rewards + agent.gamma * (1 - batch.terminated) * q)
+    torch.testing.assert_close(bonus, agent.gamma * (1 - batch.terminated) * -5.0 * log_prob)
+
+
+def test_union_actor_batch_steps_the_actor_once_on_every_critic_batch(tmp_path) -> None:
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+    from wsdiag.core import Actor, Phase
+    from wsdiag.data.buffer import ReplayBuffer
+    from wsdiag.envs import make_env
+    from wsdiag.training.loop import Loop
+    from wsdiag.training.recorder import Recorder
+
+    seen = []
+    cfg = AgentConfig(algo="sac", hidden=(16,), batch_size=8, utd=4, actor_batch="union")
+    agent = make_agent(cfg, 3, 1)
+    real = agent._actor_loss
+    agent._actor_loss = lambda batch: (seen.append(len(batch)), real(batch))[1]
+    phases = [Phase("p", 0, 40, Actor.RANDOM, update_critic=True, update_actor=True)]
+    loop = Loop(stage="pretrain", env=make_env("Pendulum-v1"), agent=agent,
+                buffer=ReplayBuffer(100, 3, 1), recorder=Recorder(tmp_path), phases=phases,
+                utd=4, batch_size=8, seed=0)  # fmt: skip
+    loop.run()
+    steps_with_updates = 40 - 8 + 1  # updates start once the buffer holds one batch
+    assert agent.critic_updates == 4 * steps_with_updates
+    assert seen == [32] * steps_with_updates  # one actor step per env step, on 4 x 8 rows

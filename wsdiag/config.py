@@ -75,6 +75,7 @@ class AgentConfig:
     actor_lr: float = 3e-4
     critic_lr: float = 3e-4
     actor_q: str = "auto"  # critic(s) the actor maximises: first | mean | min | auto (see docs)
+    actor_batch: str = "last"  # the actor's batch when utd > 1: last critic batch | union (WSRL)
     policy_delay: int | None = None  # critic updates per actor update (unset: td3/td3bc/bcq 2,
     # others 1)
     expl_noise: float = 0.1  # td3/ddpg: std of Gaussian exploration noise
@@ -82,6 +83,7 @@ class AgentConfig:
     noise_clip: float = 0.5  # td3: clip of target policy smoothing noise
     init_alpha: float = 1.0  # sac: initial entropy temperature
     autotune_alpha: bool = True  # sac: learn the temperature towards target_entropy
+    backup_entropy: bool = True  # sac: -alpha log pi(a'|s') in the TD target (WSRL's code: false)
     target_entropy: float | None = None  # sac: default -dim(A)
     alpha_lr: float = 3e-4  # sac: learning rate of log(alpha)
     buffer_size: int = 1_000_000  # replay buffer capacity (transitions)
@@ -466,6 +468,11 @@ def _agent_checks(agent: AgentConfig, where: str) -> None:
     choice(agent.algo, ALGOS, f"{where}.algo")
     choice(agent.actor_q, ACTOR_Q_CHOICES, f"{where}.actor_q")
     choice(agent.bc_reduce, ("mean", "sum"), f"{where}.bc_reduce")
+    choice(agent.actor_batch, ("last", "union"), f"{where}.actor_batch")
+    if agent.actor_batch == "union" and agent.algo in ("bc", "iql"):
+        raise WsdiagError(
+            f"{where}.actor_batch = 'union' is for actor-critic updates, not {agent.algo}"
+        )
     at_least(agent, where, 1, "utd", "ensemble", "target_subset", "batch_size", "buffer_size")
     at_least(agent, where, 1, "policy_delay", "cql_n_actions")
     positive(agent, where, "actor_lr", "critic_lr", "alpha_lr", "value_lr", "init_alpha")

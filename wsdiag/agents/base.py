@@ -218,9 +218,21 @@ class ActorCritic:
         metrics |= {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
         actor_due = self.critic_updates % self.policy_delay == 0
         if actor_due and update_actor:
-            actor_loss, actor_metrics = self._actor_loss(batch)
-            metrics |= actor_metrics | self.actor_step(actor_loss) | self._after_actor_step()
+            metrics |= self._actor_update(batch)
         if actor_due or not self.targets_follow_actor:
+            self._update_targets()
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _actor_update(self, batch: Batch) -> Metrics:
+        actor_loss, actor_metrics = self._actor_loss(batch)
+        return actor_metrics | self.actor_step(actor_loss) | self._after_actor_step()
+
+    def update_actor(self, batch: Batch) -> dict[str, float]:
+        """One actor (and temperature) step on `batch` alone, with the target update that
+        follows it for TD3: the actor step of `actor_batch = "union"`, after `utd` critic-only
+        updates (WSRL's update_high_utd)."""
+        metrics = self._actor_update(batch)
+        if self.targets_follow_actor:
             self._update_targets()
         return {k: float(v) for k, v in metrics.items()}
 

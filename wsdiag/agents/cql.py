@@ -115,9 +115,8 @@ class CQL(SAC):
         """Lower bound on the policy actions' Q-values per state [N]; CQL has none."""
         return None
 
-    def _next_action(self, next_obs: Tensor) -> tuple[Tensor, Tensor | None]:
-        action, bonus = super()._next_action(next_obs)
-        return action, bonus if self.cfg.cql_backup_entropy else None
+    def backup_entropy(self) -> bool:
+        return self.cfg.cql_backup_entropy
 
 
 class CalQL(CQL):

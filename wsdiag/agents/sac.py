@@ -1,7 +1,8 @@
 """SAC with a learned temperature (Haarnoja et al., 2018, "SAC: Algorithms and Applications").
 
 Tanh-squashed Gaussian actor. TD target
-    y = r + gamma (1 - d) (min_e Q'_e(s', a') - alpha log pi(a'|s')),  a' ~ pi(.|s');
+    y = r + gamma (1 - d) (min_e Q'_e(s', a') - alpha log pi(a'|s')),  a' ~ pi(.|s')
+(without the entropy term when `backup_entropy = false`, as WSRL's SAC);
 actor loss E[alpha log pi(a|s) - Q(s, a)] with a reparameterised and Q the min of the two critics
 (REDQ's mean for E > 2); temperature loss -log(alpha) (log pi(a|s) + H_target), H_target = -dim(A).
 Targets move by Polyak averaging after every critic update.
@@ -49,9 +50,13 @@ class SAC(ActorCritic):
     def _explore(self, obs: Tensor) -> Tensor:
         return self.actor.sample(obs)[0]
 
-    def _next_action(self, next_obs: Tensor) -> tuple[Tensor, Tensor]:
+    def backup_entropy(self) -> bool:
+        """Whether the TD target has the entropy bonus (`backup_entropy`; WSRL: false)."""
+        return self.cfg.backup_entropy
+
+    def _next_action(self, next_obs: Tensor) -> tuple[Tensor, Tensor | None]:
         a, log_prob = self.actor.sample(next_obs)
-        return a, -self.alpha * log_prob
+        return a, (-self.alpha * log_prob if self.backup_entropy() else None)
 
     def _actor_loss(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         actions, log_prob = self.actor.sample(batch.obs)

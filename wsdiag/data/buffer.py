@@ -255,8 +255,9 @@ def _field(data: Any, name: str, n: int) -> np.ndarray:
     raise KeyError(f"no array '{name}'")
 
 
-def concat_batches(a: Batch, b: Batch) -> Batch:
-    return Batch(*(torch.cat([getattr(a, f), getattr(b, f)]) for f in _FIELDS))
+def concat_batches(*batches: Batch) -> Batch:
+    """One batch holding the rows of `batches`, in order."""
+    return Batch(*(torch.cat([getattr(b, f) for b in batches]) for f in _FIELDS))
 
 
 class MixedReplay:

@@ -20,7 +20,7 @@ import numpy as np
 
 from wsdiag.agents import ActorCritic
 from wsdiag.core import ActionOverride, Actor, Callback, LoopState, Phase
-from wsdiag.data.buffer import ReplayBuffer
+from wsdiag.data.buffer import ReplayBuffer, concat_batches
 from wsdiag.errors import NonFiniteError
 from wsdiag.training.recorder import Recorder
 
@@ -109,9 +109,16 @@ class Loop:
     def _learn(self) -> None:
         if not self.phase.update_critic or len(self.buffer) < self.batch_size:
             return
-        for _ in range(self.utd):
+        union = self.agent.cfg.actor_batch == "union" and self.phase.update_actor
+        batches = []
+        for i in range(self.utd):
             batch = self.buffer.sample(self.batch_size)
-            metrics = self.agent.update(batch, update_actor=self.phase.update_actor)
+            update_actor = self.phase.update_actor and not union
+            metrics = self.agent.update(batch, update_actor=update_actor)
+            if union:  # one actor step on all the utd batches, after the last critic step
+                batches.append(batch)
+                if i == self.utd - 1:
+                    metrics |= self.agent.update_actor(concat_batches(*batches))
             self.state.updates += 1
             bad = [k for k, v in metrics.items() if not math.isfinite(v)]
             if bad:
