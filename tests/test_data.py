@@ -7,6 +7,7 @@ from pathlib import Path
 import minari
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import tiny_config
 from wsdiag.config import WarmstartConfig
@@ -146,3 +147,49 @@ def test_offline_config_errors() -> None:
     config = tiny_config(pretrain={"source": "offline", "dataset": "nope/missing-v0"})
     with pytest.raises(WsdiagError, match="not on this machine"):
         Experiment.create(config, Path("/tmp/never-created"), progress="none")
+
+
+def test_td3bc_standardises_observations_by_the_dataset_and_the_warm_start_keeps_it(
+    pendulum_datasets: dict[str, str], runs: Path
+) -> None:
+    """Fujimoto & Gu's code: (s - mean) / (std + 1e-3) of the dataset, for every network input."""
+    from wsdiag.agents.checkpoint import load_checkpoint
+    from wsdiag.data.offline import load_offline_data
+    from wsdiag.envs import make_env
+
+    dataset = pendulum_datasets["mixed"]
+    config = tiny_config(
+        pretrain={"source": "offline", "dataset": dataset, "algo": "td3bc", "steps": 50},
+        finetune={"steps": 100},
+        warmstart={"warmup_steps": 50, "load": ["actor"]},
+        probes={"every": 0},
+    )
+    assert config.pretrain.normalize_obs and not config.finetune.normalize_obs
+    run_dir = Experiment.create(config, runs, progress="none").run()
+    obs = load_offline_data(dataset, make_env("Pendulum-v1"), 0.99).arrays["obs"]
+    mean, std = obs.mean(0), obs.std(0) + 1e-3
+    pretrained = load_checkpoint(run_dir / "checkpoints" / "pretrained").make_agent(3, 1)
+    finetuned = load_checkpoint(run_dir / "checkpoints" / "latest").make_agent(3, 1)
+    for agent in (pretrained, finetuned):  # the fresh critic of the actor-only warm start too
+        for norm in (agent.actor.obs_norm, agent.critic.obs_norm, agent.critic_target.obs_norm):
+            np.testing.assert_allclose(norm.mean.numpy(), mean, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(norm.std.numpy(), std, rtol=1e-5)
+    raw = torch.as_tensor(obs[:5])
+    by_hand = torch.tanh(pretrained.actor.net((raw - torch.as_tensor(mean)) / torch.as_tensor(std)))
+    torch.testing.assert_close(pretrained.policy(raw), by_hand.float(), rtol=1e-5, atol=1e-6)
+    warm = next(e for e in read_events(run_dir) if e["event"] == "warm_start")
+    assert "obs_stats" in warm["loaded"]
+
+
+def test_a_checkpoint_saved_before_observation_statistics_loads_with_the_identity() -> None:
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+
+    agent = make_agent(AgentConfig(hidden=(8,)), 3, 1)
+    state = agent.state_dict()
+    for key in ("actor", "actor_target", "critic", "critic_target"):
+        state[key] = {k: v for k, v in state[key].items() if "obs_norm" not in k}
+    other = make_agent(AgentConfig(hidden=(8,)), 3, 1)
+    other.load_state_dict(state)
+    mean, std = other.obs_stats()
+    assert torch.all(mean == 0) and torch.all(std == 1)

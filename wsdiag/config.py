@@ -90,6 +90,9 @@ class AgentConfig:
     # offline algorithms
     bc_alpha: float = 2.5  # td3bc: lambda = bc_alpha / mean|Q(s, pi(s))| (Fujimoto & Gu 2021)
     bc_reduce: str = "mean"  # bc/td3bc: (pi(s) - a)^2 averaged (authors' code) or summed over dims
+    normalize_obs: bool | None = None  # [pretrain] on a dataset: standardise observations by its
+    # mean and std (unset: td3bc true, as the authors' code, others false); fine-tuning agents
+    # take the pretrained agent's statistics with the warm start
     iql_expectile: float = 0.7  # iql: expectile tau of V(s) regressed on min Q'(s, a)
     iql_beta: float = 3.0  # iql: inverse temperature of the advantage weights exp(beta A)
     iql_max_weight: float = 100.0  # iql: clip of the advantage weights
@@ -348,11 +351,12 @@ def from_dict(data: dict[str, Any]) -> Config:
 
 def _resolved(config: Config) -> Config:
     validate(config)
-    config = dataclasses.replace(
-        config,
-        pretrain=resolve_agent(config.pretrain),
-        finetune=resolve_agent(config.finetune),
-    )
+    pre = resolve_agent(config.pretrain)
+    if pre.normalize_obs is None:  # TD3+BC standardises a dataset's states (Fujimoto & Gu's code)
+        on_dataset = config.pretrain.source == "offline"
+        pre = dataclasses.replace(pre, normalize_obs=on_dataset and pre.algo == "td3bc")
+    fine = dataclasses.replace(resolve_agent(config.finetune), normalize_obs=False)
+    config = dataclasses.replace(config, pretrain=pre, finetune=fine)
     if _schema is not None:
         tables = _schema.resolve(config)
         config = dataclasses.replace(
@@ -531,6 +535,13 @@ def _stage_checks(config: Config) -> None:
     at_least(pre, "pretrain", 1, "steps")
     at_least(pre, "pretrain", 0, "learning_starts")
     at_least(config.finetune, "finetune", 1, "steps")
+    if config.finetune.normalize_obs:
+        raise WsdiagError(
+            "finetune.normalize_obs: the fine-tuning agent takes the pretrained agent's "
+            "observation statistics with the warm start; set pretrain.normalize_obs"
+        )
+    if pre.normalize_obs and pre.source == "online":
+        raise WsdiagError("pretrain.normalize_obs needs a dataset (pretrain.source = 'offline')")
     if pre.algo == "bcq":
         raise WsdiagError("pretrain.algo = 'bcq' perturbs a pretrained policy: pretrain td3 first")
     if config.finetune.algo == "bcq" and "actor" not in ws.load:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from wsdiag.agents.networks import EnsembleCritic
+from wsdiag.agents.networks import EnsembleCritic, ObsNorm
 from wsdiag.config import AgentConfig, resolve_agent
 from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
@@ -275,6 +275,20 @@ class ActorCritic:
         self.critic_updates = int(state["counters"]["critic_updates"])
         self.actor_updates = int(state["counters"]["actor_updates"])
 
+    # ------------------------------------------------------------------ observation statistics
+
+    def set_obs_stats(self, mean: Tensor, std: Tensor) -> None:
+        """Standardise every network's observation input by (mean, std) (TD3+BC's)."""
+        for network in self.modules().values():
+            for m in network.modules():
+                if isinstance(m, ObsNorm):
+                    m.set(mean.to(self.device), std.to(self.device))
+
+    def obs_stats(self) -> tuple[Tensor, Tensor]:
+        """The (mean, std) every network standardises its observations by."""
+        norm = self.critic.obs_norm
+        return norm.mean.clone(), norm.std.clone()
+
     # ------------------------------------------------------------------ warm start
 
     def warm_start(
@@ -285,8 +299,12 @@ class ActorCritic:
         "actor" copies the policy network (and its target, for TD3/DDPG; the temperature, for
         SAC from SAC); "critic" copies the critic ensemble and its target. With `optimizers`, the
         Adam states of the copied networks come along too (WSRL keeps them), under this
-        agent's own learning rates.
+        agent's own learning rates. The source's observation statistics always come along
+        (into every network, a fresh critic's included): they define the agent's input space;
+        "obs_stats" is listed when they are not the identity.
         """
+        mean, std = source.obs_stats()
+        self.set_obs_stats(mean, std)
         loaded: list[str] = []
         for part in parts:
             if part == "actor":
@@ -298,6 +316,8 @@ class ActorCritic:
                 if optimizers:
                     adopt_optimizer_state(self.critic_opt, source.critic_opt)
                     loaded.append("critic_opt")
+        if not (torch.all(mean == 0) and torch.all(std == 1)):
+            loaded.append("obs_stats")
         return loaded
 
     def _copy_actor(self, source: ActorCritic, optimizers: bool) -> list[str]:
@@ -314,9 +334,15 @@ class ActorCritic:
         return loaded
 
 
+OBS_NORM_KEYS = ("obs_norm.mean", "obs_norm.std")
+
+
 def load_module(module: nn.Module, state: dict[str, Tensor], name: str) -> None:
-    """load_state_dict with a one-line error naming the mismatching shapes."""
+    """load_state_dict with a one-line error naming the mismatching shapes. A state saved before
+    networks held observation statistics loads with the identity statistics."""
     own = module.state_dict()
+    older = {k: v for k, v in own.items() if k.endswith(OBS_NORM_KEYS) and k not in state}
+    state = {**older, **state}
     if set(own) != set(state):
         raise WsdiagError(
             f"{name}: incompatible architectures (layers {sorted(set(own) ^ set(state))[:4]} "

@@ -36,7 +36,7 @@ class PerturbationActor(nn.Module):
     def forward(self, obs: Tensor) -> Tensor:
         with torch.no_grad():
             a_beta = self.base(obs)
-        xi = torch.tanh(self.xi(torch.cat([obs, a_beta], dim=-1)))
+        xi = torch.tanh(self.xi(torch.cat([self.base.obs_norm(obs), a_beta], dim=-1)))
         return (a_beta + self.phi * xi).clamp(-1.0, 1.0)
 
 

@@ -88,7 +88,7 @@ class IQL(ActorCritic):
 
     def v(self, obs: Tensor) -> Tensor:
         """V(s), [N]."""
-        return self.value(obs).squeeze(-1)
+        return self.value(self.critic.obs_norm(obs)).squeeze(-1)  # the agent's statistics
 
     def target_q(self, batch: Batch) -> Tensor:
         """min over target critics of Q'(s, a) at the dataset actions, [N] (no gradient)."""

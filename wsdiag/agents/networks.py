@@ -1,7 +1,10 @@
 """Networks: MLPs, a critic ensemble with batched weights, deterministic and tanh-Gaussian actors.
 
 Initialisation follows `torch.nn.Linear` (weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))),
-as in the TD3 and SAC reference implementations.
+as in the TD3 and SAC reference implementations. Every actor and critic standardises its
+observation input first, (s - mean) / std, with statistics that are part of its state (the
+identity unless a dataset set them: TD3+BC's state normalisation), so that whatever calls a
+network (the agent, a probe, a mitigation) feeds it raw observations.
 """
 
 from __future__ import annotations
@@ -26,6 +29,23 @@ def mlp(sizes: Sequence[int], layer_norm: bool = False) -> nn.Sequential:
                 layers.append(nn.LayerNorm(sizes[i + 1]))
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
+
+
+class ObsNorm(nn.Module):
+    """(s - mean) / std with fixed, saved statistics (mean 0, std 1 until `set` is called)."""
+
+    def __init__(self, obs_dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(obs_dim))
+        self.register_buffer("std", torch.ones(obs_dim))
+
+    def set(self, mean: Tensor, std: Tensor) -> None:
+        with torch.no_grad():
+            self.mean.copy_(mean)
+            self.std.copy_(std)
+
+    def forward(self, obs: Tensor) -> Tensor:
+        return (obs - self.mean) / self.std
 
 
 class EnsembleLinear(nn.Module):
@@ -81,6 +101,7 @@ class EnsembleCritic(nn.Module):
     ) -> None:
         super().__init__()
         self.ensemble = ensemble
+        self.obs_norm = ObsNorm(obs_dim)
         sizes = [obs_dim + act_dim, *hidden, 1]
         self.linears = nn.ModuleList(
             EnsembleLinear(ensemble, sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1)
@@ -90,7 +111,7 @@ class EnsembleCritic(nn.Module):
         )
 
     def forward(self, obs: Tensor, act: Tensor, members: Tensor | slice | None = None) -> Tensor:
-        x = torch.cat([obs, act], dim=-1)
+        x = torch.cat([self.obs_norm(obs), act], dim=-1)
         for i, linear in enumerate(self.linears[:-1]):
             x = linear(x, members)
             if self.norms is not None:
@@ -106,10 +127,11 @@ class DeterministicActor(nn.Module):
         self, obs_dim: int, act_dim: int, hidden: Sequence[int], layer_norm: bool = False
     ) -> None:
         super().__init__()
+        self.obs_norm = ObsNorm(obs_dim)
         self.net = mlp([obs_dim, *hidden, act_dim], layer_norm)
 
     def forward(self, obs: Tensor) -> Tensor:
-        return torch.tanh(self.net(obs))
+        return torch.tanh(self.net(self.obs_norm(obs)))
 
 
 class GaussianActor(nn.Module):
@@ -119,6 +141,7 @@ class GaussianActor(nn.Module):
         self, obs_dim: int, act_dim: int, hidden: Sequence[int], layer_norm: bool = False
     ) -> None:
         super().__init__()
+        self.obs_norm = ObsNorm(obs_dim)
         self.trunk = mlp([obs_dim, *hidden], layer_norm)
         self.trunk.append(nn.LayerNorm(hidden[-1]) if layer_norm else nn.Identity())
         self.trunk.append(nn.ReLU())
@@ -126,7 +149,7 @@ class GaussianActor(nn.Module):
 
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
         """(mean, std) of the pre-squash Gaussian."""
-        mean, log_std = self.head(self.trunk(obs)).chunk(2, dim=-1)
+        mean, log_std = self.head(self.trunk(self.obs_norm(obs))).chunk(2, dim=-1)
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
 
     def sample(self, obs: Tensor) -> tuple[Tensor, Tensor]:

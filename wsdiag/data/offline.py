@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from wsdiag.config import WarmstartConfig
 from wsdiag.data.buffer import ORIGIN_OFFLINE, MixedReplay, ReplayBuffer
@@ -39,6 +40,13 @@ class OfflineData:
         return OfflineData(
             self.dataset_id, arrays, self.labels[idx], self.ref_min_score, self.ref_max_score
         )
+
+    def obs_stats(self, eps: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, std + eps) of the dataset's observations, per dimension: TD3+BC's state
+        normalisation (Fujimoto & Gu's code, eps = 1e-3)."""
+        obs = self.arrays["obs"].astype(np.float64)
+        mean, std = obs.mean(0), obs.std(0) + eps
+        return torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32)
 
     @property
     def ref_scores(self) -> tuple[float, float] | None:

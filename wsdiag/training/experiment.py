@@ -178,13 +178,13 @@ class Experiment:
         else:
             buffer = data.to_buffer(seed, self.device)
             self.recorder.event("dataset_loaded", dataset=data.dataset_id, transitions=len(data))
+            if cfg.normalize_obs:  # TD3+BC's; saved in the networks, so a resume keeps them
+                agent.set_obs_stats(*data.obs_stats())
         state = restore(resume, agent, buffer, self.recorder, PRETRAIN_PHASES)
         state = self._loop(PRETRAIN, agent, buffer, state).run()
         prune_checkpoints(self.checkpoints, PRETRAIN_PREFIX, keep=0)
-        reason = state.stop_reason or "step_budget"
-        self.recorder.event(
-            "pretrain_end", step=state.step, reason=reason, eval_return=state.last_eval
-        )
+        self.recorder.event("pretrain_end", step=state.step, eval_return=state.last_eval,
+                            reason=state.stop_reason or "step_budget")  # fmt: skip
 
     def _online(
         self, pretrained: ActorCritic, pretrained_ckpt: Checkpoint, resume: Checkpoint | None
