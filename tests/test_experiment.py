@@ -241,3 +241,15 @@ def test_probes_recorded_at_interval_and_phase_boundaries(runs: Path) -> None:
     # the warm-started actor equals the pretrained one until policy updates begin
     warmup = frame[(frame.key == "probe/action_mse/behaviour") & (frame.step <= 130)]
     assert (warmup.value == 0).all()
+
+
+def test_the_frozen_critic_protocol_is_recorded_when_policy_updates_begin(runs: Path) -> None:
+    config = tiny_config(probes={"every": 100, "frozen_protocol_steps": 5, "states": 32})
+    run_dir = Experiment.create(config, runs, progress="none").run()
+    frame = read_metrics(run_dir)
+    rows = frame[frame.key.str.startswith("probe/frozen_protocol/")]
+    start = config.warmstart.warmup_steps + config.warmstart.freeze_policy_steps
+    assert set(rows.step) == {start}
+    assert {"probe/frozen_protocol/sbeta_piu", "probe/frozen_protocol/su_piu"} <= set(rows.key)
+    with np.load(run_dir / "probes" / f"step_{start}.npz") as arrays:
+        assert arrays["frozen_protocol/su_piu"].shape == (32,)

@@ -199,7 +199,8 @@ def test_bcq_starts_at_the_behavioural_policy_and_stays_within_phi(runs) -> None
     torch.manual_seed(0)
     pretrained = make_agent(AgentConfig(hidden=(16, 16)), 3, 2)
     base = pretrained.actor
-    agent = make_agent(AgentConfig(algo="bcq", hidden=(16, 16), bcq_phi=0.1, bcq_hidden=(8,)), 3, 2)
+    bcq = {"bcq_phi": 0.1, "bcq_hidden": (8,), "bcq_init": "zero", "bcq_input": "state_action"}
+    agent = make_agent(AgentConfig(algo="bcq", hidden=(16, 16), **bcq), 3, 2)
     assert agent.warm_start(pretrained, ["actor"]) == ["actor", "actor_target"]
     assert isinstance(agent.actor, PerturbationActor)
     obs = torch.randn(64, 3)
@@ -247,3 +248,14 @@ def test_default_clip_threshold_measurably_shrinks_an_adam_step() -> None:
     free = displacement(None)
     assert displacement(1.0) == pytest.approx(free, rel=1e-4)  # far above eps: no effect
     assert displacement(Params().max_norm) < 0.5 * free
+
+
+def test_bcq_with_the_authors_defaults_perturbs_from_the_state_within_phi() -> None:
+    torch.manual_seed(0)
+    pretrained = make_agent(AgentConfig(hidden=(16, 16)), 3, 2)
+    agent = make_agent(AgentConfig(algo="bcq", hidden=(16, 16)), 3, 2)
+    agent.warm_start(pretrained, ["actor"])
+    assert agent.actor.xi[0].in_features == 3  # xi(s): the state alone
+    obs = torch.randn(256, 3)
+    gap = (agent.policy(obs) - pretrained.actor(obs).clamp(-1, 1)).abs()
+    assert 0 < gap.max() <= agent.cfg.bcq_phi + 1e-6  # random init: near pi_beta, not on it

@@ -240,3 +240,22 @@ def test_adaptive_bc_without_an_expert_reference_warns_and_the_report_says_so(ru
     report = write_report([run_dir], runs / "report", per_run_figures=False)
     assert any("R_target = 1.05" in w for w in report.warnings)
     assert "R_target = 1.05" in (runs / "report" / "summary.md").read_text()
+
+
+def test_jsrl_guide_can_explore_with_the_learners_noise_as_the_port_does() -> None:
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+
+    torch.manual_seed(0)
+    guide = make_agent(AgentConfig(hidden=(8,)), 3, 1)
+    learner = make_agent(AgentConfig(hidden=(8,), expl_noise=0.3), 3, 1)
+
+    class FakeLoop:
+        episode_length, agent = 0, learner
+
+    switch = GuideSwitch(guide, explore=True, noise="learner")
+    switch.horizon = 1
+    obs = np.zeros(3, np.float32)
+    actions = np.array([switch(FakeLoop(), obs) for _ in range(2000)])  # type: ignore[arg-type]
+    mean = guide.act(obs, explore=False)
+    assert abs(actions.mean() - mean.mean()) < 0.03 and abs(actions.std() - 0.3) < 0.03

@@ -201,3 +201,25 @@ def test_probe_set_round_trip(tmp_path) -> None:
     ps.save(tmp_path / "p.npz")
     back = ProbeSet.load(tmp_path / "p.npz")
     assert back.labels.tolist() == ["a", "b", "a"] and np.array_equal(back.rewards, ps.rewards)
+
+
+def test_frozen_critic_protocol_trains_a_copy_against_the_frozen_critic() -> None:
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+    from wsdiag.data.probe_set import collect_rollouts
+    from wsdiag.envs import make_env
+    from wsdiag.probes.frozen import frozen_critic_protocol
+
+    torch.manual_seed(0)
+    env = make_env("Pendulum-v1")
+    agent = make_agent(AgentConfig(hidden=(32, 32), policy_delay=1, actor_q="mean"), 3, 1)
+    behaviour = collect_rollouts(env, agent, 200, seed=0)
+    before = [p.detach().clone() for p in agent.actor.parameters()]
+    views = frozen_critic_protocol(agent, behaviour, env, updates=30, rollout_steps=100, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(before, agent.actor.parameters(), strict=True))
+    assert views["sbeta_pibeta"].shape == (200,) and views["su_piu"].shape == (100,)
+    states = torch.as_tensor(behaviour.states)
+    with torch.no_grad():
+        q_beta = agent.critic(states, agent.policy(states)).mean(0).numpy()
+    np.testing.assert_allclose(views["sbeta_pibeta"], q_beta, rtol=1e-5, atol=1e-6)
+    assert views["sbeta_piu"].mean() > views["sbeta_pibeta"].mean()  # ascent on the frozen Q

@@ -104,8 +104,10 @@ class AgentConfig:
     cql_backup_entropy: bool = False  # cql/calql: add -alpha log pi(a'|s') to the TD target
     calql_bound_online: bool = True  # calql: also bound agent-collected rows (authors' code)
     # online BCQ (Wexler et al. eq. 4): pi(s) = clip(pi_beta(s) + phi tanh(xi(s, pi_beta(s))))
-    bcq_phi: float = 0.05  # bcq: |xi| <= phi, in units of the action half-range (BCQ: 0.05)
-    bcq_hidden: tuple[int, ...] = (400, 300)  # bcq: widths of the perturbation network xi
+    bcq_phi: float = 0.1  # bcq: |xi| <= phi, action half-range units (authors: 0.01 .. 1)
+    bcq_hidden: tuple[int, ...] = (256, 256)  # bcq: widths of xi (authors: 256-256; BCQ 400-300)
+    bcq_input: str = "state"  # bcq: xi(s) (authors' code) | state_action: xi(s, a_beta) (BCQ)
+    bcq_init: str = "random"  # bcq: xi's last layer random (authors' code) | zero (pi = pi_beta)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class ProbesConfig:
     drift_actions: int = 20  # actions per state (half pi_pre, half pi) for the Q-softmax KL
     divergence_q: float = 75.0  # percentile of ||pi(s) - a||^2 reported per label
     reduce: str = "mean"  # how a probe reduces the critic ensemble: mean | min
+    frozen_protocol_steps: int = 0  # actor steps of the paper's frozen-critic protocol (0: off)
 
 
 @dataclass(frozen=True)
@@ -473,6 +476,8 @@ def _agent_checks(agent: AgentConfig, where: str) -> None:
     choice(agent.actor_q, ACTOR_Q_CHOICES, f"{where}.actor_q")
     choice(agent.bc_reduce, ("mean", "sum"), f"{where}.bc_reduce")
     choice(agent.actor_batch, ("last", "union"), f"{where}.actor_batch")
+    choice(agent.bcq_input, ("state", "state_action"), f"{where}.bcq_input")
+    choice(agent.bcq_init, ("random", "zero"), f"{where}.bcq_init")
     if agent.actor_batch == "union" and agent.algo in ("bc", "iql"):
         raise WsdiagError(
             f"{where}.actor_batch = 'union' is for actor-critic updates, not {agent.algo}"
@@ -566,7 +571,7 @@ def _monitoring_checks(config: Config) -> None:
     pr = config.probes
     choice(pr.reduce, ("mean", "min"), "probes.reduce")
     choice(pr.bounds, ("truncate", "unclipped", "clip"), "probes.bounds")
-    at_least(pr, "probes", 0, "every")
+    at_least(pr, "probes", 0, "every", "frozen_protocol_steps")
     at_least(pr, "probes", 1, "states", "n_perturb", "landscape_states", "landscape_perturb")
     at_least(pr, "probes", 2, "drift_actions")
     positive(pr, "probes", "sigma")

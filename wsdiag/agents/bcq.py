@@ -1,12 +1,16 @@
 """Online BCQ (Wexler, Sarafian & Kraus, eq. 4, after Fujimoto, Meger & Precup's BCQ): TD3 whose
 policy is the frozen behavioural policy plus a bounded learned perturbation,
 
-    pi(s) = clip(a_beta + phi tanh(xi_theta(s, a_beta)), -1, 1),   a_beta = pi_beta(s),
+    pi(s) = clip(a_beta + phi tanh(xi_theta(x)), -1, 1),   a_beta = pi_beta(s),
 
-and whose actor maximises E[Q(s, pi(s))] over theta only. pi_beta is the actor the warm start
-loads (so `warmstart.load` must name "actor"); xi's last layer starts at zero, so fine-tuning
-starts exactly at pi_beta, and phi (`bcq_phi`, in units of the action half-range) bounds how far
-the policy can ever move from it. Critics, targets, smoothing and delay are TD3's. The
+with x = s (`bcq_input = "state"`, the authors' TD3_BC_Pertubation.py) or x = (s, a_beta)
+("state_action", BCQ's own form), and the actor maximising E[Q(s, pi(s))] over theta only.
+pi_beta is the actor the warm start loads (so `warmstart.load` must name "actor"). phi
+(`bcq_phi`, in units of the action half-range) bounds how far the policy can ever move from it;
+the authors' scripts use phi in {0.01, 0.1, 0.2, 0.25, 1}. xi's last layer starts random
+(`bcq_init = "random"`, the authors' code: fine-tuning starts within phi of pi_beta) or at zero
+("zero": it starts exactly at pi_beta). Critics, targets, smoothing and delay are TD3's (the
+authors' target policy uses the online perturbation network, wsdiag TD3's target copy). The
 perturbation network belongs to the agent, so its checkpoints rebuild like any other's.
 """
 
@@ -23,21 +27,27 @@ from wsdiag.errors import WsdiagError
 
 
 class PerturbationActor(nn.Module):
-    """pi(s) = clip(pi_beta(s) + phi tanh(xi(s, pi_beta(s))), -1, 1) with pi_beta frozen."""
+    """pi(s) = clip(pi_beta(s) + phi tanh(xi(x)), -1, 1) with pi_beta frozen (module docstring)."""
 
-    def __init__(self, base: DeterministicActor, obs_dim: int, act_dim: int, hidden, phi: float):
+    def __init__(
+        self, base: DeterministicActor, act_dim: int, cfg: AgentConfig, obs_dim: int
+    ) -> None:
         super().__init__()
         self.base = base.requires_grad_(False)
-        self.xi = mlp([obs_dim + act_dim, *hidden, act_dim])
-        nn.init.zeros_(self.xi[-1].weight)
-        nn.init.zeros_(self.xi[-1].bias)
-        self.phi = phi
+        self.with_action = cfg.bcq_input == "state_action"
+        inputs = obs_dim + (act_dim if self.with_action else 0)
+        self.xi = mlp([inputs, *cfg.bcq_hidden, act_dim])
+        if cfg.bcq_init == "zero":
+            nn.init.zeros_(self.xi[-1].weight)
+            nn.init.zeros_(self.xi[-1].bias)
+        self.phi = cfg.bcq_phi
 
     def forward(self, obs: Tensor) -> Tensor:
         with torch.no_grad():
             a_beta = self.base(obs)
-        xi = torch.tanh(self.xi(torch.cat([self.base.obs_norm(obs), a_beta], dim=-1)))
-        return (a_beta + self.phi * xi).clamp(-1.0, 1.0)
+        x = self.base.obs_norm(obs)
+        x = torch.cat([x, a_beta], dim=-1) if self.with_action else x
+        return (a_beta + self.phi * torch.tanh(self.xi(x))).clamp(-1.0, 1.0)
 
 
 class BCQ(TD3):
@@ -50,7 +60,7 @@ class BCQ(TD3):
 
         def perturbed() -> PerturbationActor:
             base = DeterministicActor(obs_dim, act_dim, cfg.hidden, cfg.layer_norm)
-            return PerturbationActor(base, obs_dim, act_dim, cfg.bcq_hidden, cfg.bcq_phi)
+            return PerturbationActor(base, act_dim, cfg, obs_dim)
 
         self.actor = perturbed().to(self.device)
         self.actor_target = perturbed().to(self.device).requires_grad_(False)

@@ -25,15 +25,18 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.checkpoint import load_checkpoint
+from wsdiag.agents.networks import DeterministicActor
 from wsdiag.core import Actor, Callback, LoopView
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need
+from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
 from wsdiag.rundir import resolve_checkpoint
 
 NAME = "jsrl"
+GUIDE_NOISES = ("own", "learner")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Params:
     """[mitigation.jsrl] Jump-Start RL curriculum: a guide acts for the first h steps."""
 
     guide_path: str | None = None  # a run or checkpoint directory; None: the pretrained agent
-    guide_explore: bool = False  # the guide acts with its exploration noise (else pi(s))
+    guide_explore: bool = False  # the guide explores (else it acts with its deterministic pi(s))
+    guide_noise: str = "own"  # exploring: own (the guide's) | learner (the port: SB3's noise)
     max_horizon: int | None = None  # h at the start; None: the env's episode step limit
     stages: int = 10  # curriculum stages: h goes max_horizon -> 0 in steps of max_horizon/stages
     tolerance: float = 0.0  # advance when the moving mean >= best - tolerance |best|
@@ -50,8 +54,9 @@ class Params:
     eval_episodes: int = 20  # episodes per evaluation
 
 
-def check_guide(guide_path: str | None, where: str) -> None:
+def check_guide(guide_path: str | None, guide_noise: str, where: str) -> None:
     """A given guide must be a checkpoint on disk (checked before anything runs)."""
+    one_of(guide_noise, GUIDE_NOISES, f"{where}.guide_noise")
     if guide_path is not None:
         try:
             resolve_checkpoint(Path(guide_path))
@@ -65,7 +70,7 @@ def check(p: Params) -> None:
         need(getattr(p, name) >= 1, f"{where}.{name} must be >= 1, got {getattr(p, name)}")
     need(p.max_horizon is None or p.max_horizon >= 1, f"{where}.max_horizon must be >= 1")
     need(p.tolerance >= 0, f"{where}.tolerance must be >= 0, got {p.tolerance}")
-    check_guide(p.guide_path, where)
+    check_guide(p.guide_path, p.guide_noise, where)
 
 
 def load_guide(ctx: MitigationContext, guide_path: str | None) -> ActorCritic:
@@ -77,15 +82,31 @@ def load_guide(ctx: MitigationContext, guide_path: str | None) -> ActorCritic:
 
 
 class GuideSwitch:
-    """The loop's action override: the guide's action while the episode step is below h."""
+    """The loop's action override: the guide's action while the episode step is below h.
 
-    def __init__(self, guide: ActorCritic, explore: bool) -> None:
-        self.guide, self.explore, self.horizon = guide, explore, 0
+    Exploring, the guide adds its own exploration (`guide_noise = "own"`) or, as the public port
+    (steventango/jumpstart-rl, on Stable-Baselines3) does, the learner's: SB3 adds the learning
+    algorithm's action noise to whatever the policy returns, guide included ("learner": the
+    guide's pi(s) plus N(0, expl_noise^2) of a TD3/DDPG learner; a SAC learner has no action
+    noise, so its guide acts deterministically)."""
+
+    def __init__(self, guide: ActorCritic, explore: bool, noise: str = "own") -> None:
+        self.guide, self.explore, self.noise, self.horizon = guide, explore, noise, 0
 
     def __call__(self, loop: LoopView, obs: np.ndarray) -> np.ndarray | None:
-        if loop.episode_length < self.horizon:
+        if loop.episode_length >= self.horizon:
+            return None
+        if not self.explore or self.noise == "own":
             return self.guide.act(obs, explore=self.explore)
-        return None
+        action = self.guide.act(obs, explore=False)
+        std = learner_noise(loop.agent)
+        noise = std * torch.randn(action.shape).numpy() if std else 0.0
+        return np.clip(action + noise, -1.0, 1.0).astype(np.float32)
+
+
+def learner_noise(agent: ActorCritic) -> float:
+    """The std of the learner's Gaussian action noise (TD3/DDPG), 0 for a stochastic actor."""
+    return float(agent.cfg.expl_noise) if isinstance(agent.actor, DeterministicActor) else 0.0
 
 
 def curriculum(max_horizon: int, stages: int) -> list[int]:
@@ -172,7 +193,7 @@ class JSRLCurriculum(Callback):
 
 def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     horizon = p.max_horizon if p.max_horizon is not None else episode_limit(ctx)
-    switch = GuideSwitch(load_guide(ctx, p.guide_path), p.guide_explore)
+    switch = GuideSwitch(load_guide(ctx, p.guide_path), p.guide_explore, p.guide_noise)
     return [JSRLCurriculum(ctx, p, switch, curriculum(horizon, p.stages))]
 
 

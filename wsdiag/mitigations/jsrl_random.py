@@ -24,7 +24,8 @@ class Params:
     """[mitigation.jsrl_random]"""
 
     guide_path: str | None = None  # a run or checkpoint directory; None: the pretrained agent
-    guide_explore: bool = False  # the guide acts with its exploration noise (else pi(s))
+    guide_explore: bool = False  # the guide explores (else it acts with its deterministic pi(s))
+    guide_noise: str = "own"  # exploring: own (the guide's) | learner (the port: SB3's noise)
     p_start: float = 0.5  # probability that an episode starts with a guide roll-in
     decay_steps: int = 100_000  # the probability falls linearly to 0 over these env steps
     gamma: float = 0.99  # roll-in length ~ Geometric(1 - gamma) (mean 1 / (1 - gamma))
@@ -35,7 +36,7 @@ def check(p: Params) -> None:
     need(0.0 <= p.gamma < 1.0, f"{where}.gamma must be in [0, 1), got {p.gamma}")
     need(0.0 <= p.p_start <= 1.0, f"{where}.p_start must be in [0, 1], got {p.p_start}")
     need(p.decay_steps >= 1, f"{where}.decay_steps must be >= 1, got {p.decay_steps}")
-    check_guide(p.guide_path, where)
+    check_guide(p.guide_path, p.guide_noise, where)
 
 
 class JSRLRandomSwitch(Callback):
@@ -66,7 +67,7 @@ class JSRLRandomSwitch(Callback):
 
 
 def install(ctx: MitigationContext, p: Params) -> list[Callback]:
-    switch = GuideSwitch(load_guide(ctx, p.guide_path), p.guide_explore)
+    switch = GuideSwitch(load_guide(ctx, p.guide_path), p.guide_explore, p.guide_noise)
     return [JSRLRandomSwitch(ctx, p, switch)]
 
 

@@ -21,7 +21,7 @@ from wsdiag.data.probe_set import collect_rollouts
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
 from wsdiag.probes.files import save_probe_files
-from wsdiag.probes.suite import run_probes
+from wsdiag.probes.suite import protocol_probes, run_probes
 from wsdiag.rundir import AGENT_FILE, PRETRAINED, PROBE_SET_FILE, PROBES_DIR
 
 
@@ -71,6 +71,9 @@ def probe_checkpoint(
     scalars, arrays = run_probes(
         agent, behaviour, cfg, online=online, pretrained=pretrained, seed=seed
     )
+    if cfg.frozen_protocol_steps > 0:
+        more = protocol_probes(agent, behaviour, env, cfg, seed)
+        scalars, arrays = scalars | more[0], arrays | more[1]
     step = int(ckpt.meta.get("step", 0))
     out_dir = Path(out) if out is not None else Path("probes") / ckpt.path.name
     phase = str(ckpt.meta.get("phase", "checkpoint"))

@@ -18,7 +18,7 @@ from wsdiag.data.probe_set import ProbeSet
 from wsdiag.probes.common import critic_fn, q_many, summary
 from wsdiag.probes.divergence import action_divergence
 from wsdiag.probes.drift import policy_drift, q_softmax_kl
-from wsdiag.probes.frozen import frozen_critic_eval, q_by_label
+from wsdiag.probes.frozen import frozen_critic_eval, frozen_critic_protocol, q_by_label
 from wsdiag.probes.gradients import action_grad_norm, policy_grad_norm
 from wsdiag.probes.q_percentile import perturbed_q, q_percentile
 from wsdiag.probes.td import td_errors
@@ -191,4 +191,24 @@ def run_probes(
             )
             for key, values in views.items():
                 out.add(f"frozen/{key}", values)
+    return out.scalars, out.arrays
+
+
+def protocol_probes(
+    agent: ActorCritic, behaviour: ProbeSet, env: object, cfg: ProbesConfig, seed: int
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The frozen-critic protocol (`probes.frozen_protocol_steps` actor steps) as
+    `frozen_protocol/<combination>` scalars (means) and arrays."""
+    out = ProbeResult()
+    views = frozen_critic_protocol(
+        agent,
+        behaviour,
+        env,  # type: ignore[arg-type]
+        updates=cfg.frozen_protocol_steps,
+        rollout_steps=len(behaviour),
+        reduce=cfg.reduce,
+        seed=seed,
+    )
+    for key, values in views.items():
+        out.add(f"frozen_protocol/{key}", values)
     return out.scalars, out.arrays

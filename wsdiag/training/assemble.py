@@ -53,7 +53,8 @@ def stage_callbacks(
         ),
     ]
     if stage == ONLINE and config.probes.every > 0 and behaviour is not None:
-        callbacks.append(ProbeRunner(config.probes, behaviour, config.seed + PROBE_SEED_OFFSET))
+        probe_seed = config.seed + PROBE_SEED_OFFSET
+        callbacks.append(ProbeRunner(config.probes, behaviour, probe_seed, eval_env))
     callbacks += [*mitigation, *observers]
     callbacks.append(
         Checkpointer(

@@ -24,6 +24,7 @@ from wsdiag.config import ProbesConfig
 from wsdiag.core import ONLINE, Callback
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.probes import run_probes
+from wsdiag.probes.suite import protocol_probes
 from wsdiag.rundir import FROZEN_FILE, PROBES_DIR
 
 if TYPE_CHECKING:
@@ -53,10 +54,14 @@ def load_frozen(like: ActorCritic, path: Path, step: int) -> ActorCritic | None:
 class ProbeRunner(Callback):
     """Runs `run_probes` on the online stage (see module docstring)."""
 
-    def __init__(self, cfg: ProbesConfig, probe_set: ProbeSet, seed: int) -> None:
-        """`probe_set`: the run's behavioural set (saved in probes/ by the experiment)."""
-        self.cfg, self.behaviour, self.seed = cfg, probe_set, seed
+    def __init__(
+        self, cfg: ProbesConfig, probe_set: ProbeSet, seed: int, env: object | None = None
+    ) -> None:
+        """`probe_set`: the run's behavioural set (saved in probes/ by the experiment); `env`: a
+        spare environment for the frozen-critic protocol's rollouts (never the training env)."""
+        self.cfg, self.behaviour, self.seed, self.env = cfg, probe_set, seed, env
         self.frozen: ActorCritic | None = None
+        self.protocol: tuple[dict, dict] | None = None  # recorded with the next probe call
         self.last_step = -1
 
     def run(self, loop: Loop) -> None:
@@ -74,6 +79,9 @@ class ProbeRunner(Callback):
             frozen=self.frozen,
             seed=self.seed,
         )
+        if self.protocol is not None:
+            scalars, arrays = scalars | self.protocol[0], arrays | self.protocol[1]
+            self.protocol = None
         elapsed = time.perf_counter() - start
         loop.recorder.log(loop.step, loop.phase.name, {f"probe/{k}": v for k, v in scalars.items()})
         loop.recorder.log(loop.step, loop.phase.name, {"time/probe_s": elapsed})
@@ -93,6 +101,10 @@ class ProbeRunner(Callback):
         if loop.phase.update_actor and self.frozen is None and loop.step == loop.phase.start:
             self.frozen = copy.deepcopy(loop.agent)
             save_frozen(self.frozen, loop.step, self._frozen_path(loop))
+            if self.cfg.frozen_protocol_steps > 0 and self.env is not None:
+                self.protocol = protocol_probes(
+                    loop.agent, self.behaviour, self.env, self.cfg, self.seed
+                )
         self.run(loop)
 
     @staticmethod
