@@ -335,16 +335,37 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: typing.Sequence[str]) -> dict[str, Any]:
     """Return a copy of a raw config table with `section.key=value` overrides applied."""
-    data = copy.deepcopy(data)
+    values = []
     for text in overrides:
         keys, value = _parse_override(text)
+        values.append((".".join(keys), value))
+    return apply_values(data, values)
+
+
+def apply_values(data: dict[str, Any], values: typing.Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Return a copy of a raw config table with each ("section.key", value) set (a sweep file's
+    overrides are TOML values already)."""
+    data = copy.deepcopy(data)
+    for key, value in values:
+        keys = key.strip().split(".")
         table = data
         for k in keys[:-1]:
             table = table.setdefault(k, {})
             if not isinstance(table, dict):
-                raise WsdiagError(f"--set {text}: '{k}' is not a section")
-        table[keys[-1]] = value
+                raise WsdiagError(f"--set {key}: '{k}' is not a section")
+        table[keys[-1]] = copy.deepcopy(value)
     return data
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file's table, with a clear error for a missing file or bad TOML."""
+    path = Path(path)
+    if not path.is_file():
+        raise WsdiagError(f"config file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise WsdiagError(f"{path}: invalid TOML: {exc}") from exc
 
 
 def from_dict(data: dict[str, Any]) -> Config:
@@ -370,14 +391,7 @@ def _resolved(config: Config) -> Config:
 
 def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
     """Load a TOML config file and apply `--set` overrides."""
-    path = Path(path)
-    if not path.is_file():
-        raise WsdiagError(f"config file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise WsdiagError(f"{path}: invalid TOML: {exc}") from exc
-    return from_dict(apply_overrides(data, overrides))
+    return from_dict(apply_overrides(read_toml(path), overrides))
 
 
 def to_dict(config: Config) -> dict[str, Any]:

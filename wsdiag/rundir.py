@@ -33,6 +33,7 @@ PROBE_SET_FILE = "probe_set.npz"  # the behavioural probe set, under probes/
 FROZEN_FILE = "frozen_agent.pt"  # the networks of the frozen copy, under probes/
 AGENT_FILE, STATE_FILE, BUFFER_FILE = "agent.pt", "state.json", "buffer.npz"
 PRETRAINED, LATEST = "pretrained", "latest"
+SWEEP_FILE, SWEEP_RUNS = "sweep.json", "runs"  # a sweep folder: <root>/sweep.json, <root>/runs/
 COLUMNS = ("step", "phase", "key", "value")
 
 
@@ -106,6 +107,24 @@ def read_events(run_dir: Path) -> list[dict[str, Any]]:
             if isinstance(event, dict):
                 events.append(event)
     return events
+
+
+def is_sweep(path: Path) -> bool:
+    return (Path(path) / SWEEP_FILE).is_file()
+
+
+def expand_sweeps(paths: list[Path]) -> list[Path]:
+    """Run directories, with each sweep folder replaced by its fine-tuning runs (sorted)."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if is_sweep(path):
+            runs = sorted(p for p in (path / SWEEP_RUNS).glob("*") if (p / METRICS_FILE).exists())
+            if not runs:
+                raise WsdiagError(f"sweep {path} has no finished run yet")
+            out += runs
+        else:
+            out.append(path)
+    return out
 
 
 def is_complete(run_dir: Path) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wsdiag import __version__
-from wsdiag.cli import config, data, probe, report, train
+from wsdiag.cli import config, data, probe, report, sweep, train
 
 app = typer.Typer(
     name="wsdiag",
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command("train")(train.train)
 app.command("probe")(probe.probe)
 app.command("report")(report.report)
+app.command("sweep")(sweep.sweep)
 app.add_typer(data.app, name="data")
 app.add_typer(config.app, name="config")
 

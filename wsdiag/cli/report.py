@@ -17,7 +17,9 @@ console = Console(stderr=True)
 def report(
     run_dirs: Annotated[
         list[Path],
-        typer.Argument(help="Run directories written by `wsdiag train`.", show_default=False),
+        typer.Argument(
+            help="Run directories written by `wsdiag train`, or sweep folders.", show_default=False
+        ),
     ],
     out: Annotated[
         Path | None,

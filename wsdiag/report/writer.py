@@ -33,6 +33,7 @@ from wsdiag.report.html import render_html
 from wsdiag.report.markdown import render_markdown
 from wsdiag.report.model import HTML_FILE, JSON_FILE, MARKDOWN_FILE, Report
 from wsdiag.report.tables import group_safety
+from wsdiag.rundir import expand_sweeps
 
 
 def load_runs(run_dirs: Sequence[Path]) -> list[Run]:
@@ -59,7 +60,7 @@ def load_runs(run_dirs: Sequence[Path]) -> list[Run]:
 
 
 def default_out(run_dirs: Sequence[Path]) -> Path:
-    """RUN_DIR/report for one run, ./report for several."""
+    """RUN_DIR/report for one run or one sweep folder, ./report for several."""
     return Path(run_dirs[0]) / "report" if len(run_dirs) == 1 else Path("report")
 
 
@@ -79,9 +80,10 @@ def write_report(
     runs); the tables, verdicts and cross-run figures are written all the same.
     """
     start = time.perf_counter()
-    dirs = [Path(p) for p in run_dirs]
+    given = [Path(p) for p in run_dirs]
+    dirs = expand_sweeps(given)  # a sweep folder stands for its runs
     runs = load_runs(dirs)
-    out = Path(out) if out is not None else default_out(dirs)
+    out = Path(out) if out is not None else default_out(given)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -80,16 +80,19 @@ class Experiment:
         self.recorder = Recorder(self.run_dir)
         self.checkpoints = self.run_dir / CHECKPOINTS_DIR
         self.created = False  # by `create`: a failed start then removes the directory
-        if config.pretrain.source == "checkpoint":  # fail now, not after the run has started
+        if config.pretrain.path:  # fail now, not after the run has started
             load_checkpoint(config.pretrain.path).make_agent(self.obs_dim, self.act_dim)
         if config.pretrain.source == "offline":
             require_local(config.pretrain.dataset)
 
     @classmethod
-    def create(cls, config: Config, out: Path, **kwargs: Any) -> Experiment:
-        """A new run directory holding the resolved config and provenance."""
+    def create(
+        cls, config: Config, out: Path, run_dir: Path | None = None, **kwargs: Any
+    ) -> Experiment:
+        """A new run directory (under `out`, or exactly `run_dir`) holding the resolved config
+        and provenance."""
         check_env_id(config.env.id)  # fail before creating anything
-        run_dir = create_run_dir(out, config)
+        run_dir = create_run_dir(out, config, run_dir)
         try:
             exp = cls(config, run_dir, **kwargs)
         except WsdiagError:
@@ -145,9 +148,10 @@ class Experiment:
         return self.run_dir
 
     def _pretrained(self, ckpt: Checkpoint | None) -> tuple[ActorCritic, Checkpoint]:
-        """The pretrained agent: loaded from `pretrain.path` or this run, else trained now."""
+        """The pretrained agent: loaded from `pretrain.path` (with source = offline, the dataset
+        still supplies the retained data: how a sweep shares one), or this run, else trained."""
         cfg = self.config.pretrain
-        if cfg.source == "checkpoint":
+        if cfg.path:
             source = load_checkpoint(cfg.path)
             self.recorder.event(
                 "pretrained_loaded", path=str(source.path), algo=source.meta["algo"]

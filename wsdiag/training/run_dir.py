@@ -31,11 +31,16 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def new_run_dir(out: Path, config: Config) -> Path:
-    """`<out>/<name>-seed<seed>`, with -2, -3, ... appended when that exists."""
+def new_run_dir(out: Path, config: Config, exact: Path | None = None) -> Path:
+    """`<out>/<name>-seed<seed>`, with -2, -3, ... appended when that exists; or `exact`
+    (a sweep's run), which must not exist yet."""
     base = Path(out) / f"{config.name}-seed{config.seed}"
     run_dir, n = base, 1
-    while run_dir.exists():
+    if exact is not None:
+        run_dir = Path(exact)
+        if run_dir.exists():
+            raise WsdiagError(f"run directory exists already: {run_dir}")
+    while exact is None and run_dir.exists():
         n += 1
         run_dir = base.with_name(f"{base.name}-{n}")
     try:
@@ -45,9 +50,9 @@ def new_run_dir(out: Path, config: Config) -> Path:
     return run_dir
 
 
-def create_run_dir(out: Path, config: Config) -> Path:
+def create_run_dir(out: Path, config: Config, exact: Path | None = None) -> Path:
     """A new run directory holding config.toml (resolved) and meta.json (provenance)."""
-    run_dir = new_run_dir(out, config)
+    run_dir = new_run_dir(out, config, exact)
     (run_dir / CONFIG_FILE).write_text(dump_config(config))
     meta = {
         "versions": versions(),

@@ -1,0 +1,198 @@
+"""`wsdiag sweep`: the plan (shared pretrainings, grid, names, refused files), and tiny real
+sweeps on local processes and on a local Ray instance: reruns, a killed sweep, a failing run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import DEMO_CONFIG, one_line_error
+from wsdiag.cli.main import app
+from wsdiag.errors import WsdiagError
+from wsdiag.rundir import is_complete, read_events
+from wsdiag.sweep.plan import build_plan
+from wsdiag.sweep.spec import load_sweep
+
+runner = CliRunner()
+TINY = """
+name = "tiny"
+base = "{base}"
+seeds = [0, 1]
+[set]
+"pretrain.steps" = 300
+"pretrain.learning_starts" = 100
+"pretrain.hidden" = [16, 16]
+"finetune.hidden" = [16, 16]
+"finetune.steps" = 300
+"warmstart.warmup_steps" = 100
+"eval.every" = 150
+"eval.episodes" = 1
+"probes.every" = 150
+"probes.n_perturb" = 8
+"probes.landscape_perturb" = 16
+"checkpoint.every" = 150
+"""
+
+
+def _sweep_file(tmp_path: Path, extra: str, seeds: str = "[0, 1]") -> Path:
+    path = tmp_path / "sweep.toml"
+    text = TINY.format(base=DEMO_CONFIG).replace("seeds = [0, 1]", f"seeds = {seeds}")
+    path.write_text(text + extra)
+    return path
+
+
+TWO_VARIANTS = """
+[[variant]]
+name = "plain"
+[[variant]]
+name = "bc"
+set = { "mitigation.name" = "bc_penalty" }
+"""
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+def test_runs_that_pretrain_alike_share_one_pretraining(tmp_path: Path) -> None:
+    extra = (
+        TWO_VARIANTS
+        + """
+[[variant]]
+name = "longer"
+set = { "pretrain.steps" = 400 }
+[grid]
+"mitigation.bc_penalty.alpha" = [0.1, 0.3]
+"""
+    )
+    plan = build_plan(load_sweep(_sweep_file(tmp_path, extra)), tmp_path / "out")
+    assert len(plan.runs) == 3 * 2 * 2 and len(plan.pretrainings) == 2 * 2
+    names = {j.name for j in plan.runs}
+    assert "bc-alpha=0.3-seed1" in names and "longer-alpha=0.1-seed0" in names
+    for run in plan.runs:
+        (pre,) = run.deps
+        pre_job = next(j for j in plan.pretrainings if j.name == pre)
+        assert run.config.pretrain.path == str(pre_job.run_dir)
+        assert run.config.pretrain.source == "checkpoint" and run.config.seed == pre_job.config.seed
+        assert run.run_dir == tmp_path / "out" / "tiny" / "runs" / run.name
+        assert run.config.name == run.name.rsplit("-seed", 1)[0]  # seeds of a variant group
+    shared = {j.deps for j in plan.runs if not j.name.startswith("longer")}
+    assert len(shared) == 2  # plain and bc, every alpha: one pretraining per seed
+    assert "4 pretraining(s)" in plan.describe()[-1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("\nfoo = 1\n", "run base-seed0: unknown config key 'foo'"),
+        (TWO_VARIANTS + '[[variant]]\nname = "bc"\n', "variant name 'bc' is used twice"),
+        ('[[variant]]\nname = "x"\nset = { "finetune.stepz" = 3 }\n', "run x-seed0: unknown"),
+        ('[[variant]]\nname = "x"\nset = { "finetune.critic_lr" = -1.0 }\n', "critic_lr"),
+        ('[[variant]]\nname = "a/b"\n', "use letters, digits"),
+        ('[grid]\n"finetune.utd" = []\n', "non-empty list"),
+    ],
+)
+def test_bad_sweep_files_are_refused_before_anything_runs(
+    tmp_path: Path, extra: str, message: str
+) -> None:
+    path = _sweep_file(tmp_path, extra)
+    with pytest.raises(WsdiagError, match=message.replace("(", r"\(")):
+        build_plan(load_sweep(path), tmp_path / "out")
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out")])
+    one_line_error(result, 2, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_seeds_and_missing_base(tmp_path: Path) -> None:
+    with pytest.raises(WsdiagError, match="seeds"):
+        load_sweep(_sweep_file(tmp_path, TWO_VARIANTS, seeds="[0, 0]"))
+    path = tmp_path / "s.toml"
+    path.write_text('name = "x"\nbase = "nowhere.toml"\n')
+    with pytest.raises(WsdiagError, match="base config not found"):
+        load_sweep(path)
+
+
+# ----------------------------------------------------------------------------- real sweeps
+
+
+def _invoke(path: Path, out: Path, *args: str):
+    return runner.invoke(app, ["sweep", str(path), "--out", str(out), "--jobs", "2", *args])
+
+
+def test_a_tiny_sweep_pretrains_once_per_seed_reports_and_reruns_nothing(tmp_path: Path) -> None:
+    path, out = _sweep_file(tmp_path, TWO_VARIANTS), tmp_path / "out"
+    result = _invoke(path, out, "--report")
+    assert result.exit_code == 0, result.output
+    root = out / "tiny"
+    assert len(list((root / "pretrained").iterdir())) == 2
+    runs = sorted(p.name for p in (root / "runs").iterdir())
+    assert runs == ["bc-seed0", "bc-seed1", "plain-seed0", "plain-seed1"]
+    assert all(is_complete(root / "runs" / r) for r in runs)
+    for r in runs:  # fine-tuned from the shared pretraining, not pretrained again
+        assert not any(e["event"] == "pretrain_end" for e in read_events(root / "runs" / r))
+    summary = json.loads((root / "report" / "summary.json").read_text())
+    assert {g["label"] for g in summary["groups"]} == {"plain", "bc"}
+    state = json.loads((root / "sweep.json").read_text())["jobs"]
+    assert {e["state"] for e in state.values()} == {"done"}
+    logs = {p.name: p.stat().st_mtime for p in (root / "logs").glob("*.log")}
+    again = _invoke(path, out)
+    assert again.exit_code == 0 and "6 done" in again.output
+    assert {p.name: p.stat().st_mtime for p in (root / "logs").glob("*.log")} == logs
+
+
+def test_a_failing_run_does_not_stop_the_others(tmp_path: Path) -> None:
+    extra = (
+        TWO_VARIANTS
+        + """
+[[variant]]
+name = "broken"
+set = { "warmstart.load" = ["actor", "buffer"], "checkpoint.save_buffer" = false }
+"""
+    )
+    path, out = _sweep_file(tmp_path, extra, seeds="[0]"), tmp_path / "out"
+    result = _invoke(path, out)
+    assert result.exit_code == 1
+    assert "failed broken-seed0: warmstart.load has 'buffer'" in " ".join(result.output.split())
+    root = out / "tiny"
+    assert is_complete(root / "runs" / "plain-seed0") and is_complete(root / "runs" / "bc-seed0")
+    state = json.loads((root / "sweep.json").read_text())["jobs"]
+    assert state["broken-seed0"]["state"] == "failed"
+    assert _invoke(path, out).exit_code == 1  # still failed: not retried without --retry-failed
+
+
+def test_a_sweep_killed_with_sigkill_resumes_and_loses_nothing(tmp_path: Path) -> None:
+    path, out = _sweep_file(tmp_path, TWO_VARIANTS, seeds="[0]"), tmp_path / "out"
+    command = [sys.executable, "-m", "wsdiag", "sweep", str(path), "--out", str(out), "--jobs", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_file = out / "tiny" / "sweep.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill it while the fine-tunes run
+        if state_file.exists():
+            jobs = json.loads(state_file.read_text())["jobs"]
+            if any(e["state"] == "running" and e["kind"] == "finetune" for e in jobs.values()):
+                break
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    result = _invoke(path, out)
+    assert result.exit_code == 0, result.output
+    root = out / "tiny"
+    assert sorted(p.name for p in (root / "runs").iterdir()) == ["bc-seed0", "plain-seed0"]
+    assert len(list((root / "pretrained").iterdir())) == 1  # pretrained once
+    assert all(is_complete(p) for p in (root / "runs").iterdir())
+
+
+def test_the_same_sweep_runs_on_a_local_ray_instance(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    path, out = _sweep_file(tmp_path, TWO_VARIANTS, seeds="[0]"), tmp_path / "out"
+    result = _invoke(path, out, "--backend", "ray")
+    assert result.exit_code == 0, result.output
+    root = out / "tiny"
+    assert all(is_complete(root / "runs" / r) for r in ("plain-seed0", "bc-seed0"))

@@ -1,0 +1,74 @@
+"""`wsdiag sweep`: many runs from one file (docs/sweep.md), on local processes or a Ray cluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from wsdiag.cli.errors import cli_errors
+from wsdiag.errors import WsdiagError
+
+console = Console(stderr=True)
+
+
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep file (TOML).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parent of the sweep folder.")] = Path(
+        "runs"
+    ),
+    jobs: Annotated[
+        int | None, typer.Option(help="Runs at a time (default: the core count / threads).")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local Ray instance).")
+    ] = None,
+    threads: Annotated[int, typer.Option(help="Torch threads (Ray: CPUs) per run.")] = 1,
+    report: Annotated[bool, typer.Option(help="One report over all runs at the end.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan and stop.")] = False,
+    retry_failed: Annotated[bool, typer.Option(help="Run failed runs again.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Run every variant x grid x seed of a sweep file, each distinct pretraining once; rerun to
+    continue (finished runs are skipped, killed ones resumed). Exits 1 if a run failed.
+
+    Example: wsdiag sweep examples/sweeps/mitigations.toml --jobs 2 --report
+    """
+    with cli_errors(debug):
+        from wsdiag.sweep.backends import make_backend
+        from wsdiag.sweep.plan import build_plan
+        from wsdiag.sweep.progress import SweepProgress
+        from wsdiag.sweep.runner import run_plan
+        from wsdiag.sweep.spec import load_sweep
+
+        if threads < 1 or (jobs is not None and jobs < 1):
+            raise WsdiagError("--threads and --jobs must be >= 1")
+        jobs = jobs or max(1, (os.cpu_count() or 1) // threads)
+        plan = build_plan(load_sweep(sweep_file), out, threads)
+        if dry_run:
+            for line in plan.describe():
+                typer.echo(line)
+            return
+        runner = make_backend(backend, address)
+        progress = SweepProgress(console, jobs)
+        try:
+            state = run_plan(plan, runner, jobs=jobs, threads=threads,
+                             retry_failed=retry_failed, progress=progress)  # fmt: skip
+        finally:
+            progress.close()
+        failed = state.names("failed")
+        done = len(state.names("done"))
+        console.print(f"sweep {plan.root}: {done} done, {len(failed)} failed", soft_wrap=True)
+        for name in failed:
+            console.print(f"  [red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
+        if report and len(failed) < len(plan.jobs):
+            from wsdiag.report.writer import write_report
+
+            result = write_report([plan.root], plan.root / "report", per_run_figures=False)
+            console.print(f"report: [bold]{result.out / 'report.html'}[/]", soft_wrap=True)
+        if failed:
+            raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""`wsdiag sweep`: many runs from one file, each pretraining shared, on local processes or Ray."""

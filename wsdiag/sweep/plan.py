@@ -1,0 +1,126 @@
+"""A sweep's plan: every run (variant x grid x seed), and one pretraining per distinct pretraining.
+
+Two runs share a pretraining when everything the pretraining stage reads is equal: the
+environment, `[pretrain]`, the seed, `[eval]`, `[checkpoint]`, `[log]`, and the mitigation when
+it has a pretraining part (TD3BC++'s penalty); these are hashed. Each pretraining runs once
+(`--until pretrain`) under `<root>/pretrained/<hash>-seed<k>/`; its runs fine-tune from it under
+`<root>/runs/<variant>[-<grid values>]-seed<k>/` with `pretrain.path` set to it (and
+`pretrain.source = "checkpoint"`, or `"offline"` kept so that the dataset still supplies the
+retained data and reference scores). A fine-tuning run from a saved pretraining is step for
+step the one that would have followed it in process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wsdiag.config import Config, apply_values, from_dict, read_toml, replace, to_dict
+from wsdiag.errors import WsdiagError
+from wsdiag.mitigations import MITIGATIONS
+from wsdiag.sweep.spec import SweepSpec
+
+PRETRAIN, FINETUNE = "pretrain", "finetune"
+SHARED_BY_PRETRAINING = ("env", "pretrain", "seed", "eval", "checkpoint", "log")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One process of the sweep: a pretraining or a fine-tuning run."""
+
+    name: str
+    kind: str  # PRETRAIN | FINETUNE
+    run_dir: Path
+    config: Config
+    deps: tuple[str, ...] = ()
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps at most (offline pretraining takes gradient steps, not env steps)."""
+        if self.kind == PRETRAIN:
+            return 0 if self.config.pretrain.source == "offline" else self.config.pretrain.steps
+        return self.config.finetune.steps
+
+
+@dataclass
+class SweepPlan:
+    spec: SweepSpec
+    root: Path
+    jobs: list[Job]
+
+    @property
+    def pretrainings(self) -> list[Job]:
+        return [j for j in self.jobs if j.kind == PRETRAIN]
+
+    @property
+    def runs(self) -> list[Job]:
+        return [j for j in self.jobs if j.kind == FINETUNE]
+
+    def describe(self) -> list[str]:
+        """What `--dry-run` prints: the pretrainings with their runs, then the totals."""
+        lines = []
+        for pre in self.pretrainings:
+            users = [j.name for j in self.runs if pre.name in j.deps]
+            lines.append(f"{pre.name}: {pre.env_steps} env steps, shared by {len(users)} run(s)")
+            lines += [f"  {name}" for name in users]
+        alone = [j.name for j in self.runs if not j.deps]
+        if alone:
+            lines.append(f"without a pretraining (pretrain.source = checkpoint): {len(alone)}")
+            lines += [f"  {name}" for name in alone]
+        steps = sum(j.env_steps for j in self.jobs)
+        lines.append(
+            f"{len(self.runs)} run(s), {len(self.pretrainings)} pretraining(s), "
+            f"{steps} environment steps at most, under {self.root}"
+        )
+        return lines
+
+
+def pretraining_key(config: Config) -> str:
+    """A hash of what the pretraining stage reads (module docstring), 12 hex digits."""
+    table = to_dict(config)
+    shared = {k: table.get(k) for k in SHARED_BY_PRETRAINING}
+    mitigation = MITIGATIONS[config.mitigation.name]
+    if mitigation.pretrain is not None:
+        shared["mitigation"] = table["mitigation"]
+    text = json.dumps(shared, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _grid_label(combo: tuple[tuple[str, Any], ...]) -> str:
+    return "-".join(f"{key.split('.')[-1]}={value}" for key, value in combo)
+
+
+def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
+    """Every job of the sweep, its config checked (any error names the run), names unique."""
+    root = Path(out) / spec.name
+    base = read_toml(spec.base)
+    combos = list(itertools.product(*([(k, v) for v in vals] for k, vals in spec.grid.items())))
+    jobs: dict[str, Job] = {}
+    for variant, combo, seed in itertools.product(spec.variants, combos, spec.seeds):
+        label = "-".join(filter(None, [variant.name, _grid_label(combo)]))
+        name = f"{label}-seed{seed}"
+        values = [*spec.common.items(), *variant.overrides.items(), *combo]
+        values += [("seed", seed), ("name", label), ("threads", threads)]
+        try:
+            config = from_dict(apply_values(base, values))
+        except WsdiagError as exc:
+            raise WsdiagError(f"{spec.path}: run {name}: {exc}") from None
+        if name in jobs:
+            raise WsdiagError(f"{spec.path}: two runs are named {name}")
+        deps: tuple[str, ...] = ()
+        if config.pretrain.source != "checkpoint":
+            pre_name = f"{pretraining_key(config)}-seed{seed}"
+            pre_dir = root / "pretrained" / pre_name
+            if pre_name not in jobs:
+                pre_config = dataclasses.replace(config, name=f"pretrain-{pre_name}")
+                jobs[pre_name] = Job(pre_name, PRETRAIN, pre_dir, pre_config)
+            source = "offline" if config.pretrain.source == "offline" else "checkpoint"
+            config = replace(config, pretrain={"source": source, "path": str(pre_dir)})
+            deps = (pre_name,)
+        jobs[name] = Job(name, FINETUNE, root / "runs" / name, config, deps)
+    return SweepPlan(spec, root, list(jobs.values()))
