@@ -74,20 +74,20 @@ def test_example_configs_load(path: Path) -> None:
     assert isinstance(load_config(path), Config)
 
 
-def test_compare_mitigations_variants_are_valid_configs() -> None:
-    from examples.compare_mitigations import CONFIG, PRETRAININGS, VARIANTS
+@pytest.mark.parametrize("name", ["mitigations", "wsrl"])
+def test_example_sweeps_plan_and_fit_their_pretrainings(name: str, tmp_path: Path) -> None:
+    from wsdiag.sweep.plan import build_plan
+    from wsdiag.sweep.spec import load_sweep
 
     root = Path(__file__).parent.parent
-    for kind, sets in PRETRAININGS.items():
-        assert load_config(root / CONFIG, [*sets, f'name="{kind}"']).name == kind
-    for name, (kind, sets) in VARIANTS.items():
-        assert kind in PRETRAININGS
-        config = load_config(root / CONFIG, [*sets, f'name="{name}"'])
-        assert config.name == name
-        pretrain = load_config(root / CONFIG, PRETRAININGS[kind]).pretrain
+    plan = build_plan(load_sweep(root / "examples" / "sweeps" / f"{name}.toml"), tmp_path)
+    pretrainings = {j.name: j.config.pretrain for j in plan.pretrainings}
+    assert plan.runs and len(pretrainings) <= len(plan.runs)
+    for run in plan.runs:
+        pretrain, config = pretrainings[run.deps[0]], run.config
         fit = ["hidden", "layer_norm"] + ["ensemble"] * ("critic" in config.warmstart.load)
         for field in fit:  # the warm start must find the same architecture
-            assert getattr(config.finetune, field) == getattr(pretrain, field), (name, field)
+            assert getattr(config.finetune, field) == getattr(pretrain, field), (run.name, field)
 
 
 BAD_VALUES = [

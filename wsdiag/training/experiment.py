@@ -71,15 +71,12 @@ class Experiment:
         self.console = console or Console(stderr=True)
         self.progress = progress_callback(progress, self.console, config.eval.every)
         self.device = resolve_device(config.device)
-        env = config.env
-        self.env, self.eval_env, self.spare_env = (
-            make_env(env.id, env.max_episode_steps)
-            for _ in range(3)  # spare: rollouts, guides
-        )
+        envs = [make_env(config.env.id, config.env.max_episode_steps) for _ in range(3)]
+        self.env, self.eval_env, self.spare_env = envs  # spare: rollouts, guides
         self.obs_dim, self.act_dim = space_dims(self.env)
         self.recorder = Recorder(self.run_dir)
         self.checkpoints = self.run_dir / CHECKPOINTS_DIR
-        self.created = False  # by `create`: a failed start then removes the directory
+        self.created = False
         if config.pretrain.path:  # fail now, not after the run has started
             load_checkpoint(config.pretrain.path).make_agent(self.obs_dim, self.act_dim)
         if config.pretrain.source == "offline":
@@ -89,8 +86,7 @@ class Experiment:
     def create(
         cls, config: Config, out: Path, run_dir: Path | None = None, **kwargs: Any
     ) -> Experiment:
-        """A new run directory (under `out`, or exactly `run_dir`) holding the resolved config
-        and provenance."""
+        """A new run directory (in `out`, or exactly `run_dir`): resolved config, provenance."""
         check_env_id(config.env.id)  # fail before creating anything
         run_dir = create_run_dir(out, config, run_dir)
         try:
@@ -98,17 +94,16 @@ class Experiment:
         except WsdiagError:
             shutil.rmtree(run_dir)
             raise
-        exp.created = True
+        exp.created = True  # a failed start then removes the directory
         exp.recorder.event("start", run=run_dir.name)
         return exp
 
     @classmethod
     def resume(cls, run_dir: Path, **kwargs: Any) -> Experiment:
         """Reopen a run directory made by `create`."""
-        run_dir = Path(run_dir)
-        if not (run_dir / CONFIG_FILE).is_file():
+        if not (Path(run_dir) / CONFIG_FILE).is_file():
             raise WsdiagError(f"not a wsdiag run directory (no {CONFIG_FILE}): {run_dir}")
-        return cls(load_config(run_dir / CONFIG_FILE), run_dir, **kwargs)
+        return cls(load_config(Path(run_dir) / CONFIG_FILE), Path(run_dir), **kwargs)
 
     # ------------------------------------------------------------------ the protocol
 
@@ -130,9 +125,8 @@ class Experiment:
             pretrained, pretrained_ckpt = self._pretrained(ckpt)
             if until == PRETRAIN:
                 return self.run_dir
-            self._online(
-                pretrained, pretrained_ckpt, ckpt if ckpt and ckpt.stage == ONLINE else None
-            )
+            online = ckpt if ckpt and ckpt.stage == ONLINE else None
+            self._online(pretrained, pretrained_ckpt, online)
             self.recorder.event("end")
         except KeyboardInterrupt:
             self.recorder.event("interrupted")
