@@ -193,3 +193,27 @@ def test_a_checkpoint_saved_before_observation_statistics_loads_with_the_identit
     other.load_state_dict(state)
     mean, std = other.obs_stats()
     assert torch.all(mean == 0) and torch.all(std == 1)
+
+
+def test_an_offline_run_can_reuse_a_pretrained_agent_and_keep_its_dataset(
+    pendulum_datasets: dict[str, str], runs: Path
+) -> None:
+    """How a sweep shares an offline pretraining: pretrain.path with source = offline."""
+    dataset = pendulum_datasets["mixed"]
+    first = tiny_config(
+        pretrain={"source": "offline", "dataset": dataset, "steps": 50},
+        warmstart={"offline_data": "fraction", "offline_fraction": 0.1},
+        probes={"every": 0},
+    )
+    pre = Experiment.create(first, runs, progress="none").run(until="pretrain")
+    again = tiny_config(
+        name="again",
+        pretrain={"source": "offline", "dataset": dataset, "steps": 50, "path": str(pre)},
+        warmstart={"offline_data": "fraction", "offline_fraction": 0.1},
+        probes={"every": 0},
+    )
+    run_dir = Experiment.create(again, runs, progress="none").run()
+    events = read_events(run_dir)
+    assert not any(e["event"] == "pretrain_end" for e in events)  # not trained again
+    warm = next(e for e in events if e["event"] == "warm_start")
+    assert warm["transitions"] == 100 and warm["pretrained"].endswith("pretrained")

@@ -196,3 +196,13 @@ def test_the_same_sweep_runs_on_a_local_ray_instance(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     root = out / "tiny"
     assert all(is_complete(root / "runs" / r) for r in ("plain-seed0", "bc-seed0"))
+
+
+def test_runs_of_a_saved_checkpoint_need_no_pretraining(tmp_path: Path) -> None:
+    extra = '[set]\n"pretrain.source" = "checkpoint"\n"pretrain.path" = "somewhere"\n'
+    text = TINY.format(base=DEMO_CONFIG).replace("[set]\n", extra, 1)
+    path = tmp_path / "s.toml"
+    path.write_text(text + TWO_VARIANTS)
+    plan = build_plan(load_sweep(path), tmp_path / "out")
+    assert not plan.pretrainings and all(not j.deps for j in plan.runs)
+    assert all(j.config.pretrain.path == "somewhere" for j in plan.runs)
