@@ -144,3 +144,38 @@ def test_algorithm_defaults_are_resolved_into_the_saved_config() -> None:
     assert (config.pretrain.ensemble, config.pretrain.target_subset) == (1, 1)
     text = dump_config(config)
     assert "ensemble = 10" in text and "ensemble = 1\n" in text and 'actor_q = "mean"' in text
+
+
+OLD_MITIGATION_TABLES = """
+[mitigation]
+name = "{name}"
+[mitigation.bc_penalty]
+alpha = 0.1
+form = "eq6"
+controller = "fixed"
+bc_reduce = "sum"
+target = "pretrained"
+[mitigation.bcq]
+phi = 0.05
+hidden = [400, 300]
+"""
+
+
+def test_configs_saved_by_earlier_versions_still_load(tmp_path: Path) -> None:
+    """Earlier run directories wrote every mitigation table with its defaults."""
+    import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks)
+
+    path = tmp_path / "config.toml"
+    path.write_text(OLD_MITIGATION_TABLES.format(name="none"))
+    config = load_config(path)  # a resume: checked, what no longer exists dropped
+    assert "bcq" not in config.mitigation.tables
+    assert "controller" not in config.mitigation.tables["bc_penalty"]
+    path.write_text(OLD_MITIGATION_TABLES.format(name="bcq"))
+    with pytest.raises(WsdiagError, match="finetune.algo = 'bcq'"):
+        load_config(path)
+    assert load_config(path, check_mitigation=False).mitigation.name == "bcq"  # a report
+    path.write_text(
+        OLD_MITIGATION_TABLES.format(name="bc_penalty").replace('"fixed"', '"confidence"')
+    )
+    with pytest.raises(WsdiagError, match="ccl_bc"):
+        load_config(path)

@@ -368,12 +368,13 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise WsdiagError(f"{path}: invalid TOML: {exc}") from exc
 
 
-def from_dict(data: dict[str, Any]) -> Config:
-    """Build, validate and resolve a Config from a raw TOML table."""
-    return _resolved(build_section(Config, data, ""))
+def from_dict(data: dict[str, Any], check_mitigation: bool = True) -> Config:
+    """Build, validate and resolve a Config from a raw TOML table; `check_mitigation = False`
+    keeps the mitigation tables as read (a report reading a run written by any version)."""
+    return _resolved(build_section(Config, data, ""), check_mitigation)
 
 
-def _resolved(config: Config) -> Config:
+def _resolved(config: Config, check_mitigation: bool = True) -> Config:
     validate(config)
     pre = resolve_agent(config.pretrain)
     if pre.normalize_obs is None:  # TD3+BC standardises a dataset's states (Fujimoto & Gu's code)
@@ -381,7 +382,7 @@ def _resolved(config: Config) -> Config:
         pre = dataclasses.replace(pre, normalize_obs=on_dataset and pre.algo == "td3bc")
     fine = dataclasses.replace(resolve_agent(config.finetune), normalize_obs=False)
     config = dataclasses.replace(config, pretrain=pre, finetune=fine)
-    if _schema is not None:
+    if _schema is not None and check_mitigation:
         tables = _schema.resolve(config)
         config = dataclasses.replace(
             config, mitigation=dataclasses.replace(config.mitigation, tables=tables)
@@ -389,9 +390,11 @@ def _resolved(config: Config) -> Config:
     return config
 
 
-def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
-    """Load a TOML config file and apply `--set` overrides."""
-    return from_dict(apply_overrides(read_toml(path), overrides))
+def load_config(
+    path: str | Path, overrides: typing.Sequence[str] = (), check_mitigation: bool = True
+) -> Config:
+    """Load a TOML config file and apply `--set` overrides (see `from_dict`)."""
+    return from_dict(apply_overrides(read_toml(path), overrides), check_mitigation)
 
 
 def to_dict(config: Config) -> dict[str, Any]:

@@ -169,7 +169,7 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
     return Run(
         path=path,
         name=name or path.name,
-        config=load_config(path / CONFIG_FILE),
+        config=load_config(path / CONFIG_FILE, check_mitigation=False),  # any version's run
         metrics=_current_keys(read_metrics(path)),
         events=read_events(path),
         probe_steps=steps,

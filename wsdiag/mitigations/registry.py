@@ -62,6 +62,11 @@ MITIGATIONS: dict[str, Mitigation] = {
 }
 # Names that moved: a config that still uses one gets told where it went.
 MOVED = {"bcq": "online BCQ is an agent now: set finetune.algo = 'bcq' (and mitigation 'none')"}
+# What configs saved by earlier versions hold that means nothing now: every table was written
+# with its defaults, so (table, key, value) entries and whole moved tables of a mitigation that
+# did not run are dropped when such a config is read again (a resume, a report).
+LEGACY_DEFAULTS = {("bc_penalty", "controller", "fixed")}
+CCL_BC_MOVED = "CCL-BC is its own mitigation now: mitigation.name = 'ccl_bc', [mitigation.ccl_bc]"
 
 
 def params_of(config: Config, name: str | None = None) -> Any:
@@ -85,6 +90,7 @@ class Schema:
         if name in MOVED:
             raise WsdiagError(f"mitigation.name = '{name}': {MOVED[name]}")
         choice(name, self.names(), "mitigation.name")
+        config = _without_legacy(config)
         tables = {}
         for key in sorted(set(config.mitigation.tables) | ({name} - {"none"})):
             if key in MOVED:
@@ -97,6 +103,22 @@ class Schema:
             tables[key] = {k: v for k, v in params.items() if v is not None}  # TOML has no null
         MITIGATIONS[name].requires(config)
         return tables
+
+
+def _without_legacy(config: Config) -> Config:
+    """`config` without what earlier versions wrote by default (LEGACY_DEFAULTS, the tables of
+    moved mitigations that were not selected)."""
+    tables = {}
+    for table, values in config.mitigation.tables.items():
+        if table in MOVED:
+            continue  # its name is refused above when it is the selected one
+        kept = {k: v for k, v in values.items() if (table, k, v) not in LEGACY_DEFAULTS}
+        if table == "bc_penalty" and kept.get("controller") == "confidence":
+            raise WsdiagError(f"[mitigation.bc_penalty] controller = 'confidence': {CCL_BC_MOVED}")
+        tables[table] = kept
+    return dataclasses.replace(
+        config, mitigation=dataclasses.replace(config.mitigation, tables=tables)
+    )
 
 
 SCHEMA = Schema()
