@@ -171,7 +171,7 @@ def test_configs_saved_by_earlier_versions_still_load(tmp_path: Path) -> None:
     assert "bcq" not in config.mitigation.tables
     assert "controller" not in config.mitigation.tables["bc_penalty"]
     path.write_text(OLD_MITIGATION_TABLES.format(name="bcq"))
-    with pytest.raises(WsdiagError, match="finetune.algo = 'bcq'"):
+    with pytest.raises(WsdiagError, match=r"finetune\.algo = 'bcq'"):
         load_config(path)
     assert load_config(path, check_mitigation=False).mitigation.name == "bcq"  # a report
     path.write_text(
