@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -29,6 +30,8 @@ def run_job(job_file: Path) -> None:
         if (run_dir / CONFIG_FILE).exists():
             exp = Experiment.resume(run_dir, progress="quiet")
         else:
+            if run_dir.exists():  # killed between making the folder and writing its config
+                shutil.rmtree(run_dir)
             config = load_config(job["config"])
             exp = Experiment.create(config, run_dir.parent, run_dir=run_dir, progress="quiet")
         exp.run(until=job.get("until"))
