@@ -50,6 +50,10 @@ def _no_requirement(config: Config) -> None:
     return None
 
 
+def _always(config: Config) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Mitigation:
     """One registered mitigation (see the module docstring)."""
@@ -60,6 +64,7 @@ class Mitigation:
     check: Callable[[Any], None] = _no_check
     requires: Callable[[Config], None] = _no_requirement
     pretrain: Callable[[ActorCritic, Any], None] | None = None
+    pretrains: Callable[[Config], bool] = _always  # does `pretrain` change this config's agent?
 
 
 def need(condition: bool, message: str) -> None:

@@ -84,4 +84,11 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return []
 
 
-MITIGATION = Mitigation("critic_weighted", Params, install, check, requires_td3bc, relax)
+def relaxes_pretraining(config: Config) -> bool:
+    """The relaxation belongs to TD3+BC: it changes a td3bc pretraining only."""
+    return config.pretrain.algo == "td3bc"
+
+
+MITIGATION = Mitigation(
+    "critic_weighted", Params, install, check, requires_td3bc, relax, relaxes_pretraining
+)

@@ -2,7 +2,8 @@
 
 Two runs share a pretraining when everything the pretraining stage reads is equal: the
 environment, `[pretrain]`, the seed, `[eval]`, `[checkpoint]`, `[log]`, and the mitigation when
-it has a pretraining part (TD3BC++'s penalty); these are hashed. Each pretraining runs once
+its pretraining part changes this pretraining (TD3BC++'s penalty; the critic-weighted
+relaxation only on a td3bc pretraining); these are hashed. Each pretraining runs once
 (`--until pretrain`) under `<root>/pretrained/<hash>-seed<k>/`; its runs fine-tune from it under
 `<root>/runs/<variant>[-<grid values>]-seed<k>/` with `pretrain.path` set to it (and
 `pretrain.source = "checkpoint"`, or `"offline"` kept so that the dataset still supplies the
@@ -85,7 +86,7 @@ def pretraining_key(config: Config) -> str:
     table = to_dict(config)
     shared = {k: table.get(k) for k in SHARED_BY_PRETRAINING}
     mitigation = MITIGATIONS[config.mitigation.name]
-    if mitigation.pretrain is not None:
+    if mitigation.pretrain is not None and mitigation.pretrains(config):
         shared["mitigation"] = table["mitigation"]
     text = json.dumps(shared, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
