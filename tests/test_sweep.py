@@ -145,6 +145,8 @@ def test_a_tiny_sweep_pretrains_once_per_seed_reports_and_reruns_nothing(tmp_pat
     again = _invoke(path, out)
     assert again.exit_code == 0 and "6 done" in again.output
     assert {p.name: p.stat().st_mtime for p in (root / "logs").glob("*.log")} == logs
+    path.write_text(path.read_text().replace('"finetune.steps" = 300', '"finetune.steps" = 301'))
+    one_line_error(_invoke(path, out), 2, "was made with another config")  # no stale results
 
 
 def test_a_failing_run_does_not_stop_the_others(tmp_path: Path) -> None:

@@ -8,11 +8,35 @@ import time
 from typing import Any
 
 from wsdiag.atomic import atomic_write_text
-from wsdiag.rundir import AGENT_FILE, CHECKPOINTS_DIR, PRETRAINED, SWEEP_FILE, is_complete
+from wsdiag.config import load_config, to_dict
+from wsdiag.errors import WsdiagError
+from wsdiag.rundir import (
+    AGENT_FILE,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    PRETRAINED,
+    SWEEP_FILE,
+    is_complete,
+)
 from wsdiag.sweep.plan import PRETRAIN, Job, SweepPlan
 
 STATE_FILE = SWEEP_FILE
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+
+def check_unchanged(job: Job) -> None:
+    """A run directory the sweep made before must hold this job's config (`threads` aside):
+    a changed sweep file must not pass an old result off as the new one's."""
+    saved = job.run_dir / CONFIG_FILE
+    if not saved.exists():
+        return
+    ours = {k: v for k, v in to_dict(job.config).items() if k != "threads"}
+    theirs = {k: v for k, v in to_dict(load_config(saved)).items() if k != "threads"}
+    if ours != theirs:
+        raise WsdiagError(
+            f"{job.run_dir} was made with another config than the sweep file now asks for "
+            "(the file changed?): remove it, or give the sweep a new --out"
+        )
 
 
 def finished_on_disk(job: Job) -> bool:
@@ -30,6 +54,7 @@ class SweepState:
         self.jobs: dict[str, dict[str, Any]] = {}
         saved = json.loads(self.path.read_text())["jobs"] if self.path.exists() else {}
         for job in plan.jobs:
+            check_unchanged(job)
             entry = saved.get(job.name, {})
             state = entry.get("state", QUEUED)
             if finished_on_disk(job):
