@@ -33,8 +33,9 @@ def sweep(
     retry_failed: Annotated[bool, typer.Option(help="Run failed runs again.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Run every variant x grid x seed of a sweep file, each distinct pretraining once; rerun to
-    continue (finished runs are skipped, killed ones resumed). Exits 1 if a run failed.
+    """Run every variant x grid x seed of a sweep file, each distinct pretraining once.
+
+    Rerun to continue: finished runs are skipped, killed ones resumed. Exits 1 if a run failed.
 
     Example: wsdiag sweep examples/sweeps/mitigations.toml --jobs 2 --report
     """
