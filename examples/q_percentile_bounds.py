@@ -24,8 +24,7 @@ from wsdiag.probes.common import critic_fn
 from wsdiag.probes.q_percentile import BOUNDS, q_percentile
 from wsdiag.rundir import CHECKPOINTS_DIR, CONFIG_FILE, FROZEN_FILE, PROBE_SET_FILE, PROBES_DIR
 from wsdiag.training.probe_runner import load_frozen
-
-SEED = 20_000  # the probes' own seed offset, so that the draws match the run's
+from wsdiag.training.warm_start import PROBE_SEED_OFFSET  # the run's draws, exactly
 
 
 def percentiles(run_dir: Path) -> tuple[dict[str, dict[str, float]], float]:
@@ -53,7 +52,7 @@ def percentiles(run_dir: Path) -> tuple[dict[str, dict[str, float]], float]:
                     n_perturb=probes.n_perturb,
                     sigma=probes.sigma,
                     bounds=bounds,
-                    generator=torch.Generator().manual_seed(config.seed + SEED),
+                    generator=torch.Generator().manual_seed(config.seed + PROBE_SEED_OFFSET),
                 ).mean()
             )
             for bounds in BOUNDS
