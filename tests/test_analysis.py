@@ -1,5 +1,5 @@
-"""wsdiag.analysis: metrics on hand-made curves, statistics, Pareto fronts and every diagnosis rule
-on synthetic metric tables."""
+"""wsdiag.analysis: metrics on hand-made curves, statistics, Pareto fronts, run groups (the
+diagnosis rules are in test_diagnosis.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,8 @@ import pytest
 
 from tests.conftest import tiny_config
 from wsdiag.analysis import (
-    Diagnosis,
-    Thresholds,
     bootstrap_ci,
     degradation,
-    diagnose,
     pareto_front,
     pooled_safety_table,
     safety_table,
@@ -24,9 +21,7 @@ from wsdiag.analysis import (
 from wsdiag.analysis.degradation import area_below
 from wsdiag.analysis.groups import group_runs
 from wsdiag.analysis.run import Run
-from wsdiag.analysis.thresholds import thresholds_from
 from wsdiag.config import replace
-from wsdiag.errors import WsdiagError
 
 # ----------------------------------------------------------------------------- degradation
 
@@ -117,129 +112,6 @@ def test_pareto_front_by_hand() -> None:
     # (1, 5) twice: equal points do not dominate each other; (3, 8) is worse than (2, 9);
     # (2, 4) is worse than (1, 5); NaN is never on the front.
     assert pareto_front(dip, ret).tolist() == [True, True, False, False, True, False]
-
-
-# ----------------------------------------------------------------------------- diagnosis
-
-UPDATE = 1000  # policy updates begin (warm-up 1000, no freeze)
-PROBE_STEPS = [0, 1000, 2000, 3000, 4000, 6000, 8000]
-EVAL_STEPS = list(range(0, 8001, 500))
-
-
-def _returns(dip: float) -> list[float]:
-    """R0 = 100, a V-shaped dip of depth `dip` bottoming at step 3000, back to 100 at 6000."""
-    out = []
-    for t in EVAL_STEPS:
-        if t <= UPDATE or t >= 6000:
-            out.append(100.0 if t < 6000 else 110.0)
-        else:
-            out.append(100 - dip * (1 - abs(t - 3000) / 3000 if t <= 3000 else (6000 - t) / 3000))
-    return out
-
-
-NEUTRAL = {
-    "q_percentile": [0.8, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
-    "pretrained/q_percentile": [0.95] * 7,
-    "grad_norm/behaviour/mean": [1.0] * 7,
-    "pretrained/grad_norm/behaviour/mean": [1.0] * 7,
-    "td_error/behaviour": [1.0] * 7,
-    "td_error/online": [1.0] * 7,
-    "q/behaviour": [-10.0] * 7,
-    "q/online": [-10.0] * 7,
-    "kl/online": [0.01] * 7,
-    "divergence/behaviour": [0.1] * 7,
-}
-
-
-def _rows(key: str, steps: list[int], values: list[float]) -> list[tuple[int, str, str, float]]:
-    phases = ["warmup" if t <= UPDATE else "finetune" for t in steps]
-    return list(zip(steps, phases, [key] * len(steps), values, strict=True))
-
-
-def metrics_table(dip: float = 80.0, **probes: list[float]) -> pd.DataFrame:
-    """A long-form metrics table: evaluations with the given dip and probe series."""
-    rows = [(0, "warmup", "eval/baseline_return", 100.0)]
-    rows += _rows("eval/return", EVAL_STEPS, _returns(dip))
-    for name, values in {**NEUTRAL, **probes}.items():
-        rows += _rows(f"probe/{name}", PROBE_STEPS, values)
-    return pd.DataFrame(rows, columns=["step", "phase", "key", "value"])
-
-
-def run_diagnosis(table: pd.DataFrame, **thresholds: float) -> Diagnosis:
-    th = Thresholds(**thresholds)
-    return diagnose(table, policy_start=UPDATE, update_start=UPDATE, thresholds=th)
-
-
-def test_neutral_probes_name_no_cause() -> None:
-    d = run_diagnosis(metrics_table())
-    assert d.significant and d.causes == []
-    assert "without a cause the probes can name" in d.verdict
-    assert "dip 80" in d.verdict and "80.0% of |R0|" in d.verdict
-
-
-def test_no_significant_degradation() -> None:
-    d = run_diagnosis(metrics_table(dip=5.0, q_percentile=[0.5] * 7))
-    assert not d.significant and d.causes == []
-    assert d.verdict.startswith("no significant degradation")
-    assert "5.0% of |R0|" in d.verdict
-    assert "below 10%" in d.verdict
-    # the rule itself still reports what it saw
-    assert next(f for f in d.findings if f.cause == "extrapolation").fired
-
-
-@pytest.mark.parametrize(
-    ("cause", "probes", "cited"),
-    [
-        ("extrapolation", {"q_percentile": [0.5, 0.52, 0.6, 0.7, 0.8, 0.9, 0.9]},
-         ["0.52", "step 1000", "0.95"]),
-        ("gradient", {"grad_norm/behaviour/mean": [0.1, 1.2, 8.0, 4.0, 2.0, 1.0, 1.0]},
-         ["8 at step 2000", "8x", "threshold 3x"]),
-        ("spiral", {"td_error/behaviour": [2.0, 0.5, 2.0, 5.0, 3.0, 1.0, 1.0],
-                    "td_error/online": [1.0, 0.5, 0.55, 0.6, 0.5, 0.5, 0.5]},
-         ["x10", "0.5 -> 5 at step 3000", "online x1.2"]),
-        ("spiral", {"q/behaviour": [-10, -10, -30, -40, -20, -10, -10],
-                    "q/online": [-10, -10, -11, -10, -10, -10, -10]},
-         ["behavioural-set Q level moved 300%", "online 10%"]),
-        ("forgetting", {"kl/online": [0.0, 0.0, 3.0, 6.0, 3.0, 0.1, 0.1]},
-         ["corr 0.98 over 5 probes", "peak KL 6 nats at step 3000"]),
-        ("closeness", {"divergence/non-expert": [0.1, 0.1, 0.3, 0.5, 0.2, 0.1, 0.1],
-                       "grad_norm/behaviour/mean": [1.0, 1.0, 2.0, 4.0, 2.0, 1.0, 1.0],
-                       "pretrained/grad_norm/behaviour/mean": [10.0] * 7},
-         ["non-expert actions x5", "0.1 -> 0.5 at step 3000", "||dQ/da|| x4"]),
-    ],
-)  # fmt: skip
-def test_each_rule_names_its_cause_with_numbers(
-    cause: str, probes: dict[str, list[float]], cited: list[str]
-) -> None:
-    d = run_diagnosis(metrics_table(**probes))
-    assert [f.cause for f in d.causes] == [cause], [f.evidence for f in d.findings]
-    finding = d.causes[0]
-    for text in cited:
-        assert text in finding.evidence, finding.evidence
-    assert finding.numbers and finding.mitigations
-    assert finding.title in d.verdict
-
-
-def test_thresholds_are_configurable() -> None:
-    table = metrics_table(**{"grad_norm/behaviour/mean": [0.1, 1.2, 8.0, 4.0, 2.0, 1.0, 1.0]})
-    th = thresholds_from(["diagnose.grad_ratio=10", "diagnose.min_dip_fraction=0.5"])
-    assert th.grad_ratio == 10.0 and th.min_dip_fraction == 0.5
-    d = diagnose(table, policy_start=UPDATE, update_start=UPDATE, thresholds=th)
-    assert d.causes == [] and "threshold 10x" in d.findings[1].evidence
-    with pytest.raises(WsdiagError, match=r"unknown setting 'diagnose\.nope'"):
-        thresholds_from(["diagnose.nope=1"])
-    with pytest.raises(WsdiagError, match="expected a number"):
-        thresholds_from(["diagnose.grad_ratio=true"])
-    with pytest.raises(WsdiagError, match="only diagnose"):
-        thresholds_from(["probes.every=3"])
-
-
-def test_missing_probes_are_not_applicable() -> None:
-    table = metrics_table()
-    table = table[~table.key.str.startswith("probe/")]
-    d = run_diagnosis(table)
-    assert {f.status for f in d.findings} == {"n/a"}
-    assert d.degradation is not None and d.degradation.dip == 80.0
 
 
 # ----------------------------------------------------------------------------- groups, labels

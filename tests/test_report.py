@@ -251,7 +251,7 @@ def test_report_of_a_tiny_run_writes_every_file(single_report, tiny_runs: list[P
     (run,) = summary["runs"]
     assert run["degradation"]["baseline"] is not None and run["verdict"]
     assert {f["cause"] for f in run["findings"]} == {
-        "extrapolation", "gradient", "spiral", "forgetting", "closeness",
+        "extrapolation", "gradient", "update", "drift", "spiral", "closeness",
     }  # fmt: skip
     assert set(run["safety"]) == {"returns", "differences"} and summary["warnings"] == []
     html = (out / "report.html").read_text()

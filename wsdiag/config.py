@@ -154,6 +154,9 @@ class EvalConfig:
     episodes: int = 5  # episodes per evaluation; episode k always starts from reset(seed + k)
 
 
+WARN_MODES = ("update", "critic", "either", "off")  # probes.warn (docs/diagnosis.md)
+
+
 @dataclass(frozen=True)
 class ProbesConfig:
     """[probes] Diagnostic probes of the online stage (definitions in docs/probes.md)."""
@@ -169,6 +172,10 @@ class ProbesConfig:
     divergence_q: float = 75.0  # percentile of ||pi(s) - a||^2 reported per label
     reduce: str = "mean"  # how a probe reduces the critic ensemble: mean | min
     frozen_protocol_steps: int = 0  # actor steps of the paper's frozen-critic protocol (0: off)
+    warn: str = "update"  # early warning from: update | critic | either | off (docs/diagnosis.md)
+    warn_every: int = 100  # steps between action-change checks once policy updates begin
+    warn_rms: float = 0.2  # "collapse likely" once actions moved this far (per dim, half-ranges)
+    stop_on_warning: bool = False  # halt the run at the warning, its checkpoint saved
 
 
 @dataclass(frozen=True)
@@ -588,6 +595,9 @@ def _monitoring_checks(config: Config) -> None:
     pr = config.probes
     choice(pr.reduce, ("mean", "min"), "probes.reduce")
     choice(pr.bounds, ("truncate", "unclipped", "clip"), "probes.bounds")
+    choice(pr.warn, WARN_MODES, "probes.warn")
+    at_least(pr, "probes", 1, "warn_every")
+    within(pr, "probes", "warn_rms", 0.0, 2.0, open_low=True)
     at_least(pr, "probes", 0, "every", "frozen_protocol_steps")
     at_least(pr, "probes", 1, "states", "n_perturb", "landscape_states", "landscape_perturb")
     at_least(pr, "probes", 2, "drift_actions")

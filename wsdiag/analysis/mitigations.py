@@ -26,7 +26,12 @@ MITIGATIONS: dict[str, tuple[str, ...]] = {
         "a frozen-policy warm-up, a critic ensemble with LayerNorm and a high update ratio, "
         "as WSRL (examples/recipes/wsrl.toml)",
     ),
-    "forgetting": (
+    "update": (
+        'clip the actor\'s gradient or lower its learning rate (mitigation.name = "grad_clip", '
+        '"lr_scale")',
+        "freeze the policy longer (warmstart.freeze_policy_steps)",
+    ),
+    "drift": (
         'a BC penalty towards the pretrained policy (mitigation.name = "bc_penalty"), or one '
         'relaxed by confidence (mitigation.name = "ccl_pqd")',
         'a BC weight adapted to the returns, as REDQ+AdaptiveBC (mitigation.name = "adaptive_bc")',

@@ -29,6 +29,7 @@ from wsdiag.rundir import (
     read_metrics,
 )
 
+COLLAPSE_WARNING = "collapse_likely"  # the `warning` field of the early warning's event
 PROBE_FILE = re.compile(r"step_(\d+)\.npz$")
 # Runs written before the behavioural probe set was called `behaviour` end its keys in /offline.
 LEGACY_BEHAVIOUR_KEY = (r"^(probe/.+)/offline$", r"\1/behaviour")
@@ -114,8 +115,20 @@ class Run:
 
     @property
     def warnings(self) -> list[str]:
-        """The messages of the run's `warning` events (a mitigation's caveat, say)."""
-        return [str(e.get("message")) for e in self.events if e.get("event") == "warning"]
+        """The messages of the run's `warning` events (a mitigation's caveat, say), the early
+        warning aside (`collapse_warning`)."""
+        return [
+            str(e.get("message"))
+            for e in self.events
+            if e.get("event") == "warning" and e.get("warning") != COLLAPSE_WARNING
+        ]
+
+    @property
+    def collapse_warning(self) -> dict[str, Any] | None:
+        """The early warning's event ("collapse likely", its step and message), if it fired."""
+        return next(
+            (e for e in self.events if e.get("warning") == COLLAPSE_WARNING and "step" in e), None
+        )
 
     @property
     def warm_start_parts(self) -> list[str]:

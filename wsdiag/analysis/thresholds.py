@@ -1,6 +1,6 @@
 """Thresholds of the diagnosis rules, named `diagnose.<field>` (`wsdiag report --set ...`).
 
-Every rule is documented in docs/metrics.md with the thresholds it reads.
+Every rule is documented in docs/diagnosis.md with the thresholds it reads.
 """
 
 from __future__ import annotations
@@ -18,20 +18,24 @@ SECTION = "diagnose"
 
 @dataclass(frozen=True)
 class Thresholds:
-    """[diagnose] Thresholds of the degradation diagnosis (docs/metrics.md)."""
+    """[diagnose] Thresholds of the degradation diagnosis (docs/diagnosis.md)."""
 
     min_dip_fraction: float = 0.10  # a dip below this fraction of the reference is not significant
     recover_tolerance: float = 0.0  # recovered once R >= R0 - tolerance (return units)
-    percentile_band: float = 0.15  # extrapolation: |P - 0.5| <= band before policy updates
-    grad_ratio: float = 3.0  # gradient: ||dQ/da|| / the pretrained critic's >= ratio
+    percentile_band: float = 0.15  # extrapolation: P <= 0.5 + band (no preference for a_beta) ...
+    confidence_gap: float = 0.15  # ... or P <= P_pre - gap (less confident than the pretrained) ...
+    grad_cos_min: float = 0.5  # ... or cos(dQ/da, dQ_pre/da) <= this (gradient points elsewhere)
+    update_rms: float = 0.2  # update: action change per dimension by the first probe >= this
+    grad_ratio: float = 3.0  # gradient: ||dQ/da|| / the (trained) pretrained critic's >= ratio
+    drift_rms: float = 0.25  # drift: action change per dimension (half-ranges) peaks >= this ...
+    drift_corr: float = 0.6  # ... and corr(action change, return shortfall) >= this
     spiral_td_growth: float = 3.0  # spiral: behavioural-set TD error grows by >= this factor ...
     spiral_flat_growth: float = 1.5  # ... while the online TD error grows by <= this factor
     spiral_q_shift: float = 0.5  # spiral: offline Q level moves by >= this fraction of |Q| ...
     spiral_flat_q_shift: float = 0.2  # ... while the online Q level moves by <= this fraction
-    forgetting_corr: float = 0.6  # forgetting: corr(online KL, return shortfall) >= this ...
-    forgetting_kl: float = 0.5  # ... and the online KL peaks at >= this (nats)
-    closeness_growth: float = 2.0  # closeness: non-expert divergence grows by >= this factor ...
-    closeness_grad_growth: float = 3.0  # ... while ||dQ/da|| grows by >= this factor
+    closeness_shift: float = 0.5  # closeness: non-expert divergence rises by >= this ...
+    closeness_grad_growth: float = 3.0  # ... while ||dQ/da|| at non-expert actions grows >= this
+    confirm_share: float = 0.5  # --confirm: an intervention removing >= this share confirms
     non_expert_label: str = "non-expert"  # probe-set label of the non-expert transitions
 
 

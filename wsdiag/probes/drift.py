@@ -62,8 +62,10 @@ def policy_drift(
     actions_pre: Tensor,
     actions: Tensor,
 ) -> dict[str, np.ndarray]:
-    """Per state: `kl` KL(pi_pre || pi) and `action_mse` ||pi_pre(s) - pi(s)||^2."""
+    """Per state: `kl` KL(pi_pre || pi), `action_mse` ||pi_pre(s) - pi(s)||^2 and `action_rms`
+    ||pi_pre(s) - pi(s)||_2 / sqrt(da), the change per action dimension in half-ranges (the same
+    scale for TD3, SAC and IQL policies, whatever their noise)."""
     with torch.no_grad():
         kl = gaussian_kl(dist_pre.loc, dist_pre.scale, dist.loc, dist.scale)
         mse = (actions_pre - actions).pow(2).sum(-1).cpu().numpy()
-    return {"kl": kl, "action_mse": mse}
+    return {"kl": kl, "action_mse": mse, "action_rms": np.sqrt(mse / actions.shape[-1])}

@@ -1,6 +1,7 @@
 """Action-gradient norms of the critic and the policy-gradient norm (Wexler et al. II-D; TD3BC++).
 
     action_grad_norm(s, a) = || dQ(s, a)/da ||_2               per pair
+    grad_cosine(s, a)      = cos(dQ_1(s, a)/da, dQ_2(s, a)/da)  per pair (0 where either is 0)
     policy_grad_norm       = || d/dtheta mean_s Q(s, pi_theta(s)) ||_2   over all actor parameters
 
 Better experts sit where the critic is steeper, so their updates are larger and the drop deeper.
@@ -15,12 +16,24 @@ from torch import Tensor, nn
 from wsdiag.probes.common import PolicyFn, QFn
 
 
-def action_grad_norm(q_fn: QFn, states: Tensor, actions: Tensor) -> np.ndarray:
-    """||dQ/da||_2 at each (s, a) pair [N]."""
+def action_grad(q_fn: QFn, states: Tensor, actions: Tensor) -> Tensor:
+    """dQ/da at each (s, a) pair [N, da]."""
     a = actions.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(q_fn(states, a).sum(), a)
-    return grad.norm(dim=-1).cpu().numpy()
+    return grad
+
+
+def action_grad_norm(q_fn: QFn, states: Tensor, actions: Tensor) -> np.ndarray:
+    """||dQ/da||_2 at each (s, a) pair [N]."""
+    return action_grad(q_fn, states, actions).norm(dim=-1).cpu().numpy()
+
+
+def grad_cosine(q_fn: QFn, reference: QFn, states: Tensor, actions: Tensor) -> np.ndarray:
+    """Cosine between two critics' action gradients at each (s, a) pair [N]: does the new
+    critic push the behavioural action the way the reference (pretrained) critic does?"""
+    g, h = action_grad(q_fn, states, actions), action_grad(reference, states, actions)
+    return torch.nn.functional.cosine_similarity(g, h, dim=-1, eps=1e-12).cpu().numpy()
 
 
 def policy_grad_norm(q_fn: QFn, policy: PolicyFn, actor: nn.Module, states: Tensor) -> float:

@@ -19,7 +19,7 @@ from wsdiag.probes.common import critic_fn, q_many, summary
 from wsdiag.probes.divergence import action_divergence
 from wsdiag.probes.drift import policy_drift, q_softmax_kl
 from wsdiag.probes.frozen import frozen_critic_eval, frozen_critic_protocol, q_by_label
-from wsdiag.probes.gradients import action_grad_norm, policy_grad_norm
+from wsdiag.probes.gradients import action_grad_norm, grad_cosine, policy_grad_norm
 from wsdiag.probes.q_percentile import perturbed_q, q_percentile
 from wsdiag.probes.td import td_errors
 
@@ -169,11 +169,16 @@ def run_probes(
         agent.policy, t["states"], t["actions"], labels, cfg.divergence_q
     )
     out.scalars |= {f"divergence/{label}": v for label, v in divergence.items()}
+    grads = out.arrays["grad_norm/behaviour"]
+    for label in np.unique(labels):
+        out.scalars[f"grad_norm/label/{label}"] = float(grads[labels == label].mean())
     by_label = q_by_label(q_fn, t["states"], t["actions"], labels, generator=gen)
     out.arrays |= {f"q_by_label/{k}": v for k, v in by_label.items()}
     out.arrays["behaviour_states"] = behaviour.states
     if pretrained is not None:
         _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
+        pre_fn = critic_fn(pretrained, cfg.reduce)
+        out.add("grad_cos/behaviour", grad_cosine(q_fn, pre_fn, t["states"], t["actions"]))
         _drift(out, agent, pretrained, t["states"], cfg, seed, "behaviour")
     if online is not None and len(online) > 0:
         o = online.tensors(agent.device)

@@ -2,7 +2,8 @@
 
 Runs of one group (seeds of one config) are drawn as thin lines with their mean and a pointwise
 95% bootstrap band (`bootstrap_band`) on the common step grid; the baseline R0 is a dotted line,
-and the dip and the recovery point of the mean curve are annotated.
+and the dip and the recovery point of the mean curve are annotated; a run's early warning
+("collapse likely", `probes.warn`) is a cross on its curve at the step it fired.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from wsdiag.report.style import (
 )
 
 Curve = tuple[np.ndarray, np.ndarray]
+WARNING_MARK = {"marker": "X", "markersize": 11, "mec": "black", "zorder": 6}
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -46,6 +48,7 @@ class CurveGroup:
     update_start: int | None = None
     pretrain_length: int = 0
     r_random: float | None = None  # mean recorded eval/random_return, for the dip fraction
+    warnings: list[tuple[int, Curve]] = field(default_factory=list)  # early warning step, its run
 
 
 def curve_group(label: str, runs: Sequence[Run]) -> CurveGroup:
@@ -69,6 +72,11 @@ def curve_group(label: str, runs: Sequence[Run]) -> CurveGroup:
         update_start=first.update_start,
         pretrain_length=max((run.pretrain_steps or 0 for run in runs), default=0),
         r_random=float(np.mean(randoms)) if randoms else None,
+        warnings=[
+            (int(w["step"]), curve)
+            for run, curve in zip(runs, online, strict=True)
+            if (w := run.collapse_warning) is not None
+        ],
     )
 
 
@@ -236,7 +244,14 @@ def plot_learning_curve(
         if not same_phases and group.update_start is not None:
             ax.axvline(group.update_start, color=colour, linestyle="--", linewidth=1.0)
         _annotate(ax, group, grid, mean, colour, text=len(groups) == 1)
+        for step, (steps, values) in group.warnings:
+            if len(steps):
+                y = float(np.interp(step, steps, values))
+                ax.plot(step, y, **WARNING_MARK, color=colour)
     handles += _baselines(ax, groups)
+    if any(g.warnings for g in groups):
+        handles.append(Line2D([], [], **WARNING_MARK, color="#777777", linestyle="none",
+                              label="early warning: collapse likely"))  # fmt: skip
     if len(groups) > 1:
         handles += _marker_handles()
     if same_phases:

@@ -114,7 +114,7 @@ def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
         if name in jobs:
             raise WsdiagError(f"{spec.path}: two runs are named {name}")
         deps: tuple[str, ...] = ()
-        if config.pretrain.source != "checkpoint":
+        if config.pretrain.source != "checkpoint" and not config.pretrain.path:
             pre_name = f"{pretraining_key(config)}-seed{seed}"
             pre_dir = root / "pretrained" / pre_name
             if pre_name not in jobs:

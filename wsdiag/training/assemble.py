@@ -1,6 +1,6 @@
 """The callbacks of a stage, in one place and in their order: events, training logs,
-evaluation, probes (online stage), the mitigation's, progress, the user's and, last,
-checkpoints (they flush what the others logged at the same step)."""
+evaluation, probes and the early warning (online stage), the mitigation's, progress, the user's
+and, last, checkpoints (they flush what the others logged at the same step)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+from rich.console import Console
 
+from wsdiag.analysis.evidence import WarmStart
 from wsdiag.config import Config, to_dict
 from wsdiag.core import ONLINE, PRETRAIN, Callback
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.rundir import PRETRAINED
 from wsdiag.training.callbacks import Checkpointer, Evaluator, PhaseEvents, TrainLogger
+from wsdiag.training.early_warning import EarlyWarning
 from wsdiag.training.probe_runner import ProbeRunner
 from wsdiag.training.warm_start import PROBE_SEED_OFFSET
 from wsdiag.versions import git_sha
@@ -35,6 +38,7 @@ def stage_callbacks(
     behaviour: ProbeSet | None = None,
     mitigation: Sequence[Callback] = (),
     observers: Sequence[Callback] = (),
+    console: Console | None = None,
 ) -> list[Callback]:
     """Every callback of one stage (see module docstring); `observers`: the progress display
     and the user's callbacks."""
@@ -55,6 +59,10 @@ def stage_callbacks(
     if stage == ONLINE and config.probes.every > 0 and behaviour is not None:
         probe_seed = config.seed + PROBE_SEED_OFFSET
         callbacks.append(ProbeRunner(config.probes, behaviour, probe_seed, eval_env))
+    if stage == ONLINE and config.probes.warn != "off" and behaviour is not None:
+        update_start = config.warmstart.warmup_steps + config.warmstart.freeze_policy_steps
+        warm = WarmStart.of(config)
+        callbacks.append(EarlyWarning(config.probes, behaviour, update_start, warm, console))
     callbacks += [*mitigation, *observers]
     callbacks.append(
         Checkpointer(

@@ -126,8 +126,8 @@ class Experiment:
             if until == PRETRAIN:
                 return self.run_dir
             online = ckpt if ckpt and ckpt.stage == ONLINE else None
-            self._online(pretrained, pretrained_ckpt, online)
-            self.recorder.event("end")
+            state = self._online(pretrained, pretrained_ckpt, online)
+            self.recorder.event("end", step=state.step, reason=state.stop_reason or "step_budget")
         except KeyboardInterrupt:
             self.recorder.event("interrupted")
             raise
@@ -186,7 +186,7 @@ class Experiment:
 
     def _online(
         self, pretrained: ActorCritic, pretrained_ckpt: Checkpoint, resume: Checkpoint | None
-    ) -> None:
+    ) -> LoopState:
         cfg, seed = self.config.finetune, self.config.seed + 1
         torch.manual_seed(seed)
         agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
@@ -205,7 +205,7 @@ class Experiment:
         mitigation = apply_mitigation(context)
         loop = self._loop(ONLINE, agent, buffers.sample, state, behaviour=behaviour,
                           mitigation=mitigation, pretrained=pretrained)  # fmt: skip
-        loop.run()
+        return loop.run()
 
     def _loop(
         self,
@@ -240,6 +240,7 @@ class Experiment:
                 ref_scores=data.ref_scores if data is not None else None,
                 save_buffer=online or data is None,
                 observers=[self.progress, *self.user_callbacks],
+                console=self.console,
                 **callbacks,
             ),
             pretrained=pretrained,

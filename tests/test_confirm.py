@@ -1,0 +1,141 @@
+"""Confirmation by counterfactual runs: the arithmetic on synthetic dips, the interventions table,
+the counterfactual plan, and a tiny real `wsdiag diagnose --confirm` on Pendulum-v1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import one_line_error, tiny_config
+from wsdiag.analysis.confirm import (
+    Confirmation,
+    Intervention,
+    load_confirmation,
+    share_removed,
+)
+from wsdiag.cli.main import app
+from wsdiag.errors import WsdiagError
+from wsdiag.rundir import is_complete, read_events
+from wsdiag.sweep.counterfactual import ORIGINAL, load_interventions, plan_counterfactuals
+from wsdiag.training.experiment import Experiment
+
+runner = CliRunner()
+
+
+def test_share_removed_by_hand() -> None:
+    whole = share_removed(np.array([100.0, 200.0, 300.0]), np.zeros(3))
+    assert (whole.share, whole.low, whole.high, whole.n) == (1.0, 1.0, 1.0, 3)
+    none = share_removed(np.array([100.0, 200.0]), np.array([100.0, 200.0]))
+    assert none.share == 0.0 and none.low == none.high == 0.0
+    half = share_removed(np.array([100.0, 200.0]), np.array([50.0, 100.0]))  # same in every pair
+    assert half.share == pytest.approx(0.5) and half.low == pytest.approx(0.5)
+    # 1 - (10 + 90) / (100 + 100): one seed helped, one did not
+    mixed = share_removed(np.array([100.0, 100.0]), np.array([10.0, 90.0]))
+    assert mixed.share == pytest.approx(0.5)
+    assert mixed.low == pytest.approx(0.1) and mixed.high == pytest.approx(0.9)
+    assert np.isnan(share_removed(np.zeros(2), np.zeros(2)).share)  # no dip to remove
+    assert np.isnan(share_removed(np.array([5.0]), np.array([1.0])).low)  # one seed: no interval
+
+
+def _item(cause: str, original: list[float], after: list[float]) -> Intervention:
+    share = share_removed(np.array(original), np.array(after))
+    seeds = list(range(len(original)))
+    return Intervention(cause, f"{cause} fix", {}, seeds, original, after, share)
+
+
+def test_the_earliest_confirmed_cause_is_named(tmp_path: Path) -> None:
+    items = [
+        _item("drift", [100, 100, 100], [0, 10, 5]),
+        _item("extrapolation", [100, 100, 100], [20, 10, 30]),
+        _item("gradient", [100, 100, 100], [100, 90, 110]),
+        Intervention("spiral", "", {}, [], [], [], skipped="not pretrained on a dataset"),
+    ]
+    result = Confirmation(items, min_share=0.5)
+    assert result.confirmed is not None and result.confirmed.cause == "extrapolation"
+    assert result.verdict().startswith("confirmed: critic extrapolation (its intervention")
+    assert "removed 80% [70, 90] of the dip, 3 seeds" in result.verdict()
+    assert not items[2].confirmed(0.5) and "not tested" in items[3].sentence()
+    result.save(tmp_path)
+    again = load_confirmation(tmp_path)
+    assert again is not None and again.verdict() == result.verdict()
+    unsure = Confirmation([_item("gradient", [100, 100], [0, 120])], min_share=0.5)
+    assert unsure.confirmed is None and unsure.verdict().startswith("not confirmed")
+
+
+def test_the_interventions_table_is_checked(tmp_path: Path) -> None:
+    table = load_interventions()
+    assert table["extrapolation"][0]["set"] == {"warmstart.load": ["actor", "critic"]}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[nonsense]]\nlabel = "x"\nset = {}\n')
+    with pytest.raises(WsdiagError, match="unknown cause 'nonsense'"):
+        load_interventions(bad)
+    bad.write_text('[[drift]]\nlabel = "x"\nset = {}\nneeds = "luck"\n')
+    with pytest.raises(WsdiagError, match="needs = 'luck'"):
+        load_interventions(bad)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = tiny_config(probes={"every": 100, "states": 32, "n_perturb": 8})
+    exp = Experiment.create(config, tmp_path_factory.mktemp("runs"), progress="none")
+    exp.run()
+    return exp.run_dir
+
+
+def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
+    plan, candidates = plan_counterfactuals(
+        tiny_run, seeds=2, causes=["extrapolation", "spiral", "drift"]
+    )
+    chosen = {c.cause: c for c in candidates}
+    assert chosen["spiral"].skipped == (
+        "5% of the offline data retained: the run was not pretrained on a dataset"
+    )
+    assert chosen["extrapolation"].overrides == {"warmstart.load": ["actor", "critic"]}
+    names = sorted(j.name for j in plan.jobs)
+    assert names == ["drift-seed3", "drift-seed4", "extrapolation-seed3",
+                     "extrapolation-seed4", f"{ORIGINAL}-seed4"]  # fmt: skip
+    for job in plan.jobs:
+        assert job.config.pretrain.source == "checkpoint" and not job.deps
+        assert job.config.pretrain.path == str(tiny_run)
+    x4 = tiny_run.parent / "x4.toml"
+    x4.write_text(
+        '[[extrapolation]]\nlabel = "longer"\nset = { "warmstart.warmup_steps" = "x2" }\n'
+    )
+    plan, _ = plan_counterfactuals(tiny_run, seeds=1, causes=["extrapolation"], interventions=x4)
+    assert plan.jobs[0].config.warmstart.warmup_steps == 200
+
+
+def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
+    args = ["diagnose", str(tiny_run), "--confirm", "--seeds", "2", "--jobs", "2",
+            "--causes", "extrapolation,drift"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "critic extrapolation: the pretrained critic loaded too removed" in text
+    assert "confirmed:" in text  # "confirmed: ..." or "not confirmed: ..."
+    root = tiny_run / "counterfactual"
+    saved = json.loads((root / "confirmation.json").read_text())
+    assert {i["cause"] for i in saved["interventions"]} == {"extrapolation", "drift"}
+    for item in saved["interventions"]:
+        assert item["seeds"] == [3, 4] and len(item["dips"]) == 2
+    assert (root / "counterfactual.png").stat().st_size > 0
+    runs = sorted(p.name for p in (root / "runs").iterdir())
+    assert runs == ["drift-seed3", "drift-seed4", "extrapolation-seed3",
+                    "extrapolation-seed4", "original-seed4"]  # fmt: skip
+    assert all(is_complete(root / "runs" / r) for r in runs)
+    events = read_events(root / "runs" / "extrapolation-seed3")
+    assert next(e for e in events if e["event"] == "warm_start")["loaded"] == ["actor", "critic"]
+    again = runner.invoke(app, args)  # nothing left to run: the same numbers
+    assert again.exit_code == 0
+    assert json.loads((root / "confirmation.json").read_text()) == saved
+
+
+def test_bad_confirm_input_is_one_line(tiny_run: Path, tmp_path: Path) -> None:
+    base = ["diagnose", str(tiny_run), "--confirm"]
+    one_line_error(runner.invoke(app, [*base, "--causes", "luck"]), 2, "unknown cause 'luck'")
+    one_line_error(runner.invoke(app, [*base, "--seeds", "0"]), 2, "--seeds must be >= 1")
+    one_line_error(runner.invoke(app, ["diagnose", str(tmp_path)]), 2, "not a wsdiag run")

@@ -1,0 +1,82 @@
+"""The early warning: the prognosis on synthetic probe streams, and in a real run (event,
+console line, stop with the checkpoint saved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tests.conftest import tiny_config
+from wsdiag.analysis.evidence import WarmStart
+from wsdiag.analysis.prognosis import WARN_KEY, prognosis
+from wsdiag.rundir import latest_checkpoint, read_events
+from wsdiag.training.experiment import Experiment
+
+UPDATE = 1000
+
+
+def _stream(**series: dict[int, float]) -> pd.DataFrame:
+    rows = [
+        (step, "warmup" if step < UPDATE else "finetune", key, value)
+        for key, points in series.items()
+        for step, value in points.items()
+    ]
+    return pd.DataFrame(rows, columns=["step", "phase", "key", "value"])
+
+
+CONFIDENT = {0: 0.5, 500: 0.8, 1000: 0.9}
+PRETRAINED = {0: 0.95, 500: 0.95, 1000: 0.95}
+
+
+def test_a_large_first_update_warns_at_the_first_check_past_the_threshold() -> None:
+    fine = {1100: 0.05, 1200: 0.15, 1300: 0.31, 1400: 0.6}
+    stream = _stream(**{"probe/q_percentile": CONFIDENT, WARN_KEY: fine})
+    found = prognosis(stream, update_start=UPDATE)
+    assert found is not None and (found.step, found.reason) == (1300, "update")
+    assert "moved 0.31 per dimension" in found.message and "step 1300" in found.message
+    assert prognosis(stream[stream.step <= 1200], update_start=UPDATE) is None  # not yet
+    assert prognosis(stream, update_start=UPDATE, mode="off") is None
+
+
+def test_the_critic_warns_right_before_updates_and_not_mid_warm_up() -> None:
+    wrong = {0: 0.5, 500: 0.5, 1000: 0.52}
+    stream = _stream(**{"probe/q_percentile": wrong, "probe/pretrained/q_percentile": PRETRAINED})
+    mid = stream[stream.step <= 500]
+    assert prognosis(mid, update_start=UPDATE, mode="critic") is None
+    found = prognosis(stream, update_start=UPDATE, mode="critic")
+    assert found is not None and (found.step, found.reason) == (1000, "critic")
+    assert prognosis(stream, update_start=UPDATE, mode="update") is None
+    loaded = WarmStart(critic_loaded=True)
+    fine = _stream(**{"probe/q_percentile": CONFIDENT, "probe/pretrained/q_percentile": PRETRAINED})
+    assert prognosis(fine, update_start=UPDATE, mode="either", warm=loaded) is None
+
+
+def test_runs_without_the_fine_series_use_the_probes() -> None:
+    stream = _stream(**{"probe/q_percentile": CONFIDENT,
+                        "probe/action_mse/online": {1000: 0.0, 1500: 0.09}})  # fmt: skip
+    found = prognosis(stream, update_start=UPDATE)
+    assert found is not None and found.step == 1500  # sqrt(0.09) = 0.3 >= 0.2
+
+
+def test_a_real_run_warns_once_and_stops_with_its_checkpoint(tmp_path: Path) -> None:
+    probes = {"every": 100, "states": 32, "n_perturb": 8, "warn_every": 10, "warn_rms": 1e-6,
+              "stop_on_warning": True}  # fmt: skip
+    exp = Experiment.create(tiny_config(probes=probes), tmp_path, progress="none")
+    exp.run()
+    events = read_events(exp.run_dir)
+    warnings = [e for e in events if e["event"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["warning"] == "collapse_likely"
+    update_start = 150  # warm-up 100 + freeze 50 in the tiny config
+    assert warnings[0]["step"] == update_start + 10
+    end = next(e for e in events if e["event"] == "end")
+    assert end["reason"] == "warning" and end["step"] == update_start + 10
+    checkpoint = latest_checkpoint(exp.run_dir)
+    assert checkpoint is not None and checkpoint.name == f"step_{update_start + 10}"
+
+
+def test_warn_off_records_nothing(tmp_path: Path) -> None:
+    exp = Experiment.create(tiny_config(probes={"warn": "off", "warn_rms": 1e-6}), tmp_path,
+                            progress="none")  # fmt: skip
+    exp.run()
+    assert not [e for e in read_events(exp.run_dir) if e["event"] == "warning"]

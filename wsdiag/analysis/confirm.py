@@ -1,0 +1,147 @@
+"""Confirmation by counterfactual runs: the share of the dip an intervention removes.
+
+For seeds k = 1..n, D_k is the dip of the original run and D'_k that of the run with one
+intervention, from the same pretrained checkpoint and seed (`degradation`: max(0, R0 - min R)
+after the policy start). The share removed is
+
+    s = 1 - mean_k D'_k / mean_k D_k,
+
+with a paired percentile bootstrap over seeds (the pairs (D_k, D'_k) resampled together; a
+resample whose original dips are all 0 is dropped). A cause is confirmed when s >=
+`confirm_share` and the interval's lower end is > 0; the confirmed cause is the earliest
+confirmed one in `PRIORITY` (root causes before the drift they cause).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wsdiag.analysis.fmt import num as _g
+from wsdiag.analysis.rules import TITLES
+from wsdiag.analysis.stats import N_RESAMPLES
+from wsdiag.atomic import atomic_write_text
+from wsdiag.errors import WsdiagError
+
+PRIORITY = ("extrapolation", "gradient", "spiral", "closeness", "update", "drift")
+CONFIRMATION_FILE = "confirmation.json"
+
+
+@dataclass(frozen=True)
+class Share:
+    """The share of the dip removed, its bootstrap interval and the number of seed pairs."""
+
+    share: float
+    low: float
+    high: float
+    n: int
+
+
+def share_removed(
+    original: np.ndarray, intervened: np.ndarray, level: float = 0.95, seed: int = 0
+) -> Share:
+    """s = 1 - mean(D') / mean(D) with its paired bootstrap interval (module docstring)."""
+    d, d2 = np.asarray(original, float), np.asarray(intervened, float)
+    if d.shape != d2.shape or len(d) == 0:
+        raise ValueError("share_removed needs one intervened dip per original dip")
+    if d.mean() <= 0:
+        return Share(float("nan"), float("nan"), float("nan"), len(d))
+    point = 1.0 - d2.mean() / d.mean()
+    if len(d) == 1:
+        return Share(float(point), float("nan"), float("nan"), 1)
+    idx = np.random.default_rng(seed).integers(0, len(d), size=(N_RESAMPLES, len(d)))
+    base, after = d[idx].mean(1), d2[idx].mean(1)
+    keep = base > 0
+    shares = 1.0 - after[keep] / base[keep]
+    alpha = (1.0 - level) / 2
+    low, high = np.quantile(shares, alpha), np.quantile(shares, 1.0 - alpha)
+    return Share(float(point), float(low), float(high), len(d))
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """One candidate cause's counterfactual: what was changed, the dips, the share removed."""
+
+    cause: str
+    label: str
+    overrides: dict[str, Any]
+    seeds: list[int]
+    original_dips: list[float]
+    dips: list[float]
+    share: Share | None = None
+    skipped: str | None = None  # why it was not run (not applicable, failed)
+
+    def confirmed(self, min_share: float) -> bool:
+        s = self.share
+        return s is not None and s.n > 0 and s.share >= min_share and s.low > 0
+
+    def sentence(self) -> str:
+        if self.skipped:
+            return f"{TITLES[self.cause]}: not tested ({self.skipped})"
+        s = self.share
+        assert s is not None
+        ci = "" if not np.isfinite(s.low) else f" [{100 * s.low:.0f}, {100 * s.high:.0f}]"
+        return (
+            f"{TITLES[self.cause]}: {self.label} removed {100 * s.share:.0f}%{ci} of the dip "
+            f"({s.n} seed{'s' * (s.n != 1)}; dips {', '.join(_g(x) for x in self.dips)} vs "
+            f"{', '.join(_g(x) for x in self.original_dips)})"
+        )
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Every intervention of a `wsdiag diagnose --confirm` and the verdict they support."""
+
+    interventions: list[Intervention]
+    min_share: float
+
+    @property
+    def confirmed(self) -> Intervention | None:
+        done = {i.cause: i for i in self.interventions if i.confirmed(self.min_share)}
+        return next((done[c] for c in PRIORITY if c in done), None)
+
+    def verdict(self) -> str:
+        best = self.confirmed
+        if best is None:
+            return "not confirmed: no intervention removed the dip"
+        s = best.share
+        assert s is not None
+        ci = "" if not np.isfinite(s.low) else f" [{100 * s.low:.0f}, {100 * s.high:.0f}]"
+        return (
+            f"confirmed: {TITLES[best.cause]} (its intervention, {best.label}, removed "
+            f"{100 * s.share:.0f}%{ci} of the dip, {s.n} seed{'s' * (s.n != 1)})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        best = self.confirmed
+        return {
+            "verdict": self.verdict(),
+            "confirmed": best.cause if best else None,
+            "min_share": self.min_share,
+            "interventions": [asdict(i) for i in self.interventions],
+        }
+
+    def save(self, folder: Path) -> Path:
+        path = Path(folder) / CONFIRMATION_FILE
+        atomic_write_text(path, json.dumps(self.to_json(), indent=1))
+        return path
+
+
+def load_confirmation(folder: Path) -> Confirmation | None:
+    """The confirmation saved in `folder`, or None when there is none."""
+    path = Path(folder) / CONFIRMATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        items = []
+        for entry in data["interventions"]:
+            share = entry.pop("share")
+            items.append(Intervention(**entry, share=Share(**share) if share else None))
+        return Confirmation(items, float(data["min_share"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WsdiagError(f"damaged {path}: {exc}") from None

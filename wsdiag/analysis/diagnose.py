@@ -1,0 +1,122 @@
+"""A run's diagnosis: its degradation, every rule's finding, and a verdict along the chain.
+
+significance: dip > 0 and dip_fraction >= min_dip_fraction (see `degradation`); otherwise the
+verdict is "no significant degradation" and the findings are still reported.
+
+The verdict names the earliest fired link of the chain critic -> update -> drift
+(`rules.CHAIN`) as the cause and the fired links downstream of it as its symptoms ("policy
+drift, caused by critic extrapolation"); the branches (spiral, closeness) are causes of their
+own. A drift or an update with nothing upstream fired is named with "its cause not identified".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from wsdiag.analysis.degradation import Degradation, degradation
+from wsdiag.analysis.evidence import Evidence, WarmStart
+from wsdiag.analysis.fmt import num as _g
+from wsdiag.analysis.rules import BRANCHES, CHAIN, CLEAR, FIRED, NA, TITLES, Finding, all_findings
+from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.core import ONLINE_PHASES
+
+__all__ = ["CLEAR", "FIRED", "NA", "Diagnosis", "Finding", "WarmStart", "diagnose"]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    significant: bool
+    degradation: Degradation | None
+    verdict: str
+    findings: list[Finding]
+
+    @property
+    def causes(self) -> list[Finding]:
+        """The fired root causes when the degradation is significant (those the verdict names):
+        the earliest fired link of the chain and the fired branches."""
+        if not self.significant:
+            return []
+        fired = {f.cause: f for f in self.findings if f.fired}
+        chain = [fired[c] for c in CHAIN if c in fired][:1]
+        return chain + [fired[c] for c in BRANCHES if c in fired]
+
+    @property
+    def symptoms(self) -> list[Finding]:
+        """Fired links downstream of the named chain cause."""
+        if not self.significant:
+            return []
+        fired = [f for f in self.findings if f.fired and f.cause in CHAIN]
+        return fired[1:]
+
+
+def _eval_curve(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    rows = metrics[(metrics.key == "eval/return") & metrics.phase.isin(ONLINE_PHASES)]
+    rows = rows.sort_values("step", kind="stable").drop_duplicates("step", keep="last")
+    return rows.step.to_numpy(np.int64), rows.value.to_numpy(float)
+
+
+def chain_sentence(causes: list[Finding], symptoms: list[Finding]) -> str:
+    """'policy drift, caused by critic extrapolation', or the bare cause without symptoms."""
+    parts = []
+    chain = [c for c in causes if c.cause in CHAIN]
+    if chain:
+        root = chain[0]
+        if symptoms:
+            parts.append(f"{symptoms[-1].title}, caused by {root.title}")
+        elif root.cause in ("update", "drift"):
+            parts.append(f"{root.title}, its cause not identified by the probes")
+        else:
+            parts.append(root.title)
+    parts += [c.title for c in causes if c.cause in BRANCHES]
+    return "; ".join(parts)
+
+
+def _verdict(deg: Degradation | None, diagnosis: Diagnosis, th: Thresholds) -> str:
+    if deg is None:
+        return "no verdict: the run has no baseline or no evaluation after the warm-up"
+    dip = (
+        f"dip {_g(deg.dip)} = {100 * deg.dip_fraction:.1f}% of {deg.dip_reference} "
+        f"(R0 {_g(deg.baseline)}, min {_g(deg.min_return)} at step {deg.min_step})"
+    )
+    if not diagnosis.significant:
+        return f"no significant degradation: {dip}, below {100 * th.min_dip_fraction:.0f}%"
+    if not diagnosis.causes:
+        return f"degradation without a cause the probes can name: {dip}"
+    return f"degradation, {dip}; " + chain_sentence(diagnosis.causes, diagnosis.symptoms)
+
+
+def diagnose(
+    metrics: pd.DataFrame,
+    *,
+    policy_start: int,
+    update_start: int,
+    thresholds: Thresholds | None = None,
+    r_random: float | None = None,
+    warm: WarmStart | None = None,
+) -> Diagnosis:
+    """Degradation metrics, every rule's finding and the verdict (module docstring)."""
+    th = thresholds or Thresholds()
+    curve = _eval_curve(metrics)
+    base = metrics[metrics.key == "eval/baseline_return"].value
+    deg = None
+    if len(base) and (curve[0] >= policy_start).any():
+        deg = degradation(
+            *curve,
+            float(base.iloc[0]),
+            start=policy_start,
+            r_random=r_random,
+            tolerance=th.recover_tolerance,
+        )
+    significant = deg is not None and deg.dip > 0 and deg.dip_fraction >= th.min_dip_fraction
+    ev = Evidence(metrics, deg, update_start, th, warm or WarmStart())
+    if ev.ref is None:
+        findings = [
+            Finding(c, NA, "no probe at or before the start of policy updates") for c in TITLES
+        ]
+    else:
+        findings = all_findings(ev, curve)
+    partial = Diagnosis(significant, deg, "", findings)
+    return Diagnosis(significant, deg, _verdict(deg, partial, th), findings)

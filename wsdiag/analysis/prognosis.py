@@ -1,0 +1,91 @@
+"""Early warning: a prognosis from the probes recorded so far, before the return falls.
+
+At the probe right before policy updates begin (ref) and at every later one, with the rules of
+`wsdiag.analysis.rules` on the probes up to that step:
+
+- "critic" (at ref): the critic the updates will follow extrapolates (rule extrapolation);
+- "update" (after ref): the first step t > t_u at which the action change from pi_pre,
+  rms(t) = sqrt(mean_s ||pi(s) - pi_pre(s)||^2 / da) over the probe states, reaches
+  `update_rms` (diagnose.update_rms; probes.warn_rms during training). It is checked every
+  `probes.warn_every` steps (`warn/action_rms`), or at the probes (`action_rms/online`) in runs
+  recorded without it.
+
+`probes.warn` chooses which of them warns: "update" (the default: the measured false-alarm rate
+of "critic" alone is high, because a constraint or a mitigation can keep a wrong critic from
+moving the policy), "critic", "either", or "off".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from wsdiag.analysis.evidence import Evidence, WarmStart
+from wsdiag.analysis.rules import extrapolation
+from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.config import WARN_MODES
+from wsdiag.core import ONLINE_PHASES
+
+__all__ = ["WARN_KEY", "WARN_MODES", "Prognosis", "prognosis"]
+WARN_KEY = "warn/action_rms"
+
+
+@dataclass(frozen=True)
+class Prognosis:
+    """'collapse likely' at `step`, with the finding that says why."""
+
+    step: int
+    reason: str  # critic | update
+    evidence: str
+
+    @property
+    def message(self) -> str:
+        what = "the critic extrapolates" if self.reason == "critic" else "large first updates"
+        return f"collapse likely at step {self.step} ({what}): {self.evidence}"
+
+
+def _crossing(metrics: pd.DataFrame, after: int, level: float) -> tuple[int, float] | None:
+    """The first (step, rms) after `after` with rms >= level, from the finest series recorded."""
+    for key, squared in ((WARN_KEY, False), ("probe/action_rms/online", False),
+                         ("probe/action_mse/online", True)):  # fmt: skip
+        rows = metrics[(metrics.key == key) & (metrics.step > after)].sort_values("step")
+        if len(rows):
+            values = rows.value.to_numpy(float)
+            values = np.sqrt(np.maximum(values, 0.0)) if squared else values
+            hits = np.nonzero(values >= level)[0]
+            return (int(rows.step.iloc[hits[0]]), float(values[hits[0]])) if len(hits) else None
+    return None
+
+
+def prognosis(
+    metrics: pd.DataFrame,
+    *,
+    update_start: int,
+    mode: str = "update",
+    thresholds: Thresholds | None = None,
+    warm: WarmStart | None = None,
+) -> Prognosis | None:
+    """The earliest warning the metrics recorded so far support (module docstring), or None.
+
+    On a finished run it is the warning the run raised, or would have raised, first."""
+    th = thresholds or Thresholds()
+    if mode == "off":
+        return None
+    metrics = metrics[metrics.phase.isin(ONLINE_PHASES)]
+    if not (metrics.step >= update_start).any():  # the critic mid-warm-up is not the one
+        return None  # the updates will follow
+    ev = Evidence(metrics, None, update_start, th, warm)
+    found = []
+    if mode in ("critic", "either") and ev.ref is not None:
+        critic = extrapolation(ev)
+        if critic.fired:
+            found.append(Prognosis(int(ev.ref), "critic", critic.evidence))
+    if mode in ("update", "either"):
+        hit = _crossing(metrics, update_start, th.update_rms)
+        if hit is not None:
+            text = (f"actions moved {hit[1]:.3g} per dimension (half-ranges) from pi_pre by step "
+                    f"{hit[0]} (threshold {th.update_rms:g})")  # fmt: skip
+            found.append(Prognosis(hit[0], "update", text))
+    return min(found, key=lambda p: p.step) if found else None

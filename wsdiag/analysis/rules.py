@@ -1,0 +1,236 @@
+"""The diagnosis rules, one per link of the mechanism chain, each citing the numbers it used.
+
+The chain (Wexler et al.; Zhou et al.; the TD3BC++ paper) runs
+
+    critic (extrapolation, gradient) -> policy change (update) -> drift -> return,
+
+with bootstrapping (spiral) and closeness on non-expert data as branches of their own. Every
+rule reads `Evidence` (ref, W, growth and shift are defined there); thresholds are `Thresholds`
+fields, documented in docs/diagnosis.md with the exact definitions below.
+
+- extrapolation: the critic the first policy updates follow (the one at ref; with no warm-up
+  and a fresh critic, the untrained network at step 0 carries no information, so the first probe
+  after ref) fails one of: P <= 0.5 + percentile_band (it prefers the behavioural action to no
+  more than ~65% of its perturbations; one-sided, the strongest extrapolation is P << 0.5);
+  P <= P_pre - confidence_gap (less confident than the pretrained critic, when that critic was
+  trained); mean cos(dQ/da, dQ_pre/da) <= grad_cos_min (its action gradient points elsewhere).
+- update: the first policy updates are large: rms_1 = action_rms/online at the first probe
+  after ref (the per-dimension action change since pi_pre, in half-ranges) >= update_rms.
+- gradient: the first updates are large (update) while the critic is not extrapolating, or its
+  ||dQ/da|| at ref is >= grad_ratio x the pretrained critic's (only when that one was trained):
+  a steep critic, not a wrong one, moves the policy (a stronger expert sits where it is steeper).
+- drift: max_W action_rms/online >= drift_rms and corr(action_rms/online, shortfall) >=
+  drift_corr over {ref} + W (>= 3 probes), shortfall = max(0, R0 - R(t)). KL(pi_pre || pi) is
+  quoted, not thresholded: for a deterministic actor it is ||delta mu||^2 / (2 sigma_expl^2).
+- spiral: growth(td_error/behaviour) >= spiral_td_growth and growth(td_error/online) <=
+  spiral_flat_growth, or shift(q/behaviour) >= spiral_q_shift and shift(q/online) <=
+  spiral_flat_q_shift.
+- closeness: on the non-expert transitions, max_W divergence - divergence(ref) >=
+  closeness_shift (squared action distance; an absolute rise, since random actions start far)
+  and growth(grad_norm/label/<non-expert>) >= closeness_grad_growth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wsdiag.analysis.evidence import EPS, Evidence
+from wsdiag.analysis.fmt import num as _g
+from wsdiag.analysis.mitigations import mitigations_for
+
+FIRED, CLEAR, NA = "fired", "clear", "n/a"
+TITLES = {
+    "extrapolation": "critic extrapolation",
+    "gradient": "steep critic (large action gradients)",
+    "update": "large first policy updates",
+    "drift": "policy drift",
+    "spiral": "bootstrapping / downward spiral",
+    "closeness": "failed closeness on non-expert data",
+}
+CHAIN = ("extrapolation", "gradient", "update", "drift")  # upstream first
+BRANCHES = ("spiral", "closeness")
+ROOTS = ("extrapolation", "gradient", *BRANCHES)  # links that can be a cause, not only a symptom
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's outcome: status fired / clear / n/a, a sentence with its numbers."""
+
+    cause: str
+    status: str
+    evidence: str
+    numbers: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.cause]
+
+    @property
+    def fired(self) -> bool:
+        return self.status == FIRED
+
+    @property
+    def mitigations(self) -> tuple[str, ...]:
+        return mitigations_for(self.cause)
+
+
+def _critic_probe(ev: Evidence, name: str) -> tuple[int, float] | None:
+    """(step, value) of `name` for the critic the first policy updates follow (module doc)."""
+    if ev.ref == 0 and not ev.warm.critic_loaded:
+        return ev.first_after(name)
+    value = ev.at_ref(name)
+    return None if value is None else (int(ev.ref or 0), value)
+
+
+def extrapolation(ev: Evidence) -> Finding:
+    own = _critic_probe(ev, "q_percentile")
+    if own is None:
+        return Finding("extrapolation", NA, "no q_percentile probe of the critic before updates")
+    step, p = own
+    th, parts, fired = ev.th, [], []
+    numbers = {"q_percentile": p, "step": float(step)}
+    untrained = " (no warm-up: the first probe after updates began)" if step != ev.ref else ""
+    parts.append(f"Q-percentile of the behavioural actions {_g(p)} at step {step}{untrained}")
+    if p <= 0.5 + th.percentile_band:
+        fired.append(f"at most 0.5 + {_g(th.percentile_band)}: no preference for a_beta")
+    pre = _critic_probe(ev, "pretrained/q_percentile") if ev.warm.reference_critic else None
+    if pre is not None:
+        numbers["pretrained_q_percentile"] = pre[1]
+        parts.append(f"pretrained critic {_g(pre[1])}")
+        if p <= pre[1] - th.confidence_gap:
+            fired.append(f"{_g(pre[1] - p)} below the pretrained critic's")
+    cos = _critic_probe(ev, "grad_cos/behaviour") if ev.warm.reference_critic else None
+    if cos is not None:
+        numbers["grad_cos"] = cos[1]
+        parts.append(f"cos(dQ/da, dQ_pre/da) {_g(cos[1])}")
+        if cos[1] <= th.grad_cos_min:
+            fired.append(f"gradient direction cosine at most {_g(th.grad_cos_min)}")
+    text = ", ".join(parts) + (": " + "; ".join(fired) if fired else ": the critic is confident")
+    return Finding("extrapolation", FIRED if fired else CLEAR, text, numbers)
+
+
+def _rms_series(ev: Evidence) -> tuple[str, str]:
+    """The action-change series and its unit (older runs recorded only action_mse)."""
+    if len(ev.get("action_rms/online")[0]):
+        return "action_rms/online", "per dimension"
+    return "action_mse/online", "per state, ||.||_2"
+
+
+def _rms(name: str, value: float) -> float:
+    return float(np.sqrt(max(value, 0.0))) if name.startswith("action_mse") else value
+
+
+def update(ev: Evidence) -> Finding:
+    name, unit = _rms_series(ev)
+    first = ev.first_after(name)
+    if first is None:
+        return Finding("update", NA, "no action-change probe after policy updates began")
+    step, rms = first[0], _rms(name, first[1])
+    grad = ev.at_ref("policy_grad_norm")
+    numbers = {"action_rms": rms, "step": float(step)}
+    text = f"actions moved {_g(rms)} ({unit}, in half-ranges) from pi_pre by step {step}"
+    if grad is not None:
+        numbers["policy_grad_norm"] = grad
+        text += f", policy-gradient norm {_g(grad)} at step {ev.ref}"
+    text += f" (threshold {_g(ev.th.update_rms)})"
+    return Finding("update", FIRED if rms >= ev.th.update_rms else CLEAR, text, numbers)
+
+
+def gradient(ev: Evidence, first_update: Finding, critic: Finding) -> Finding:
+    g = ev.at_ref("grad_norm/behaviour/mean")
+    if g is None:
+        return Finding("gradient", NA, "no grad_norm/behaviour probe before policy updates")
+    numbers, parts = {"grad_norm": g}, [f"||dQ/da|| at the behavioural actions {_g(g)}"]
+    steeper = False
+    pre = ev.at_ref("pretrained/grad_norm/behaviour/mean") if ev.warm.reference_critic else None
+    if pre is not None:
+        ratio = g / max(pre, EPS)
+        numbers["ratio"] = ratio
+        steeper = ratio >= ev.th.grad_ratio
+        parts.append(f"{_g(ratio)}x the pretrained critic's {_g(pre)} (threshold "
+                     f"{_g(ev.th.grad_ratio)}x)")  # fmt: skip
+    large = first_update.fired
+    fired = (large and critic.status == CLEAR) or (steeper and first_update.status != CLEAR)
+    why = "large first updates from a confident critic" if large and critic.status == CLEAR else ""
+    text = ", ".join(parts) + (f": {why or 'a steeper critic than the pretrained one'}" * fired)
+    return Finding("gradient", FIRED if fired else CLEAR, text, numbers)
+
+
+def drift(ev: Evidence, curve: tuple[np.ndarray, np.ndarray]) -> Finding:
+    name, unit = _rms_series(ev)
+    steps, values = ev.window(name, include_ref=True)
+    if len(steps) < 3 or ev.deg is None or len(curve[0]) == 0:
+        return Finding("drift", NA, "fewer than 3 action-change probes over the dip")
+    rms = np.sqrt(np.maximum(values, 0.0)) if name.startswith("action_mse") else values
+    shortfall = np.maximum(0.0, ev.deg.baseline - np.interp(steps, *curve))
+    corr = 0.0
+    if np.ptp(shortfall) > 0 and np.ptp(rms) > 0:
+        corr = float(np.corrcoef(rms, shortfall)[0, 1])
+    i = int(np.argmax(rms))
+    numbers = {"corr": corr, "action_rms_peak": float(rms[i]), "probes": float(len(steps))}
+    _, kl = ev.window("kl/online", include_ref=True)
+    kl_text = f"; KL(pi_pre || pi) peak {_g(kl.max())} nats" if len(kl) else ""
+    fired = rms[i] >= ev.th.drift_rms and corr >= ev.th.drift_corr
+    text = (
+        f"action change from pi_pre on online states peaked at {_g(rms[i])} ({unit}) at step "
+        f"{steps[i]} (threshold {_g(ev.th.drift_rms)}), corr with the return shortfall "
+        f"{corr:.2f} over {len(steps)} probes (threshold {_g(ev.th.drift_corr)}){kl_text}"
+    )
+    return Finding("drift", FIRED if fired else CLEAR, text, numbers)
+
+
+def spiral(ev: Evidence) -> Finding:
+    th = ev.th
+    td_off, td_on = ev.growth("td_error/behaviour"), ev.growth("td_error/online")
+    q_off, q_on = ev.shift("q/behaviour"), ev.shift("q/online")
+    parts, numbers, fired = [], {}, False
+    if td_off and td_on:
+        numbers |= {"td_behaviour_growth": td_off[0], "td_online_growth": td_on[0]}
+        fired |= td_off[0] >= th.spiral_td_growth and td_on[0] <= th.spiral_flat_growth
+        parts.append(
+            f"behavioural-set TD error x{_g(td_off[0])} ({_g(td_off[1])} -> {_g(td_off[2])} at "
+            f"step {td_off[3]}) vs online x{_g(td_on[0])} (thresholds: behavioural >= "
+            f"{_g(th.spiral_td_growth)}x, online <= {_g(th.spiral_flat_growth)}x)"
+        )
+    if q_off and q_on:
+        numbers |= {"q_behaviour_shift": q_off[0], "q_online_shift": q_on[0]}
+        fired |= q_off[0] >= th.spiral_q_shift and q_on[0] <= th.spiral_flat_q_shift
+        parts.append(
+            f"behavioural-set Q level moved {100 * q_off[0]:.0f}% ({_g(q_off[1])} -> "
+            f"{_g(q_off[2])} at step {q_off[3]}) vs online {100 * q_on[0]:.0f}% "
+            f"(thresholds: behavioural >= {100 * th.spiral_q_shift:.0f}%, online <= "
+            f"{100 * th.spiral_flat_q_shift:.0f}%)"
+        )
+    if not parts:
+        return Finding("spiral", NA, "no behavioural-set and online TD-error or Q-level probes")
+    return Finding("spiral", FIRED if fired else CLEAR, "; ".join(parts), numbers)
+
+
+def closeness(ev: Evidence) -> Finding:
+    label = ev.th.non_expert_label
+    div_ref = ev.at_ref(f"divergence/{label}")
+    if div_ref is None:
+        return Finding("closeness", NA, f"no '{label}' transitions in the probe set")
+    grad = ev.growth(f"grad_norm/label/{label}")
+    if grad is None:
+        return Finding("closeness", NA, f"no grad_norm/label/{label} probes")
+    _, div = ev.window(f"divergence/{label}")
+    rise = float(div.max() - div_ref) if len(div) else 0.0
+    numbers = {"divergence_rise": rise, "grad_growth": grad[0]}
+    fired = rise >= ev.th.closeness_shift and grad[0] >= ev.th.closeness_grad_growth
+    text = (
+        f"divergence from {label} actions rose by {_g(rise)} from {_g(div_ref)} (threshold "
+        f"{_g(ev.th.closeness_shift)}) with ||dQ/da|| at {label} actions x{_g(grad[0])} "
+        f"({_g(grad[1])} -> {_g(grad[2])} at step {grad[3]}, threshold "
+        f"{_g(ev.th.closeness_grad_growth)}x)"
+    )
+    return Finding("closeness", FIRED if fired else CLEAR, text, numbers)
+
+
+def all_findings(ev: Evidence, curve: tuple[np.ndarray, np.ndarray]) -> list[Finding]:
+    """Every rule's finding, in chain order then the branches."""
+    critic, first_update = extrapolation(ev), update(ev)
+    steep = gradient(ev, first_update, critic)
+    return [critic, steep, first_update, drift(ev, curve), spiral(ev), closeness(ev)]

@@ -1,0 +1,76 @@
+"""`wsdiag diagnose`: a run's verdict along the mechanism chain, confirmed by counterfactuals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from wsdiag.cli.errors import cli_errors
+
+console = Console(stderr=True)
+
+
+def diagnose(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.", show_default=False)],
+    confirm: Annotated[
+        bool, typer.Option(help="Run one intervention per candidate cause and measure it.")
+    ] = False,
+    seeds: Annotated[int, typer.Option(help="Seeds per intervention, from the run's own.")] = 3,
+    causes: Annotated[
+        str | None, typer.Option(help="Causes to test, comma-separated (default: all).")
+    ] = None,
+    interventions: Annotated[
+        Path | None, typer.Option(help="Interventions table (default: the built-in one).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Runs at a time.")] = 1,
+    backend: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    threads: Annotated[int, typer.Option(help="Torch threads (Ray: CPUs) per run.")] = 1,
+    dry_run: Annotated[bool, typer.Option(help="Print the counterfactual runs and stop.")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Diagnosis threshold, e.g. diagnose.update_rms=0.3."),
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Print a run's diagnosis; with --confirm, test each cause by an intervention.
+
+    The interventions fine-tune the run's own pretrained checkpoint with the same seeds (the
+    run's seed and the next ones) under RUN_DIR/counterfactual/; rerun to continue.
+
+    Example: wsdiag diagnose runs/demo --confirm --seeds 3 --jobs 2
+    """
+    with cli_errors(debug):
+        from wsdiag.analysis.run import load_run
+        from wsdiag.analysis.summary import summarise
+        from wsdiag.analysis.thresholds import thresholds_from
+        from wsdiag.report.terminal import print_diagnosis
+
+        thresholds = thresholds_from(overrides or [])
+        summary = summarise(load_run(run_dir), thresholds)
+        print_diagnosis(summary, console)
+        if not confirm:
+            return
+        from wsdiag.sweep.confirm import confirm_run
+
+        result = confirm_run(
+            run_dir,
+            thresholds=thresholds,
+            seeds=seeds,
+            causes=[c.strip() for c in causes.split(",")] if causes else None,
+            interventions=interventions,
+            jobs=jobs,
+            backend=backend,
+            address=address,
+            threads=threads,
+            dry_run=dry_run,
+            console=console,
+        )
+        if result is not None:
+            for item in result.interventions:
+                console.print(f"  {item.sentence()}", soft_wrap=True, highlight=False)
+            colour = "green" if result.confirmed else "yellow"
+            console.print(f"[{colour}]{result.verdict()}[/]", soft_wrap=True, highlight=False)

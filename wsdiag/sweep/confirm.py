@@ -1,0 +1,117 @@
+"""`wsdiag diagnose --confirm`: run the counterfactual sweep, measure each intervention's share
+of the dip (wsdiag.analysis.confirm), save it and draw the curves beside the original."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from wsdiag.analysis.confirm import PRIORITY, Confirmation, Intervention, share_removed
+from wsdiag.analysis.run import load_run
+from wsdiag.analysis.summary import summarise
+from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.errors import WsdiagError
+from wsdiag.report.learning_curve import curve_group, plot_learning_curve
+from wsdiag.rundir import is_complete
+from wsdiag.sweep.backends import make_backend
+from wsdiag.sweep.counterfactual import ORIGINAL, Candidate, plan_counterfactuals, run_dir_of
+from wsdiag.sweep.plan import SweepPlan
+from wsdiag.sweep.progress import SweepProgress
+from wsdiag.sweep.runner import run_plan
+
+FIGURE = "counterfactual.png"
+
+
+def _dip(run_dir: Path, thresholds: Thresholds) -> float | None:
+    if not is_complete(run_dir):
+        return None
+    deg = summarise(load_run(run_dir), thresholds).diagnosis.degradation
+    return None if deg is None else deg.dip
+
+
+def measure(
+    plan: SweepPlan,
+    original: Path,
+    candidate: Candidate,
+    thresholds: Thresholds,
+) -> Intervention:
+    """Dips of the original and of one intervention per seed; the share removed."""
+    cause, label, overrides = candidate.cause, candidate.label, candidate.overrides
+    pairs = []
+    for seed in plan.spec.seeds:
+        before = _dip(run_dir_of(plan, original, ORIGINAL, seed), thresholds)
+        after = _dip(run_dir_of(plan, original, cause, seed), thresholds)
+        if before is not None and after is not None:
+            pairs.append((seed, before, after))
+    if not pairs:
+        return Intervention(cause, label, overrides, [], [], [], skipped="no finished run")
+    seeds, d, d2 = (list(x) for x in zip(*pairs, strict=True))
+    share = share_removed(d, d2)
+    return Intervention(cause, label, overrides, seeds, d, d2, share)
+
+
+def draw(plan: SweepPlan, original: Path, items: list[Intervention]) -> Path:
+    """The original's learning curves beside each intervention's (seeds pooled per variant)."""
+    groups = []
+    for variant, label in [(ORIGINAL, "original"), *((i.cause, i.label) for i in items)]:
+        dirs = [run_dir_of(plan, original, variant, s) for s in plan.spec.seeds]
+        runs = [load_run(d) for d in dirs if is_complete(d)]
+        if runs:
+            groups.append(curve_group(f"{label} ({len(runs)} seeds)", runs))
+    return plot_learning_curve(
+        groups, plan.root / FIGURE, title="Counterfactual runs from the same pretrained agent"
+    )
+
+
+def confirm_run(
+    run_dir: Path,
+    *,
+    thresholds: Thresholds,
+    seeds: int,
+    causes: list[str] | None,
+    interventions: Path | None,
+    jobs: int,
+    backend: str,
+    address: str | None,
+    threads: int,
+    dry_run: bool,
+    console: Console,
+) -> Confirmation | None:
+    """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`."""
+    unknown = sorted(set(causes or []) - set(PRIORITY))
+    if unknown:
+        raise WsdiagError(f"unknown cause '{unknown[0]}' (known: {', '.join(PRIORITY)})")
+    if jobs < 1 or threads < 1:
+        raise WsdiagError("--jobs and --threads must be >= 1")
+    plan, candidates = plan_counterfactuals(
+        run_dir, seeds=seeds, causes=list(causes or PRIORITY), interventions=interventions,
+        threads=threads,
+    )  # fmt: skip
+    if dry_run:
+        for c in candidates:
+            what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
+            console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
+        console.print(f"{len(plan.jobs)} run(s) under {plan.root}", soft_wrap=True)
+        return None
+    if plan.jobs:
+        progress = SweepProgress(console, jobs)
+        try:
+            state = run_plan(plan, make_backend(backend, address), jobs=jobs, threads=threads,
+                             progress=progress)  # fmt: skip
+        finally:
+            progress.close()
+        for name in state.names("failed"):
+            console.print(f"[red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
+    items = []
+    for c in candidates:
+        if c.skipped:
+            items.append(Intervention(c.cause, c.label, {}, [], [], [], skipped=c.skipped))
+        else:
+            items.append(measure(plan, run_dir, c, thresholds))
+    result = Confirmation(items, thresholds.confirm_share)
+    result.save(plan.root)
+    draw(plan, run_dir, items)
+    console.print(f"confirmation: {plan.root / 'confirmation.json'}, {plan.root / FIGURE}",
+                  soft_wrap=True)  # fmt: skip
+    return result

@@ -1,0 +1,167 @@
+"""The counterfactual runs of `wsdiag diagnose --confirm`, planned as a sweep.
+
+From a run directory: the original config with `pretrain.path` set to the run's own pretrained
+checkpoint (no pretraining again), the seeds s, s+1, ..., s+n-1 from the run's seed s, and one
+variant per candidate cause from the interventions table (`wsdiag/sweep/interventions.toml`,
+documented there and in docs/diagnosis.md). The variant `original` reruns the run itself on the
+extra seeds; on the run's own seed the recorded run is the original (a fine-tune from a saved
+checkpoint is step for step the one that followed it in process). Everything lives under
+`<run>/counterfactual/`, resumable like any sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wsdiag.analysis.rules import TITLES
+from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
+from wsdiag.errors import WsdiagError
+from wsdiag.rundir import CONFIG_FILE
+from wsdiag.sweep.plan import FINETUNE, Job, SweepPlan
+from wsdiag.sweep.spec import SweepSpec, Variant
+
+INTERVENTIONS_FILE = Path(__file__).resolve().parent / "interventions.toml"
+FOLDER, ORIGINAL = "counterfactual", "original"
+NEEDS = ("trained_critic", "offline")
+ENTRY_KEYS = ("label", "set", "needs")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An intervention chosen for one cause, or the reason none applies to this run."""
+
+    cause: str
+    label: str = ""
+    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    config: Config | None = None
+    skipped: str | None = None
+
+
+def load_interventions(path: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The interventions table: cause -> its entries, checked (causes, keys, `needs`)."""
+    path = Path(path or INTERVENTIONS_FILE)
+    table = read_toml(path)
+    for cause, entries in table.items():
+        if cause not in TITLES:
+            raise WsdiagError(f"{path}: unknown cause '{cause}' (known: {', '.join(TITLES)})")
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise WsdiagError(f"{path}: {cause} must be a list of [[{cause}]] tables")
+        for entry in entries:
+            extra = sorted(set(entry) - set(ENTRY_KEYS))
+            if extra or "set" not in entry or not isinstance(entry["set"], dict):
+                raise WsdiagError(f"{path}: each [[{cause}]] has a label, a set table and needs")
+            if entry.get("needs", NEEDS[0]) not in NEEDS:
+                raise WsdiagError(f"{path}: needs = {entry['needs']!r}: one of {', '.join(NEEDS)}")
+    return table
+
+
+def _values(config: Config, overrides: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Overrides with "x<k>" values read as k times the run's own value (an integer field)."""
+    table, out = to_dict(config), []
+    for key, value in overrides.items():
+        if isinstance(value, str) and value.startswith("x"):
+            current: Any = table
+            for part in key.split("."):
+                current = current.get(part) if isinstance(current, dict) else None
+            try:
+                value = round(float(value[1:]) * float(current))
+            except (TypeError, ValueError):
+                raise WsdiagError(f"{key} = {value!r}: a multiple needs a number") from None
+        out.append((key, value))
+    return out
+
+
+def pretrained_path(run_dir: Path, config: Config) -> str:
+    """Where the run's pretrained agent is: its `pretrain.path`, else the run itself."""
+    return config.pretrain.path or str(run_dir)
+
+
+def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
+    """The run's config and its raw table with `pretrain.path` set (and source = checkpoint
+    unless the data came from a dataset, which still supplies retained data and scores)."""
+    config_file = Path(run_dir) / CONFIG_FILE
+    if not config_file.is_file():
+        raise WsdiagError(f"not a wsdiag run directory (no {CONFIG_FILE}): {run_dir}")
+    raw = read_toml(config_file)
+    config = from_dict(raw)
+    source = "offline" if config.pretrain.source == "offline" else "checkpoint"
+    values = [("pretrain.source", source), ("pretrain.path", pretrained_path(run_dir, config))]
+    return config, apply_values(raw, values)
+
+
+def choose(
+    cause: str, entries: list[dict[str, Any]], config: Config, raw: dict[str, Any]
+) -> Candidate:
+    """The first entry that applies to this run (module docstring of interventions.toml)."""
+    reasons = []
+    base = to_dict(from_dict(raw))
+    for entry in entries:
+        label = str(entry.get("label", cause))
+        needs = entry.get("needs")
+        if needs == "trained_critic" and config.pretrain.algo == "bc":
+            reasons.append(f"{label}: the pretrained agent has no trained critic")
+            continue
+        if needs == "offline" and config.pretrain.source != "offline":
+            reasons.append(f"{label}: the run was not pretrained on a dataset")
+            continue
+        try:
+            values = _values(config, entry["set"])
+            changed = from_dict(apply_values(raw, values))
+        except WsdiagError as exc:
+            reasons.append(f"{label}: {exc}")
+            continue
+        if to_dict(changed) == base:
+            reasons.append(f"{label}: the run already has it")
+            continue
+        return Candidate(cause, label, dict(values), changed)
+    return Candidate(cause, skipped="; ".join(reasons) or "no intervention listed")
+
+
+def plan_counterfactuals(
+    run_dir: Path,
+    *,
+    seeds: int,
+    causes: list[str],
+    interventions: Path | None = None,
+    threads: int = 1,
+) -> tuple[SweepPlan, list[Candidate]]:
+    """The sweep of the originals on the extra seeds and every applicable intervention."""
+    if seeds < 1:
+        raise WsdiagError("--seeds must be >= 1")
+    run_dir = Path(run_dir)
+    config, raw = base_table(run_dir)
+    table = load_interventions(interventions)
+    candidates = [choose(c, table.get(c, []), config, raw) for c in causes]
+    seed_list = [config.seed + k for k in range(seeds)]
+    root = run_dir / FOLDER
+    jobs = []
+    variants = [(ORIGINAL, {})] + [(c.cause, c.overrides) for c in candidates if not c.skipped]
+    for name, overrides in variants:
+        for seed in seed_list:
+            if name == ORIGINAL and seed == config.seed:
+                continue
+            values = [*overrides.items(), ("seed", seed), ("threads", threads)]
+            values.append(("name", f"{config.name}-{name}"))
+            job_config = from_dict(apply_values(raw, values))
+            job_name = f"{name}-seed{seed}"
+            jobs.append(Job(job_name, FINETUNE, root / "runs" / job_name, job_config))
+    spec = SweepSpec(
+        path=run_dir / CONFIG_FILE,
+        name=FOLDER,
+        base=run_dir / CONFIG_FILE,
+        seeds=tuple(seed_list),
+        common={},
+        variants=tuple(Variant(n, dict(o)) for n, o in variants),
+        grid={},
+    )
+    return SweepPlan(spec, root, jobs), candidates
+
+
+def run_dir_of(plan: SweepPlan, original: Path, variant: str, seed: int) -> Path:
+    """The run directory of one variant and seed (the recorded run for its own seed)."""
+    if variant == ORIGINAL and seed == plan.spec.seeds[0]:
+        return Path(original)
+    return plan.root / "runs" / f"{variant}-seed{seed}"
