@@ -128,7 +128,7 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
                     "extrapolation-seed4", "original-seed4"]  # fmt: skip
     assert all(is_complete(root / "runs" / r) for r in runs)
     events = read_events(root / "runs" / "extrapolation-seed3")
-    assert next(e for e in events if e["event"] == "warm_start")["loaded"] == ["actor", "critic"]
+    assert "critic" in next(e for e in events if e["event"] == "warm_start")["loaded"]
     again = runner.invoke(app, args)  # nothing left to run: the same numbers
     assert again.exit_code == 0
     assert json.loads((root / "confirmation.json").read_text()) == saved

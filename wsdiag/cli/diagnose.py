@@ -48,19 +48,21 @@ def diagnose(
         from wsdiag.analysis.summary import summarise
         from wsdiag.analysis.thresholds import thresholds_from
         from wsdiag.report.terminal import print_diagnosis
+        from wsdiag.sweep.confirm import check_confirm_options, confirm_run
 
         thresholds = thresholds_from(overrides or [])
+        chosen = [c.strip() for c in causes.split(",")] if causes else None
+        if confirm:
+            check_confirm_options(chosen, seeds, jobs, threads)
         summary = summarise(load_run(run_dir), thresholds)
         print_diagnosis(summary, console)
         if not confirm:
             return
-        from wsdiag.sweep.confirm import confirm_run
-
         result = confirm_run(
             run_dir,
             thresholds=thresholds,
             seeds=seeds,
-            causes=[c.strip() for c in causes.split(",")] if causes else None,
+            causes=chosen,
             interventions=interventions,
             jobs=jobs,
             backend=backend,

@@ -64,6 +64,17 @@ def draw(plan: SweepPlan, original: Path, items: list[Intervention]) -> Path:
     )
 
 
+def check_confirm_options(causes: list[str] | None, seeds: int, jobs: int, threads: int) -> None:
+    """Refuse bad --causes, --seeds, --jobs, --threads before anything is printed or run."""
+    unknown = sorted(set(causes or []) - set(PRIORITY))
+    if unknown:
+        raise WsdiagError(f"unknown cause '{unknown[0]}' (known: {', '.join(PRIORITY)})")
+    if seeds < 1:
+        raise WsdiagError("--seeds must be >= 1")
+    if jobs < 1 or threads < 1:
+        raise WsdiagError("--jobs and --threads must be >= 1")
+
+
 def confirm_run(
     run_dir: Path,
     *,
@@ -79,11 +90,7 @@ def confirm_run(
     console: Console,
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`."""
-    unknown = sorted(set(causes or []) - set(PRIORITY))
-    if unknown:
-        raise WsdiagError(f"unknown cause '{unknown[0]}' (known: {', '.join(PRIORITY)})")
-    if jobs < 1 or threads < 1:
-        raise WsdiagError("--jobs and --threads must be >= 1")
+    check_confirm_options(causes, seeds, jobs, threads)
     plan, candidates = plan_counterfactuals(
         run_dir, seeds=seeds, causes=list(causes or PRIORITY), interventions=interventions,
         threads=threads,
