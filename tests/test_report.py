@@ -302,6 +302,37 @@ def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
     assert f"| {low}, {low} |" in row
 
 
+def _seed(run: Path, folder: Path, seed: int) -> Path:
+    """A copy of a run as another seed of its config (the same curve again)."""
+    twin = folder / f"{run.name.rsplit('-seed', 1)[0]}-seed{seed}"
+    shutil.copytree(run, twin, symlinks=True)
+    config = twin / "config.toml"
+    config.write_text(config.read_text().replace("seed = 3", f"seed = {seed}", 1))
+    return twin
+
+
+def test_groups_of_seeds_get_iqm_and_probability_of_improvement(
+    tiny_runs: list[Path], tmp_path: Path
+) -> None:
+    runs = [*tiny_runs, _seed(tiny_runs[0], tmp_path, 4), _seed(tiny_runs[1], tmp_path, 4)]
+    out = tmp_path / "stats"
+    rep = write_report(runs, out, embedding="pca", per_run_figures=False)
+    assert [s.label for s in rep.stats] == ["tiny", "tiny-b"] and rep.stats[0].reference
+    summary = json.loads((out / "summary.json").read_text())
+    finals = {r["name"]: r["degradation"]["final_return"] for r in summary["runs"]}
+    ref, other = summary["groups"]
+    a, b = finals["tiny-seed3"], finals["tiny-b-seed3"]
+    assert ref["iqm"]["final"]["value"] == pytest.approx(a)  # two equal seeds: IQM = the value
+    assert ref["iqm"]["final"]["low"] == pytest.approx(a)  # and every resample gives it
+    expected = 1.0 if b > a else 0.0 if b < a else 0.5
+    assert other["improvement"]["reference"] == "tiny"
+    assert other["improvement"]["final"]["value"] == expected
+    md = (out / "summary.md").read_text()
+    assert "Across seeds, rliable's aggregates" in md and "| IQM final | IQM mean |" in md
+    assert "| ref | ref |" in md and f"| {expected:.2f} [{expected:.2f}, {expected:.2f}] |" in md
+    assert "Agarwal et al., 2021" in (out / "report.html").read_text()
+
+
 def test_report_without_run_figures_keeps_tables_and_overview(
     tiny_runs: list[Path], tmp_path: Path
 ) -> None:

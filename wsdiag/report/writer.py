@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wsdiag import __version__
+from wsdiag.analysis.group_stats import group_stats
 from wsdiag.analysis.groups import group_runs
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
@@ -91,6 +92,7 @@ def write_report(
     th = thresholds or Thresholds()
     summaries = [summarise(run, th, r_random) for run in runs]
     report = Report(out, summaries, group_runs(runs), th)
+    report.stats = group_stats(report.groups, report.by_name, seed)
     report.warnings += [f"{run.name}: {message}" for run in runs for message in run.warnings]
     report.overview.append(overview_curve(report.groups, out))
     points = pareto_points(report.groups, report.by_name)
@@ -114,7 +116,8 @@ def _slug(name: str) -> str:
 
 def summary_json(report: Report) -> dict[str, Any]:
     """Every number of the report: per run degradation, safety table, findings, verdict; per
-    group (the seeds of one config) its runs and the pooled safety table."""
+    group (the seeds of one config) its runs, the pooled safety table and, with two or more
+    seeds, rliable's aggregates (IQM, P(X > reference), each {value, low, high, n})."""
     runs = []
     for s in report.summaries:
         d = s.diagnosis
@@ -135,14 +138,21 @@ def summary_json(report: Report) -> dict[str, Any]:
                 for f in d.findings
             ],
         })  # fmt: skip
-    groups = [
-        {
+    stats = {s.label: s for s in report.stats}
+    groups = []
+    for g in report.groups:
+        entry: dict[str, Any] = {
             "label": g.label,
             "runs": [r.name for r in g.runs],
             "safety": group_safety(g, report.by_name).to_dict(orient="index"),
         }
-        for g in report.groups
-    ]
+        if (s := stats.get(g.label)) is not None:
+            entry["iqm"] = {col: asdict(e) for col, e in s.iqm.items()}
+            entry["improvement"] = {
+                "reference": next(r.label for r in report.stats if r.reference),
+                **{col: asdict(e) for col, e in s.improvement.items()},
+            }
+        groups.append(entry)
     return {
         "wsdiag": __version__,
         "created": report.created,
