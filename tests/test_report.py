@@ -167,6 +167,28 @@ def test_figure_on_synthetic_data_writes_a_png(name: str, tmp_path: Path) -> Non
     _png(path)
 
 
+MAGIC = {"png": PNG, "svg": b"<?xml", "pdf": b"%PDF"}
+
+
+@pytest.mark.parametrize(
+    ("formats", "files", "shown"),
+    [
+        (("png", "svg", "pdf"), ("png", "svg", "pdf"), "png"),
+        (("svg", "pdf"), ("svg", "pdf"), "svg"),
+        (("pdf",), ("png", "pdf"), "png"),  # the pages need an image: the png comes too
+    ],
+)
+def test_a_figure_is_written_in_every_format(formats, files, shown, tmp_path: Path) -> None:
+    from wsdiag.report.formats import figure_formats
+
+    with figure_formats(formats):
+        path = _draw_pareto(tmp_path / "pareto.png")
+    assert path == tmp_path / f"pareto.{shown}"
+    assert sorted(p.suffix[1:] for p in tmp_path.iterdir()) == sorted(files)
+    for fmt in files:
+        assert (tmp_path / f"pareto.{fmt}").read_bytes().startswith(MAGIC[fmt]), fmt
+
+
 def test_labels_of_clustered_points_do_not_overlap() -> None:
     from matplotlib.text import Text
 
@@ -346,6 +368,26 @@ def test_report_without_run_figures_keeps_tables_and_overview(
     assert [r["name"] for r in summary["runs"]] == ["tiny-seed3", "tiny-b-seed3"]
 
 
+def test_report_format_option(tiny_runs: list[Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "formats"
+    args = ["report", *map(str, tiny_runs), "--out", str(out), "--no-run-figures"]
+    result = runner.invoke(app, [*args, "--format", "png,svg,pdf"])
+    assert result.exit_code == 0, result.output
+    for name in ("learning_curve", "pareto"):
+        for fmt, magic in MAGIC.items():
+            assert (out / f"{name}.{fmt}").read_bytes().startswith(magic), (name, fmt)
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
+    svg = tmp_path / "svg"
+    svg_args = ["report", *map(str, tiny_runs), "--out", str(svg), "--no-run-figures"]
+    result = runner.invoke(app, [*svg_args, "--format", "svg"])
+    assert result.exit_code == 0, result.output
+    assert not list(svg.glob("*.png")) and (svg / "pareto.svg").is_file()
+    html, md = (svg / "report.html").read_text(), (svg / "summary.md").read_text()
+    assert html.count("data:image/svg+xml;base64,") == 2 and "data:image/png" not in html
+    assert "(learning_curve.svg)" in md
+
+
 def _one_line_error(result, text: str) -> None:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -359,6 +401,9 @@ def test_cli_bad_input_is_one_line_and_exit_2(tiny_runs: list[Path], tmp_path: P
     _one_line_error(runner.invoke(app, ["report", str(tmp_path)]),
                     "not a wsdiag run directory (no config.toml)")  # fmt: skip
     run = str(tiny_runs[0])
+    for bad, text in (("jpg", "'jpg' is not one of png, svg, pdf"), ("png,,svg", "comma-separated"),
+                      ("png,png", "names a format twice")):  # fmt: skip
+        _one_line_error(runner.invoke(app, ["report", run, "--format", bad]), text)
     _one_line_error(runner.invoke(app, ["report", run, "--set", "diagnose.nope=1"]),
                     "unknown setting 'diagnose.nope'")  # fmt: skip
     _one_line_error(runner.invoke(app, ["report", run, "--embedding", "tsne"]),

@@ -11,6 +11,7 @@ from wsdiag import __version__
 from wsdiag.analysis.diagnose import FIRED, NA
 from wsdiag.analysis.summary import RunSummary
 from wsdiag.report.figures import FigureFile
+from wsdiag.report.formats import MIME
 from wsdiag.report.model import Report
 from wsdiag.report.tables import (
     AGGREGATE_NOTE,
@@ -61,8 +62,9 @@ def _table(table: Table, numeric_from: int = 1) -> str:
 
 def _figure(report: Report, fig: FigureFile) -> str:
     data = base64.b64encode((report.out / fig.path).read_bytes()).decode("ascii")
+    mime = MIME[fig.path.suffix.lstrip(".")]
     return (
-        f'<figure><img alt="{escape(fig.title)}" src="data:image/png;base64,{data}">'
+        f'<figure><img alt="{escape(fig.title)}" src="data:{mime};base64,{data}">'
         f"<figcaption><b>{escape(fig.title)}</b> ({escape(fig.path.as_posix())}). "
         f"{escape(fig.caption)}</figcaption></figure>"
     )

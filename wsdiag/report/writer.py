@@ -2,7 +2,8 @@
 
 The report folder holds report.html (self-contained: figures embedded, no network), summary.md,
 summary.json (every number, machine-readable), learning_curve.png and, with two or more runs,
-pareto.png, and one folder per run with its figures.
+pareto.png, and one folder per run with its figures; each figure in every format asked for
+(`formats`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from wsdiag.report.figures import (
     pareto_points,
     run_figures,
 )
+from wsdiag.report.formats import figure_formats
 from wsdiag.report.html import render_html
 from wsdiag.report.markdown import render_markdown
 from wsdiag.report.model import HTML_FILE, JSON_FILE, MARKDOWN_FILE, Report
@@ -74,11 +76,13 @@ def write_report(
     embedding: str = "auto",
     seed: int = 0,
     per_run_figures: bool = True,
+    formats: Sequence[str] = ("png",),
 ) -> Report:
     """Write the report of the runs into `out` (module docstring) and return its contents.
 
     `per_run_figures=False` skips each run's folder of figures (the bulk of the time for many
-    runs); the tables, verdicts and cross-run figures are written all the same.
+    runs); the tables, verdicts and cross-run figures are written all the same. `formats`
+    (of png, svg, pdf) are the files of every figure; the pages show png, else svg.
     """
     start = time.perf_counter()
     given = [Path(p) for p in run_dirs]
@@ -94,15 +98,17 @@ def write_report(
     report = Report(out, summaries, group_runs(runs), th)
     report.stats = group_stats(report.groups, report.by_name, seed)
     report.warnings += [f"{run.name}: {message}" for run in runs for message in run.warnings]
-    report.overview.append(overview_curve(report.groups, out))
-    points = pareto_points(report.groups, report.by_name)
-    if has_points(points):
-        report.overview.append(overview_pareto(points, out))
-    single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # = overview
-    opts = Options(embedding=embedding, seed=seed, skip=single)
-    for s in summaries if per_run_figures else []:
-        folder = out / _slug(s.run.name)
-        report.run_figures[s.run.name] = run_figures(s, folder, out, opts, report.warnings.append)
+    with figure_formats(tuple(formats)):
+        report.overview.append(overview_curve(report.groups, out))
+        points = pareto_points(report.groups, report.by_name)
+        if has_points(points):
+            report.overview.append(overview_pareto(points, out))
+        single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # overview
+        opts = Options(embedding=embedding, seed=seed, skip=single)
+        for s in summaries if per_run_figures else []:
+            folder = out / _slug(s.run.name)
+            figures = run_figures(s, folder, out, opts, report.warnings.append)
+            report.run_figures[s.run.name] = figures
     atomic_write_text(out / JSON_FILE, json.dumps(summary_json(report), indent=1, default=str))
     atomic_write_text(out / MARKDOWN_FILE, render_markdown(report))
     atomic_write_text(out / HTML_FILE, render_html(report))
