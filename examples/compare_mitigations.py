@@ -16,6 +16,10 @@ def _mean(rows: list[dict], key: str) -> float:
     return sum(r[key] for r in rows) / len(rows)
 
 
+def _whole(x: float) -> str:
+    return "n/a" if x != x else f"{x:.0f}"  # NaN: too few values for the level
+
+
 def comparison_table(summary: dict) -> str:
     """One Markdown row per variant from a report's summary.json: means over seeds, the seeds'
     lowest returns, recoveries, and the pooled lower tails (CVaR95) of returns and differences."""
@@ -30,7 +34,7 @@ def comparison_table(summary: dict) -> str:
         safety = group["safety"]
         means = [f"{_mean(degs, key):.0f}" for key in ("baseline", "dip")]
         ends = [f"{_mean(degs, key):.0f}" for key in ("final_return", "mean_return")]
-        tails = [f"{safety[row]['CVaR95']:.0f}" for row in ("returns", "differences")]
+        tails = [_whole(safety[row]["CVaR95"]) for row in ("returns", "differences")]
         cells = [group["label"], *means, lows, *ends, f"{back}/{len(degs)}", *tails]
         rows.append((_mean(degs, "dip"), cells))
     head = ["variant", "R0", "dip", "lowest return per seed", "final", "mean", "back to R0",

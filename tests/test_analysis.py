@@ -21,6 +21,7 @@ from wsdiag.analysis import (
 from wsdiag.analysis.degradation import area_below
 from wsdiag.analysis.groups import group_runs
 from wsdiag.analysis.run import Run
+from wsdiag.analysis.safety import min_values
 from wsdiag.config import replace
 
 # ----------------------------------------------------------------------------- degradation
@@ -80,8 +81,26 @@ def test_var_cvar_by_hand() -> None:
     assert list(table.index) == ["returns", "differences"]
     assert table.loc["returns", "min"] == 2.0 and table.loc["returns", "max"] == 10.0
     assert table.loc["differences", "min"] == -6.0  # 10 -> 4 and 8 -> 2
-    assert table.loc["differences", "CVaR99"] == -6.0
     assert {"VaR95", "CVaR95", "VaR99", "CVaR99", "VaR99.9", "CVaR99.9"} <= set(table.columns)
+
+
+def test_a_tail_level_needs_enough_values() -> None:
+    """VaR/CVaR at level c only from ceil(1/(1-c)) values on: 16 evaluations have no 99.9%
+    column that would be the minimum again, nor a 95% one (20 needed)."""
+    assert [min_values(c) for c in (0.95, 0.99, 0.999)] == [20, 100, 1000]
+    x = np.linspace(-300.0, -100.0, 16)
+    table = safety_table(x)
+    assert table.loc["returns", "n"] == 16 and table.loc["differences", "n"] == 15
+    assert table.loc[:, ["VaR95", "CVaR95", "VaR99.9", "CVaR99.9"]].isna().all().all()
+    assert table.loc["returns", "min"] == -300.0  # the minimum is still reported
+    y = np.arange(1.0, 21.0)  # 20 values: the 95% level appears, 99% not yet
+    table = safety_table(y)
+    var, cvar = var_cvar(y, 0.95)
+    assert table.loc["returns", "VaR95"] == var and table.loc["returns", "CVaR95"] == cvar
+    assert np.isnan(table.loc["returns", "VaR99"]) and np.isnan(table.loc["differences", "VaR95"])
+    pooled = pooled_safety_table([y[:10], y[10:]])  # 20 returns pooled, 18 differences
+    assert np.isfinite(pooled.loc["returns", "VaR95"])
+    assert np.isnan(pooled.loc["differences", "VaR95"])
 
 
 def test_pooled_safety_never_takes_a_difference_across_seeds() -> None:

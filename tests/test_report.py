@@ -167,6 +167,28 @@ def test_figure_on_synthetic_data_writes_a_png(name: str, tmp_path: Path) -> Non
     _png(path)
 
 
+MAGIC = {"png": PNG, "svg": b"<?xml", "pdf": b"%PDF"}
+
+
+@pytest.mark.parametrize(
+    ("formats", "files", "shown"),
+    [
+        (("png", "svg", "pdf"), ("png", "svg", "pdf"), "png"),
+        (("svg", "pdf"), ("svg", "pdf"), "svg"),
+        (("pdf",), ("png", "pdf"), "png"),  # the pages need an image: the png comes too
+    ],
+)
+def test_a_figure_is_written_in_every_format(formats, files, shown, tmp_path: Path) -> None:
+    from wsdiag.report.formats import figure_formats
+
+    with figure_formats(formats):
+        path = _draw_pareto(tmp_path / "pareto.png")
+    assert path == tmp_path / f"pareto.{shown}"
+    assert sorted(p.suffix[1:] for p in tmp_path.iterdir()) == sorted(files)
+    for fmt in files:
+        assert (tmp_path / f"pareto.{fmt}").read_bytes().startswith(MAGIC[fmt]), fmt
+
+
 def test_labels_of_clustered_points_do_not_overlap() -> None:
     from matplotlib.text import Text
 
@@ -302,6 +324,37 @@ def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
     assert f"| {low}, {low} |" in row
 
 
+def _seed(run: Path, folder: Path, seed: int) -> Path:
+    """A copy of a run as another seed of its config (the same curve again)."""
+    twin = folder / f"{run.name.rsplit('-seed', 1)[0]}-seed{seed}"
+    shutil.copytree(run, twin, symlinks=True)
+    config = twin / "config.toml"
+    config.write_text(config.read_text().replace("seed = 3", f"seed = {seed}", 1))
+    return twin
+
+
+def test_groups_of_seeds_get_iqm_and_probability_of_improvement(
+    tiny_runs: list[Path], tmp_path: Path
+) -> None:
+    runs = [*tiny_runs, _seed(tiny_runs[0], tmp_path, 4), _seed(tiny_runs[1], tmp_path, 4)]
+    out = tmp_path / "stats"
+    rep = write_report(runs, out, embedding="pca", per_run_figures=False)
+    assert [s.label for s in rep.stats] == ["tiny", "tiny-b"] and rep.stats[0].reference
+    summary = json.loads((out / "summary.json").read_text())
+    finals = {r["name"]: r["degradation"]["final_return"] for r in summary["runs"]}
+    ref, other = summary["groups"]
+    a, b = finals["tiny-seed3"], finals["tiny-b-seed3"]
+    assert ref["iqm"]["final"]["value"] == pytest.approx(a)  # two equal seeds: IQM = the value
+    assert ref["iqm"]["final"]["low"] == pytest.approx(a)  # and every resample gives it
+    expected = 1.0 if b > a else 0.0 if b < a else 0.5
+    assert other["improvement"]["reference"] == "tiny"
+    assert other["improvement"]["final"]["value"] == expected
+    md = (out / "summary.md").read_text()
+    assert "Across seeds, rliable's aggregates" in md and "| IQM final | IQM mean |" in md
+    assert "| ref | ref |" in md and f"| {expected:.2f} [{expected:.2f}, {expected:.2f}] |" in md
+    assert "Agarwal et al., 2021" in (out / "report.html").read_text()
+
+
 def test_report_without_run_figures_keeps_tables_and_overview(
     tiny_runs: list[Path], tmp_path: Path
 ) -> None:
@@ -313,6 +366,26 @@ def test_report_without_run_figures_keeps_tables_and_overview(
     assert not [p for p in out.iterdir() if p.is_dir()]  # no per-run folders
     summary = json.loads((out / "summary.json").read_text())
     assert [r["name"] for r in summary["runs"]] == ["tiny-seed3", "tiny-b-seed3"]
+
+
+def test_report_format_option(tiny_runs: list[Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "formats"
+    args = ["report", *map(str, tiny_runs), "--out", str(out), "--no-run-figures"]
+    result = runner.invoke(app, [*args, "--format", "png,svg,pdf"])
+    assert result.exit_code == 0, result.output
+    for name in ("learning_curve", "pareto"):
+        for fmt, magic in MAGIC.items():
+            assert (out / f"{name}.{fmt}").read_bytes().startswith(magic), (name, fmt)
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
+    svg = tmp_path / "svg"
+    svg_args = ["report", *map(str, tiny_runs), "--out", str(svg), "--no-run-figures"]
+    result = runner.invoke(app, [*svg_args, "--format", "svg"])
+    assert result.exit_code == 0, result.output
+    assert not list(svg.glob("*.png")) and (svg / "pareto.svg").is_file()
+    html, md = (svg / "report.html").read_text(), (svg / "summary.md").read_text()
+    assert html.count("data:image/svg+xml;base64,") == 2 and "data:image/png" not in html
+    assert "(learning_curve.svg)" in md
 
 
 def _one_line_error(result, text: str) -> None:
@@ -328,6 +401,9 @@ def test_cli_bad_input_is_one_line_and_exit_2(tiny_runs: list[Path], tmp_path: P
     _one_line_error(runner.invoke(app, ["report", str(tmp_path)]),
                     "not a wsdiag run directory (no config.toml)")  # fmt: skip
     run = str(tiny_runs[0])
+    for bad, text in (("jpg", "'jpg' is not one of png, svg, pdf"), ("png,,svg", "comma-separated"),
+                      ("png,png", "names a format twice")):  # fmt: skip
+        _one_line_error(runner.invoke(app, ["report", run, "--format", bad]), text)
     _one_line_error(runner.invoke(app, ["report", run, "--set", "diagnose.nope=1"]),
                     "unknown setting 'diagnose.nope'")  # fmt: skip
     _one_line_error(runner.invoke(app, ["report", run, "--embedding", "tsne"]),

@@ -189,9 +189,10 @@ class CheckpointConfig:
 
 @dataclass(frozen=True)
 class LogConfig:
-    """[log] How training scalars are aggregated."""
+    """[log] How training scalars are aggregated and where they are written."""
 
     train_every: int = 1_000  # environment steps per row of averaged `train/*` metrics
+    tensorboard: bool = False  # also write TensorBoard event files into <run>/tensorboard/
 
 
 @dataclass(frozen=True)

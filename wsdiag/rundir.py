@@ -6,6 +6,7 @@
     <run>/events.jsonl       one JSON object per line
     <run>/probes/            step_<n>.npz / .json, probe_set.npz, frozen_agent.pt
     <run>/checkpoints/       pretrained/, step_<n>/, latest -> the newest complete one
+    <run>/tensorboard/       pretrain/, online/: event files ([log] tensorboard = true)
     <checkpoint>/            agent.pt, state.json, meta.json, buffer.npz (optional)
 
 Steps of the online stage count from 0 at the warm start; pretraining has its own counter. The
@@ -33,6 +34,7 @@ PROBE_SET_FILE = "probe_set.npz"  # the behavioural probe set, under probes/
 FROZEN_FILE = "frozen_agent.pt"  # the networks of the frozen copy, under probes/
 AGENT_FILE, STATE_FILE, BUFFER_FILE = "agent.pt", "state.json", "buffer.npz"
 PRETRAINED, LATEST = "pretrained", "latest"
+TENSORBOARD_DIR = "tensorboard"  # event files of the metrics, one folder per stage
 SWEEP_FILE, SWEEP_RUNS = "sweep.json", "runs"  # a sweep folder: <root>/sweep.json, <root>/runs/
 COLUMNS = ("step", "phase", "key", "value")
 

@@ -6,6 +6,12 @@ alpha = 1 - c (the rl-reliability-metrics convention, Chan et al. 2020: risk is 
     VaR_c(x)  = the alpha-quantile of x (linear interpolation between order statistics)
     CVaR_c(x) = mean { x_i : x_i <= VaR_c(x) }     (never empty: min x <= VaR)
 
+A level is reported only when the series has enough values to observe its tail: VaR_c and
+CVaR_c need n >= ceil(1 / alpha) values (`min_values`: 20 for 95%, 100 for 99%, 1000 for 99.9%),
+so that the tail holds at least one value in expectation (n alpha >= 1). With fewer, the
+alpha-quantile falls below the second-smallest value, CVaR is the minimum, and the column
+would repeat `min` under another name; it is NaN ("n/a" in the report) instead.
+
 Both are computed on two series of the fine-tuning window (see `degradation`): the evaluation
 returns R_i ("returns") and their step-to-step differences R_{i+1} - R_i ("differences",
 short-term risk: how hard one evaluation interval can drop).
@@ -17,6 +23,7 @@ next).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,6 +41,12 @@ def var_cvar(x: np.ndarray, level: float) -> tuple[float, float]:
     return var, float(x[x <= var].mean())
 
 
+def min_values(level: float) -> int:
+    """The fewest values for which VaR and CVaR at `level` are reported: ceil(1 / (1 - level))
+    (rounded first, so that 1 / (1 - 0.99) = 100.00000000000009 needs 100)."""
+    return math.ceil(round(1.0 / (1.0 - level), 6))
+
+
 def _row(x: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
     x = np.asarray(x, float)
     empty = len(x) == 0
@@ -41,16 +54,19 @@ def _row(x: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
         "min": float("nan") if empty else float(x.min()),
         "max": float("nan") if empty else float(x.max()),
         "mean": float("nan") if empty else float(x.mean()),
+        "n": float(len(x)),
     }
     for level in levels:
-        var, cvar = var_cvar(x, level)
+        enough = len(x) >= min_values(level)
+        var, cvar = var_cvar(x, level) if enough else (float("nan"), float("nan"))
         tag = f"{100 * level:g}"
         row[f"VaR{tag}"], row[f"CVaR{tag}"] = var, cvar
     return row
 
 
 def safety_table(returns: np.ndarray, levels: Sequence[float] = LEVELS) -> pd.DataFrame:
-    """Rows `returns` and `differences`; columns min, max, mean, VaR<c>, CVaR<c> per level."""
+    """Rows `returns` and `differences`; columns min, max, mean, n (values in the series),
+    VaR<c>, CVaR<c> per level (NaN below `min_values(c)`)."""
     return pooled_safety_table([returns], levels)
 
 

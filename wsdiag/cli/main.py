@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wsdiag import __version__
-from wsdiag.cli import config, data, diagnose, probe, report, sweep, train
+from wsdiag.cli import config, data, diagnose, export, probe, report, sweep, train
 
 app = typer.Typer(
     name="wsdiag",
@@ -21,6 +21,7 @@ app.command("probe")(probe.probe)
 app.command("report")(report.report)
 app.command("sweep")(sweep.sweep)
 app.command("diagnose")(diagnose.diagnose)
+app.command("export")(export.export)
 app.add_typer(data.app, name="data")
 app.add_typer(config.app, name="config")
 

@@ -42,6 +42,14 @@ def report(
         typer.Option("--set", "-s", help="Diagnosis threshold, e.g. diagnose.grad_ratio=5."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the embeddings.")] = 0,
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Figure files, comma-separated, of png, svg, pdf (e.g. png,pdf); report.html "
+            "and summary.md show the png, else the svg.",
+        ),
+    ] = "png",
     run_figures: Annotated[
         bool,
         typer.Option(
@@ -51,18 +59,20 @@ def report(
     ] = True,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Write report.html, summary.md, summary.json and PNG figures; print the diagnosis.
+    """Write report.html, summary.md, summary.json and the figures; print the diagnosis.
 
     Example: wsdiag report runs/demo-pendulum-td3-seed0 runs/warmup-0-seed0 --out report
     """
     with cli_errors(debug):
         from wsdiag.analysis.thresholds import thresholds_from
         from wsdiag.report.embedding import METHODS
+        from wsdiag.report.formats import parse_formats
         from wsdiag.report.terminal import print_report
         from wsdiag.report.writer import write_report
 
         if embedding not in METHODS:
             raise WsdiagError(f"--embedding must be one of {', '.join(METHODS)}, got '{embedding}'")
+        figure_files = parse_formats(formats)
         result = write_report(
             run_dirs,
             out,
@@ -71,6 +81,7 @@ def report(
             embedding=embedding,
             seed=seed,
             per_run_figures=run_figures,
+            formats=figure_files,
         )
         print_report(result, Console())
         console.print(

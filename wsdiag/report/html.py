@@ -11,10 +11,14 @@ from wsdiag import __version__
 from wsdiag.analysis.diagnose import FIRED, NA
 from wsdiag.analysis.summary import RunSummary
 from wsdiag.report.figures import FigureFile
+from wsdiag.report.formats import MIME
 from wsdiag.report.model import Report
 from wsdiag.report.tables import (
+    AGGREGATE_NOTE,
     SAFETY_NOTE,
+    TAIL_NOTE,
     Table,
+    aggregate_table,
     findings_table,
     group_safety_table,
     group_table,
@@ -58,8 +62,9 @@ def _table(table: Table, numeric_from: int = 1) -> str:
 
 def _figure(report: Report, fig: FigureFile) -> str:
     data = base64.b64encode((report.out / fig.path).read_bytes()).decode("ascii")
+    mime = MIME[fig.path.suffix.lstrip(".")]
     return (
-        f'<figure><img alt="{escape(fig.title)}" src="data:image/png;base64,{data}">'
+        f'<figure><img alt="{escape(fig.title)}" src="data:{mime};base64,{data}">'
         f"<figcaption><b>{escape(fig.title)}</b> ({escape(fig.path.as_posix())}). "
         f"{escape(fig.caption)}</figcaption></figure>"
     )
@@ -105,7 +110,7 @@ def _run_section(report: Report, s: RunSummary) -> str:
             _table(safety),
             "<p class='meta'>VaR/CVaR at level c: the (1 − c)-quantile of the series and the "
             "mean of the values at or below it (lower tail); <i>returns</i>: the evaluation "
-            "returns, <i>differences</i>: their step-to-step changes.</p>",
+            f"returns, <i>differences</i>: their step-to-step changes; {escape(TAIL_NOTE)}.</p>",
         ]
     if not run.probe_steps:
         parts.append("<p class='meta'>No probe files: probe figures skipped.</p>")
@@ -132,6 +137,10 @@ def render_html(report: Report) -> str:
     safety = group_safety_table(report.groups, report.by_name)
     if groups is not None:
         parts += ["<h3>Across seeds: mean [95% bootstrap CI]</h3>", _table(groups, 2)]
+        aggregates = aggregate_table(report.stats)
+        if aggregates is not None:
+            parts += ["<h3>Across seeds: IQM and probability of improvement</h3>"]
+            parts += [_table(aggregates, 2), f"<p class='meta'>{escape(AGGREGATE_NOTE)}</p>"]
         parts += ["<h3>Across seeds: safety, seeds pooled</h3>", _table(safety, 2)]
         parts.append(f"<p class='meta'>{escape(SAFETY_NOTE)}</p>")
     parts.append("<h2>Verdicts</h2><ul>")

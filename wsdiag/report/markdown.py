@@ -5,8 +5,11 @@ from __future__ import annotations
 from wsdiag.analysis.summary import RunSummary
 from wsdiag.report.model import Report
 from wsdiag.report.tables import (
+    AGGREGATE_NOTE,
     SAFETY_NOTE,
+    TAIL_NOTE,
     Table,
+    aggregate_table,
     findings_table,
     group_safety_table,
     group_table,
@@ -35,7 +38,10 @@ def _run(report: Report, s: RunSummary) -> list[str]:
         lines.append("")
     safety = safety_rows(s.safety)
     if safety is not None:
-        lines += ["Safety table (evaluations after the warm-up; lower-tail VaR/CVaR):", ""]
+        lines += [
+            f"Safety table (evaluations after the warm-up; lower-tail VaR/CVaR; {TAIL_NOTE}):"
+        ]
+        lines.append("")
         lines += [md_table(safety), ""]
     for fig in report.run_figures.get(s.run.name, []):
         lines += [f"![{fig.title}]({fig.path.as_posix()})", f"*{fig.title}.* {fig.caption}", ""]
@@ -50,6 +56,10 @@ def render_markdown(report: Report) -> str:
     safety = group_safety_table(report.groups, report.by_name)
     if groups is not None:
         lines += ["Across seeds, mean [95% bootstrap CI]:", "", md_table(groups), ""]
+        aggregates = aggregate_table(report.stats)
+        if aggregates is not None:
+            lines += [f"Across seeds, rliable's aggregates ({AGGREGATE_NOTE}):", ""]
+            lines += [md_table(aggregates), ""]
         lines += [f"Across seeds, safety with the seeds pooled ({SAFETY_NOTE}):", ""]
         lines += [md_table(safety), ""]
     lines += [f"- **{s.run.name}**: {s.diagnosis.verdict}" for s in report.summaries]

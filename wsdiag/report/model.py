@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wsdiag.analysis.group_stats import GroupStats
 from wsdiag.analysis.groups import Group
 from wsdiag.analysis.summary import RunSummary
 from wsdiag.analysis.thresholds import Thresholds
@@ -20,6 +21,7 @@ class Report:
     summaries: list[RunSummary]
     groups: list[Group]
     thresholds: Thresholds
+    stats: list[GroupStats] = field(default_factory=list)  # rliable aggregates, 2+ seeds
     overview: list[FigureFile] = field(default_factory=list)
     run_figures: dict[str, list[FigureFile]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from wsdiag.analysis.run import PhaseSpan
+from wsdiag.report.formats import written_formats
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,6 +53,7 @@ RC = {
     "axes.spines.right": False,
     "figure.titlesize": 13,
     "figure.titleweight": "bold",
+    "pdf.fonttype": 42,  # TrueType in PDFs: editable text, no Type 3 fonts (which venues refuse)
 }
 
 
@@ -74,10 +76,14 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save(fig: Figure, path: Path) -> Path:
+    """Write `fig` at `path` in each format of the report (`formats`); returns the file the
+    report's pages show (the page format's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, facecolor="white")
-    return path
+    files = [path.with_suffix(f".{fmt}") for fmt in written_formats()]
+    for file in files:
+        fig.savefig(file, dpi=DPI, facecolor="white")
+    return files[0]
 
 
 def format_steps(value: float, _: object = None) -> str:

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from wsdiag.analysis.aggregates import Estimate
 from wsdiag.analysis.fmt import num
+from wsdiag.analysis.group_stats import SCORES, GroupStats
 from wsdiag.analysis.groups import Group
-from wsdiag.analysis.safety import pooled_safety_table
+from wsdiag.analysis.safety import LEVELS, min_values, pooled_safety_table
 from wsdiag.analysis.stats import bootstrap_ci, finite
 from wsdiag.analysis.summary import RunSummary
 
@@ -71,10 +73,49 @@ def group_table(groups: Sequence[Group], summaries: dict[str, RunSummary]) -> Ta
     return headers, rows
 
 
+AGGREGATE_NOTE = (
+    "IQM: interquartile mean over seeds (25% trimmed mean); P(X > ref): probability that a "
+    "seed of the row beats a seed of the reference (ties count 1/2), on the same environment; "
+    "[95% stratified bootstrap CI], as rliable (Agarwal et al., 2021; docs/report.md)"
+)
+
+
+def _estimate(e: Estimate | None, fmt=num) -> str:
+    return "n/a" if e is None else f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
+
+
+def _probability(x: float) -> str:
+    return "n/a" if x != x else f"{x:.2f}"
+
+
+def aggregate_table(stats: Sequence[GroupStats]) -> Table | None:
+    """IQM and P(X > reference) of each group with two or more seeds (`group_stats`)."""
+    if not stats:
+        return None
+    headers = ["config", "seeds", *(f"IQM {col}" for col, _ in SCORES)]
+    headers += [f"P({col} > ref)" for col, _ in SCORES]
+    ref = next(s for s in stats if s.reference)
+    rows = []
+    for s in stats:
+        cells = [_estimate(s.iqm.get(col)) for col, _ in SCORES]
+        for col, _ in SCORES:
+            if s.reference:
+                cells.append("ref")
+            elif s.env != ref.env:
+                cells.append("n/a (other env)")
+            else:
+                cells.append(_estimate(s.improvement.get(col), _probability))
+        rows.append([s.label, str(s.seeds), *cells])
+    return headers, rows
+
+
 GROUP_SAFETY = (("returns", "R"), ("differences", "ΔR"))
+TAIL_NOTE = "n/a: too few values to see the tail; VaR/CVaR at level c needs ceil(1/(1-c)) (" + (
+    ", ".join(f"{100 * c:g}%: {min_values(c)}" for c in LEVELS) + "; docs/metrics.md)"
+)
 SAFETY_NOTE = (
     "R: evaluation returns over the fine-tuning window; ΔR: their step-to-step differences "
-    "within each seed; VaR95/CVaR95: the lower 5% tail (docs/metrics.md)"
+    f"within each seed; VaR95/CVaR95: the lower 5% tail; {TAIL_NOTE}"
 )
 GROUP_SAFETY_COLUMNS = ("min", "VaR95", "CVaR95")
 

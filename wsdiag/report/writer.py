@@ -2,7 +2,8 @@
 
 The report folder holds report.html (self-contained: figures embedded, no network), summary.md,
 summary.json (every number, machine-readable), learning_curve.png and, with two or more runs,
-pareto.png, and one folder per run with its figures.
+pareto.png, and one folder per run with its figures; each figure in every format asked for
+(`formats`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wsdiag import __version__
+from wsdiag.analysis.group_stats import group_stats
 from wsdiag.analysis.groups import group_runs
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
@@ -29,6 +31,7 @@ from wsdiag.report.figures import (
     pareto_points,
     run_figures,
 )
+from wsdiag.report.formats import figure_formats
 from wsdiag.report.html import render_html
 from wsdiag.report.markdown import render_markdown
 from wsdiag.report.model import HTML_FILE, JSON_FILE, MARKDOWN_FILE, Report
@@ -73,11 +76,13 @@ def write_report(
     embedding: str = "auto",
     seed: int = 0,
     per_run_figures: bool = True,
+    formats: Sequence[str] = ("png",),
 ) -> Report:
     """Write the report of the runs into `out` (module docstring) and return its contents.
 
     `per_run_figures=False` skips each run's folder of figures (the bulk of the time for many
-    runs); the tables, verdicts and cross-run figures are written all the same.
+    runs); the tables, verdicts and cross-run figures are written all the same. `formats`
+    (of png, svg, pdf) are the files of every figure; the pages show png, else svg.
     """
     start = time.perf_counter()
     given = [Path(p) for p in run_dirs]
@@ -91,16 +96,19 @@ def write_report(
     th = thresholds or Thresholds()
     summaries = [summarise(run, th, r_random) for run in runs]
     report = Report(out, summaries, group_runs(runs), th)
+    report.stats = group_stats(report.groups, report.by_name, seed)
     report.warnings += [f"{run.name}: {message}" for run in runs for message in run.warnings]
-    report.overview.append(overview_curve(report.groups, out))
-    points = pareto_points(report.groups, report.by_name)
-    if has_points(points):
-        report.overview.append(overview_pareto(points, out))
-    single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # = overview
-    opts = Options(embedding=embedding, seed=seed, skip=single)
-    for s in summaries if per_run_figures else []:
-        folder = out / _slug(s.run.name)
-        report.run_figures[s.run.name] = run_figures(s, folder, out, opts, report.warnings.append)
+    with figure_formats(tuple(formats)):
+        report.overview.append(overview_curve(report.groups, out))
+        points = pareto_points(report.groups, report.by_name)
+        if has_points(points):
+            report.overview.append(overview_pareto(points, out))
+        single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # overview
+        opts = Options(embedding=embedding, seed=seed, skip=single)
+        for s in summaries if per_run_figures else []:
+            folder = out / _slug(s.run.name)
+            figures = run_figures(s, folder, out, opts, report.warnings.append)
+            report.run_figures[s.run.name] = figures
     atomic_write_text(out / JSON_FILE, json.dumps(summary_json(report), indent=1, default=str))
     atomic_write_text(out / MARKDOWN_FILE, render_markdown(report))
     atomic_write_text(out / HTML_FILE, render_html(report))
@@ -114,7 +122,8 @@ def _slug(name: str) -> str:
 
 def summary_json(report: Report) -> dict[str, Any]:
     """Every number of the report: per run degradation, safety table, findings, verdict; per
-    group (the seeds of one config) its runs and the pooled safety table."""
+    group (the seeds of one config) its runs, the pooled safety table and, with two or more
+    seeds, rliable's aggregates (IQM, P(X > reference), each {value, low, high, n})."""
     runs = []
     for s in report.summaries:
         d = s.diagnosis
@@ -135,14 +144,21 @@ def summary_json(report: Report) -> dict[str, Any]:
                 for f in d.findings
             ],
         })  # fmt: skip
-    groups = [
-        {
+    stats = {s.label: s for s in report.stats}
+    groups = []
+    for g in report.groups:
+        entry: dict[str, Any] = {
             "label": g.label,
             "runs": [r.name for r in g.runs],
             "safety": group_safety(g, report.by_name).to_dict(orient="index"),
         }
-        for g in report.groups
-    ]
+        if (s := stats.get(g.label)) is not None:
+            entry["iqm"] = {col: asdict(e) for col, e in s.iqm.items()}
+            entry["improvement"] = {
+                "reference": next(r.label for r in report.stats if r.reference),
+                **{col: asdict(e) for col, e in s.improvement.items()},
+            }
+        groups.append(entry)
     return {
         "wsdiag": __version__,
         "created": report.created,

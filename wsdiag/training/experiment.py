@@ -74,7 +74,7 @@ class Experiment:
         envs = [make_env(config.env.id, config.env.max_episode_steps) for _ in range(3)]
         self.env, self.eval_env, self.spare_env = envs  # spare: rollouts, guides
         self.obs_dim, self.act_dim = space_dims(self.env)
-        self.recorder = Recorder(self.run_dir)
+        self.recorder = Recorder(self.run_dir, tensorboard=config.log.tensorboard)
         self.checkpoints = self.run_dir / CHECKPOINTS_DIR
         self.created = False
         if config.pretrain.path:  # fail now, not after the run has started
