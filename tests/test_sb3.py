@@ -3,6 +3,7 @@ and Q values; `wsdiag train` fine-tunes from one; unsupported or unsafe zips are
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import pickle
@@ -18,6 +19,7 @@ import torch
 from typer.testing import CliRunner
 
 from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
+from wsdiag.agents.checkpoint import Checkpoint
 from wsdiag.agents.sb3 import check_warm_start, import_sb3, read_sb3
 from wsdiag.cli.main import app
 from wsdiag.config import AgentConfig, PretrainConfig, resolve_agent
@@ -72,8 +74,13 @@ def _observations(n: int = 256) -> np.ndarray:
     return rng.uniform([-1, -1, -8], [1, 1, 8], (n, 3)).astype(np.float32)
 
 
-def _imported(path: Path, env: gym.Env | None = None) -> tuple[Any, dict[str, Any]]:
-    ckpt = import_sb3(path, PretrainConfig(), env or make_env("Pendulum-v1"))
+def _checkpoint(path: Path) -> Checkpoint:
+    return import_sb3(path, PretrainConfig(), make_env("Pendulum-v1"))
+
+
+def _imported(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The imported agent and its meta."""
+    ckpt = _checkpoint(path)
     return ckpt.make_agent(ckpt.meta["obs_dim"], ckpt.meta["act_dim"]), ckpt.meta
 
 
@@ -135,6 +142,10 @@ def test_ddpg_one_critic_and_sac_with_its_own_critic_widths(sb3: Any, tmp_path: 
     assert meta["algo"] == "ddpg" and agent.ensemble == 1
     model = sb3.DDPG.load(ddpg, device="cpu")
     assert _action_error(model, agent) < TOL and _critic_error(model, agent) < TOL
+    td3 = resolve_agent(AgentConfig(algo="td3", hidden=(16, 8)))
+    with pytest.raises(WsdiagError, match=re.escape("has 1 critic(s); set finetune.ensemble = 1")):
+        check_warm_start(_checkpoint(ddpg), td3, ("actor", "critic"))
+    check_warm_start(_checkpoint(ddpg), td3, ("actor",))
     arch = {"net_arch": {"pi": [24, 16], "qf": [40, 8]}}
     sac = _trained(sb3, "SAC", tmp_path, steps=0, policy_kwargs=arch, ent_coef=0.2)
     agent, meta = _imported(sac)
@@ -142,13 +153,11 @@ def test_ddpg_one_critic_and_sac_with_its_own_critic_widths(sb3: Any, tmp_path: 
     assert _action_error(sb3.SAC.load(sac, device="cpu"), agent) < TOL
     assert agent.log_alpha.item() == pytest.approx(np.log(0.2), abs=1e-6)
     finetune = resolve_agent(AgentConfig(algo="sac", hidden=(24, 16)))
-    check_warm_start(meta, finetune, ("actor",))
+    check_warm_start(_checkpoint(sac), finetune, ("actor",))
     with pytest.raises(WsdiagError, match="load only the actor"):
-        check_warm_start(meta, finetune, ("actor", "critic"))
-    _, meta = _imported(ddpg)
-    td3 = resolve_agent(AgentConfig(algo="td3", hidden=(16, 8)))
-    with pytest.raises(WsdiagError, match=re.escape("has 1 critic(s); set finetune.ensemble = 1")):
-        check_warm_start(meta, td3, ("actor", "critic"))
+        check_warm_start(_checkpoint(sac), finetune, ("actor", "critic"))
+    with pytest.raises(WsdiagError, match="cannot warm-start a td3 actor from a sac actor"):
+        check_warm_start(_checkpoint(sac), dataclasses.replace(td3, hidden=(24, 16)), ("actor",))
 
 
 def test_unsupported_models_are_refused(sb3: Any, tmp_path: Path) -> None:

@@ -502,10 +502,11 @@ def import_sb3(path: str | Path, pretrain: PretrainConfig, env: gym.Env) -> Chec
     return Checkpoint(model.path, meta, agent.state_dict(), {})
 
 
-def check_warm_start(meta: dict[str, Any], finetune: AgentConfig, load: tuple[str, ...]) -> None:
+def check_warm_start(ckpt: Checkpoint, finetune: AgentConfig, load: tuple[str, ...]) -> None:
     """The fine-tuning agent can take the parts `warmstart.load` names from an imported model
-    (`import_sb3`'s meta): clear errors before anything runs, not a shape mismatch later."""
-    sb3, where = meta["sb3"], "pretrain.source = 'sb3'"
+    (`import_sb3`'s checkpoint): clear errors before anything runs, then a trial warm start of
+    a fresh `[finetune]` agent (which catches the rest, an actor of another kind say)."""
+    sb3, where = ckpt.meta["sb3"], "pretrain.source = 'sb3'"
     pi, qf, n = sb3["net_arch"]["pi"], sb3["net_arch"]["qf"], sb3["n_critics"]
     if finetune.layer_norm and ("actor" in load or "critic" in load):
         raise WsdiagError(
@@ -515,18 +516,18 @@ def check_warm_start(meta: dict[str, Any], finetune: AgentConfig, load: tuple[st
         raise WsdiagError(
             f"{where}: the model's actor has net_arch {pi}; set finetune.hidden = {pi}"
         )
-    if "critic" not in load:
-        return
-    if "critic" not in sb3["imported"]:
+    if "critic" in load and "critic" not in sb3["imported"]:
         raise WsdiagError(
             f"{where}: the model's critics (net_arch {qf}) differ from its actor ({pi}) and "
             "wsdiag's actor and critic share one `hidden`: load only the actor"
         )
-    if list(finetune.hidden) != qf:
+    if "critic" in load and list(finetune.hidden) != qf:
         raise WsdiagError(
             f"{where}: the model's critics have net_arch {qf}; set finetune.hidden = {qf}"
         )
-    if finetune.ensemble != n:
+    if "critic" in load and finetune.ensemble != n:
         raise WsdiagError(
             f"{where}: the model has {n} critic(s); set finetune.ensemble = {n} to load them"
         )
+    dims = (ckpt.meta["obs_dim"], ckpt.meta["act_dim"])
+    make_agent(finetune, *dims).warm_start(ckpt.make_agent(*dims), load)

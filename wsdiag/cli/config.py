@@ -30,7 +30,7 @@ def check_inputs(config: Config) -> None:
     if config.pretrain.source == "sb3":
         env = make_env(config.env.id, config.env.max_episode_steps)
         model = import_sb3(config.pretrain.path, config.pretrain, env)
-        check_warm_start(model.meta, config.finetune, config.warmstart.load)
+        check_warm_start(model, config.finetune, config.warmstart.load)
     if config.pretrain.source == "offline":
         require_local(config.pretrain.dataset)
 

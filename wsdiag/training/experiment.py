@@ -82,7 +82,7 @@ class Experiment:
             self.given_pretrained.make_agent(self.obs_dim, self.act_dim)
             if config.pretrain.source == "sb3":
                 ws = config.warmstart
-                check_warm_start(self.given_pretrained.meta, config.finetune, ws.load)
+                check_warm_start(self.given_pretrained, config.finetune, ws.load)
         if config.pretrain.source == "offline":
             require_local(config.pretrain.dataset)
 
