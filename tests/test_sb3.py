@@ -19,12 +19,15 @@ import torch
 from typer.testing import CliRunner
 
 from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
+from tests.test_sweep import TINY, TWO_VARIANTS
 from wsdiag.agents.checkpoint import Checkpoint
 from wsdiag.agents.sb3 import check_warm_start, import_sb3, read_sb3
 from wsdiag.cli.main import app
 from wsdiag.config import AgentConfig, PretrainConfig, resolve_agent
 from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
+from wsdiag.sweep.plan import build_plan
+from wsdiag.sweep.spec import load_sweep
 from wsdiag.training.assemble import EVAL_SEED_OFFSET
 from wsdiag.training.recorder import read_metrics
 
@@ -299,3 +302,13 @@ def test_bad_sb3_inputs_are_one_line_exit_2(
     one_line_error(runner.invoke(app, args), 2, text)
     assert not (tmp_path / "ran").exists()
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_sweep_from_an_sb3_model_has_no_pretraining(td3_zip: Path, tmp_path: Path) -> None:
+    extra = f'[set]\n"pretrain.source" = "sb3"\n"pretrain.path" = "{td3_zip}"\n'
+    path = tmp_path / "s.toml"
+    path.write_text(TINY.format(base=DEMO_CONFIG).replace("[set]\n", extra, 1) + TWO_VARIANTS)
+    plan = build_plan(load_sweep(path), tmp_path / "out")
+    assert not plan.pretrainings and len(plan.runs) == 4
+    assert all(not j.deps and j.config.pretrain.source == "sb3" for j in plan.runs)
+    assert "pretrain.source = checkpoint or sb3" in "\n".join(plan.describe())
