@@ -15,6 +15,7 @@ import re
 import tomllib
 import types
 import typing
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +25,7 @@ import tomli_w
 from wsdiag.errors import WsdiagError
 
 ALGOS = ("td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql", "bcq")
-PRETRAIN_SOURCES = ("online", "offline", "checkpoint")
+PRETRAIN_SOURCES = ("online", "offline", "checkpoint", "sb3")
 OFFLINE_DATA_MODES = ("all", "fraction", "none", "dataset_warmup")
 WARMSTART_PARTS = ("actor", "critic", "buffer")
 ACTOR_Q_CHOICES = ("auto", "first", "mean", "min")
@@ -115,7 +116,9 @@ class PretrainConfig(AgentConfig):
     """[pretrain] Where the behavioural policy comes from."""
 
     source: str = "online"  # online (an RL run) | offline (a dataset) | checkpoint (a saved agent)
-    path: str | None = None  # source = checkpoint: a run directory or a checkpoint directory
+    # | sb3 (a Stable-Baselines3 model.save() zip: docs/train.md)
+    path: str | None = None  # source = checkpoint: a run directory or a checkpoint directory;
+    # source = sb3: the model's .zip
     dataset: str | None = None  # source = offline: a local Minari dataset id
     steps: int = 20_000  # online: environment-step budget; offline: gradient steps
     target_return: float | None = None  # online: stop once the evaluation mean reaches it
@@ -378,7 +381,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def from_dict(data: dict[str, Any], check_mitigation: bool = True) -> Config:
     """Build, validate and resolve a Config from a raw TOML table; `check_mitigation = False`
-    keeps the mitigation tables as read (a report reading a run written by any version)."""
+    keeps the mitigation tables as read and leaves the files it names unchecked (a report
+    reading a run written by any version, wherever its inputs now are)."""
     return _resolved(build_section(Config, data, ""), check_mitigation)
 
 
@@ -390,6 +394,8 @@ def _resolved(config: Config, check_mitigation: bool = True) -> Config:
         pre = dataclasses.replace(pre, normalize_obs=on_dataset and pre.algo == "td3bc")
     fine = dataclasses.replace(resolve_agent(config.finetune), normalize_obs=False)
     config = dataclasses.replace(config, pretrain=pre, finetune=fine)
+    if check_mitigation:
+        check_files(config)
     if _schema is not None and check_mitigation:
         tables = _schema.resolve(config)
         config = dataclasses.replace(
@@ -528,6 +534,34 @@ def _agent_checks(agent: AgentConfig, where: str) -> None:
             raise WsdiagError(f"{where}.{name} must be a non-empty list of positive widths")
 
 
+def _sb3_checks(ws: WarmstartConfig) -> None:
+    """An SB3 zip holds networks only: no replay buffer, no optimiser wsdiag maps."""
+    if "buffer" in ws.load:
+        raise WsdiagError(
+            "warmstart.load has 'buffer' but an SB3 model.save() zip holds no replay buffer "
+            "(pretrain.source = 'sb3' loads actor and critic)"
+        )
+    if ws.load_optimizers:
+        raise WsdiagError(
+            "warmstart.load_optimizers: pretrain.source = 'sb3' loads the networks only; "
+            "set it to false"
+        )
+
+
+def check_files(config: Config) -> None:
+    """The files a config names exist: an SB3 model's zip (its contents are read, without
+    unpickling anything, when the run starts: wsdiag.agents.sb3)."""
+    pre = config.pretrain
+    if pre.source == "sb3" and pre.path:
+        path = Path(pre.path)
+        if not path.is_file():
+            raise WsdiagError(f"pretrain.path: no SB3 model file at {path}")
+        if not zipfile.is_zipfile(path):
+            raise WsdiagError(
+                f"pretrain.path: {path} is not a zip file (an SB3 model.save() archive)"
+            )
+
+
 def _offline_checks(config: Config) -> None:
     ws, offline = config.warmstart, config.pretrain.source == "offline"
     choice(ws.offline_data, OFFLINE_DATA_MODES, "warmstart.offline_data")
@@ -560,8 +594,10 @@ def _run_checks(config: Config) -> None:
 def _stage_checks(config: Config) -> None:
     pre, ws = config.pretrain, config.warmstart
     choice(pre.source, PRETRAIN_SOURCES, "pretrain.source")
-    if pre.source == "checkpoint" and not pre.path:
-        raise WsdiagError("pretrain.source = 'checkpoint' needs pretrain.path")
+    if pre.source in ("checkpoint", "sb3") and not pre.path:
+        raise WsdiagError(f"pretrain.source = '{pre.source}' needs pretrain.path")
+    if pre.source == "sb3":
+        _sb3_checks(ws)
     at_least(pre, "pretrain", 1, "steps")
     at_least(pre, "pretrain", 0, "learning_starts")
     at_least(config.finetune, "finetune", 1, "steps")

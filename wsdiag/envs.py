@@ -52,6 +52,14 @@ def make_env(env_id: str, max_episode_steps: int | None = None) -> gym.Env:
     return RescaleAction(env, np.full(shape, -1.0, np.float32), np.full(shape, 1.0, np.float32))
 
 
+def action_bounds(env: gym.Env) -> tuple[np.ndarray, np.ndarray]:
+    """The env's own action bounds (low, high), behind the [-1, 1] rescaling of `make_env`:
+    the agent's action a maps to low + (high - low) (a + 1) / 2."""
+    inner = env.env if isinstance(env, RescaleAction) else env
+    space = inner.action_space
+    return np.asarray(space.low, np.float64), np.asarray(space.high, np.float64)
+
+
 def space_dims(env: gym.Env) -> tuple[int, int]:
     """(observation dim, action dim) of a flat Box env."""
     return int(env.observation_space.shape[0]), int(env.action_space.shape[0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import pickle
 import zipfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ UNREADABLE = (
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A checkpoint read from disk."""
+    """A checkpoint read from disk (or imported from another format: wsdiag.agents.sb3)."""
 
     path: Path
     meta: dict[str, Any]
@@ -72,6 +72,17 @@ class Checkpoint:
                 f"checkpoint {self.path}: agent.pt does not fit its meta.json: {exc}"
             ) from exc
         return agent
+
+
+def agent_config_dict(cfg: AgentConfig) -> dict[str, Any]:
+    """The AgentConfig fields of `cfg` as JSON data (a Pretrain/FinetuneConfig's own dropped):
+    meta.json's `agent_config`, which `Checkpoint.make_agent` reads back."""
+    names = {f.name for f in fields(AgentConfig)}
+    return {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in asdict(cfg).items()
+        if k in names and v is not None
+    }
 
 
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:

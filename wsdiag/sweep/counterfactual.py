@@ -25,6 +25,7 @@ from wsdiag.sweep.spec import SweepSpec, Variant
 
 INTERVENTIONS_FILE = Path(__file__).resolve().parent / "interventions.toml"
 FOLDER, ORIGINAL = "counterfactual", "original"
+KEPT_SOURCES = ("offline", "sb3")  # a dataset still supplies data; an SB3 zip is read as is
 NEEDS = ("trained_critic", "offline")
 ENTRY_KEYS = ("label", "set", "needs")
 
@@ -81,13 +82,14 @@ def pretrained_path(run_dir: Path, config: Config) -> str:
 
 def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     """The run's config and its raw table with `pretrain.path` set (and source = checkpoint
-    unless the data came from a dataset, which still supplies retained data and scores)."""
+    unless the data came from a dataset, which still supplies retained data and scores, or the
+    agent from an SB3 zip, read again)."""
     config_file = Path(run_dir) / CONFIG_FILE
     if not config_file.is_file():
         raise WsdiagError(f"not a wsdiag run directory (no {CONFIG_FILE}): {run_dir}")
     raw = read_toml(config_file)
     config = from_dict(raw)
-    source = "offline" if config.pretrain.source == "offline" else "checkpoint"
+    source = config.pretrain.source if config.pretrain.source in KEPT_SOURCES else "checkpoint"
     values = [("pretrain.source", source), ("pretrain.path", pretrained_path(run_dir, config))]
     return config, apply_values(raw, values)
 

@@ -7,8 +7,9 @@ relaxation only on a td3bc pretraining); these are hashed. Each pretraining runs
 (`--until pretrain`) under `<root>/pretrained/<hash>-seed<k>/`; its runs fine-tune from it under
 `<root>/runs/<variant>[-<grid values>]-seed<k>/` with `pretrain.path` set to it (and
 `pretrain.source = "checkpoint"`, or `"offline"` kept so that the dataset still supplies the
-retained data and reference scores). A fine-tuning run from a saved pretraining is step for
-step the one that would have followed it in process.
+retained data and reference scores). A run whose pretrained agent is given (`pretrain.source =
+"checkpoint"` or `"sb3"`) has no pretraining job. A fine-tuning run from a saved pretraining is
+step for step the one that would have followed it in process.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from wsdiag.mitigations import MITIGATIONS
 from wsdiag.sweep.spec import SweepSpec
 
 PRETRAIN, FINETUNE = "pretrain", "finetune"
+GIVEN_SOURCES = ("checkpoint", "sb3")  # the pretrained agent is a file: nothing to pretrain
 SHARED_BY_PRETRAINING = ("env", "pretrain", "seed", "eval", "checkpoint", "log")
 
 
@@ -71,7 +73,9 @@ class SweepPlan:
             lines += [f"  {name}" for name in users]
         alone = [j.name for j in self.runs if not j.deps]
         if alone:
-            lines.append(f"without a pretraining (pretrain.source = checkpoint): {len(alone)}")
+            lines.append(
+                f"without a pretraining (pretrain.source = checkpoint or sb3): {len(alone)}"
+            )
             lines += [f"  {name}" for name in alone]
         steps = sum(j.env_steps for j in self.jobs)
         lines.append(
@@ -114,7 +118,7 @@ def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
         if name in jobs:
             raise WsdiagError(f"{spec.path}: two runs are named {name}")
         deps: tuple[str, ...] = ()
-        if config.pretrain.source != "checkpoint" and not config.pretrain.path:
+        if config.pretrain.source not in GIVEN_SOURCES and not config.pretrain.path:
             pre_name = f"{pretraining_key(config)}-seed{seed}"
             pre_dir = root / "pretrained" / pre_name
             if pre_name not in jobs:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from wsdiag.agents import ActorCritic
+from wsdiag.agents.checkpoint import agent_config_dict
 from wsdiag.atomic import replace_symlink
-from wsdiag.config import AgentConfig
 from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, LATEST, META_FILE, STATE_FILE
 from wsdiag.versions import versions
 
@@ -54,16 +53,6 @@ def save_checkpoint(
     tmp.rename(path)
     replace_symlink(path.parent / LATEST, path.name)
     return path
-
-
-def agent_config_dict(cfg: AgentConfig) -> dict[str, Any]:
-    """The AgentConfig fields of `cfg` as JSON data (a Pretrain/FinetuneConfig's own dropped)."""
-    names = {f.name for f in fields(AgentConfig)}
-    return {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in asdict(cfg).items()
-        if k in names and v is not None
-    }
 
 
 def prune_checkpoints(folder: Path, prefix: str, keep: int) -> None:

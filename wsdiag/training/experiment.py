@@ -2,12 +2,12 @@
 
 Stage 1 (pretrain) yields the pretrained agent: an online RL run stopped at a target return or a
 step budget, or offline training on a Minari dataset, saved as `checkpoints/pretrained` (a
-reusable artefact); or an existing checkpoint named by `pretrain.path`. Stage 2 (online) builds
-a *new* agent, copies the parts named in `warmstart.load` (and keeps the offline data that
-`warmstart.offline_data` retains), evaluates the pretrained policy (the baseline), then runs the
-phases warmup -> freeze -> finetune (wsdiag.rundir). Both stages reseed torch at their start
-(seed, seed + 1), so a fine-tuning run from a saved pretrained checkpoint equals the one that
-follows in-process pretraining.
+reusable artefact); or an existing checkpoint named by `pretrain.path` (or a Stable-Baselines3
+zip, imported: wsdiag.agents.sb3). Stage 2 (online) builds a *new* agent, copies the parts named
+in `warmstart.load` (and keeps the offline data that `warmstart.offline_data` retains), evaluates
+the pretrained policy (the baseline), then runs the phases warmup -> freeze -> finetune
+(wsdiag.rundir). Both stages reseed torch at their start (seed, seed + 1), so a fine-tuning run
+from a saved pretrained checkpoint equals the one that follows in-process pretraining.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from rich.console import Console
 
 from wsdiag.agents import ActorCritic, make_agent
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
+from wsdiag.agents.sb3 import check_warm_start, import_sb3
 from wsdiag.config import Config, load_config
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
@@ -78,7 +79,10 @@ class Experiment:
         self.checkpoints = self.run_dir / CHECKPOINTS_DIR
         self.created = False
         if config.pretrain.path:  # fail now, not after the run has started
-            load_checkpoint(config.pretrain.path).make_agent(self.obs_dim, self.act_dim)
+            self.given_pretrained.make_agent(self.obs_dim, self.act_dim)
+            if config.pretrain.source == "sb3":
+                ws = config.warmstart
+                check_warm_start(self.given_pretrained, config.finetune, ws.load)
         if config.pretrain.source == "offline":
             require_local(config.pretrain.dataset)
 
@@ -146,9 +150,10 @@ class Experiment:
         still supplies the retained data: how a sweep shares one), or this run, else trained."""
         cfg = self.config.pretrain
         if cfg.path:
-            source = load_checkpoint(cfg.path)
+            source = self.given_pretrained
+            imported = {"sb3": source.meta["sb3"]} if cfg.source == "sb3" else {}
             self.recorder.event(
-                "pretrained_loaded", path=str(source.path), algo=source.meta["algo"]
+                "pretrained_loaded", path=str(source.path), algo=source.meta["algo"], **imported
             )
         elif (self.checkpoints / PRETRAINED).exists():
             source = load_checkpoint(self.checkpoints / PRETRAINED)
@@ -156,6 +161,15 @@ class Experiment:
             self._pretrain(ckpt if ckpt is not None and ckpt.stage == PRETRAIN else None)
             source = load_checkpoint(self.checkpoints / PRETRAINED)
         return source.make_agent(self.obs_dim, self.act_dim, self.device), source
+
+    @cached_property
+    def given_pretrained(self) -> Checkpoint:
+        """The pretrained agent named by `pretrain.path`: a wsdiag checkpoint, or an SB3 zip
+        imported as one (checked against the environment's spaces)."""
+        cfg = self.config.pretrain
+        if cfg.source == "sb3":
+            return import_sb3(cfg.path, cfg, self.env)
+        return load_checkpoint(cfg.path)
 
     @cached_property
     def offline_data(self) -> OfflineData | None:
