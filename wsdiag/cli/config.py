@@ -13,16 +13,16 @@ from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.cli.errors import cli_errors
 from wsdiag.config import Config, dump_config, load_config
 from wsdiag.data.minari_io import require_local
-from wsdiag.envs import check_env_id
+from wsdiag.envs import check_env
 
 app = typer.Typer(help="Check experiment configs.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
 def check_inputs(config: Config) -> None:
-    """What a config names outside itself: the environment id, the pretrained checkpoint, the
-    local dataset (a CUDA device is checked when the run starts)."""
-    check_env_id(config.env.id)
+    """What a config names outside itself: the environment id (after its imports), the
+    pretrained checkpoint, the local dataset (a CUDA device is checked when the run starts)."""
+    check_env(config.env.id, config.env.imports)
     if config.pretrain.source == "checkpoint":
         load_checkpoint(config.pretrain.path)
     if config.pretrain.source == "offline":
