@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -132,6 +133,30 @@ def test_datasets_collected_from_a_dict_env_hold_flat_observations() -> None:
     assert episodes[0].observations.shape == (HORIZON + 1, 7)
     data = load_offline_data("test/goal/random-v0", make_env(GOAL), 0.99)
     assert data.arrays["obs"].shape == (50, 7)
+
+
+def test_a_minari_dataset_with_dict_observations_loads_flattened() -> None:
+    import minari
+    from minari.data_collector.episode_buffer import EpisodeBuffer
+
+    from wsdiag.data.offline import load_offline_data
+
+    raw = gym.make(GOAL)  # the Dict observations, as Minari's own datasets of goal tasks hold them
+    obs, _ = raw.reset(seed=0)
+    steps = [obs]
+    for _ in range(5):
+        steps.append(raw.step(raw.action_space.sample())[0])
+    observations = {k: np.stack([o[k] for o in steps]) for k in obs}
+    buffer = EpisodeBuffer(id=0, observations=observations, actions=np.zeros((5, 2), np.float32),
+                           rewards=np.zeros(5), terminations=np.zeros(5, bool),
+                           truncations=np.r_[np.zeros(4, bool), True], infos={})  # fmt: skip
+    with warnings.catch_warnings():  # Minari asks for an author, an e-mail, ...
+        warnings.simplefilter("ignore", UserWarning)
+        minari.create_dataset_from_buffers("test/goal/dict-v0", [buffer], env=GOAL)
+    data = load_offline_data("test/goal/dict-v0", make_env(GOAL), 0.99)
+    first = data.arrays["obs"][0]
+    want = np.r_[steps[0]["observation"], steps[0]["achieved_goal"], steps[0]["desired_goal"]]
+    assert data.arrays["obs"].shape == (5, 7) and np.allclose(first, want)
 
 
 # ----------------------------------------------------------------------------- success rates

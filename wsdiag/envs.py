@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import re
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,10 @@ GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
 SUCCESS_KEYS = ("is_success", "success")  # Gymnasium-Robotics: Fetch/Hand, Adroit/Maze
 
 # Gymnasium-Robotics 1.4.2 tasks whose models fail an assertion on a joint type with mujoco
-# >= 3.12 (`set_joint_qpos`/`get_joint_qpos` in gymnasium_robotics/utils/mujoco_utils.py): Fetch,
-# Franka Kitchen and the Shadow hand; they work with mujoco 3.3.7 to 3.11 (docs/robotics.md).
-OLD_MUJOCO_IDS = re.compile(
-    r"^(gymnasium_robotics:)?(Fetch|FrankaKitchen|HandReach|HandManipulate)\w*-v\d+$"
-)
+# >= 3.12 (`set_joint_qpos` in gymnasium_robotics/utils/mujoco_utils.py): Fetch and the Shadow
+# hand; they work with mujoco 3.3.7 to 3.11 (docs/robotics.md). Franka Kitchen fails there too,
+# but its nested Dict goals are refused with any mujoco.
+OLD_MUJOCO_IDS = re.compile(r"^(gymnasium_robotics:)?(Fetch|HandReach|HandManipulate)\w*-v\d+$")
 OLD_MUJOCO_BELOW = (3, 12)
 OLD_MUJOCO_PIN = "mujoco>=3.3.7,<3.12"
 ROBOTICS_PREFIXES = ("Fetch", "Adroit", "FrankaKitchen", "AntMaze", "PointMaze", "HandManipulate",
@@ -113,17 +113,28 @@ def flatten_batch(observations: Mapping[str, Any]) -> np.ndarray:
     return np.concatenate([a.reshape(len(a), -1) for a in arrays], axis=1)
 
 
+def _one_line(exc: BaseException) -> str:
+    """The first line of an exception's message; without one, its type and where it was raised."""
+    text = str(exc).strip()
+    if text:
+        return text.splitlines()[0]
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    where = frames[-1].filename.rsplit("site-packages/", 1)[-1]
+    return f"{type(exc).__name__} in {where}:{frames[-1].lineno}"
+
+
 def import_modules(modules: Sequence[str]) -> None:
     """Import each module of `[env] imports` (running its code: it registers environments)."""
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise WsdiagError(
-                f"env.imports: cannot import '{name}': {type(exc).__name__}"
-                + (f": {first}" if first else "")
-            ) from exc
+            detail = (
+                f"{type(exc).__name__}: {_one_line(exc)}" if str(exc).strip() else _one_line(exc)
+            )
+            raise WsdiagError(f"env.imports: cannot import '{name}': {detail}") from exc
 
 
 def mujoco_version() -> tuple[int, ...] | None:
@@ -180,8 +191,7 @@ def make_env(
     try:
         env = gym.make(env_id, max_episode_steps=max_episode_steps, **dict(kwargs or {}))
     except Exception as exc:  # missing mujoco, bad kwargs, ...
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WsdiagError(f"cannot make environment '{env_id}': {detail}") from exc
+        raise WsdiagError(f"cannot make environment '{env_id}': {_one_line(exc)}") from exc
     if not isinstance(env.action_space, gym.spaces.Box):
         raise WsdiagError(
             f"'{env_id}' has a {type(env.action_space).__name__} action space; "
