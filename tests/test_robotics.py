@@ -31,6 +31,7 @@ def test_the_sparse_adroit_door_trains_and_records_success(tmp_path: Path) -> No
     args = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
     result = CliRunner().invoke(app, ["train", str(DOOR), "--out", str(tmp_path), "-q", *args])
     assert result.exit_code == 0, result.output
+    assert "│ success │" in result.stdout.replace("┃", "│")  # the summary table's column
     (run_dir,) = tmp_path.iterdir()
     config = load_config(run_dir / "config.toml")
     assert config.env.kwargs == {"reward_type": "sparse"}
