@@ -33,15 +33,22 @@ from wsdiag.errors import WsdiagError
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
 SUCCESS_KEYS = ("is_success", "success")  # Gymnasium-Robotics: Fetch/Hand, Adroit/Maze
 
-# Gymnasium-Robotics 1.4.2 tasks whose models fail an assertion on a joint type with mujoco
-# >= 3.12 (`set_joint_qpos` in gymnasium_robotics/utils/mujoco_utils.py): Fetch and the Shadow
-# hand; they work with mujoco 3.3.7 to 3.11 (docs/robotics.md). Franka Kitchen fails there too,
-# but its nested Dict goals are refused with any mujoco.
+# Gymnasium-Robotics 1.4.2 tasks that fail an assertion on a joint type with mujoco >= 3.12 as
+# they are made (`set_joint_qpos`, `get_joint_qpos` in gymnasium_robotics/utils/mujoco_utils.py):
+# Fetch and the Shadow hand; they work with mujoco 3.3.7 to 3.11 (docs/robotics.md). Franka
+# Kitchen fails there too, but its nested Dict goals are refused with any mujoco.
 OLD_MUJOCO_IDS = re.compile(r"^(gymnasium_robotics:)?(Fetch|HandReach|HandManipulate)\w*-v\d+$")
 OLD_MUJOCO_BELOW = (3, 12)
 OLD_MUJOCO_PIN = "mujoco>=3.3.7,<3.12"
-ROBOTICS_PREFIXES = ("Fetch", "Adroit", "FrankaKitchen", "AntMaze", "PointMaze", "HandManipulate",
-                     "HandReach")  # fmt: skip
+ROBOTICS_PREFIXES = (
+    "Fetch",
+    "Adroit",
+    "FrankaKitchen",
+    "AntMaze",
+    "PointMaze",
+    "HandManipulate",
+    "HandReach",
+)  # how the ids of Gymnasium-Robotics tasks begin
 
 
 def dict_key_order(keys: Iterable[str]) -> tuple[str, ...]:
@@ -95,12 +102,9 @@ class FlattenDict(gym.ObservationWrapper):
         )
 
     def observation(self, observation: Mapping[str, Any]) -> np.ndarray:
-        return flatten_parts(observation, self.keys).astype(self.observation_space.dtype)
-
-
-def flatten_parts(observation: Mapping[str, Any], keys: Sequence[str]) -> np.ndarray:
-    """Concatenate the parts `keys` of one Dict observation, each flattened in C order."""
-    return np.concatenate([np.ravel(np.asarray(observation[k])) for k in keys])
+        """The parts concatenated in `self.keys` order, each flattened in C order."""
+        flat = np.concatenate([np.ravel(np.asarray(observation[k])) for k in self.keys])
+        return flat.astype(self.observation_space.dtype)
 
 
 def flatten_batch(observations: Mapping[str, Any]) -> np.ndarray:
