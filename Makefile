@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[dev,ray,tensorboard,sb3]"
+	$(BIN)/pip install --quiet -e ".[dev,ray,tensorboard,sb3,robotics]"
 	touch $@
 
 test: setup

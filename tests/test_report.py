@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import typer
 from matplotlib.image import imread
@@ -24,6 +25,7 @@ from wsdiag.analysis.degradation import degradation
 from wsdiag.analysis.run import PhaseSpan
 from wsdiag.analysis.stats import bootstrap_ci
 from wsdiag.cli.report import report
+from wsdiag.config import dump_config
 from wsdiag.report import write_report
 from wsdiag.report.embedding import EmbeddingPanel, embed, plot_embeddings
 from wsdiag.report.frozen import VIEWS, plot_frozen_critic
@@ -116,6 +118,17 @@ def _draw_curves(path: Path) -> Path:
     return plot_learning_curve([three, one], path)
 
 
+def _draw_curves_with_success(path: Path) -> Path:
+    steps = np.arange(0, 5001, 500)
+    rates = 100 * np.clip(0.8 - 0.6 * np.exp(-(((steps - 2000) / 700.0) ** 2)), 0, 1)
+    success = CurveGroup("config A", [(steps, rates)], [], 80.0, PHASES, 1000, 1000,
+                         r_random=0.0, metric="success")  # fmt: skip
+    one = CurveGroup("config A", [_curve(900, 0)], [], -200.0, PHASES, 1000, 1000, success=success)
+    plain = CurveGroup("config B", [_curve(400, 9)], [], -200.0, PHASES, 1000, 1000)
+    plot_learning_curve([one, plain], path.with_name("two.png"))
+    return plot_learning_curve([one], path)
+
+
 def _draw_pareto(path: Path) -> Path:
     points = [
         ParetoPoint(f"run {i}", bootstrap_ci(rng.normal(d, 50, n)),
@@ -147,6 +160,7 @@ def _draw_embedding(path: Path) -> Path:
 
 FIGURES = {
     "learning_curve": _draw_curves,
+    "learning_curve_success": _draw_curves_with_success,
     "probe_series": lambda p: plot_probe_series(_series(), p, phases=PHASES, update_start=1000,
                                                 baseline=-200.0),
     "landscape_1d": lambda p: plot_q_landscape([_snapshot(0, 1), _snapshot(900, 1)], p),
@@ -281,6 +295,7 @@ def test_report_of_a_tiny_run_writes_every_file(single_report, tiny_runs: list[P
     assert "http://" not in html and "https://" not in html  # opens offline
     md = (out / "summary.md").read_text()
     assert "tiny-seed3/probes.png" in md and run["verdict"] in md
+    assert run["success"] is None and "success" not in md  # Pendulum reports no success
 
 
 def test_multi_run_report_has_a_pareto_front(tiny_runs: list[Path], tmp_path: Path) -> None:
@@ -353,6 +368,50 @@ def test_groups_of_seeds_get_iqm_and_probability_of_improvement(
     assert "Across seeds, rliable's aggregates" in md and "| IQM final | IQM mean |" in md
     assert "| ref | ref |" in md and f"| {expected:.2f} [{expected:.2f}, {expected:.2f}] |" in md
     assert "Agarwal et al., 2021" in (out / "report.html").read_text()
+
+
+def _success_run(folder: Path, seed: int, low: float) -> Path:
+    """A run directory whose success rate dips from S0 = 0.8 to `low` at step 2000, then
+    recovers to 0.8 at step 3000 and ends at 0.9; its return dips from -200 to -700."""
+    folder.mkdir(parents=True)
+    config = tiny_config(seed=seed, warmstart={"warmup_steps": 1000, "freeze_policy_steps": 0},
+                         finetune={"steps": 5000})  # fmt: skip
+    (folder / "config.toml").write_text(dump_config(config))
+    steps = np.arange(0, 5001, 500)
+    success = np.interp(steps, [0, 1000, 2000, 3000, 5000], [0.8, 0.8, low, 0.8, 0.9])
+    returns = np.interp(steps, [0, 1000, 2000, 3000, 5000], [-200, -200, -700, -250, -150])
+    rows = [(0, "warmup", "eval/baseline_return", -200.0), (0, "warmup", "eval/random_return",
+            -1200.0), (0, "warmup", "eval/baseline_success", 0.8)]  # fmt: skip
+    for step, s, r in zip(steps, success, returns, strict=True):
+        phase = "warmup" if step < 1000 else "finetune"
+        rows += [(int(step), phase, "eval/success", float(s)),
+                 (int(step), phase, "eval/return", float(r))]  # fmt: skip
+    pd.DataFrame(rows, columns=["step", "phase", "key", "value"]).to_parquet(
+        folder / "metrics.parquet"
+    )
+    (folder / "events.jsonl").write_text("")
+    return folder
+
+
+def test_the_success_rate_dip_is_tabulated_and_drawn_beside_the_return(tmp_path: Path) -> None:
+    runs = [_success_run(tmp_path / f"s{k}", k, low) for k, low in ((3, 0.2), (4, 0.4))]
+    rep = write_report(runs, tmp_path / "report", per_run_figures=False)
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    first = summary["runs"][0]["success"]
+    assert first["baseline"] == 0.8 and first["min_return"] == pytest.approx(0.2)
+    assert first["min_step"] == 2000 and first["dip"] == pytest.approx(0.6)
+    assert first["dip_fraction"] == pytest.approx(0.75) and first["recovery_step"] == 3000
+    assert first["final_return"] == pytest.approx(0.9)
+    assert summary["runs"][1]["success"]["dip"] == pytest.approx(0.4)
+    md = (tmp_path / "report" / "summary.md").read_text()
+    assert "| success S0 | success min (step) | success dip | success final |" in md
+    assert "| 80% | 20% (2000) | 60 pts | 90% |" in md
+    assert "| 80% | 40% (2000) | 40 pts | 90% |" in md
+    assert "| recovered | success dip | success final |" in md  # across seeds
+    assert "| 50 pts [40 pts, 60 pts] | 90% [90%, 90%] |" in md
+    (curve,) = [f for f in rep.overview if f.path.name == "learning_curve.png"]
+    height, width, _ = imread(tmp_path / "report" / curve.path).shape
+    assert height > 0.75 * width  # the success panel is drawn below the return's
 
 
 def test_report_without_run_figures_keeps_tables_and_overview(

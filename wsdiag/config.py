@@ -30,6 +30,8 @@ OFFLINE_DATA_MODES = ("all", "fraction", "none", "dataset_warmup")
 WARMSTART_PARTS = ("actor", "critic", "buffer")
 ACTOR_Q_CHOICES = ("auto", "first", "mean", "min")
 DEVICE_PATTERN = re.compile(r"cpu|auto|mps|cuda(:\d+)?")
+MODULE_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+RESERVED_ENV_KWARGS = {"id": "env.id", "max_episode_steps": "env.max_episode_steps"}
 
 # Each algorithm's own (policy_delay, actor_q for E <= 2, ensemble): TD3 (Fujimoto et al. 2018)
 # updates the actor every 2 critic steps on Q_1; SAC and the offline algorithms every step on the
@@ -54,6 +56,9 @@ class EnvConfig:
 
     id: str = "Pendulum-v1"  # any registered Gymnasium id with a Box action space
     max_episode_steps: int | None = None  # override the env's time limit (truncation)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # passed to gym.make: scalars, lists
+    imports: tuple[str, ...] = ()  # modules imported before gym.make (they register envs; their
+    # code runs: name only modules you trust), e.g. ["gymnasium_robotics"]
 
 
 @dataclass(frozen=True)
@@ -276,6 +281,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise WsdiagError(f"{where}: expected a list, got {value!r}")
         item = typing.get_args(hint)[0]
         return tuple(_coerce(v, item, where) for v in value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise WsdiagError(f"{where}: expected a table of keyword arguments, got {value!r}")
+        return dict(value)
     if hint is bool:
         if not isinstance(value, bool):
             raise WsdiagError(f"{where}: expected true or false, got {value!r}")
@@ -586,9 +595,31 @@ def _run_checks(config: Config) -> None:
     at_least(config, "", 0, "seed", "threads")
     if not DEVICE_PATTERN.fullmatch(config.device):
         raise WsdiagError(f"device = '{config.device}' is not one of cpu, cuda, cuda:N, mps, auto")
-    if not config.env.id:
+    _env_checks(config.env)
+
+
+def _is_kwarg_value(value: Any) -> bool:
+    """A scalar (string, number, boolean) or a list of such values (lists may nest)."""
+    if isinstance(value, list | tuple):
+        return all(_is_kwarg_value(v) for v in value)
+    return isinstance(value, str | int | float | bool)
+
+
+def _env_checks(env: EnvConfig) -> None:
+    if not env.id:
         raise WsdiagError("env.id must name a Gymnasium environment")
-    at_least(config.env, "env", 1, "max_episode_steps")
+    at_least(env, "env", 1, "max_episode_steps")
+    for key, value in env.kwargs.items():
+        if key in RESERVED_ENV_KWARGS:
+            raise WsdiagError(f"env.kwargs.{key}: set {RESERVED_ENV_KWARGS[key]} instead")
+        if not _is_kwarg_value(value):
+            raise WsdiagError(
+                f"env.kwargs.{key}: expected a string, number, boolean or a list of them, "
+                f"got {value!r}"
+            )
+    for name in env.imports:
+        if not MODULE_PATTERN.fullmatch(name):
+            raise WsdiagError(f"env.imports: '{name}' is not a module name (such as a.b)")
 
 
 def _stage_checks(config: Config) -> None:

@@ -17,10 +17,12 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import torch
 
 from wsdiag.agents import AGENTS, ActorCritic, make_agent
 from wsdiag.config import AgentConfig, build_section
+from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, META_FILE, STATE_FILE, resolve_checkpoint
 
@@ -53,6 +55,21 @@ class Checkpoint:
     @property
     def stage(self) -> str | None:
         return self.meta.get("stage")
+
+    @property
+    def env_settings(self) -> dict[str, Any]:
+        """The run's [env] table as saved in meta.json (the id alone for older checkpoints)."""
+        saved = self.meta.get("config", {}).get("env", {})
+        return {
+            "env_id": self.meta.get("env_id") or saved.get("id"),
+            "max_episode_steps": saved.get("max_episode_steps"),
+            "kwargs": saved.get("kwargs") or {},
+            "imports": tuple(saved.get("imports") or ()),
+        }
+
+    def make_env(self) -> gym.Env:
+        """The environment the agent was trained in: its id, time limit, kwargs and imports."""
+        return make_env(**self.env_settings)
 
     def make_agent(self, obs_dim: int, act_dim: int, device: str = "cpu") -> ActorCritic:
         """Rebuild the saved agent, checking it fits an env with these dimensions."""

@@ -14,21 +14,22 @@ from wsdiag.agents.sb3 import check_warm_start, import_sb3
 from wsdiag.cli.errors import cli_errors
 from wsdiag.config import Config, dump_config, load_config
 from wsdiag.data.minari_io import require_local
-from wsdiag.envs import check_env_id, make_env
+from wsdiag.envs import check_env, make_env
 
 app = typer.Typer(help="Check experiment configs.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
 def check_inputs(config: Config) -> None:
-    """What a config names outside itself: the environment id, the pretrained checkpoint (an
-    SB3 model: against the environment's spaces and the fine-tuning agent), the local dataset
-    (a CUDA device is checked when the run starts)."""
-    check_env_id(config.env.id)
+    """What a config names outside itself: the environment id (after its imports), the
+    pretrained checkpoint (an SB3 model: against the environment's spaces and the fine-tuning
+    agent), the local dataset (a CUDA device is checked when the run starts)."""
+    check_env(config.env.id, config.env.imports)
     if config.pretrain.source == "checkpoint":
         load_checkpoint(config.pretrain.path)
     if config.pretrain.source == "sb3":
-        env = make_env(config.env.id, config.env.max_episode_steps)
+        env = make_env(config.env.id, config.env.max_episode_steps, config.env.kwargs,
+                       config.env.imports)  # fmt: skip
         model = import_sb3(config.pretrain.path, config.pretrain, env)
         check_warm_start(model, config.finetune, config.warmstart.load)
     if config.pretrain.source == "offline":

@@ -13,6 +13,7 @@ from wsdiag.cli.errors import cli_errors
 from wsdiag.data.build import (
     RANDOM,
     DatasetInfo,
+    EnvChoice,
     collect_dataset,
     concat_dataset,
     describe,
@@ -27,11 +28,15 @@ console = Console(stderr=True)
 Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 
 
-def checkpoint_agent(path: str, env_id: str | None) -> tuple[object, str]:
-    """The agent saved at `path` and the env it acts in (default: the checkpoint's)."""
+def checkpoint_agent(path: str, env_id: str | None) -> tuple[object, EnvChoice]:
+    """The agent saved at `path` and the env it acts in: the checkpoint's (its id with the run's
+    env.kwargs and env.imports) unless `env_id` names another."""
     ckpt = load_checkpoint(path)
-    env_id = env_id or ckpt.meta.get("env_id")
-    return ckpt.make_agent(*space_dims(make_env(env_id))), env_id
+    saved = ckpt.env_settings
+    env = EnvChoice(saved["env_id"], saved["kwargs"], saved["imports"])
+    if env_id and env_id != env.env_id:
+        env = EnvChoice(env_id)
+    return ckpt.make_agent(*space_dims(make_env(env.env_id, None, env.kwargs, env.imports))), env
 
 
 def _written(dataset_id: str) -> None:
@@ -73,13 +78,19 @@ def collect(
     with cli_errors(debug):
         if steps < 1 or ref_episodes < 1 or noise < 0:
             raise WsdiagError("--steps and --ref-episodes must be >= 1 and --noise >= 0")
-        agent, env_id = (RANDOM, env) if policy == RANDOM else checkpoint_agent(policy, env)
-        ref_agent = checkpoint_agent(ref_policy, env_id)[0] if ref_policy else None
+        if policy == RANDOM:
+            agent, choice = RANDOM, EnvChoice(env) if env else None
+        else:
+            agent, choice = checkpoint_agent(policy, env)
+        ref_env = choice.env_id if choice else None
+        ref_agent = checkpoint_agent(ref_policy, ref_env)[0] if ref_policy else None
         collect_dataset(
             dataset_id,
             policy=agent,
             policy_name=policy,
-            env_id=env_id,
+            env_id=choice.env_id if choice else None,
+            env_kwargs=choice.kwargs if choice else None,
+            env_imports=choice.imports if choice else (),
             steps=steps,
             noise=noise,
             seed=seed,

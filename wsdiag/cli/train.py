@@ -89,18 +89,26 @@ def train(
 
 
 def _summary(run_dir: Path) -> None:
-    """Print the evaluation returns that matter for warm-start degradation."""
+    """Print the evaluation returns that matter for warm-start degradation (and the success
+    rates of those evaluations, when the env reports success)."""
     frame = read_metrics(run_dir)
     evals = frame[frame.key == "eval/return"]
+    success = frame[frame.key == "eval/success"].set_index(["phase", "step"]).value
     table = Table(title=f"{run_dir}", show_header=True)
     table.add_column("quantity")
     table.add_column("step", justify="right")
     table.add_column("return", justify="right")
+    if len(success):
+        table.add_column("success", justify="right")
 
     def add(name: str, rows: object) -> None:
         if len(rows):  # type: ignore[arg-type]
             row = rows.iloc[0]  # type: ignore[attr-defined]
-            table.add_row(name, str(int(row.step)), f"{row.value:.1f}")
+            cells = [name, str(int(row.step)), f"{row.value:.1f}"]
+            if len(success):
+                rate = success.get((row.phase, row.step))
+                cells.append("-" if rate is None else f"{100 * rate:.0f}%")
+            table.add_row(*cells)
 
     pre = evals[evals.phase == "pretrain"]
     online = evals[evals.phase != "pretrain"]

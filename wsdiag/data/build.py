@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -16,12 +18,23 @@ RANDOM = "random"
 REF_SEED_OFFSET = 50_000  # reference-score episodes start from reset(seed + 50_000 + k)
 
 
+@dataclass(frozen=True)
+class EnvChoice:
+    """An environment to collect in: its id, `gym.make` kwargs and modules to import first."""
+
+    env_id: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    imports: tuple[str, ...] = ()
+
+
 def collect_dataset(
     dataset_id: str,
     *,
     policy: object = RANDOM,
     policy_name: str | None = None,
     env_id: str | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    env_imports: Sequence[str] = (),
     steps: int = 100_000,
     noise: float = 0.0,
     seed: int = 0,
@@ -31,7 +44,9 @@ def collect_dataset(
     ref_episodes: int = 10,
 ) -> list[Episode]:
     """Roll out `policy` ("random", or an agent with `act(obs, explore)`) for `steps`
-    transitions into a Minari dataset; `policy_name` is recorded as its provenance.
+    transitions into a Minari dataset; `policy_name` is recorded as its provenance. The env is
+    `env_id` made with `env_kwargs` after importing `env_imports` (wsdiag.envs.make_env): a Dict
+    observation is stored flattened, as the agents see it.
 
     ref_min_score is the mean return of uniform random actions, ref_max_score the deterministic
     return of `ref_agent` (default: the collecting agent; none for a random policy), both over
@@ -41,7 +56,7 @@ def collect_dataset(
     agent = None if isinstance(policy, str) and policy == RANDOM else policy
     if env_id is None:
         raise WsdiagError("--env is needed with a random policy")
-    env = make_env(env_id)
+    env = make_env(env_id, None, env_kwargs, env_imports)
     act_dim = space_dims(env)[1]
     act = random_policy(act_dim, rng) if agent is None else agent_policy(agent, noise, rng)
     label = label or _default_label(dataset_id)
@@ -57,6 +72,8 @@ def collect_dataset(
         dataset_id,
         episodes,
         env_id,
+        env_kwargs=env_kwargs,
+        observation_space=env.observation_space,
         algorithm_name=f"wsdiag:{name}",
         ref_min_score=ref_min,
         ref_max_score=ref_max,

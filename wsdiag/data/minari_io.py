@@ -8,16 +8,20 @@ quality label (`expert`, `random`, `non-expert`, ...), so probes can split on it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from scipy.signal import lfilter
 
+from wsdiag.envs import flatten_batch
 from wsdiag.errors import WsdiagError
 
 
@@ -97,13 +101,14 @@ def load(dataset_id: str) -> Any:
 
 
 def read_episodes(dataset_id: str) -> list[Episode]:
-    """Every episode of a local dataset, in order, with its metadata."""
+    """Every episode of a local dataset, in order, with its metadata; Dict observations are
+    flattened as `wsdiag.envs.make_env` flattens them (`flatten_batch`)."""
     dataset = load(dataset_id)
     n = dataset.total_episodes
     metas = list(dataset.storage.get_episode_metadata(range(n)))
     return [
         Episode(
-            np.asarray(ep.observations),
+            _flat(ep.observations),
             np.asarray(ep.actions),
             np.asarray(ep.rewards),
             np.asarray(ep.terminations),
@@ -112,6 +117,23 @@ def read_episodes(dataset_id: str) -> list[Episode]:
         )
         for ep, meta in zip(dataset.iterate_episodes(), metas, strict=True)
     ]
+
+
+def _flat(observations: Any) -> np.ndarray:
+    if isinstance(observations, Mapping):
+        return flatten_batch(observations)
+    return np.asarray(observations)
+
+
+def flat_shape(space: Mapping[str, Any]) -> tuple[int, ...]:
+    """The shape of observations of a serialised space once flattened: a Box's own shape, a Dict
+    of Box parts (D,) with D the sum of their sizes."""
+    if space.get("type") == "Dict":
+        parts = space["subspaces"].values()
+        if any(p.get("type") != "Box" for p in parts):
+            raise WsdiagError("a dataset Dict observation with non-Box parts cannot be flattened")
+        return (sum(int(np.prod(p["shape"])) for p in parts),)
+    return tuple(space["shape"])
 
 
 def _plain(value: Any) -> Any:
@@ -123,12 +145,16 @@ def write_dataset(
     episodes: list[Episode],
     env_id: str,
     *,
+    env_kwargs: Mapping[str, Any] | None = None,
+    observation_space: gym.spaces.Space | None = None,
     algorithm_name: str,
     ref_min_score: float | None = None,
     ref_max_score: float | None = None,
     description: str = "",
 ) -> None:
-    """Create a Minari dataset (HDF5 storage) from episodes, with per-episode metadata."""
+    """Create a Minari dataset (HDF5 storage) from episodes, with per-episode metadata; the env
+    spec records `env_kwargs`, and `observation_space` (default: the env's) is what the episodes
+    hold (a flattened Dict observation's Box)."""
     import minari
     from minari.data_collector.episode_buffer import EpisodeBuffer
 
@@ -156,13 +182,18 @@ def write_dataset(
             refs["ref_min_score"] = float(ref_min_score)
     from wsdiag import __version__
 
+    spec = gym.spec(env_id)
+    if env_kwargs:
+        spec = dataclasses.replace(spec, kwargs={**spec.kwargs, **env_kwargs})
+
     with warnings.catch_warnings():  # Minari nags about author and e-mail fields
         warnings.simplefilter("ignore", UserWarning)
         dataset = minari.create_dataset_from_buffers(
             dataset_id,
             buffers,
-            env=env_id,
-            eval_env=env_id,
+            env=spec,
+            eval_env=spec,
+            observation_space=observation_space,
             algorithm_name=algorithm_name,
             code_permalink=f"wsdiag {__version__}",
             description=description or None,

@@ -17,7 +17,13 @@ import torch
 
 from wsdiag.config import WarmstartConfig
 from wsdiag.data.buffer import ORIGIN_OFFLINE, MixedReplay, ReplayBuffer
-from wsdiag.data.minari_io import read_episodes, read_metadata, require_local, to_transitions
+from wsdiag.data.minari_io import (
+    flat_shape,
+    read_episodes,
+    read_metadata,
+    require_local,
+    to_transitions,
+)
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.errors import WsdiagError
 
@@ -78,7 +84,7 @@ def load_offline_data(dataset_id: str, env: gym.Env, gamma: float) -> OfflineDat
     """Read a local dataset for `env` (shapes checked) with actions rescaled to [-1, 1]."""
     require_local(dataset_id)
     meta = read_metadata(dataset_id)
-    obs_shape = tuple(meta["observation_space"]["shape"])
+    obs_shape = flat_shape(meta["observation_space"])
     act_shape = tuple(meta["action_space"]["shape"])
     if obs_shape != env.observation_space.shape or act_shape != env.action_space.shape:
         raise WsdiagError(

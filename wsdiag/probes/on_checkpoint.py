@@ -18,7 +18,7 @@ from wsdiag.agents import ActorCritic
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
 from wsdiag.config import ProbesConfig
 from wsdiag.data.probe_set import collect_rollouts
-from wsdiag.envs import make_env, space_dims
+from wsdiag.envs import space_dims
 from wsdiag.errors import WsdiagError
 from wsdiag.probes.files import save_probe_files
 from wsdiag.probes.suite import protocol_probes, run_probes
@@ -58,7 +58,7 @@ def probe_checkpoint(
 ) -> CheckpointProbe:
     """Run every probe on a checkpoint and write probes/step_<n>.{npz,json} under `out`."""
     ckpt = load_checkpoint(checkpoint)
-    env = make_env(ckpt.meta["env_id"])
+    env = ckpt.make_env()
     obs_dim, act_dim = space_dims(env)
     agent: ActorCritic = ckpt.make_agent(obs_dim, act_dim, device)
     ref_path = _reference_path(ckpt, reference)

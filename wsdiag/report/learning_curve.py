@@ -2,8 +2,10 @@
 
 Runs of one group (seeds of one config) are drawn as thin lines with their mean and a pointwise
 95% bootstrap band (`bootstrap_band`) on the common step grid; the baseline R0 is a dotted line,
-and the dip and the recovery point of the mean curve are annotated; a run's early warning
-("collapse likely", `probes.warn`) is a cross on its curve at the step it fired.
+and the dip and the recovery point of the mean curve are annotated. When the runs recorded
+`eval/success`, a second panel below draws the success rate (in %) the same way, against the
+pretrained policy's S0. A run's early warning ("collapse likely", `probes.warn`) is a cross on
+its curve at the step it fired.
 """
 
 from __future__ import annotations
@@ -48,35 +50,62 @@ class CurveGroup:
     update_start: int | None = None
     pretrain_length: int = 0
     r_random: float | None = None  # mean recorded eval/random_return, for the dip fraction
+    success: CurveGroup | None = None  # the success rates in % (eval/success), when recorded
+    metric: str = "return"  # return | success: how the curve's dip is written
     warnings: list[tuple[int, Curve]] = field(default_factory=list)  # early warning step, its run
+
+    @property
+    def symbol(self) -> str:
+        return "S0" if self.metric == "success" else "R0"
+
+
+def _curves(runs: Sequence[Run], key: str, scale: float) -> tuple[list[Curve], list[Curve]]:
+    """(online, pretraining shifted to end at step 0) curves of `key`, values times `scale`."""
+    online = [(s, scale * v) for s, v in (run.series(key) for run in runs)]
+    pretrain = []
+    for run in runs:
+        steps, values = run.series(key, stage="pretrain")
+        if len(steps) and run.pretrain_steps:
+            pretrain.append((steps - run.pretrain_steps, scale * values))
+    return online, pretrain
+
+
+def _first_values(runs: Sequence[Run], key: str) -> float | None:
+    """The mean over runs of each run's first `key` value (None when no run has one)."""
+    values = [float(v[0]) for _, v in (run.series(key) for run in runs) if len(v)]
+    return float(np.mean(values)) if values else None
 
 
 def curve_group(label: str, runs: Sequence[Run]) -> CurveGroup:
-    """The CurveGroup of runs sharing a config (pretraining shifted to end at step 0)."""
-    online = [run.series("eval/return") for run in runs]
-    pretrain = []
-    for run in runs:
-        steps, values = run.series("eval/return", stage="pretrain")
-        if len(steps) and run.pretrain_steps:
-            pretrain.append((steps - run.pretrain_steps, values))
-    baselines = [run.baseline for run in runs if run.baseline is not None]
-    randoms = [float(v[0]) for _, v in (run.series("eval/random_return") for run in runs) if len(v)]
+    """The CurveGroup of runs sharing a config (pretraining shifted to end at step 0), with the
+    success-rate group when any run recorded `eval/success`."""
     first = runs[0]
+    timeline = {
+        "phases": first.phases,
+        "policy_start": first.policy_start,
+        "update_start": first.update_start,
+        "pretrain_length": max((run.pretrain_steps or 0 for run in runs), default=0),
+    }
+    success = None
+    if any(run.has("eval/success") for run in runs):
+        online, pretrain = _curves(runs, "eval/success", 100.0)
+        s0 = _first_values(runs, "eval/baseline_success")
+        success = CurveGroup(label, online, pretrain, None if s0 is None else 100.0 * s0,
+                             r_random=0.0, metric="success", **timeline)  # fmt: skip
+    online, pretrain = _curves(runs, "eval/return", 1.0)
     return CurveGroup(
-        label=label,
-        online=online,
-        pretrain=pretrain,
-        baseline=float(np.mean(baselines)) if baselines else None,
-        phases=first.phases,
-        policy_start=first.policy_start,
-        update_start=first.update_start,
-        pretrain_length=max((run.pretrain_steps or 0 for run in runs), default=0),
-        r_random=float(np.mean(randoms)) if randoms else None,
+        label,
+        online,
+        pretrain,
+        _first_values(runs, "eval/baseline_return"),
+        r_random=_first_values(runs, "eval/random_return"),
+        success=success,
         warnings=[
             (int(w["step"]), curve)
             for run, curve in zip(runs, online, strict=True)
             if (w := run.collapse_warning) is not None
         ],
+        **timeline,
     )
 
 
@@ -104,6 +133,11 @@ def _annotate(
     deg = degradation(grid, mean, group.baseline, start=group.policy_start, r_random=group.r_random)
     if deg.dip <= 0:
         return
+    symbol = group.symbol
+    if group.metric == "success":
+        words = f"dip {num(deg.dip)} points ({100 * deg.dip_fraction:.0f}% of S0)"
+    else:
+        words = f"dip {num(deg.dip)} ({100 * deg.dip_fraction:.0f}% of {deg.dip_reference})"
     if text:
         ax.annotate(
             "",
@@ -112,7 +146,7 @@ def _annotate(
             arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.6},
         )
         ax.annotate(
-            f"dip {num(deg.dip)} ({100 * deg.dip_fraction:.0f}% of {deg.dip_reference})",
+            words,
             (deg.min_step, deg.min_return),
             xytext=(0, -10),
             textcoords="offset points",
@@ -140,7 +174,7 @@ def _annotate(
         ax.plot(deg.recovery_step, y, marker="D", color=colour, markersize=8, mec="black", zorder=5)
         if text:
             ax.annotate(
-                f"back to R0 at {format_steps(deg.recovery_step)}",
+                f"back to {symbol} at {format_steps(deg.recovery_step)}",
                 (deg.recovery_step, y),
                 xytext=(0, -16),
                 textcoords="offset points",
@@ -152,7 +186,7 @@ def _annotate(
         ax.text(
             0.99,
             0.02,
-            "not recovered to R0",
+            f"not recovered to {symbol}",
             transform=ax.transAxes,
             ha="right",
             color=colour,
@@ -160,7 +194,7 @@ def _annotate(
         )
 
 
-def _marker_handles() -> list[Line2D]:
+def _marker_handles(symbol: str) -> list[Line2D]:
     return [
         Line2D(
             [],
@@ -169,39 +203,45 @@ def _marker_handles() -> list[Line2D]:
             color="#777777",
             mec="black",
             linestyle="none",
-            label="lowest return after the warm-up",
+            label=f"lowest {'success rate' if symbol == 'S0' else 'return'} after the warm-up",
         ),
         Line2D(
-            [], [], marker="D", color="#777777", mec="black", linestyle="none", label="back to R0"
+            [],
+            [],
+            marker="D",
+            color="#777777",
+            mec="black",
+            linestyle="none",
+            label=f"back to {symbol}",
         ),
     ]
 
 
-def _baselines(ax: Axes, groups: Sequence[CurveGroup]) -> list[Line2D]:
-    """One dotted R0 line per group, or a single black one when every group shares R0."""
+def _baselines(ax: Axes, groups: Sequence[CurveGroup], colours: Sequence[str]) -> list[Line2D]:
+    """One dotted R0 (S0) line per group, or a single black one when every group shares it."""
     values = [g.baseline for g in groups if g.baseline is not None]
     if not values:
         return []
+    symbol = groups[0].symbol
     if np.ptp(values) <= 1e-9 * max(1.0, abs(values[0])):
         line = ax.axhline(
             values[0],
             color="black",
             linestyle=":",
             linewidth=1.4,
-            label=f"baseline R0 = {num(values[0])}",
+            label=f"baseline {symbol} = {num(values[0])}",
         )
         return [line]
     handles = []
-    for i, g in enumerate(groups):
+    for g, colour in zip(groups, colours, strict=True):
         if g.baseline is not None:
-            colour = COLOURS[i % len(COLOURS)]
             handles.append(
                 ax.axhline(
                     g.baseline,
                     color=colour,
                     linestyle=":",
                     linewidth=1.4,
-                    label=f"R0 of {g.label} = {num(g.baseline)}",
+                    label=f"{symbol} of {g.label} = {num(g.baseline)}",
                 )
             )
     return handles
@@ -216,9 +256,32 @@ def plot_learning_curve(
     ylabel: str = "evaluation return",
 ) -> Path:
     """Draw the groups' learning curves (module docstring). One group is annotated in words;
-    several get markers at their lowest point and at their return to R0."""
-    fig = new_figure(10, 5.2)
-    ax = fig.add_subplot()
+    several get markers at their lowest point and at their return to R0. The success-rate
+    panel, when any group has one, is drawn below on the same step axis."""
+    colours = [COLOURS[i % len(COLOURS)] for i in range(len(groups))]
+    with_success = [(g.success, c) for g, c in zip(groups, colours, strict=True) if g.success]
+    if not with_success:
+        fig = new_figure(10, 5.2)
+        _panel(fig.add_subplot(), groups, colours, ylabel)
+    else:
+        fig = new_figure(10, 8.2)
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+        _panel(top, groups, colours, ylabel, steps_label=False)
+        bottom.set_ylim(-5, 105)
+        success, success_colours = zip(*with_success, strict=True)
+        _panel(bottom, success, success_colours, "success rate (%, at each episode's end)")
+    fig.axes[0].set_title(title)
+    return save(fig, path)
+
+
+def _panel(
+    ax: Axes,
+    groups: Sequence[CurveGroup],
+    colours: Sequence[str],
+    ylabel: str,
+    steps_label: bool = True,
+) -> None:
+    """One panel of curves: phases, each group's runs, mean and band, baselines, legend."""
     same_phases = all(g.phases == groups[0].phases for g in groups)
     longest = max((g.pretrain_length for g in groups if g.pretrain), default=0)
     if same_phases:
@@ -226,8 +289,7 @@ def plot_learning_curve(
     elif longest:
         shade_phases(ax, [], int(longest))
     handles: list = []
-    for i, group in enumerate(groups):
-        colour = COLOURS[i % len(COLOURS)]
+    for group, colour in zip(groups, colours, strict=True):
         n = len(group.online)
         for steps, values in group.pretrain:
             ax.plot(steps, values, color=colour, linewidth=1.0, alpha=0.5)
@@ -246,14 +308,13 @@ def plot_learning_curve(
         _annotate(ax, group, grid, mean, colour, text=len(groups) == 1)
         for step, (steps, values) in group.warnings:
             if len(steps):
-                y = float(np.interp(step, steps, values))
-                ax.plot(step, y, **WARNING_MARK, color=colour)
-    handles += _baselines(ax, groups)
+                ax.plot(step, float(np.interp(step, steps, values)), **WARNING_MARK, color=colour)
+    handles += _baselines(ax, groups, colours)
     if any(g.warnings for g in groups):
         handles.append(Line2D([], [], **WARNING_MARK, color="#777777", linestyle="none",
                               label="early warning: collapse likely"))  # fmt: skip
     if len(groups) > 1:
-        handles += _marker_handles()
+        handles += _marker_handles(groups[0].symbol)
     if same_phases:
         handles += phase_handles(groups[0].phases, pretrain=bool(longest))
     else:
@@ -263,9 +324,7 @@ def plot_learning_curve(
             )
         )
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    step_axis(ax)
-    if longest:
+    step_axis(ax, label=steps_label)
+    if longest and steps_label:
         ax.set_xlabel("environment steps since the warm start (pretraining at negative steps)")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    return save(fig, path)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from wsdiag.analysis.aggregates import Estimate
+from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.fmt import num
 from wsdiag.analysis.group_stats import SCORES, GroupStats
 from wsdiag.analysis.groups import Group
@@ -26,24 +27,42 @@ def _recovery(step: int | None, time: int | None) -> str:
     return "not recovered" if step is None else f"{step} (+{time})"
 
 
+SUCCESS_HEADERS = ["success S0", "success min (step)", "success dip", "success final"]
+
+
+def _percent(x: float | None) -> str:
+    return "n/a" if x is None or x != x else f"{100 * x:.0f}%"
+
+
+def _points(x: float | None) -> str:
+    """A difference of success rates, in percentage points."""
+    return "n/a" if x is None or x != x else f"{100 * x:.0f} pts"
+
+
+def _success_cells(d: Degradation | None) -> list[str]:
+    if d is None:
+        return ["n/a"] * len(SUCCESS_HEADERS)
+    return [_percent(d.baseline), f"{_percent(d.min_return)} ({d.min_step})", _points(d.dip),
+            _percent(d.final_return)]  # fmt: skip
+
+
 def key_table(summaries: Sequence[RunSummary]) -> Table:
+    """One row per run; the success-rate columns when any run recorded success."""
+    with_success = any(s.success is not None for s in summaries)
     rows = []
     for s in summaries:
         d = s.diagnosis.degradation
         if d is None:
-            rows.append([s.run.name, num(s.run.baseline), *["n/a"] * 7])
-            continue
-        rows.append([
-            s.run.name, num(d.baseline), f"{num(d.min_return)} ({d.min_step})", num(d.dip),
-            f"{100 * d.dip_fraction:.0f}% {d.dip_reference}",
-            _recovery(d.recovery_step, d.time_to_recover), num(d.area_below),
-            num(d.final_return), num(d.mean_return),
-        ])  # fmt: skip
-    return KEY_HEADERS, rows
-
-
-def _percent(x: float) -> str:
-    return "n/a" if x != x else f"{100 * x:.0f}%"
+            row = [s.run.name, num(s.run.baseline), *["n/a"] * 7]
+        else:
+            row = [
+                s.run.name, num(d.baseline), f"{num(d.min_return)} ({d.min_step})", num(d.dip),
+                f"{100 * d.dip_fraction:.0f}% {d.dip_reference}",
+                _recovery(d.recovery_step, d.time_to_recover), num(d.area_below),
+                num(d.final_return), num(d.mean_return),
+            ]  # fmt: skip
+        rows.append(row + (_success_cells(s.success) if with_success else []))
+    return KEY_HEADERS + (SUCCESS_HEADERS if with_success else []), rows
 
 
 GROUP_METRICS = (  # (column, value of a Degradation, format)
@@ -53,6 +72,10 @@ GROUP_METRICS = (  # (column, value of a Degradation, format)
     ("final", lambda d: d.final_return, num),
     ("mean", lambda d: d.mean_return, num),
 )
+GROUP_SUCCESS = (  # (column, value of a success-rate Degradation, format)
+    ("success dip", lambda d: d.dip, _points),
+    ("success final", lambda d: d.final_return, _percent),
+)
 
 
 def group_table(groups: Sequence[Group], summaries: dict[str, RunSummary]) -> Table | None:
@@ -60,17 +83,33 @@ def group_table(groups: Sequence[Group], summaries: dict[str, RunSummary]) -> Ta
     multi = [g for g in groups if len(g.runs) > 1]
     if not multi:
         return None
+    with_success = any(summaries[r.name].success for g in multi for r in g.runs)
     headers = ["config", "seeds", *(name for name, _, _ in GROUP_METRICS), "recovered"]
+    headers += [name for name, _, _ in GROUP_SUCCESS] if with_success else []
     rows = []
     for g in multi:
         degs = [d for r in g.runs if (d := summaries[r.name].diagnosis.degradation)]
-        cells = []
-        for _, get, fmt in GROUP_METRICS:
-            ci = bootstrap_ci(finite([get(d) for d in degs]))
-            cells.append(f"{fmt(ci.mean)} [{fmt(ci.low)}, {fmt(ci.high)}]")
         recovered = sum(d.recovered for d in degs)
-        rows.append([g.label, str(len(g.runs)), *cells, f"{recovered}/{len(degs)}"])
+        row = [
+            g.label,
+            str(len(g.runs)),
+            *_ci_cells(GROUP_METRICS, degs),
+            f"{recovered}/{len(degs)}",
+        ]
+        if with_success:
+            successes = [d for r in g.runs if (d := summaries[r.name].success)]
+            row += _ci_cells(GROUP_SUCCESS, successes)
+        rows.append(row)
     return headers, rows
+
+
+def _ci_cells(metrics: Sequence[tuple], degs: Sequence[Degradation]) -> list[str]:
+    """'mean [low, high]' of each metric over `degs` (95% bootstrap CI)."""
+    cells = []
+    for _, get, fmt in metrics:
+        ci = bootstrap_ci(finite([get(d) for d in degs]))
+        cells.append(f"{fmt(ci.mean)} [{fmt(ci.low)}, {fmt(ci.high)}]")
+    return cells
 
 
 AGGREGATE_NOTE = (

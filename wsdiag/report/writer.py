@@ -134,6 +134,7 @@ def summary_json(report: Report) -> dict[str, Any]:
             "r_random": s.r_random,
             "r_random_source": s.r_random_source,
             "degradation": d.degradation.as_dict() if d.degradation else None,
+            "success": s.success.as_dict() if s.success else None,
             "safety": None if (table := s.safety) is None else table.to_dict(orient="index"),
             "significant": d.significant,
             "verdict": d.verdict,

@@ -1,10 +1,11 @@
 """A sweep's plan: every run (variant x grid x seed), and one pretraining per distinct pretraining.
 
 Two runs share a pretraining when everything the pretraining stage reads is equal: the
-environment, `[pretrain]`, the seed, `[eval]`, `[checkpoint]`, `[log]`, and the mitigation when
-its pretraining part changes this pretraining (TD3BC++'s penalty; the critic-weighted
-relaxation only on a td3bc pretraining); these are hashed. Each pretraining runs once
-(`--until pretrain`) under `<root>/pretrained/<hash>-seed<k>/`; its runs fine-tune from it under
+environment (`[env]`, its `kwargs` and `imports` included), `[pretrain]`, the seed, `[eval]`,
+`[checkpoint]`, `[log]`, and the mitigation when its pretraining part changes this pretraining
+(TD3BC++'s penalty; the critic-weighted relaxation only on a td3bc pretraining); these are
+hashed. Each pretraining runs once (`--until pretrain`) under
+`<root>/pretrained/<hash>-seed<k>/`; its runs fine-tune from it under
 `<root>/runs/<variant>[-<grid values>]-seed<k>/` with `pretrain.path` set to it (and
 `pretrain.source = "checkpoint"`, or `"offline"` kept so that the dataset still supplies the
 retained data and reference scores). A run whose pretrained agent is given (`pretrain.source =
@@ -89,6 +90,9 @@ def pretraining_key(config: Config) -> str:
     """A hash of what the pretraining stage reads (module docstring), 12 hex digits."""
     table = to_dict(config)
     shared = {k: table.get(k) for k in SHARED_BY_PRETRAINING}
+    # env.kwargs and env.imports are hashed when set; unset, the key is the one of earlier
+    # versions, so that a sweep's existing pretrainings are found again
+    shared["env"] = {k: v for k, v in shared["env"].items() if v not in ({}, [])}
     mitigation = MITIGATIONS[config.mitigation.name]
     if mitigation.pretrain is not None and mitigation.pretrains(config):
         shared["mitigation"] = table["mitigation"]

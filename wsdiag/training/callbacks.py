@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 
 from wsdiag.core import Callback, LoopView, due
-from wsdiag.envs import evaluate, uniform_random
+from wsdiag.envs import evaluate, evaluate_episodes, uniform_random
 from wsdiag.training.checkpoint import prune_checkpoints, save_checkpoint
 
 if TYPE_CHECKING:
@@ -70,10 +70,13 @@ class TrainLogger(Callback):
 
 
 class Evaluator(Callback):
-    """Evaluates the acting policy every `every` steps as `eval/return` (mean), `eval/return_std`.
+    """Evaluates the acting policy every `every` steps as `eval/return` (mean), `eval/return_std`,
+    and, when the env reports success (`info["is_success"]` or `info["success"]`), as
+    `eval/success`: the fraction of episodes whose final step reported success.
 
-    `baseline=True` also evaluates at step 0 and records it as `eval/baseline_return` and a
-    `baseline` event: the pretrained policy's return that degradation is measured against; and
+    `baseline=True` also evaluates at step 0 and records it as `eval/baseline_return` (and
+    `eval/baseline_success`) and a `baseline` event: the pretrained policy's return that
+    degradation is measured against; and
     `eval/random_return`, the return of uniform random actions on the same start states (or the
     dataset's ref_min_score when there is one), the floor that dip fractions are relative to.
     `target_return` stops the loop once the mean return reaches it (pretraining to a level).
@@ -94,38 +97,44 @@ class Evaluator(Callback):
         self.env, self.every, self.episodes, self.seed = env, every, episodes, seed
         self.baseline, self.target_return, self.ref_scores = baseline, target_return, ref_scores
 
-    def _evaluate(self, loop: LoopView) -> float:
+    def _evaluate(self, loop: LoopView) -> tuple[float, float | None]:
+        """(mean return, success rate or None) of one evaluation, recorded."""
         agent = loop.acting_agent()
-        returns = evaluate(
+        result = evaluate_episodes(
             lambda obs: agent.act(obs, explore=False), self.env, self.episodes, self.seed
         )
-        mean = float(returns.mean())
-        rows = {"eval/return": mean, "eval/return_std": float(returns.std())}
+        mean, success = float(result.returns.mean()), result.success_rate
+        rows = {"eval/return": mean, "eval/return_std": float(result.returns.std())}
+        if success is not None:
+            rows["eval/success"] = success
         if self.ref_scores is not None:
             low, high = self.ref_scores
             rows["eval/normalized_return"] = 100.0 * (mean - low) / (high - low)
         loop.recorder.log(loop.step, loop.phase.name, rows)
         loop.state.last_eval = mean
-        return mean
+        return mean, success
 
     def on_start(self, loop: LoopView) -> None:
         if self.baseline and loop.step == 0:
-            mean = self._evaluate(loop)
+            mean, success = self._evaluate(loop)
             if self.ref_scores is not None:
                 floor = self.ref_scores[0]
             else:
                 act = uniform_random(loop.buffer.act_dim, self.seed)
                 floor = float(evaluate(act, self.env, self.episodes, self.seed).mean())
             rows = {"eval/baseline_return": mean, "eval/random_return": floor}
+            extra = {}
+            if success is not None:
+                rows["eval/baseline_success"] = extra["success"] = success
             loop.recorder.log(0, loop.phase.name, rows)
             loop.recorder.event(
-                "baseline", stage=loop.stage, step=0, eval_return=mean, random_return=floor
+                "baseline", stage=loop.stage, step=0, eval_return=mean, random_return=floor, **extra
             )
 
     def on_env_step(self, loop: LoopView) -> None:
         if not due(loop, self.every):
             return
-        mean = self._evaluate(loop)
+        mean, _ = self._evaluate(loop)
         if self.target_return is not None and mean >= self.target_return:
             loop.state.stop_reason = "target_return"
             loop.recorder.event(

@@ -29,7 +29,7 @@ from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callba
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
 from wsdiag.data.minari_io import require_local
 from wsdiag.data.offline import OfflineData, load_offline_data, online_buffers
-from wsdiag.envs import check_env_id, make_env, space_dims
+from wsdiag.envs import check_env, make_env, space_dims
 from wsdiag.errors import WsdiagError
 from wsdiag.mitigations import apply_mitigation, apply_to_pretraining
 from wsdiag.mitigations.base import MitigationContext
@@ -72,7 +72,8 @@ class Experiment:
         self.console = console or Console(stderr=True)
         self.progress = progress_callback(progress, self.console, config.eval.every)
         self.device = resolve_device(config.device)
-        envs = [make_env(config.env.id, config.env.max_episode_steps) for _ in range(3)]
+        env = config.env
+        envs = [make_env(env.id, env.max_episode_steps, env.kwargs, env.imports) for _ in range(3)]
         self.env, self.eval_env, self.spare_env = envs  # spare: rollouts, guides
         self.obs_dim, self.act_dim = space_dims(self.env)
         self.recorder = Recorder(self.run_dir, tensorboard=config.log.tensorboard)
@@ -91,7 +92,7 @@ class Experiment:
         cls, config: Config, out: Path, run_dir: Path | None = None, **kwargs: Any
     ) -> Experiment:
         """A new run directory (in `out`, or exactly `run_dir`): resolved config, provenance."""
-        check_env_id(config.env.id)  # fail before creating anything
+        check_env(config.env.id, config.env.imports)  # fail before creating anything
         run_dir = create_run_dir(out, config, run_dir)
         try:
             exp = cls(config, run_dir, **kwargs)
