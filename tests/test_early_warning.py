@@ -47,6 +47,12 @@ def test_the_critic_warns_right_before_updates_and_not_mid_warm_up() -> None:
     found = prognosis(stream, update_start=UPDATE, mode="critic")
     assert found is not None and (found.step, found.reason) == (1000, "critic")
     assert prognosis(stream, update_start=UPDATE, mode="update") is None
+    moved = pd.concat([stream, _stream(**{WARN_KEY: {1100: 0.5}})])
+    both = prognosis(moved, update_start=UPDATE, mode="both")
+    assert both is not None and (both.step, both.reason) == (1100, "update")
+    right = _stream(**{"probe/q_percentile": CONFIDENT, "probe/pretrained/q_percentile": PRETRAINED,
+                       WARN_KEY: {1100: 0.5}})  # fmt: skip
+    assert prognosis(right, update_start=UPDATE, mode="both") is None  # a confident critic
     loaded = WarmStart(critic_loaded=True)
     fine = _stream(**{"probe/q_percentile": CONFIDENT, "probe/pretrained/q_percentile": PRETRAINED})
     assert prognosis(fine, update_start=UPDATE, mode="either", warm=loaded) is None

@@ -12,7 +12,8 @@ At the probe right before policy updates begin (ref) and at every later one, wit
 
 `probes.warn` chooses which of them warns: "update" (the default: the measured false-alarm rate
 of "critic" alone is high, because a constraint or a mitigation can keep a wrong critic from
-moving the policy), "critic", "either", or "off".
+moving the policy), "critic", "either" (the first of the two), "both" (the update, once the
+critic also extrapolated), or "off".
 """
 
 from __future__ import annotations
@@ -78,11 +79,12 @@ def prognosis(
         return None  # the updates will follow
     ev = Evidence(metrics, None, update_start, th, warm)
     found = []
-    if mode in ("critic", "either") and ev.ref is not None:
-        critic = extrapolation(ev)
-        if critic.fired:
-            found.append(Prognosis(int(ev.ref), "critic", critic.evidence))
-    if mode in ("update", "either"):
+    critic = extrapolation(ev) if ev.ref is not None else None
+    if mode in ("critic", "either") and critic is not None and critic.fired:
+        found.append(Prognosis(int(ev.ref or 0), "critic", critic.evidence))
+    if mode == "both" and (critic is None or not critic.fired):
+        return None
+    if mode in ("update", "either", "both"):
         hit = _crossing(metrics, update_start, th.update_rms)
         if hit is not None:
             text = (f"actions moved {hit[1]:.3g} per dimension (half-ranges) from pi_pre by step "

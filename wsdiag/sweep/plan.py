@@ -31,6 +31,7 @@ from wsdiag.sweep.spec import SweepSpec
 PRETRAIN, FINETUNE = "pretrain", "finetune"
 GIVEN_SOURCES = ("checkpoint", "sb3")  # the pretrained agent is a file: nothing to pretrain
 SHARED_BY_PRETRAINING = ("env", "pretrain", "seed", "eval", "checkpoint", "log")
+LATER_FIELDS = {("env", "kwargs"): {}, ("env", "imports"): [], ("log", "tensorboard"): False}
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,13 @@ class SweepPlan:
 def pretraining_key(config: Config) -> str:
     """A hash of what the pretraining stage reads (module docstring), 12 hex digits."""
     table = to_dict(config)
-    shared = {k: table.get(k) for k in SHARED_BY_PRETRAINING}
-    # env.kwargs and env.imports are hashed when set; unset, the key is the one of earlier
-    # versions, so that a sweep's existing pretrainings are found again
-    shared["env"] = {k: v for k, v in shared["env"].items() if v not in ({}, [])}
+    shared = {k: dict(table.get(k) or {}) for k in SHARED_BY_PRETRAINING if k != "seed"}
+    shared["seed"] = table.get("seed")
+    # fields added since the hash was defined count only when set: at their default the key is
+    # the one of earlier versions, so that a sweep's existing pretrainings are found again
+    for (section, key), default in LATER_FIELDS.items():
+        if shared[section].get(key) == default:
+            shared[section].pop(key, None)
     mitigation = MITIGATIONS[config.mitigation.name]
     if mitigation.pretrain is not None and mitigation.pretrains(config):
         shared["mitigation"] = table["mitigation"]
