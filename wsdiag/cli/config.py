@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks into wsdiag.config)
-from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.cli.errors import cli_errors
-from wsdiag.config import Config, dump_config, load_config
-from wsdiag.data.minari_io import require_local
-from wsdiag.envs import check_env_id
+
+if TYPE_CHECKING:
+    from wsdiag.config import Config
 
 app = typer.Typer(help="Check experiment configs.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -22,6 +20,10 @@ console = Console(stderr=True)
 def check_inputs(config: Config) -> None:
     """What a config names outside itself: the environment id, the pretrained checkpoint, the
     local dataset (a CUDA device is checked when the run starts)."""
+    from wsdiag.agents.checkpoint import load_checkpoint
+    from wsdiag.data.minari_io import require_local
+    from wsdiag.envs import check_env_id
+
     check_env_id(config.env.id)
     if config.pretrain.source == "checkpoint":
         load_checkpoint(config.pretrain.path)
@@ -45,6 +47,9 @@ def check(
     Example: wsdiag config check wsdiag/configs/demo.toml --set mitigation.name='"ccl_pqd"'
     """
     with cli_errors(debug):
+        import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks into wsdiag.config)
+        from wsdiag.config import dump_config, load_config
+
         extra = [f"seed={seed}"] if seed is not None else []
         resolved = load_config(config, [*(overrides or []), *extra])
         check_inputs(resolved)

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.cli.errors import cli_errors
-from wsdiag.data.build import (
-    RANDOM,
-    DatasetInfo,
-    collect_dataset,
-    concat_dataset,
-    describe,
-    mix_dataset,
-)
-from wsdiag.data.minari_io import datasets_root, local_dataset_ids
-from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
+
+if TYPE_CHECKING:
+    from wsdiag.data.build import DatasetInfo
 
 app = typer.Typer(help="Make and inspect Minari datasets (under MINARI_DATASETS_PATH).")
 console = Console(stderr=True)
@@ -29,12 +21,18 @@ Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 
 def checkpoint_agent(path: str, env_id: str | None) -> tuple[object, str]:
     """The agent saved at `path` and the env it acts in (default: the checkpoint's)."""
+    from wsdiag.agents.checkpoint import load_checkpoint
+    from wsdiag.envs import make_env, space_dims
+
     ckpt = load_checkpoint(path)
     env_id = env_id or ckpt.meta.get("env_id")
     return ckpt.make_agent(*space_dims(make_env(env_id))), env_id
 
 
 def _written(dataset_id: str) -> None:
+    from wsdiag.data.build import describe
+    from wsdiag.data.minari_io import datasets_root
+
     info = describe(dataset_id)
     console.print(
         f"wrote [bold]{dataset_id}[/]: {info.episodes} episodes, {info.steps} steps, "
@@ -71,6 +69,8 @@ def collect(
 ) -> None:
     """Roll out a policy and record a Minari dataset, with reference scores and labels."""
     with cli_errors(debug):
+        from wsdiag.data.build import RANDOM, collect_dataset
+
         if steps < 1 or ref_episodes < 1 or noise < 0:
             raise WsdiagError("--steps and --ref-episodes must be >= 1 and --noise >= 0")
         agent, env_id = (RANDOM, env) if policy == RANDOM else checkpoint_agent(policy, env)
@@ -103,6 +103,8 @@ def mix(
 ) -> None:
     """Replace the final PERCENT% of BASE's transitions by whole episodes of OTHER (TD3BC++)."""
     with cli_errors(debug):
+        from wsdiag.data.build import mix_dataset
+
         mix_dataset(base, other, percent, out)
         _written(out)
 
@@ -115,6 +117,8 @@ def concat(
 ) -> None:
     """Concatenate datasets (medium-expert style); labels are kept."""
     with cli_errors(debug):
+        from wsdiag.data.build import concat_dataset
+
         concat_dataset(datasets, out)
         _written(out)
 
@@ -128,6 +132,9 @@ def _score_range(info: DatasetInfo) -> str:
 def list_datasets(debug: Debug = False) -> None:
     """A table of the datasets under MINARI_DATASETS_PATH."""
     with cli_errors(debug):
+        from wsdiag.data.build import describe
+        from wsdiag.data.minari_io import datasets_root, local_dataset_ids
+
         table = Table(title=f"datasets in {datasets_root()}")
         ids = local_dataset_ids()
         table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
@@ -154,6 +161,9 @@ def list_datasets(debug: Debug = False) -> None:
 def info(dataset_id: Annotated[str, typer.Argument()], debug: Debug = False) -> None:
     """Details of one local dataset."""
     with cli_errors(debug):
+        from wsdiag.data.build import describe
+        from wsdiag.data.minari_io import datasets_root
+
         d = describe(dataset_id)
         table = Table(title=dataset_id, show_header=False)
         rows = {
