@@ -40,7 +40,7 @@ def figure_progress(console: Console) -> Iterator[FigureProgress | None]:
         console=console,
         transient=True,
     )
-    task = bar.add_task("", total=None)
+    task = bar.add_task("reading the runs", total=None)
 
     def show(done: int, total: int, name: str) -> None:
         bar.update(task, completed=done, total=total, description=name)
