@@ -1,8 +1,9 @@
 """wsdiag report: every figure on synthetic data, the report of tiny real runs (single and multi-run
 with a Pareto front), CLI errors, and the HTML page in a real headless browser.
 
-UMAP's first fit in a process compiles numba code (17-60 s), so these tests draw embeddings with
-the PCA path; `test_umap_embedding` runs UMAP only with WSDIAG_SLOW_TESTS=1.
+UMAP's first fit on a machine compiles numba code (17-60 s; later processes load it from numba's
+cache), so these tests draw embeddings with the PCA path; `test_umap_embedding` runs UMAP only
+with WSDIAG_SLOW_TESTS=1.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def test_embedding_methods() -> None:
         embed(x, "tsne")
 
 
-SLOW = "UMAP's first fit in a process compiles numba code (17-60 s): set WSDIAG_SLOW_TESTS=1"
+SLOW = "UMAP's first fit on a machine compiles numba code (17-60 s): set WSDIAG_SLOW_TESTS=1"
 
 
 @pytest.mark.skipif(not os.environ.get("WSDIAG_SLOW_TESTS"), reason=SLOW)

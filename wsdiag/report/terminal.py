@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from wsdiag.analysis.summary import RunSummary
 from wsdiag.report.model import Report
 from wsdiag.report.tables import Table, key_table
 
@@ -103,12 +104,12 @@ def split_tables(table: Table, title: str, console: Console) -> list[RichTable]:
     return out
 
 
-def _findings(report_summary: object) -> RichTable:
+def _findings(summary: RunSummary) -> RichTable:
     """Status | sentence, the sentence wrapping under itself."""
     grid = RichTable.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, min_width=len("against"))
     grid.add_column()
-    d = report_summary.diagnosis  # type: ignore[attr-defined]
+    d = summary.diagnosis
     for f in d.findings:
         word, colour = STATUS.get(f.status, ("n/a", "dim"))
         grid.add_row(Text(word, style=colour), Text(f"{f.title}: {f.evidence}"))
