@@ -33,15 +33,84 @@ def test_help_and_version() -> None:
         assert option in result.stdout
 
 
+COMMANDS = [["train"], ["probe"], ["report"], ["sweep"], ["data"], ["config"],
+            *(["data", c] for c in ("collect", "mix", "concat", "list", "info")),
+            ["config", "check"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = _invoke(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert f"Usage: wsdiag {' '.join(command)}" in " ".join(result.stdout.split())
+
+
+def test_the_cli_imports_no_heavy_module() -> None:
+    """`wsdiag --help` answers at once: the entry module loads no learning or plotting stack
+    (each command imports what it needs when it runs)."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "gymnasium", "matplotlib", "umap", "ray", "sklearn", "pandas", "minari")
+    code = f"import sys, wsdiag.cli.main; print(sorted(set({heavy!r}) & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_shell_completion() -> None:
+    script = _invoke("--show-completion", "bash")
+    assert script.exit_code == 0 and "_WSDIAG_COMPLETE=complete_bash" in script.stdout
+
+    def complete(words: str) -> list[str]:
+        env = {"_WSDIAG_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - (not words.endswith(" ")))}  # fmt: skip
+        result = runner.invoke(app, [], env=env, prog_name="wsdiag")
+        assert result.exit_code == 0, result.output
+        return result.stdout.split()
+
+    assert complete("wsdiag rep") == ["report"]
+    assert complete("wsdiag report --embedding ") == ["auto", "umap", "pca"]
+    assert complete("wsdiag train --until ") == ["pretrain"]
+
+
+@pytest.mark.parametrize(
+    ("args", "valid"),
+    [(["train", DEMO, "--until", "finetune"], "'pretrain'"),
+     (["report", ".", "--embedding", "tsne"], "'auto', 'umap', 'pca'")],
+)  # fmt: skip
+def test_choices_are_refused_by_the_parser(args: list[str], valid: str) -> None:
+    result = _invoke(*args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"is not one of {valid}" in " ".join(result.stderr.replace("│", " ").split())
+
+
 def test_train_tiny_run_and_resume_complete(tmp_path: Path) -> None:
-    result = _invoke("train", DEMO, "--out", str(tmp_path), "--seed", "5", "-q", *TINY)
+    result = _invoke("train", DEMO, "--out", str(tmp_path), "--seed", "5", *TINY)
     assert result.exit_code == 0, result.output
     run_dir = tmp_path / "demo-pendulum-td3-seed5"
     assert "run directory" in result.stderr and "baseline" in result.stdout
+    assert "finetune step 300/" in result.stderr  # plain progress lines outside a terminal
     assert (run_dir / "config.toml").read_text().count("seed = 5") == 1
     assert "eval/baseline_return" in set(read_metrics(run_dir).key)
-    again = _invoke("train", "--resume", str(run_dir), "-q")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["device"] == "cpu" and meta["device_requested"] == "cpu"  # the demo's device
+    again = _invoke("train", "--resume", str(run_dir))
     assert again.exit_code == 0 and "already complete" in again.stderr
+    quiet = _invoke("train", "--resume", str(run_dir), "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == f"{run_dir}\n"
+
+
+def test_meta_json_records_the_device_auto_resolves_to(tmp_path: Path) -> None:
+    result = _invoke("train", DEMO, "--out", str(tmp_path), "-q", *TINY, "--until", "pretrain",
+                     "--set", 'device="auto"')  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run_dir = Path(result.stdout.strip())
+    assert result.stderr == "" and run_dir.parent == tmp_path  # --quiet: the path alone
+    meta = json.loads((run_dir / "meta.json").read_text())
+    import torch
+
+    expected = f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu"
+    assert meta["device_requested"] == "auto" and meta["device"] == expected
 
 
 def test_until_pretrain_then_reuse(tmp_path: Path) -> None:
@@ -62,7 +131,6 @@ def test_until_pretrain_then_reuse(tmp_path: Path) -> None:
         (["--set", "finetune.stepz=3"], "did you mean 'steps'"),
         (["--set", 'pretrain.source="checkpoint"', "--set", 'pretrain.path="/nope"'],
          "checkpoint not found: /nope"),
-        (["--until", "finetune"], "--until accepts only 'pretrain'"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_red_line_exit_2(tmp_path: Path, args: list[str], text: str) -> None:
@@ -96,7 +164,7 @@ def test_debug_shows_the_exception(tmp_path: Path) -> None:
     assert result.exit_code != 0 and result.exception is not None
 
 
-def test_probe_checkpoint_of_a_run(tmp_path: Path) -> None:
+def test_probe_checkpoint_of_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _invoke("train", DEMO, "--out", str(tmp_path), "-q", *TINY).exit_code == 0
     run_dir = tmp_path / "demo-pendulum-td3-seed0"
     out = tmp_path / "probe-out"
@@ -110,6 +178,13 @@ def test_probe_checkpoint_of_a_run(tmp_path: Path) -> None:
     assert (out / "probes" / "step_300.npz").exists()
     pre = _invoke("probe", "-c", str(run_dir), "--rollouts", "20", "--out", str(tmp_path / "p2"))
     assert pre.exit_code == 0 and "none" in pre.stderr  # the pretrained agent has no reference
+    monkeypatch.chdir(tmp_path)  # the default output folder is relative: probes/<checkpoint>
+    latest = _invoke("probe", "-c", str(run_dir / "checkpoints" / "latest"), "--rollouts", "20",
+                     "--set", "probes.n_perturb=8", "--quiet")  # fmt: skip
+    assert latest.exit_code == 0 and latest.stderr == "", latest.output
+    assert latest.stdout == f"{Path('probes') / 'step_300' / 'probes'}\n"  # where latest points
+    assert (tmp_path / "probes" / "step_300" / "probes" / "step_300.json").is_file()
+    assert not (tmp_path / "probes" / "latest").exists()
 
 
 def test_probe_bad_input(tmp_path: Path) -> None:

@@ -175,7 +175,7 @@ def test_a_failed_start_leaves_no_run_directory(finished: Path, tmp_path: Path) 
 def test_resume_of_a_finished_run_changes_no_file(finished: Path, tmp_path: Path) -> None:
     run_dir = _copy(finished, tmp_path)
     before = _digest(run_dir)
-    result = runner.invoke(app, ["train", "--resume", str(run_dir), "-q"])
+    result = runner.invoke(app, ["train", "--resume", str(run_dir)])
     assert result.exit_code == 0, result.output
     assert "already complete" in result.output
     assert _digest(run_dir) == before

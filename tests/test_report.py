@@ -1,12 +1,14 @@
 """wsdiag report: every figure on synthetic data, the report of tiny real runs (single and multi-run
 with a Pareto front), CLI errors, and the HTML page in a real headless browser.
 
-UMAP's first fit in a process compiles numba code (17-60 s), so these tests draw embeddings with
-the PCA path; `test_umap_embedding` runs UMAP only with WSDIAG_SLOW_TESTS=1.
+UMAP's first fit on a machine compiles numba code (17-60 s; later processes load it from numba's
+cache), so these tests draw embeddings with the PCA path; `test_umap_embedding` runs UMAP only
+with WSDIAG_SLOW_TESTS=1.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -18,6 +20,8 @@ import pandas as pd
 import pytest
 import typer
 from matplotlib.image import imread
+from rich.cells import cell_len
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tests.conftest import tiny_config
@@ -36,6 +40,8 @@ from wsdiag.report.percentile import plot_percentile_histograms
 from wsdiag.report.probe_series import plot_probe_series
 from wsdiag.report.q_by_label import plot_q_by_label
 from wsdiag.report.snapshots import Snapshot
+from wsdiag.report.tables import key_table
+from wsdiag.report.terminal import print_report
 from wsdiag.training.experiment import Experiment
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -236,13 +242,26 @@ def test_embedding_methods() -> None:
         embed(x, "tsne")
 
 
-SLOW = "UMAP's first fit in a process compiles numba code (17-60 s): set WSDIAG_SLOW_TESTS=1"
+SLOW = "UMAP's first fit on a machine compiles numba code (17-60 s): set WSDIAG_SLOW_TESTS=1"
 
 
 @pytest.mark.skipif(not os.environ.get("WSDIAG_SLOW_TESTS"), reason=SLOW)
 def test_umap_embedding() -> None:
     coords, used = embed(rng.normal(size=(300, 6)), "umap")
     assert used == "UMAP" and coords.shape == (300, 2) and np.isfinite(coords).all()
+
+
+def test_umap_code_is_cached_on_disk() -> None:
+    """Every numba function a report's UMAP fit compiles has numba's on-disk cache."""
+    pytest.importorskip("umap", reason="umap-learn draws the embeddings (PCA without it)")
+    from numba.core.caching import FunctionCache
+
+    from wsdiag.report.umap_cache import CACHED, cached_dispatchers, load_umap
+
+    load_umap()
+    dispatchers = cached_dispatchers()
+    assert len(dispatchers) == len(CACHED)  # every name still exists in this umap-learn
+    assert all(isinstance(d._cache, FunctionCache) for d in dispatchers)
 
 
 def test_learning_curve_annotation_matches_the_metrics() -> None:
@@ -296,6 +315,19 @@ def test_report_of_a_tiny_run_writes_every_file(single_report, tiny_runs: list[P
     md = (out / "summary.md").read_text()
     assert "tiny-seed3/probes.png" in md and run["verdict"] in md
     assert run["success"] is None and "success" not in md  # Pendulum reports no success
+    # outside a terminal, one plain line per figure as it starts
+    figures = [line for line in result.stderr.splitlines() if line.startswith("figure ")]
+    assert figures[0] == f"figure 1/{1 + len(RUN_FIGURES)}: learning_curve.png"
+    assert figures[-1] == f"figure {1 + len(RUN_FIGURES)}/{1 + len(RUN_FIGURES)}: " \
+        "tiny-seed3/embedding.png"  # fmt: skip
+
+
+def test_quiet_report_prints_its_path_alone(tiny_runs: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "quiet"
+    args = ["report", str(tiny_runs[0]), "--out", str(out), "--no-run-figures", "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{out / 'report.html'}\n" and result.stderr == ""
 
 
 def test_multi_run_report_has_a_pareto_front(tiny_runs: list[Path], tmp_path: Path) -> None:
@@ -447,6 +479,39 @@ def test_report_format_option(tiny_runs: list[Path], tmp_path: Path) -> None:
     assert "(learning_curve.svg)" in md
 
 
+def test_terminal_report_fits_80_columns(tiny_runs: list[Path], tmp_path: Path) -> None:
+    """Run names as long as a sweep's, three runs: no line over 80 columns, no word broken."""
+    names = ["pendulum-td3-warmup-5000-ccl_pqd-seed0", "pendulum-td3-warmup-0-seed1",
+             "pendulum-td3-warmup-5000-ccl_pqd-seed1"]  # fmt: skip
+    dirs = [tmp_path / n for n in names]
+    for source, target in zip([*tiny_runs, tiny_runs[0]], dirs, strict=True):
+        shutil.copytree(source, target, symlinks=True)
+    rep = write_report(dirs, tmp_path / "report", per_run_figures=False)
+    rep.warnings.append("a warning long enough to wrap: " + " ".join(["probe-set"] * 12))
+    headers, rows = key_table(rep.summaries)
+    words = {w for text in [*headers, *(c for r in rows for c in r)] for w in text.split()}
+    for s in rep.summaries:
+        d = s.diagnosis
+        texts = [s.run.name, d.verdict, *rep.warnings]
+        texts += [f"{f.title}: {f.evidence}" for f in d.findings]
+        texts += [m for f in d.causes for m in f.mitigations]
+        words |= {w for text in texts for w in text.split()}
+
+    def shown(width: int) -> list[str]:
+        console = Console(width=width, file=io.StringIO(), color_system=None)
+        print_report(rep, console)
+        return console.file.getvalue().splitlines()
+
+    lines = shown(80)
+    assert max(cell_len(line) for line in lines) <= 80
+    broken = [w for w in words if not any(w in line for line in lines)]
+    assert not broken, broken
+    assert any("degradation (continued)" in line for line in lines)  # the table split in two
+    wide = shown(200)
+    assert not any("(continued)" in line for line in wide)
+    assert any(all(h in line for h in ("min (step)", "back to R0 (+steps)")) for line in wide)
+
+
 def _one_line_error(result, text: str) -> None:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -465,8 +530,6 @@ def test_cli_bad_input_is_one_line_and_exit_2(tiny_runs: list[Path], tmp_path: P
         _one_line_error(runner.invoke(app, ["report", run, "--format", bad]), text)
     _one_line_error(runner.invoke(app, ["report", run, "--set", "diagnose.nope=1"]),
                     "unknown setting 'diagnose.nope'")  # fmt: skip
-    _one_line_error(runner.invoke(app, ["report", run, "--embedding", "tsne"]),
-                    "--embedding must be one of")  # fmt: skip
 
 
 def _chromium() -> str | None:

@@ -140,11 +140,12 @@ def is_complete(run_dir: Path) -> bool:
 def resolve_checkpoint(path: str | Path) -> Path:
     """A checkpoint directory from a checkpoint, a `checkpoints/` folder or a run directory.
 
-    A run directory resolves to its pretrained checkpoint; a `checkpoints/` folder to `latest`.
+    A run directory resolves to its pretrained checkpoint; a `checkpoints/` folder to `latest`;
+    a link (`latest`) to the checkpoint it points to, so that the result has its real name.
     """
     path = Path(path)
     if (path / AGENT_FILE).exists():
-        return path
+        return path.resolve() if path.is_symlink() else path
     if (path / CHECKPOINTS_DIR / PRETRAINED / AGENT_FILE).exists():
         return path / CHECKPOINTS_DIR / PRETRAINED
     if (path / LATEST / AGENT_FILE).exists():

@@ -96,6 +96,23 @@ def parallel_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def cli_table(result: dict[str, Any]) -> Table:
+    """`wsdiag --help` beside `import typer, rich`; the cold and warm one-run report."""
+    table = Table(title="Command line: wall s of a fresh process (lower is better)")
+    for col in ("command", "wall s", "ratio"):
+        table.add_column(col, justify="left" if col == "command" else "right")
+    table.add_row('python -c "import typer, rich"', f"{result['import_typer_rich_s']:.2f}", "1")
+    table.add_row("wsdiag --help", f"{result['help_s']:.2f}", _x(result["help_over_import"]))
+    table.add_row("wsdiag report RUN, warm numba cache", f"{result['report_warm_s']:.1f}", "1")
+    table.add_row(
+        "wsdiag report RUN, cold numba cache",
+        f"{result['report_cold_s']:.1f}",
+        _x(result["report_cold_over_warm"]),
+    )
+    table.caption = f"RUN = {result['report_run']}"
+    return table
+
+
 def values_table(title: str, values: dict[str, Any]) -> Table:
     """A two-column table of named numbers (the probe and dataset sections)."""
     table = Table(title=title)
@@ -151,6 +168,17 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {p['runs']} runs: sequential ({p['sequential_threads']} threads) / parallel "
             f"(1 thread) wall | {p['sequential_wall_s']:.1f} / {p['parallel_wall_s']:.1f} s = "
             f"{_x(p['speedup'])} | |"
+        )
+    if "cli" in results:
+        c = results["cli"]
+        lines.append(
+            f'| `wsdiag --help` / `python -c "import typer, rich"` wall | '
+            f"{c['help_s']:.2f} / {c['import_typer_rich_s']:.2f} s = "
+            f"{_x(c['help_over_import'])} | < 1 s |"
+        )
+        lines.append(
+            f"| one-run `wsdiag report`, cold / warm numba cache | {c['report_cold_s']:.1f} / "
+            f"{c['report_warm_s']:.1f} s = {_x(c['report_cold_over_warm'])} | warm < 10 s |"
         )
     for section in ("probes", "data"):
         for key, value in results.get(section, {}).items():

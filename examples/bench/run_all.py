@@ -19,7 +19,7 @@ from examples.bench import ensemble, flops, parallel, report, throughput
 from examples.bench.common import BATCH, load_average, machine_info
 
 SECTIONS = ("throughput", "flops", "ensemble", "parallel")
-EXTRA_SECTIONS = ("probes", "data")  # probe cost and dataset loading (after throughput)
+EXTRA_SECTIONS = ("probes", "data", "cli")  # probe cost, dataset loading, command-line speed
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,6 +33,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ensemble-iters", type=int, default=100, help="timed critic steps per repeat")
     p.add_argument("--parallel-steps", type=int, default=3_000, help="env steps per parallel run")
     p.add_argument("--runs", type=int, default=2, help="number of parallel runs K")
+    p.add_argument("--cli-repeats", type=int, default=5, help="`wsdiag --help` timings (best)")
+    p.add_argument(
+        "--report-run",
+        type=Path,
+        default=None,
+        help="run directory the cli section reports on (default: a demo run, trained once)",
+    )
     p.add_argument(
         "--sections",
         nargs="+",
@@ -43,8 +50,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.random_steps < BATCH:
         p.error(f"--random-steps must be at least the batch size ({BATCH})")
-    if min(args.steps, args.update_iters, args.ensemble_iters, args.repeats, args.runs) < 1:
-        p.error("--steps, --update-iters, --ensemble-iters, --repeats and --runs must be >= 1")
+    counts = (args.steps, args.update_iters, args.ensemble_iters, args.repeats, args.runs,
+              args.cli_repeats)  # fmt: skip
+    if min(counts) < 1:
+        p.error(
+            "--steps, --update-iters, --ensemble-iters, --repeats, --runs and --cli-repeats "
+            "must be >= 1"
+        )
     if args.parallel_steps <= args.random_steps:
         p.error("--parallel-steps must exceed --random-steps")
     return args
@@ -64,7 +76,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     warnings.filterwarnings("ignore", module="stable_baselines3")
     results: dict[str, Any] = {
         "machine": machine_info(),
-        "args": vars(args) | {"out": str(args.out)},
+        "args": vars(args)
+        | {"out": str(args.out), "report_run": args.report_run and str(args.report_run)},
     }
     load = results["machine"]["load_average_start"]
     if load and load[0] > 0.5 * (os.cpu_count() or 1):
@@ -95,11 +108,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
             results["probes"] = probes.run(args.threads, _td3_cheetah_steps_per_s(results))
             console.print(report.values_table("Probe cost (s)", results["probes"]))
-        else:
+        elif section == "data":
             from examples.bench import data
 
             results["data"] = data.run()
             console.print(report.values_table("Dataset loading", results["data"]))
+        else:
+            from examples.bench import cli
+
+            results["cli"] = cli.run(args.cli_repeats, args.report_run)
+            console.print(report.cli_table(results["cli"]))
         seconds[section] = time.perf_counter() - t0
         loads[section] = {"before": load_before, "after": load_average()}
     results["section_s"] = seconds

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks into wsdiag.config)
-from wsdiag.agents.checkpoint import load_checkpoint
-from wsdiag.agents.sb3 import check_warm_start, import_sb3
 from wsdiag.cli.errors import cli_errors
-from wsdiag.config import Config, dump_config, load_config
-from wsdiag.data.minari_io import require_local
-from wsdiag.envs import check_env, make_env
+
+if TYPE_CHECKING:
+    from wsdiag.config import Config
 
 app = typer.Typer(help="Check experiment configs.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -24,6 +21,11 @@ def check_inputs(config: Config) -> None:
     """What a config names outside itself: the environment id (after its imports), the
     pretrained checkpoint (an SB3 model: against the environment's spaces and the fine-tuning
     agent), the local dataset (a CUDA device is checked when the run starts)."""
+    from wsdiag.agents.checkpoint import load_checkpoint
+    from wsdiag.agents.sb3 import check_warm_start, import_sb3
+    from wsdiag.data.minari_io import require_local
+    from wsdiag.envs import check_env, make_env
+
     check_env(config.env.id, config.env.imports)
     if config.pretrain.source == "checkpoint":
         load_checkpoint(config.pretrain.path)
@@ -52,6 +54,9 @@ def check(
     Example: wsdiag config check wsdiag/configs/demo.toml --set mitigation.name='"ccl_pqd"'
     """
     with cli_errors(debug):
+        import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks into wsdiag.config)
+        from wsdiag.config import dump_config, load_config
+
         extra = [f"seed={seed}"] if seed is not None else []
         resolved = load_config(config, [*(overrides or []), *extra])
         check_inputs(resolved)

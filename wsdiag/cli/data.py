@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.cli.errors import cli_errors
-from wsdiag.data.build import (
-    RANDOM,
-    DatasetInfo,
-    EnvChoice,
-    collect_dataset,
-    concat_dataset,
-    describe,
-    mix_dataset,
-)
-from wsdiag.data.minari_io import datasets_root, local_dataset_ids
-from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
+
+if TYPE_CHECKING:
+    from wsdiag.data.build import DatasetInfo, EnvChoice
 
 app = typer.Typer(help="Make and inspect Minari datasets (under MINARI_DATASETS_PATH).")
 console = Console(stderr=True)
@@ -31,6 +22,10 @@ Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 def checkpoint_agent(path: str, env_id: str | None) -> tuple[object, EnvChoice]:
     """The agent saved at `path` and the env it acts in: the checkpoint's (its id with the run's
     env.kwargs and env.imports) unless `env_id` names another."""
+    from wsdiag.agents.checkpoint import load_checkpoint
+    from wsdiag.data.build import EnvChoice
+    from wsdiag.envs import make_env, space_dims
+
     ckpt = load_checkpoint(path)
     saved = ckpt.env_settings
     env = EnvChoice(saved["env_id"], saved["kwargs"], saved["imports"])
@@ -40,6 +35,9 @@ def checkpoint_agent(path: str, env_id: str | None) -> tuple[object, EnvChoice]:
 
 
 def _written(dataset_id: str) -> None:
+    from wsdiag.data.build import describe
+    from wsdiag.data.minari_io import datasets_root
+
     info = describe(dataset_id)
     console.print(
         f"wrote [bold]{dataset_id}[/]: {info.episodes} episodes, {info.steps} steps, "
@@ -76,6 +74,8 @@ def collect(
 ) -> None:
     """Roll out a policy and record a Minari dataset, with reference scores and labels."""
     with cli_errors(debug):
+        from wsdiag.data.build import RANDOM, EnvChoice, collect_dataset
+
         if steps < 1 or ref_episodes < 1 or noise < 0:
             raise WsdiagError("--steps and --ref-episodes must be >= 1 and --noise >= 0")
         if policy == RANDOM:
@@ -114,6 +114,8 @@ def mix(
 ) -> None:
     """Replace the final PERCENT% of BASE's transitions by whole episodes of OTHER (TD3BC++)."""
     with cli_errors(debug):
+        from wsdiag.data.build import mix_dataset
+
         mix_dataset(base, other, percent, out)
         _written(out)
 
@@ -126,6 +128,8 @@ def concat(
 ) -> None:
     """Concatenate datasets (medium-expert style); labels are kept."""
     with cli_errors(debug):
+        from wsdiag.data.build import concat_dataset
+
         concat_dataset(datasets, out)
         _written(out)
 
@@ -139,6 +143,9 @@ def _score_range(info: DatasetInfo) -> str:
 def list_datasets(debug: Debug = False) -> None:
     """A table of the datasets under MINARI_DATASETS_PATH."""
     with cli_errors(debug):
+        from wsdiag.data.build import describe
+        from wsdiag.data.minari_io import datasets_root, local_dataset_ids
+
         table = Table(title=f"datasets in {datasets_root()}")
         ids = local_dataset_ids()
         table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
@@ -165,6 +172,9 @@ def list_datasets(debug: Debug = False) -> None:
 def info(dataset_id: Annotated[str, typer.Argument()], debug: Debug = False) -> None:
     """Details of one local dataset."""
     with cli_errors(debug):
+        from wsdiag.data.build import describe
+        from wsdiag.data.minari_io import datasets_root
+
         d = describe(dataset_id)
         table = Table(title=dataset_id, show_header=False)
         rows = {

@@ -14,7 +14,7 @@ app = typer.Typer(
     help="Diagnose and fix warm-start degradation in off-policy actor-critic RL.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
 )
 app.command("train")(train.train)
 app.command("probe")(probe.probe)

@@ -10,10 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.config import apply_overrides, from_dict
+from wsdiag.cli.options import Quiet, status_console
 from wsdiag.errors import WsdiagError
-
-console = Console(stderr=True)
 
 
 def probe(
@@ -37,7 +35,11 @@ def probe(
     ] = 1000,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output folder (default probes/<checkpoint>)."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (default probes/<checkpoint>, the name `latest` points to).",
+        ),
     ] = None,
     seed: Annotated[
         int, typer.Option(help="Seed of the rollouts and the probes' random draws.")
@@ -46,6 +48,7 @@ def probe(
         list[str] | None,
         typer.Option("--set", "-s", help="Probe setting, e.g. probes.n_perturb=500."),
     ] = None,
+    quiet: Quiet = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Probe a saved agent: Q-percentile, gradient norms, TD errors, drift; see docs/probes.md.
@@ -53,17 +56,21 @@ def probe(
     Example: wsdiag probe --checkpoint runs/demo-pendulum-td3-seed0/checkpoints/step_8000
     """
     with cli_errors(debug):
+        from wsdiag.config import apply_overrides, from_dict
+        from wsdiag.probes.on_checkpoint import probe_checkpoint
+
         if rollouts < 1:
             raise WsdiagError("--rollouts must be >= 1")
         bad = [o for o in overrides or [] if not o.strip().startswith("probes.")]
         if bad:
             raise WsdiagError(f"--set here accepts only probes.* settings, got '{bad[0]}'")
         cfg = from_dict(apply_overrides({"probes": {"states": rollouts}}, overrides or [])).probes
-        from wsdiag.probes.on_checkpoint import probe_checkpoint
-
         result = probe_checkpoint(
             checkpoint, reference=reference, rollouts=rollouts, out=out, cfg=cfg, seed=seed
         )
+        if quiet:
+            typer.echo(result.out / "probes")
+            return
         table = Table(title=f"probes of {result.checkpoint} (step {result.step})")
         table.add_column("probe")
         table.add_column("value", justify="right")
@@ -71,5 +78,6 @@ def probe(
             table.add_row(key, f"{result.scalars[key]:.4g}")
         Console().print(table)
         ref = result.reference or "none (the probed agent's own rollouts are the behaviour)"
+        console = status_console(quiet)
         console.print(f"reference: {ref}", soft_wrap=True)
         console.print(f"written: {result.out / 'probes'}", soft_wrap=True)

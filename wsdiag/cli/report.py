@@ -9,9 +9,8 @@ import typer
 from rich.console import Console
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.errors import WsdiagError
-
-console = Console(stderr=True)
+from wsdiag.cli.options import Quiet, status_console
+from wsdiag.report.choices import EmbeddingMethod
 
 
 def report(
@@ -35,7 +34,8 @@ def report(
         ),
     ] = None,
     embedding: Annotated[
-        str, typer.Option(help="State embedding: auto (UMAP, PCA for few points), umap or pca.")
+        EmbeddingMethod,
+        typer.Option(help="State embedding: auto (UMAP, PCA for few points), umap or pca."),
     ] = "auto",
     overrides: Annotated[
         list[str] | None,
@@ -57,32 +57,38 @@ def report(
             "tables, verdicts and cross-run figures only."
         ),
     ] = True,
+    quiet: Quiet = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Write report.html, summary.md, summary.json and the figures; print the diagnosis.
 
     Example: wsdiag report runs/demo-pendulum-td3-seed0 runs/warmup-0-seed0 --out report
     """
+    console = status_console(quiet)
     with cli_errors(debug):
         from wsdiag.analysis.thresholds import thresholds_from
-        from wsdiag.report.embedding import METHODS
         from wsdiag.report.formats import parse_formats
+        from wsdiag.report.progress import figure_progress
         from wsdiag.report.terminal import print_report
         from wsdiag.report.writer import write_report
 
-        if embedding not in METHODS:
-            raise WsdiagError(f"--embedding must be one of {', '.join(METHODS)}, got '{embedding}'")
+        thresholds = thresholds_from(overrides or [])
         figure_files = parse_formats(formats)
-        result = write_report(
-            run_dirs,
-            out,
-            thresholds=thresholds_from(overrides or []),
-            r_random=random_return,
-            embedding=embedding,
-            seed=seed,
-            per_run_figures=run_figures,
-            formats=figure_files,
-        )
+        with figure_progress(console) as progress:
+            result = write_report(
+                run_dirs,
+                out,
+                thresholds=thresholds,
+                r_random=random_return,
+                embedding=embedding,
+                seed=seed,
+                per_run_figures=run_figures,
+                formats=figure_files,
+                progress=progress,
+            )
+        if quiet:
+            typer.echo(result.out / "report.html")
+            return
         print_report(result, Console())
         console.print(
             f"report: [bold]{result.out / 'report.html'}[/] ({result.seconds:.1f} s)",

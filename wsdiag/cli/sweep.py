@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
-from wsdiag.cli.errors import cli_errors
+from wsdiag.cli.errors import cli_errors, err_console
+from wsdiag.cli.options import Quiet, status_console
 from wsdiag.errors import WsdiagError
-
-console = Console(stderr=True)
 
 
 def sweep(
@@ -31,6 +30,7 @@ def sweep(
     report: Annotated[bool, typer.Option(help="One report over all runs at the end.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan and stop.")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Run failed runs again.")] = False,
+    quiet: Quiet = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Run every variant x grid x seed of a sweep file, each distinct pretraining once.
@@ -39,6 +39,7 @@ def sweep(
 
     Example: wsdiag sweep examples/sweeps/mitigations.toml --jobs 2 --report
     """
+    console = status_console(quiet)
     with cli_errors(debug):
         from wsdiag.sweep.backends import make_backend
         from wsdiag.sweep.plan import build_plan
@@ -64,12 +65,20 @@ def sweep(
         failed = state.names("failed")
         done = len(state.names("done"))
         console.print(f"sweep {plan.root}: {done} done, {len(failed)} failed", soft_wrap=True)
-        for name in failed:
-            console.print(f"  [red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
+        for name in failed:  # errors: shown with --quiet too
+            err_console.print(
+                f"  [red]failed[/] {escape(name)}: {escape(str(state.jobs[name]['error']))}",
+                soft_wrap=True,
+                highlight=False,
+            )
+        if quiet:
+            typer.echo(plan.root)
         if report and len(failed) < len(plan.jobs):
             from wsdiag.report.writer import write_report
 
             result = write_report([plan.root], plan.root / "report", per_run_figures=False)
             console.print(f"report: [bold]{result.out / 'report.html'}[/]", soft_wrap=True)
+            if quiet:
+                typer.echo(result.out / "report.html")
         if failed:
             raise typer.Exit(1)

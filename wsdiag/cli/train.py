@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.config import dump_config, load_config
+from wsdiag.cli.options import Quiet, status_console
 from wsdiag.errors import WsdiagError
-from wsdiag.rundir import read_metrics
-from wsdiag.training.experiment import Experiment
-
-console = Console(stderr=True)
 
 
 def train(
@@ -42,15 +38,10 @@ def train(
         typer.Option(help="Continue a run directory from its newest complete checkpoint."),
     ] = None,
     until: Annotated[
-        str | None,
+        Literal["pretrain"] | None,  # the stages after which a run can stop
         typer.Option(help="Stop after this stage: 'pretrain' saves the pretrained checkpoint."),
     ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="Plain log lines instead of a progress bar (automatic in pipes)."
-        ),
-    ] = False,
+    quiet: Quiet = False,
     report: Annotated[
         bool, typer.Option("--report", help="Write RUN_DIR/report (wsdiag report) at the end.")
     ] = False,
@@ -60,10 +51,12 @@ def train(
 
     Example: wsdiag train wsdiag/configs/demo.toml --set finetune.steps=20000 --seed 1
     """
+    console = status_console(quiet)
     with cli_errors(debug):
-        progress = "quiet" if quiet or not console.is_terminal else "bar"
-        if until not in (None, "pretrain"):
-            raise WsdiagError(f"--until accepts only 'pretrain', got '{until}'")
+        from wsdiag.config import dump_config, load_config
+        from wsdiag.training.experiment import Experiment
+
+        progress = "none" if quiet else "bar" if console.is_terminal else "quiet"
         if resume is not None:
             if overrides or seed is not None:
                 raise WsdiagError("--resume continues a run as configured: drop --set/--seed")
@@ -80,17 +73,22 @@ def train(
             exp = Experiment.create(cfg, out, progress=progress, console=console)
         console.print(f"run directory: [bold]{exp.run_dir}[/]", soft_wrap=True)
         run_dir = exp.run(until=until)
-        _summary(run_dir)
+        if quiet:
+            typer.echo(run_dir)
+        else:
+            _summary(run_dir, console)
     if report and until is None:
         from wsdiag.cli.report import report as write_report
 
         write_report([run_dir], out=None, random_return=None, embedding="auto", overrides=None,
-                     seed=0, run_figures=True, debug=debug)  # fmt: skip
+                     seed=0, run_figures=True, quiet=quiet, debug=debug)  # fmt: skip
 
 
-def _summary(run_dir: Path) -> None:
+def _summary(run_dir: Path, console: Console) -> None:
     """Print the evaluation returns that matter for warm-start degradation (and the success
     rates of those evaluations, when the env reports success)."""
+    from wsdiag.rundir import read_metrics
+
     frame = read_metrics(run_dir)
     evals = frame[frame.key == "eval/return"]
     success = frame[frame.key == "eval/success"].set_index(["phase", "step"]).value

@@ -2,7 +2,8 @@
 
 States are standardised per feature and embedded in 2-D with UMAP (umap-learn) on exact
 neighbours from scikit-learn's `NearestNeighbors` passed as `precomputed_knn` (this skips
-pynndescent's index, the slow part of UMAP's first call in a process), or with PCA: on request
+pynndescent's index), with UMAP's numba code cached on disk (`umap_cache`: only the first report
+on a machine compiles it), or with PCA: on request
 (`method="pca"`), without umap-learn, or with fewer than `MIN_UMAP_POINTS` points. The figure
 says which method drew it and why.
 """
@@ -21,12 +22,15 @@ from sklearn.preprocessing import StandardScaler
 
 from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.run import Run
+from wsdiag.report.choices import EMBEDDING_METHODS
 from wsdiag.report.key_steps import key_steps
 from wsdiag.report.style import new_figure, note, save, styled
+from wsdiag.report.umap_cache import load_umap
 
-METHODS = ("auto", "umap", "pca")
+METHODS = EMBEDDING_METHODS
 MIN_UMAP_POINTS = 50
 N_NEIGHBORS = 15
+N_EPOCHS = 200  # umap-learn's default for large sets (500 below 10,000 points: 2.5x the time)
 MAX_POINTS = 2000
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
@@ -50,14 +54,16 @@ def embed(x: np.ndarray, method: str = "auto", seed: int = 0) -> tuple[np.ndarra
         coords = PCA(n_components=2, random_state=seed).fit_transform(x)
         return coords, f"PCA (fallback: {len(x)} points, too few for UMAP)"
     try:
-        import umap
+        umap = load_umap()
     except ImportError:
         return PCA(n_components=2).fit_transform(x), "PCA (fallback: umap-learn not installed)"
     k = min(N_NEIGHBORS, len(x) - 1)
     dist, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reducer = umap.UMAP(n_neighbors=k, precomputed_knn=(idx, dist, None), random_state=seed)
+        reducer = umap.UMAP(
+            n_neighbors=k, n_epochs=N_EPOCHS, precomputed_knn=(idx, dist, None), random_state=seed
+        )
         return reducer.fit_transform(x), "UMAP"
 
 

@@ -148,14 +148,31 @@ RUN_FIGURES: tuple[tuple[str, str, str, Draw, bool], ...] = (
 )
 
 
+def planned_figures(s: RunSummary, opts: Options) -> list[str]:
+    """The file names of the run figures that `run_figures` draws for this run."""
+    return [
+        name
+        for name, _, _, _, needs_probes in RUN_FIGURES
+        if name not in opts.skip and (s.run.probe_steps or not needs_probes)
+    ]
+
+
 def run_figures(
-    s: RunSummary, folder: Path, root: Path, opts: Options, warn: Callable[[str], None]
+    s: RunSummary,
+    folder: Path,
+    root: Path,
+    opts: Options,
+    warn: Callable[[str], None],
+    before: Callable[[str], None] = lambda name: None,
 ) -> list[FigureFile]:
-    """Draw a run's figures into folder; a figure that fails is reported through `warn`."""
+    """Draw a run's figures into folder, calling `before(file name)` as each starts; a figure
+    that fails is reported through `warn`."""
     out = []
-    for name, title, caption, draw, needs_probes in RUN_FIGURES:
-        if name in opts.skip or (needs_probes and not s.run.probe_steps):
+    planned = set(planned_figures(s, opts))
+    for name, title, caption, draw, _ in RUN_FIGURES:
+        if name not in planned:
             continue
+        before(name)
         try:
             path = draw(s, folder / name, opts)
         except Exception as exc:  # one bad figure must not cost the whole report

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,14 @@ from wsdiag.report.figures import (
     overview_curve,
     overview_pareto,
     pareto_points,
+    planned_figures,
     run_figures,
 )
 from wsdiag.report.formats import figure_formats
 from wsdiag.report.html import render_html
 from wsdiag.report.markdown import render_markdown
 from wsdiag.report.model import HTML_FILE, JSON_FILE, MARKDOWN_FILE, Report
+from wsdiag.report.progress import FigureProgress
 from wsdiag.report.tables import group_safety
 from wsdiag.rundir import expand_sweeps
 
@@ -77,12 +79,15 @@ def write_report(
     seed: int = 0,
     per_run_figures: bool = True,
     formats: Sequence[str] = ("png",),
+    progress: FigureProgress | None = None,
 ) -> Report:
     """Write the report of the runs into `out` (module docstring) and return its contents.
 
     `per_run_figures=False` skips each run's folder of figures (the bulk of the time for many
     runs); the tables, verdicts and cross-run figures are written all the same. `formats`
-    (of png, svg, pdf) are the files of every figure; the pages show png, else svg.
+    (of png, svg, pdf) are the files of every figure; the pages show png, else svg. `progress`
+    is called as each figure starts, with the figures done, their total and the one drawn next
+    (relative to `out`), and once at the end with an empty name.
     """
     start = time.perf_counter()
     given = [Path(p) for p in run_dirs]
@@ -99,21 +104,42 @@ def write_report(
     report.stats = group_stats(report.groups, report.by_name, seed)
     report.warnings += [f"{run.name}: {message}" for run in runs for message in run.warnings]
     with figure_formats(tuple(formats)):
-        report.overview.append(overview_curve(report.groups, out))
         points = pareto_points(report.groups, report.by_name)
-        if has_points(points):
-            report.overview.append(overview_pareto(points, out))
-        single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # overview
+        single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # = overview
         opts = Options(embedding=embedding, seed=seed, skip=single)
-        for s in summaries if per_run_figures else []:
+        drawn = summaries if per_run_figures else []
+        plan = ["learning_curve.png", *(["pareto.png"] if has_points(points) else [])]
+        plan += [f"{_slug(s.run.name)}/{name}" for s in drawn for name in planned_figures(s, opts)]
+        tick = _ticker(progress, len(plan))
+        tick(plan[0])
+        report.overview.append(overview_curve(report.groups, out))
+        if has_points(points):
+            tick(plan[1])
+            report.overview.append(overview_pareto(points, out))
+        for s in drawn:
             folder = out / _slug(s.run.name)
-            figures = run_figures(s, folder, out, opts, report.warnings.append)
+            before = lambda name, f=folder.name: tick(f"{f}/{name}")  # noqa: E731
+            figures = run_figures(s, folder, out, opts, report.warnings.append, before=before)
             report.run_figures[s.run.name] = figures
+        tick("")
     atomic_write_text(out / JSON_FILE, json.dumps(summary_json(report), indent=1, default=str))
     atomic_write_text(out / MARKDOWN_FILE, render_markdown(report))
     atomic_write_text(out / HTML_FILE, render_html(report))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _ticker(progress: FigureProgress | None, total: int) -> Callable[[str], None]:
+    """`tick(name)`: report the figure `name` as the next one (done = the ticks before it)."""
+    done = -1
+
+    def tick(name: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, name)
+
+    return tick
 
 
 def _slug(name: str) -> str:

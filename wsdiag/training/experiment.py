@@ -50,7 +50,7 @@ from wsdiag.training.checkpoint import prune_checkpoints
 from wsdiag.training.loop import Loop
 from wsdiag.training.progress import progress_callback
 from wsdiag.training.recorder import Recorder
-from wsdiag.training.run_dir import create_run_dir, resolve_device
+from wsdiag.training.run_dir import create_run_dir, device_name, resolve_device
 from wsdiag.training.warm_start import behaviour_set, restore, warm_start
 
 
@@ -93,7 +93,8 @@ class Experiment:
     ) -> Experiment:
         """A new run directory (in `out`, or exactly `run_dir`): resolved config, provenance."""
         check_env(config.env.id, config.env.imports)  # fail before creating anything
-        run_dir = create_run_dir(out, config, run_dir)
+        device = resolve_device(config.device)
+        run_dir = create_run_dir(out, config, run_dir, device)
         try:
             exp = cls(config, run_dir, **kwargs)
         except WsdiagError:
@@ -125,7 +126,8 @@ class Experiment:
             self.console.print(f"run already complete: {self.run_dir}")
             return self.run_dir
         if ckpt is not None:
-            self.recorder.event("resume", checkpoint=ckpt.path.name, step=ckpt.loop_state["step"])
+            step, device = ckpt.loop_state["step"], device_name(self.device)
+            self.recorder.event("resume", checkpoint=ckpt.path.name, step=step, device=device)
         try:
             pretrained, pretrained_ckpt = self._pretrained(ckpt)
             if until == PRETRAIN:

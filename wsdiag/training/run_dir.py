@@ -31,6 +31,13 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def device_name(device: str) -> str:
+    """The device a resolved name stands for: `cuda` -> `cuda:<current index>`, else itself."""
+    if device == "cuda":
+        return f"cuda:{torch.cuda.current_device()}"
+    return device
+
+
 def new_run_dir(out: Path, config: Config, exact: Path | None = None) -> Path:
     """`<out>/<name>-seed<seed>`, with -2, -3, ... appended when that exists; or `exact`
     (a sweep's run), which must not exist yet."""
@@ -50,14 +57,19 @@ def new_run_dir(out: Path, config: Config, exact: Path | None = None) -> Path:
     return run_dir
 
 
-def create_run_dir(out: Path, config: Config, exact: Path | None = None) -> Path:
-    """A new run directory holding config.toml (resolved) and meta.json (provenance)."""
+def create_run_dir(
+    out: Path, config: Config, exact: Path | None = None, device: str = "cpu"
+) -> Path:
+    """A new run directory holding config.toml (resolved) and meta.json (provenance, with the
+    device the run uses: `device`, resolved from the config's by `resolve_device`)."""
     run_dir = new_run_dir(out, config, exact)
     (run_dir / CONFIG_FILE).write_text(dump_config(config))
     meta = {
         "versions": versions(),
         "git_sha": git_sha(),
         "seed": config.seed,
+        "device": device_name(device),
+        "device_requested": config.device,
         "host": platform.node(),
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
