@@ -29,7 +29,7 @@ TINY = {  # online TD3 pretraining instead of the example's dataset, a few hundr
 
 def test_the_sparse_adroit_door_trains_and_records_success(tmp_path: Path) -> None:
     args = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
-    result = CliRunner().invoke(app, ["train", str(DOOR), "--out", str(tmp_path), "-q", *args])
+    result = CliRunner().invoke(app, ["train", str(DOOR), "--out", str(tmp_path), *args])
     assert result.exit_code == 0, result.output
     assert "│ success │" in result.stdout.replace("┃", "│")  # the summary table's column
     (run_dir,) = tmp_path.iterdir()
