@@ -64,6 +64,9 @@ def test_the_earliest_confirmed_cause_is_named(tmp_path: Path) -> None:
     assert again is not None and again.verdict() == result.verdict()
     unsure = Confirmation([_item("gradient", [100, 100], [0, 120])], min_share=0.5)
     assert unsure.confirmed is None and unsure.verdict().startswith("not confirmed")
+    one_seed = Confirmation([_item("drift", [100], [40]), _item("gradient", [100], [60])], 0.5)
+    assert one_seed.confirmed is not None and one_seed.confirmed.cause == "drift"
+    assert "removed 60% of the dip, 1 seed)" in one_seed.verdict()
 
 
 def test_the_interventions_table_is_checked(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ after the policy start). The share removed is
 
 with a paired percentile bootstrap over seeds (the pairs (D_k, D'_k) resampled together; a
 resample whose original dips are all 0 is dropped). A cause is confirmed when s >=
-`confirm_share` and the interval's lower end is > 0; the confirmed cause is the earliest
+`confirm_share` and the interval's lower end is > 0 (with one seed there is no interval and the
+share alone decides); the confirmed cause is the earliest
 confirmed one in `PRIORITY` (root causes before the drift they cause).
 """
 
@@ -76,8 +77,11 @@ class Intervention:
     skipped: str | None = None  # why it was not run (not applicable, failed)
 
     def confirmed(self, min_share: float) -> bool:
+        """share >= min_share and, with two seeds or more, the interval's lower end > 0."""
         s = self.share
-        return s is not None and s.n > 0 and s.share >= min_share and s.low > 0
+        if s is None or s.n == 0 or not s.share >= min_share:
+            return False
+        return s.n == 1 or s.low > 0
 
     def sentence(self) -> str:
         if self.skipped:

@@ -1,0 +1,108 @@
+"""The diagnosis suite: run a sweep of warm starts, confirm each run's cause by counterfactual
+runs, and tabulate the verdicts against the confirmed causes (docs/diagnosis.md).
+
+    python -m examples.diagnosis_suite --out runs --jobs 2
+    python -m examples.diagnosis_suite --out runs --table-only   # the tables from what ran
+
+Each run is confirmed on its own seed (`wsdiag diagnose RUN --confirm --seeds 1`): with one
+seed the share removed has no interval, and share >= diagnose.confirm_share decides. Everything
+is resumable: rerun the same command to continue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from wsdiag.analysis.confirm import load_confirmation
+from wsdiag.analysis.run import load_run
+from wsdiag.analysis.summary import summarise
+from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.rundir import is_complete
+
+SUITE = Path(__file__).parent / "sweeps" / "diagnosis_suite.toml"
+NONE = "none"
+
+
+def _wsdiag(*args: str) -> int:
+    return subprocess.call([sys.executable, "-m", "wsdiag", *args])
+
+
+def run_suite(suite: Path, out: Path, jobs: int) -> Path:
+    _wsdiag("sweep", str(suite), "--out", str(out), "--jobs", str(jobs))
+    runs = out / suite.stem / "runs"
+    for run in sorted(p for p in runs.iterdir() if is_complete(p)):
+        _wsdiag("diagnose", str(run), "--confirm", "--seeds", "1", "--jobs", str(jobs))
+    return runs
+
+
+def rows(runs: Path) -> list[dict]:
+    """Per run: significant?, the verdict's root cause, the confirmed cause, warning and minimum."""
+    out = []
+    for run_dir in sorted(p for p in runs.iterdir() if is_complete(p)):
+        run = load_run(run_dir)
+        s = summarise(run, Thresholds())
+        confirmation = load_confirmation(run_dir / "counterfactual")
+        confirmed = confirmation.confirmed if confirmation else None
+        warning = run.collapse_warning
+        deg = s.diagnosis.degradation
+        out.append({
+            "run": run.name,
+            "significant": s.diagnosis.significant,
+            "verdict": s.diagnosis.causes[0].cause if s.diagnosis.causes else NONE,
+            "confirmed": confirmed.cause if confirmed else (NONE if confirmation else "?"),
+            "warning": None if warning is None else int(warning["step"]),
+            "min_step": None if deg is None else deg.min_step,
+        })  # fmt: skip
+    return out
+
+
+def tables(items: list[dict]) -> str:
+    degrading = [r for r in items if r["significant"]]
+    agree = sum(r["verdict"] == r["confirmed"] for r in degrading)
+    lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)}; verdict = confirmed "
+             f"cause in {agree}/{len(degrading)}", "", "| verdict \\ confirmed | " ]  # fmt: skip
+    causes = sorted({r["verdict"] for r in degrading} | {r["confirmed"] for r in degrading})
+    lines[-1] += " | ".join(causes) + " |"
+    lines.append("|---" * (len(causes) + 1) + "|")
+    counts = Counter((r["verdict"], r["confirmed"]) for r in degrading)
+    for v in causes:
+        lines.append(f"| {v} | " + " | ".join(str(counts[(v, c)]) for c in causes) + " |")
+    others = [r for r in items if not r["significant"]]
+    called = sum(r["verdict"] != NONE for r in others)
+    in_time = [r for r in degrading if r["warning"] is not None and r["warning"] < r["min_step"]]
+    leads = sorted(r["min_step"] - r["warning"] for r in in_time)
+    alarms = sum(r["warning"] is not None for r in others)
+    lines += [
+        "",
+        f"non-degrading runs: {len(others)}, called degrading: {called}",
+        f"early warning before the lowest return: {len(in_time)}/{len(degrading)}, median lead "
+        f"{leads[len(leads) // 2] if leads else 'n/a'} steps; false alarms {alarms}/{len(others)}",
+        "",
+        "| run | degrading | verdict | confirmed | warning step | lowest return step |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in items:
+        lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['verdict']} | "
+                     f"{r['confirmed']} | {r['warning']} | {r['min_step']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument("--out", type=Path, default=Path("runs"))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--table-only", action="store_true")
+    args = parser.parse_args()
+    runs = args.out / args.suite.stem / "runs"
+    if not args.table_only:
+        runs = run_suite(args.suite, args.out, args.jobs)
+    print(tables(rows(runs)))
+
+
+if __name__ == "__main__":
+    main()
