@@ -41,6 +41,15 @@ class Share:
     high: float
     n: int
 
+    def __str__(self) -> str:
+        """'63% [38, 94]' (no interval with one seed)."""
+        ci = "" if not np.isfinite(self.low) else f" [{100 * self.low:.0f}, {100 * self.high:.0f}]"
+        return f"{100 * self.share:.0f}%{ci}"
+
+    @property
+    def seeds(self) -> str:
+        return f"{self.n} seed{'s' * (self.n != 1)}"
+
 
 def share_removed(
     original: np.ndarray, intervened: np.ndarray, level: float = 0.95, seed: int = 0
@@ -86,13 +95,10 @@ class Intervention:
     def sentence(self) -> str:
         if self.skipped:
             return f"{TITLES[self.cause]}: not tested ({self.skipped})"
-        s = self.share
-        assert s is not None
-        ci = "" if not np.isfinite(s.low) else f" [{100 * s.low:.0f}, {100 * s.high:.0f}]"
+        dips, before = (", ".join(_g(x) for x in d) for d in (self.dips, self.original_dips))
         return (
-            f"{TITLES[self.cause]}: {self.label} removed {100 * s.share:.0f}%{ci} of the dip "
-            f"({s.n} seed{'s' * (s.n != 1)}; dips {', '.join(_g(x) for x in self.dips)} vs "
-            f"{', '.join(_g(x) for x in self.original_dips)})"
+            f"{TITLES[self.cause]}: {self.label} removed {self.share} of the dip "
+            f"({self.share.seeds if self.share else ''}; dips {dips} vs {before})"
         )
 
 
@@ -112,12 +118,10 @@ class Confirmation:
         best = self.confirmed
         if best is None:
             return "not confirmed: no intervention removed the dip"
-        s = best.share
-        assert s is not None
-        ci = "" if not np.isfinite(s.low) else f" [{100 * s.low:.0f}, {100 * s.high:.0f}]"
+        assert best.share is not None
         return (
             f"confirmed: {TITLES[best.cause]} (its intervention, {best.label}, removed "
-            f"{100 * s.share:.0f}%{ci} of the dip, {s.n} seed{'s' * (s.n != 1)})"
+            f"{best.share} of the dip, {best.share.seeds})"
         )
 
     def to_json(self) -> dict[str, Any]:
