@@ -47,6 +47,8 @@ def rows(runs: Path) -> list[dict]:
         s = summarise(run, Thresholds())
         confirmation = load_confirmation(run_dir / "counterfactual")
         confirmed = confirmation.confirmed if confirmation else None
+        if not s.diagnosis.significant:  # nothing to confirm: no degradation is the truth
+            confirmed, confirmation = None, True
         warning = run.collapse_warning
         deg = s.diagnosis.degradation
         out.append({

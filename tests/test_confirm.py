@@ -18,9 +18,15 @@ from wsdiag.analysis.confirm import (
     share_removed,
 )
 from wsdiag.cli.main import app
+from wsdiag.config import load_config, replace
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import is_complete, read_events
-from wsdiag.sweep.counterfactual import ORIGINAL, load_interventions, plan_counterfactuals
+from wsdiag.sweep.counterfactual import (
+    ORIGINAL,
+    load_interventions,
+    plan_counterfactuals,
+    relative_values,
+)
 from wsdiag.training.experiment import Experiment
 
 runner = CliRunner()
@@ -71,7 +77,7 @@ def test_the_earliest_confirmed_cause_is_named(tmp_path: Path) -> None:
 
 def test_the_interventions_table_is_checked(tmp_path: Path) -> None:
     table = load_interventions()
-    assert table["extrapolation"][0]["set"] == {"warmstart.load": ["actor", "critic"]}
+    assert table["extrapolation"][0]["set"] == {"warmstart.load": "+critic"}
     bad = tmp_path / "bad.toml"
     bad.write_text('[[nonsense]]\nlabel = "x"\nset = {}\n')
     with pytest.raises(WsdiagError, match="unknown cause 'nonsense'"):
@@ -104,6 +110,12 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     for job in plan.jobs:
         assert job.config.pretrain.source == "checkpoint" and not job.deps
         assert job.config.pretrain.path == str(tiny_run)
+    buffered = replace(load_config(tiny_run / "config.toml"),
+                       warmstart={"load": ("actor", "buffer")})  # fmt: skip
+    (added,) = relative_values(buffered, {"warmstart.load": "+critic"})
+    assert added == ("warmstart.load", ["actor", "buffer", "critic"])  # the buffer stays
+    with pytest.raises(WsdiagError, match="'\\+' adds to a list field"):
+        relative_values(buffered, {"seed": "+1"})
     x4 = tiny_run.parent / "x4.toml"
     x4.write_text(
         '[[extrapolation]]\nlabel = "longer"\nset = { "warmstart.warmup_steps" = "x2" }\n'
@@ -113,8 +125,12 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
 
 
 def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
-    args = ["diagnose", str(tiny_run), "--confirm", "--seeds", "2", "--jobs", "2",
+    base = ["diagnose", str(tiny_run), "--confirm", "--seeds", "2", "--jobs", "2",
             "--causes", "extrapolation,drift"]  # fmt: skip
+    skipped = runner.invoke(app, base)  # the tiny run does not degrade: nothing to confirm
+    assert skipped.exit_code == 0 and "nothing to confirm" in skipped.output
+    assert not (tiny_run / "counterfactual").exists()
+    args = [*base, "--force"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())

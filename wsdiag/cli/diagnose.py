@@ -30,6 +30,9 @@ def diagnose(
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     threads: Annotated[int, typer.Option(help="Torch threads (Ray: CPUs) per run.")] = 1,
     dry_run: Annotated[bool, typer.Option(help="Print the counterfactual runs and stop.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Confirm even a run without a significant degradation.")
+    ] = False,
     overrides: Annotated[
         list[str] | None,
         typer.Option("--set", "-s", help="Diagnosis threshold, e.g. diagnose.update_rms=0.3."),
@@ -57,6 +60,9 @@ def diagnose(
         summary = summarise(load_run(run_dir), thresholds)
         print_diagnosis(summary, console)
         if not confirm:
+            return
+        if not summary.diagnosis.significant and not force:
+            console.print("nothing to confirm: no significant degradation (--force runs it anyway)")
             return
         result = confirm_run(
             run_dir,

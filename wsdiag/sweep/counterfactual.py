@@ -59,18 +59,23 @@ def load_interventions(path: Path | None = None) -> dict[str, list[dict[str, Any
     return table
 
 
-def _values(config: Config, overrides: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Overrides with "x<k>" values read as k times the run's own value (an integer field)."""
+def relative_values(config: Config, overrides: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Overrides relative to the run's own values: "x<k>" is k times it (a number field),
+    "+<item>" adds the item to it (a list field, e.g. "+critic" to warmstart.load)."""
     table, out = to_dict(config), []
     for key, value in overrides.items():
+        current: Any = table
+        for part in key.split("."):
+            current = current.get(part) if isinstance(current, dict) else None
         if isinstance(value, str) and value.startswith("x"):
-            current: Any = table
-            for part in key.split("."):
-                current = current.get(part) if isinstance(current, dict) else None
             try:
                 value = round(float(value[1:]) * float(current))
             except (TypeError, ValueError):
                 raise WsdiagError(f"{key} = {value!r}: a multiple needs a number") from None
+        elif isinstance(value, str) and value.startswith("+"):
+            if not isinstance(current, list):
+                raise WsdiagError(f"{key} = {value!r}: '+' adds to a list field")
+            value = current + [value[1:]] * (value[1:] not in current)
         out.append((key, value))
     return out
 
@@ -110,7 +115,7 @@ def choose(
             reasons.append(f"{label}: the run was not pretrained on a dataset")
             continue
         try:
-            values = _values(config, entry["set"])
+            values = relative_values(config, entry["set"])
             changed = from_dict(apply_values(raw, values))
         except WsdiagError as exc:
             reasons.append(f"{label}: {exc}")
