@@ -121,7 +121,9 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
         '[[extrapolation]]\nlabel = "longer"\nset = { "warmstart.warmup_steps" = "x2" }\n'
     )
     plan, _ = plan_counterfactuals(tiny_run, seeds=1, causes=["extrapolation"], interventions=x4)
-    assert plan.jobs[0].config.warmstart.warmup_steps == 200
+    longer = plan.jobs[0].config
+    assert longer.warmstart.warmup_steps == 200  # and as many steps after updates begin:
+    assert longer.finetune.steps == 400 + 100
 
 
 def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:

@@ -80,6 +80,23 @@ def relative_values(config: Config, overrides: dict[str, Any]) -> list[tuple[str
     return out
 
 
+def same_budget_after_updates(
+    config: Config, values: list[tuple[str, Any]]
+) -> list[tuple[str, Any]]:
+    """A longer warm-up or freeze also lengthens `finetune.steps` by as much, so that the
+    intervention has as many steps after policy updates begin as the run (a warm-up as long as
+    the run would remove any dip by itself)."""
+    ws = config.warmstart
+    table = dict(values)
+    later = table.get("warmstart.warmup_steps", ws.warmup_steps) + table.get(
+        "warmstart.freeze_policy_steps", ws.freeze_policy_steps
+    )
+    delta = later - (ws.warmup_steps + ws.freeze_policy_steps)
+    if delta > 0 and "finetune.steps" not in table:
+        values = [*values, ("finetune.steps", config.finetune.steps + delta)]
+    return values
+
+
 def pretrained_path(run_dir: Path, config: Config) -> str:
     """Where the run's pretrained agent is: its `pretrain.path`, else the run itself."""
     return config.pretrain.path or str(run_dir)
@@ -115,7 +132,7 @@ def choose(
             reasons.append(f"{label}: the run was not pretrained on a dataset")
             continue
         try:
-            values = relative_values(config, entry["set"])
+            values = same_budget_after_updates(config, relative_values(config, entry["set"]))
             changed = from_dict(apply_values(raw, values))
         except WsdiagError as exc:
             reasons.append(f"{label}: {exc}")
