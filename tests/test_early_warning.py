@@ -32,10 +32,10 @@ PRETRAINED = {0: 0.95, 500: 0.95, 1000: 0.95}
 def test_a_large_first_update_warns_at_the_first_check_past_the_threshold() -> None:
     fine = {1100: 0.05, 1200: 0.15, 1300: 0.31, 1400: 0.6}
     stream = _stream(**{"probe/q_percentile": CONFIDENT, WARN_KEY: fine})
-    found = prognosis(stream, update_start=UPDATE)
+    found = prognosis(stream, update_start=UPDATE, mode="update")
     assert found is not None and (found.step, found.reason) == (1300, "update")
     assert "moved 0.31 per dimension" in found.message and "step 1300" in found.message
-    assert prognosis(stream[stream.step <= 1200], update_start=UPDATE) is None  # not yet
+    assert prognosis(stream[stream.step <= 1200], update_start=UPDATE, mode="update") is None
     assert prognosis(stream, update_start=UPDATE, mode="off") is None
 
 
@@ -61,12 +61,13 @@ def test_the_critic_warns_right_before_updates_and_not_mid_warm_up() -> None:
 def test_runs_without_the_fine_series_use_the_probes() -> None:
     stream = _stream(**{"probe/q_percentile": CONFIDENT,
                         "probe/action_mse/online": {1000: 0.0, 1500: 0.09}})  # fmt: skip
-    found = prognosis(stream, update_start=UPDATE)
+    found = prognosis(stream, update_start=UPDATE, mode="update")
     assert found is not None and found.step == 1500  # sqrt(0.09) = 0.3 >= 0.2
 
 
 def test_a_real_run_warns_once_and_stops_with_its_checkpoint(tmp_path: Path) -> None:
-    probes = {"every": 100, "states": 32, "n_perturb": 8, "warn_every": 10, "warn_rms": 1e-6,
+    probes = {"every": 100, "states": 32, "n_perturb": 8, "warn": "update", "warn_every": 10,
+              "warn_rms": 1e-6,
               "stop_on_warning": True}  # fmt: skip
     exp = Experiment.create(tiny_config(probes=probes), tmp_path, progress="none")
     exp.run()

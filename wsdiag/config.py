@@ -180,7 +180,7 @@ class ProbesConfig:
     divergence_q: float = 75.0  # percentile of ||pi(s) - a||^2 reported per label
     reduce: str = "mean"  # how a probe reduces the critic ensemble: mean | min
     frozen_protocol_steps: int = 0  # actor steps of the paper's frozen-critic protocol (0: off)
-    warn: str = "update"  # early warning: update | critic | either | both | off (docs/diagnosis.md)
+    warn: str = "both"  # early warning: both | update | critic | either | off (docs/diagnosis.md)
     warn_every: int = 100  # steps between action-change checks once policy updates begin
     warn_rms: float = 0.2  # "collapse likely" once actions moved this far (per dim, half-ranges)
     stop_on_warning: bool = False  # halt the run at the warning, its checkpoint saved

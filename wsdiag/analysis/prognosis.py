@@ -10,10 +10,10 @@ At the probe right before policy updates begin (ref) and at every later one, wit
   `probes.warn_every` steps (`warn/action_rms`), or at the probes (`action_rms/online`) in runs
   recorded without it.
 
-`probes.warn` chooses which of them warns: "update" (the default: the measured false-alarm rate
-of "critic" alone is high, because a constraint or a mitigation can keep a wrong critic from
-moving the policy), "critic", "either" (the first of the two), "both" (the update, once the
-critic also extrapolated), or "off".
+`probes.warn` chooses which of them warns: "both" (the default: the update warning, once the
+critic also extrapolated; a large first update alone is common in runs that recover, and a
+wrong critic alone in runs whose mitigation holds the policy), "update", "critic", "either"
+(the first of the two), or "off". The measured rates are in docs/diagnosis.md.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def prognosis(
     metrics: pd.DataFrame,
     *,
     update_start: int,
-    mode: str = "update",
+    mode: str = "both",
     thresholds: Thresholds | None = None,
     warm: WarmStart | None = None,
 ) -> Prognosis | None:
