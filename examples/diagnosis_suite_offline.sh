@@ -5,8 +5,8 @@
 #   bash examples/diagnosis_suite_offline.sh [OUT]      (datasets under MINARI_DATASETS_PATH)
 set -euo pipefail
 OUT=${1:-runs}
-W=".venv/bin/wsdiag"
-[ -x "$W" ] || W="wsdiag"
+W=".venv/bin/wsdiag" PY=".venv/bin/python"
+[ -x "$W" ] || { W="wsdiag"; PY="python"; }
 EXPERT="$OUT/suite-expert-seed0"
 if [ ! -d "$EXPERT/checkpoints/pretrained" ]; then
   $W train wsdiag/configs/demo.toml --out "$OUT" --until pretrain --set 'name="suite-expert"' --set threads=1
@@ -18,5 +18,5 @@ have "wsdiag/pendulum/random-v0" || $W data collect wsdiag/pendulum/random-v0 \
   --policy random --env Pendulum-v1 --steps 20000 --label non-expert --ref-policy "$EXPERT"
 have "wsdiag/pendulum/expert-random-50-v0" || $W data mix wsdiag/pendulum/expert-v0 \
   wsdiag/pendulum/random-v0 --percent 50 --out wsdiag/pendulum/expert-random-50-v0
-python -m examples.diagnosis_suite --suite examples/sweeps/diagnosis_suite_offline.toml \
+$PY -m examples.diagnosis_suite --suite examples/sweeps/diagnosis_suite_offline.toml \
   --out "$OUT" --jobs 2
