@@ -46,10 +46,20 @@ class EarlyWarning(Callback):
         self.thresholds = Thresholds(update_rms=cfg.warn_rms)
         self.states = behaviour.states
         self.warned = False
+        self.rows: list[tuple[int, str, str, float]] = []  # the probe and warn rows seen so far
+        self.seen = 0  # how many of the recorder's rows `rows` has looked at
 
     def on_start(self, loop: Loop) -> None:
         if loop.stage == ONLINE:
             self.warned = any(e.get("warning") == COLLAPSE for e in loop.recorder.events)
+            self.rows, self.seen = [], 0
+
+    def _new_rows(self, loop: Loop) -> pd.DataFrame:
+        """The probe and warn rows recorded so far, reading each recorder row once."""
+        fresh = loop.recorder.rows[self.seen :]
+        self.seen = len(loop.recorder.rows)
+        self.rows += [r for r in fresh if r[2].startswith(("probe/", WARN_KEY))]
+        return pd.DataFrame(self.rows, columns=list(COLUMNS))
 
     def on_phase(self, loop: Loop, name: str) -> None:
         if loop.stage == ONLINE and loop.step == self.update_start and len(loop.buffer):
@@ -58,7 +68,7 @@ class EarlyWarning(Callback):
         self._check(loop, measure=False)
 
     def on_env_step(self, loop: Loop) -> None:
-        if loop.step > self.update_start and (loop.step - self.update_start) % self.cfg.warn_every:
+        if loop.step < self.update_start or (loop.step - self.update_start) % self.cfg.warn_every:
             return
         self._check(loop, measure=loop.step > self.update_start)
 
@@ -73,11 +83,9 @@ class EarlyWarning(Callback):
             return
         if loop.step < self.update_start:
             return
-        if measure:
+        if measure and self.cfg.warn != "critic":  # the critic mode reads the probes only
             loop.recorder.log(loop.step, loop.phase.name, {WARN_KEY: self._action_rms(loop)})
-        rows = [r for r in loop.recorder.rows if r[2].startswith(("probe/", WARN_KEY))]
-        frame = pd.DataFrame(rows, columns=list(COLUMNS))
-        found = prognosis(frame, update_start=self.update_start, mode=self.cfg.warn,
+        found = prognosis(self._new_rows(loop), update_start=self.update_start, mode=self.cfg.warn,
                           thresholds=self.thresholds, warm=self.warm)  # fmt: skip
         if found is None:
             return
