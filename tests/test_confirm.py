@@ -155,6 +155,17 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     assert json.loads((root / "confirmation.json").read_text()) == saved
 
 
+def test_dry_run_lists_the_interventions_and_runs_nothing(tiny_run: Path) -> None:
+    args = ["diagnose", str(tiny_run), "--confirm", "--dry-run", "--force", "--seeds", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "extrapolation: the pretrained critic loaded too" in text
+    assert "spiral: not tested (5% of the offline data retained" in text
+    # extrapolation, gradient, update and drift on seeds 3 and 4, the original on seed 4
+    assert f"9 run(s) under {tiny_run / 'counterfactual'}" in text
+
+
 def test_bad_confirm_input_is_one_line(tiny_run: Path, tmp_path: Path) -> None:
     base = ["diagnose", str(tiny_run), "--confirm"]
     one_line_error(runner.invoke(app, [*base, "--causes", "luck"]), 2, "unknown cause 'luck'")
