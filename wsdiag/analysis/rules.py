@@ -33,6 +33,7 @@ fields, documented in docs/diagnosis.md with the exact definitions below.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -118,8 +119,9 @@ def _rms_series(ev: Evidence) -> tuple[str, str]:
     return "action_mse/online", "per state, ||.||_2"
 
 
-def _rms(name: str, value: float) -> float:
-    return float(np.sqrt(max(value, 0.0))) if name.startswith("action_mse") else value
+def _rms(name: str, value: Any) -> Any:
+    """The action change of a value (or array) of `name`: action_mse is a squared distance."""
+    return np.sqrt(np.maximum(value, 0.0)) if name.startswith("action_mse") else value
 
 
 def update(ev: Evidence) -> Finding:
@@ -127,7 +129,7 @@ def update(ev: Evidence) -> Finding:
     first = ev.first_after(name)
     if first is None:
         return Finding("update", NA, "no action-change probe after policy updates began")
-    step, rms = first[0], _rms(name, first[1])
+    step, rms = first[0], float(_rms(name, first[1]))
     grad = ev.at_ref("policy_grad_norm")
     numbers = {"action_rms": rms, "step": float(step)}
     text = f"actions moved {_g(rms)} ({unit}, in half-ranges) from pi_pre by step {step}"
@@ -151,10 +153,10 @@ def gradient(ev: Evidence, first_update: Finding, critic: Finding) -> Finding:
         steeper = ratio >= ev.th.grad_ratio
         parts.append(f"{_g(ratio)}x the pretrained critic's {_g(pre)} (threshold "
                      f"{_g(ev.th.grad_ratio)}x)")  # fmt: skip
-    large = first_update.fired
-    fired = (large and critic.status == CLEAR) or (steeper and first_update.status != CLEAR)
-    why = "large first updates from a confident critic" if large and critic.status == CLEAR else ""
-    text = ", ".join(parts) + (f": {why or 'a steeper critic than the pretrained one'}" * fired)
+    confident = first_update.fired and critic.status == CLEAR
+    fired = confident or (steeper and first_update.status != CLEAR)
+    why = "large first updates from a confident critic" if confident else "a steeper critic"
+    text = ", ".join(parts) + (f": {why}" if fired else "")
     return Finding("gradient", FIRED if fired else CLEAR, text, numbers)
 
 
@@ -163,7 +165,7 @@ def drift(ev: Evidence, curve: tuple[np.ndarray, np.ndarray]) -> Finding:
     steps, values = ev.window(name, include_ref=True)
     if len(steps) < 3 or ev.deg is None or len(curve[0]) == 0:
         return Finding("drift", NA, "fewer than 3 action-change probes over the dip")
-    rms = np.sqrt(np.maximum(values, 0.0)) if name.startswith("action_mse") else values
+    rms = _rms(name, values)
     shortfall = np.maximum(0.0, ev.deg.baseline - np.interp(steps, *curve))
     corr = 0.0
     if np.ptp(shortfall) > 0 and np.ptp(rms) > 0:
