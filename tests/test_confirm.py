@@ -170,4 +170,7 @@ def test_bad_confirm_input_is_one_line(tiny_run: Path, tmp_path: Path) -> None:
     base = ["diagnose", str(tiny_run), "--confirm"]
     one_line_error(runner.invoke(app, [*base, "--causes", "luck"]), 2, "unknown cause 'luck'")
     one_line_error(runner.invoke(app, [*base, "--seeds", "0"]), 2, "--seeds must be >= 1")
+    one_line_error(runner.invoke(app, [*base, "--backend", "nope"]), 2, "--backend must be one of")
+    missing = ["--interventions", str(tmp_path / "none.toml")]
+    one_line_error(runner.invoke(app, [*base, *missing]), 2, "interventions table not found")
     one_line_error(runner.invoke(app, ["diagnose", str(tmp_path)]), 2, "not a wsdiag run")

@@ -56,7 +56,7 @@ def diagnose(
         thresholds = thresholds_from(overrides or [])
         chosen = [c.strip() for c in causes.split(",")] if causes else None
         if confirm:
-            check_confirm_options(chosen, seeds, jobs, threads)
+            check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
         summary = summarise(load_run(run_dir), thresholds)
         print_diagnosis(summary, console)
         if not confirm:

@@ -14,8 +14,14 @@ from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.errors import WsdiagError
 from wsdiag.report.learning_curve import curve_group, plot_learning_curve
 from wsdiag.rundir import is_complete
-from wsdiag.sweep.backends import make_backend
-from wsdiag.sweep.counterfactual import ORIGINAL, Candidate, plan_counterfactuals, run_dir_of
+from wsdiag.sweep.backends import BACKENDS, make_backend
+from wsdiag.sweep.counterfactual import (
+    ORIGINAL,
+    Candidate,
+    load_interventions,
+    plan_counterfactuals,
+    run_dir_of,
+)
 from wsdiag.sweep.plan import SweepPlan
 from wsdiag.sweep.progress import SweepProgress
 from wsdiag.sweep.runner import run_plan
@@ -64,8 +70,19 @@ def draw(plan: SweepPlan, original: Path, items: list[Intervention]) -> Path:
     )
 
 
-def check_confirm_options(causes: list[str] | None, seeds: int, jobs: int, threads: int) -> None:
-    """Refuse bad --causes, --seeds, --jobs, --threads before anything is printed or run."""
+def check_confirm_options(
+    causes: list[str] | None,
+    seeds: int,
+    jobs: int,
+    threads: int,
+    backend: str = "local",
+    interventions: Path | None = None,
+) -> None:
+    """Refuse bad --causes, --seeds, --jobs, --threads, --backend and --interventions before
+    anything is printed or run."""
+    if backend not in BACKENDS:
+        raise WsdiagError(f"--backend must be one of {', '.join(BACKENDS)}, got '{backend}'")
+    load_interventions(interventions)
     unknown = sorted(set(causes or []) - set(PRIORITY))
     if unknown:
         raise WsdiagError(f"unknown cause '{unknown[0]}' (known: {', '.join(PRIORITY)})")
@@ -90,7 +107,7 @@ def confirm_run(
     console: Console,
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`."""
-    check_confirm_options(causes, seeds, jobs, threads)
+    check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
     plan, candidates = plan_counterfactuals(
         run_dir, seeds=seeds, causes=list(causes or PRIORITY), interventions=interventions,
         threads=threads,

@@ -44,6 +44,8 @@ class Candidate:
 def load_interventions(path: Path | None = None) -> dict[str, list[dict[str, Any]]]:
     """The interventions table: cause -> its entries, checked (causes, keys, `needs`)."""
     path = Path(path or INTERVENTIONS_FILE)
+    if not path.is_file():
+        raise WsdiagError(f"interventions table not found: {path}")
     table = read_toml(path)
     for cause, entries in table.items():
         if cause not in TITLES:
