@@ -252,6 +252,20 @@ def test_imports_register_environments_before_gym_make(tmp_path: Path, monkeypat
         sys.modules.pop(name, None)
 
 
+def test_imports_find_a_module_in_the_current_directory(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "wsdiag_cwd_plugin.py").write_text(
+        "import gymnasium as gym\n"
+        "from tests.toy_envs import GoalReach\n"
+        "gym.register('WsdiagCwdPlugin-v0', entry_point=GoalReach, max_episode_steps=5)\n"
+    )
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert make_env("WsdiagCwdPlugin-v0", imports=["wsdiag_cwd_plugin"]).spec is not None
+    finally:
+        sys.modules.pop("wsdiag_cwd_plugin", None)
+
+
 def test_a_module_that_fails_to_import_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[env]\nid = "Pendulum-v1"\nimports = ["wsdiag_no_such_module"]\n')

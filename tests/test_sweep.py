@@ -18,7 +18,7 @@ from tests.conftest import DEMO_CONFIG, one_line_error
 from wsdiag.cli.main import app
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import is_complete, read_events
-from wsdiag.sweep.plan import build_plan
+from wsdiag.sweep.plan import _name_value, build_plan
 from wsdiag.sweep.spec import load_sweep
 
 runner = CliRunner()
@@ -86,6 +86,17 @@ set = { "pretrain.steps" = 400 }
     shared = {j.deps for j in plan.runs if not j.name.startswith("longer")}
     assert len(shared) == 2  # plain and bc, every alpha: one pretraining per seed
     assert "4 pretraining(s)" in plan.describe()[-1]
+
+
+def test_grid_values_make_file_name_parts(tmp_path: Path) -> None:
+    extra = '[grid]\n"warmstart.load" = [["actor", "critic"]]\n'
+    plan = build_plan(load_sweep(_sweep_file(tmp_path, extra, "[0]")), tmp_path / "out")
+    (run,) = plan.runs
+    assert run.name == "base-load=actor+critic-seed0"
+    assert run.run_dir.parent == tmp_path / "out" / "tiny" / "runs"
+    assert _name_value("wsdiag/pendulum/expert-random-30-v0") == (
+        "wsdiag_pendulum_expert-random-30-v0"
+    )  # a dataset id's '/' would make nested folders
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import re
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -130,7 +132,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 def import_modules(modules: Sequence[str]) -> None:
-    """Import each module of `[env] imports` (running its code: it registers environments)."""
+    """Import each module of `[env] imports` (running its code: it registers environments).
+
+    Modules are found on the Python path and then in the current directory, as `python -m` finds
+    them, so that a project's own environment module works from the `wsdiag` command too."""
+    if modules and os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     for name in modules:
         try:
             importlib.import_module(name)

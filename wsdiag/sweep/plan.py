@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,15 @@ def pretraining_key(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _name_value(value: Any) -> str:
+    """A grid value as a file-name part: list items joined by '+', any character outside
+    letters, digits and '._+-' (a dataset id's '/', say) replaced by '_'."""
+    text = "+".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
 def _grid_label(combo: tuple[tuple[str, Any], ...]) -> str:
-    return "-".join(f"{key.split('.')[-1]}={value}" for key, value in combo)
+    return "-".join(f"{key.split('.')[-1]}={_name_value(value)}" for key, value in combo)
 
 
 def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:

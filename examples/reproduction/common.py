@@ -1,0 +1,102 @@
+"""Reading a reproduction sweep (docs/reproduction.md): its finished runs grouped by variant,
+per-run numbers, interquartile means with stratified-bootstrap intervals, and curve panels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from wsdiag.analysis.aggregates import Estimate, improvement_estimate, iqm_estimate
+from wsdiag.analysis.degradation import Degradation, degradation
+from wsdiag.analysis.run import Run, load_run
+from wsdiag.report.learning_curve import COLOURS, mean_curve
+
+SEED = re.compile(r"-seed(\d+)$")
+
+
+def finished(run: Run) -> bool:
+    return any(e.get("event") == "end" for e in run.events)
+
+
+def sweep_groups(folder: Path) -> dict[str, list[Run]]:
+    """{variant label: its finished runs by seed} of the sweep folder <out>/<name>."""
+    groups: dict[str, list[tuple[int, Run]]] = {}
+    for path in sorted((folder / "runs").glob("*-seed*")):
+        match = SEED.search(path.name)
+        if match is None or not (path / "metrics.parquet").exists():
+            continue
+        run = load_run(path)
+        if finished(run):
+            groups.setdefault(SEED.sub("", path.name), []).append((int(match.group(1)), run))
+    return {k: [run for _, run in sorted(v, key=lambda p: p[0])] for k, v in groups.items()}
+
+
+def value_at(run: Run, key: str, step: int) -> float:
+    """The first value of `key` recorded at or after `step` (NaN when none)."""
+    steps, values = run.series(key)
+    after = np.nonzero(steps >= step)[0]
+    return float(values[after[0]]) if len(after) else float("nan")
+
+
+def dip(run: Run) -> Degradation:
+    """The run's degradation from R0 once policy updates begin (wsdiag.analysis.degradation)."""
+    steps, returns = run.series("eval/return")
+    _, floor = run.series("eval/random_return")
+    baseline = run.baseline if run.baseline is not None else float(returns[0])
+    return degradation(
+        steps,
+        returns,
+        baseline,
+        start=run.update_start,
+        r_random=float(floor[0]) if len(floor) else None,
+    )
+
+
+def per_run(runs: Sequence[Run], fn: Callable[[Run], float]) -> np.ndarray:
+    return np.array([fn(run) for run in runs], float)
+
+
+def iqm_of(values: np.ndarray) -> Estimate:
+    """IQM over seeds with its 95% stratified-bootstrap interval (rliable's definitions)."""
+    values = np.asarray(values, float)
+    return iqm_estimate(values[np.isfinite(values)])
+
+
+def p_better(x: np.ndarray, y: np.ndarray) -> Estimate:
+    """P(X > Y) over seeds with its 95% bootstrap interval."""
+    return improvement_estimate(np.asarray(x, float), np.asarray(y, float))
+
+
+def fmt(e: Estimate, digits: int = 0) -> str:
+    """'value [low, high]' (the interval omitted when undefined)."""
+    value = f"{e.value:.{digits}f}"
+    if not np.isfinite(e.low):
+        return value
+    return f"{value} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
+
+
+def draw_curves(
+    ax: Axes, groups: dict[str, Sequence[Run]], key: str, labels: dict[str, str] | None = None
+) -> None:
+    """Each group's mean of `key` over its seeds with its 95% bootstrap band."""
+    for colour, (name, runs) in zip(COLOURS, groups.items(), strict=False):
+        grid, mean, band = mean_curve([run.series(key) for run in runs])
+        label = (labels or {}).get(name, name)
+        ax.plot(grid, mean, color=colour, label=f"{label} ({len(runs)} seeds)")
+        if band is not None:
+            ax.fill_between(grid, band[0], band[1], color=colour, alpha=0.2, lw=0)
+    ax.grid(alpha=0.3)
+    ax.set_xlabel("online environment steps")
+
+
+def seconds(folder: Path) -> float:
+    """The sweep's one-thread compute: the sum of its jobs' seconds in sweep.json."""
+    import json
+
+    state = json.loads((folder / "sweep.json").read_text())
+    jobs = state.get("jobs", state)
+    return float(sum((job.get("seconds") or 0.0) for job in jobs.values()))
