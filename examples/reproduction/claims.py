@@ -1,0 +1,333 @@
+"""The numbers and figures of each claim of docs/reproduction.md, from its sweep folder.
+
+Each `rN(folder, img)` reads the finished runs of one sweep (examples/sweeps/reproduction/),
+draws the claim's figure into `img/rN.png`, and returns its markdown: a table of interquartile
+means over seeds with 95% stratified-bootstrap intervals (wsdiag.analysis.aggregates) and the
+probability that one variant beats another. Dips are R0 minus the lowest evaluation once policy
+updates begin (wsdiag.analysis.degradation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from examples.reproduction.common import (
+    dip,
+    draw_curves,
+    fmt,
+    iqm_of,
+    p_better,
+    per_run,
+    value_at,
+)
+from wsdiag.analysis.pareto import pareto_front
+from wsdiag.analysis.run import Run
+from wsdiag.analysis.safety import var_cvar
+
+Groups = dict[str, list[Run]]
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _save(fig: plt.Figure, img: Path, name: str) -> str:
+    img.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(img / f"{name}.png", dpi=110)
+    plt.close(fig)
+    return f"![{name}](img/reproduction/{name}.png)"
+
+
+def _pick(groups: Groups, names: Sequence[str]) -> Groups:
+    return {n: groups[n] for n in names if n in groups}
+
+
+def _dips(runs: Sequence[Run]) -> np.ndarray:
+    return per_run(runs, lambda r: dip(r).dip)
+
+
+def _dip_rows(groups: Groups) -> list[list[str]]:
+    """variant, seeds, R0, lowest return, dip, steps to recover (recovered / seeds)."""
+    rows = []
+    for name, runs in groups.items():
+        degs = [dip(r) for r in runs]
+        back = [d.time_to_recover for d in degs if d.time_to_recover is not None]
+        rows.append([
+            name,
+            str(len(runs)),
+            fmt(iqm_of([d.baseline for d in degs])),
+            fmt(iqm_of([d.min_return for d in degs])),
+            fmt(iqm_of([d.dip for d in degs])),
+            f"{np.median(back):.0f} ({len(back)}/{len(runs)})" if back else "never",
+        ])  # fmt: skip
+    return rows
+
+
+DIP_HEADER = ("variant", "seeds", "R0", "lowest return", "dip", "median steps to recover")
+
+
+def _curve_figure(groups: Groups, img: Path, name: str, title: str) -> str:
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    draw_curves(ax, groups, "eval/return")
+    ax.set_ylabel("evaluation return")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(fig, img, name)
+
+
+def _better(groups: Groups, a: str, b: str, score: Callable[[Sequence[Run]], np.ndarray]) -> str:
+    e = p_better(score(groups[a]), score(groups[b]))
+    return f"P({a} better than {b}) = {fmt(e, 2)}"
+
+
+# ----------------------------------------------------------------------------- R1-R4
+
+
+def r1(groups: Groups, img: Path) -> list[str]:
+    g = _pick(groups, ["plain", "actor-critic"])
+    out = _table(DIP_HEADER, _dip_rows(g))
+    if len(g) == 2:
+        out += ["", _better(g, "actor-critic", "plain", lambda runs: -_dips(runs)) + " (dip)"]
+    return [*out, "", _curve_figure(g, img, "r1", "R1: actor only vs actor + critic (TD3)")]
+
+
+PERCENTILES = {
+    "truncate (default)": "q_percentile",
+    "unclipped (authors)": "q_percentile_unclipped",
+}
+
+
+def r2(groups: Groups, img: Path) -> list[str]:
+    """The Q-percentile of the behavioural action at the last probe before policy updates."""
+    rows, points = [], {}
+    for definition, key in PERCENTILES.items():  # the untrained critic, for reference
+        values = per_run(groups.get("plain", []), lambda r, k="probe/" + key: value_at(r, k, 0))
+        if len(values):
+            who = "new critic untrained (plain, step 0)"
+            rows.append([who, definition, fmt(iqm_of(100 * values)), str(len(values))])
+            points[(who, definition)] = 100 * values
+    for name in ("plain", "actor-critic"):
+        for definition, key in PERCENTILES.items():
+            for critic, prefix in (("new", "probe/"), ("pretrained", "probe/pretrained/")):
+                if name == "actor-critic" and critic == "pretrained":
+                    continue  # the same pretrained critic as plain's
+                runs = groups.get(name, [])
+                values = per_run(runs, lambda r, k=prefix + key: value_at(r, k, r.update_start))
+                if not len(values):
+                    continue
+                who = {
+                    ("plain", "new"): "new critic after the warm-up (plain)",
+                    ("plain", "pretrained"): "pretrained critic",
+                    ("actor-critic", "new"): "loaded critic after the warm-up (actor-critic)",
+                }[(name, critic)]
+                rows.append([who, definition, fmt(iqm_of(100 * values)), str(len(values))])
+                points[(who, definition)] = 100 * values
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for i, values in enumerate(points.values()):
+        ax.scatter(np.full(len(values), i), values, s=18)
+    ax.axhspan(46, 52, color="tab:red", alpha=0.15, label="paper: fresh critic 46-52%")
+    ax.axhspan(66, 95, color="tab:green", alpha=0.12, label="paper: pretrained critic 66-95%")
+    ax.set_xticks(range(len(points)), [f"{w}\n{d}" for w, d in points], fontsize=7)
+    ax.set_ylabel("Q-percentile of a_beta (%)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    head = ("critic at the first policy update", "perturbations", "percentile (%)", "seeds")
+    return [*_table(head, rows), "", _save(fig, img, "r2")]
+
+
+def r3(groups: Groups, img: Path) -> list[str]:
+    """Expert strength against ||dQ/da|| (new critic after the warm-up; pretrained critic)."""
+    g = _pick(groups, ["plain", "moderate-expert"])
+    new = "probe/grad_norm/behaviour/mean"
+    pre = "probe/pretrained/grad_norm/behaviour/mean"
+    rows = []
+    for name, runs in g.items():
+        rows.append([
+            name,
+            fmt(iqm_of([r.baseline for r in runs])),
+            fmt(iqm_of(per_run(runs, lambda r: value_at(r, new, r.update_start))), 3),
+            fmt(iqm_of(per_run(runs, lambda r: value_at(r, pre, 0))), 3),
+            fmt(iqm_of(_dips(runs))),
+        ])  # fmt: skip
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for name, runs in g.items():
+        grads = per_run(runs, lambda r: value_at(r, new, r.update_start))
+        ax.scatter(grads, _dips(runs), label=name)
+    ax.set_xlabel("||dQ/da|| of the new critic at the first policy update")
+    ax.set_ylabel("dip (R0 - lowest return)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    head = ("expert", "R0", "new critic ‖dQ/da‖", "pretrained critic ‖dQ/da‖", "dip")
+    out = _table(head, rows)
+    if len(g) == 2:
+        out += ["", _better(g, "plain", "moderate-expert", _dips) + " (a deeper dip)"]
+    return [*out, "", _save(fig, img, "r3")]
+
+
+def _finetune_returns(run: Run) -> np.ndarray:
+    steps, values = run.series("eval/return")
+    return values[steps >= run.update_start]
+
+
+def r4(groups: Groups, img: Path) -> list[str]:
+    """CCL-PQD's alpha_start against plain: lowest return, pooled CVaR, mean return, Pareto."""
+    names = ["plain", *sorted(n for n in groups if n.startswith("ccl-pqd"))]
+    g = _pick(groups, names)
+    rows, xs, ys = [], [], []
+    for name, runs in g.items():
+        pooled = np.concatenate([_finetune_returns(r) for r in runs])
+        _, cvar = var_cvar(pooled, 0.95)
+        means = per_run(runs, lambda r: float(_finetune_returns(r).mean()))
+        rows.append([
+            name,
+            fmt(iqm_of(per_run(runs, lambda r: dip(r).min_return))),
+            f"{cvar:.0f} ({len(pooled)})",
+            fmt(iqm_of(means)),
+            fmt(iqm_of(per_run(runs, lambda r: dip(r).final_return))),
+        ])  # fmt: skip
+        xs.append(iqm_of(_dips(runs)).value)
+        ys.append(iqm_of(means).value)
+    front = pareto_front(np.array(xs), np.array(ys))
+    for row, on in zip(rows, front, strict=True):
+        row.append("yes" if on else "")
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for name, x, y, on in zip(g, xs, ys, front, strict=True):
+        ax.scatter(x, y, marker="o" if on else "x", color="tab:red" if on else "tab:grey")
+        ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("dip (IQM over seeds)")
+    ax.set_ylabel("mean return while fine-tuning (IQM)")
+    ax.grid(alpha=0.3)
+    head = ("variant", "lowest return", "CVaR 95% (pooled evals)", "mean return", "final return",
+            "on the Pareto front")  # fmt: skip
+    out = _table(head, rows)
+    best = [n for n in g if n != "plain"]
+    if "plain" in g and best:
+        out += [""] + [
+            _better(g, n, "plain", lambda runs: per_run(runs, lambda r: dip(r).min_return))
+            + " (lowest return)"
+            for n in best
+        ]
+    return [*out, "", _save(fig, img, "r4")]
+
+
+# ----------------------------------------------------------------------------- R5-R8
+
+
+def _growth(run: Run, key: str, window: int = 3000) -> float:
+    """max of `key` over the first `window` steps of updates, over its value when they begin."""
+    steps, values = run.series(key)
+    start = run.update_start
+    inside = values[(steps >= start) & (steps <= start + window)]
+    first = value_at(run, key, start)
+    return float(inside.max() / first) if len(inside) and first > 0 else float("nan")
+
+
+def r5(groups: Groups, img: Path) -> list[str]:
+    rows = []
+    for name, runs in groups.items():
+        rows.append([
+            name,
+            fmt(iqm_of([r.baseline for r in runs])),
+            fmt(iqm_of(_dips(runs))),
+            fmt(iqm_of(per_run(runs, lambda r: _growth(r, "probe/td_error/behaviour"))), 1),
+            fmt(iqm_of(per_run(runs, lambda r: _growth(r, "probe/td_error/online"))), 1),
+        ])  # fmt: skip
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, algo in zip(axes[:2], ("iql", "cql"), strict=True):
+        draw_curves(ax, {n: r for n, r in groups.items() if n.endswith(f"algo={algo}")},
+                    "eval/return")  # fmt: skip
+        ax.set_title(f"{algo.upper()} -> SAC: evaluation return", fontsize=10)
+        ax.legend(fontsize=7)
+    spiral = {n: r for n, r in groups.items() if n.startswith("no-data")}
+    for key, style in (("probe/td_error/behaviour", "-"), ("probe/td_error/online", ":")):
+        for name, runs in spiral.items():
+            draw_curves(axes[2], {f"{name} {key.split('/')[-1]}": runs}, key)
+            axes[2].lines[-1].set_linestyle(style)
+    axes[2].set_yscale("log")
+    axes[2].set_title("no data: TD error, offline (-) and online (:)", fontsize=10)
+    axes[2].legend(fontsize=6)
+    head = ("variant", "R0", "dip", "offline TD error growth", "online TD error growth")
+    return [*_table(head, rows), "", _save(fig, img, "r5")]
+
+
+def r6(groups: Groups, img: Path) -> list[str]:
+    """The offline agent (fine-tuning step 0): its return and its critic's action gradients."""
+    grad = "probe/pretrained/grad_norm/behaviour/mean"
+    rows, series = [], {}
+    for name, runs in sorted(groups.items()):
+        method, _, dataset = name.partition("-dataset=")
+        share = int(dataset.split("random-")[-1].split("-")[0]) if "random-" in dataset else 0
+        returns = [r.baseline for r in runs]
+        grads = per_run(runs, lambda r: value_at(r, grad, 0))
+        rows.append([method, f"ER-{share}", fmt(iqm_of(returns)), fmt(iqm_of(grads), 2)])
+        series.setdefault(method, []).append((share, iqm_of(returns), iqm_of(grads)))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for method, points in series.items():
+        points.sort()
+        shares = [p[0] for p in points]
+        for ax, i in zip(axes, (1, 2), strict=True):
+            e = [p[i] for p in points]
+            err = [[x.value - x.low for x in e], [x.high - x.value for x in e]]
+            ax.errorbar(shares, [x.value for x in e], yerr=err, capsize=3, label=method)
+    axes[0].set_ylabel("return after offline training")
+    axes[1].set_ylabel("||dQ/da|| on the dataset's states")
+    axes[1].set_yscale("log")
+    for ax in axes:
+        ax.set_xlabel("random episodes in the dataset (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    head = ("method", "dataset", "return after 10k offline steps", "critic ‖dQ/da‖")
+    return [*_table(head, rows), "", _save(fig, img, "r6")]
+
+
+def r7(groups: Groups, img: Path) -> list[str]:
+    g = _pick(groups, ["td3", "redq-adaptive-bc"])
+    out = _table(DIP_HEADER, _dip_rows(g))
+    if len(g) == 2:
+        out += ["", _better(g, "redq-adaptive-bc", "td3", lambda runs: -_dips(runs)) + " (dip)"]
+    return [*out, "", _curve_figure(g, img, "r7", "R7: TD3+BC -> TD3 vs REDQ+AdaptiveBC")]
+
+
+def _first_reach(run: Run, level: float) -> float:
+    steps, values = run.series("eval/return")
+    hit = np.nonzero(values >= level)[0]
+    return float(steps[hit[0]]) if len(hit) else float("nan")
+
+
+def r8(groups: Groups, img: Path, level: float = 50.0) -> list[str]:
+    """Final return of the learner alone, and when it first reaches `level` upright steps."""
+    rows = []
+    for name, runs in groups.items():
+        reach = per_run(runs, lambda r: _first_reach(r, level))
+        done = np.isfinite(reach)
+        rows.append([
+            name,
+            fmt(iqm_of(per_run(runs, lambda r: float(r.series("eval/return")[1][-1])))),
+            fmt(iqm_of(per_run(runs, lambda r: float(r.series("eval/return")[1].max())))),
+            f"{int(done.sum())}/{len(runs)}"
+            + (f", median step {np.median(reach[done]):.0f}" if done.any() else ""),
+        ])  # fmt: skip
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    draw_curves(axes[0], groups, "eval/return")
+    axes[0].set_ylabel("learner's return (steps upright of 200)")
+    axes[0].legend(fontsize=8)
+    jsrl = _pick(groups, ["jsrl"])
+    draw_curves(axes[1], jsrl, "mitigation/horizon")
+    axes[1].set_ylabel("JSRL guide horizon h")
+    head = ("variant", "final return", "best return", f"reached {level:.0f}")
+    return [*_table(head, rows), "", _save(fig, img, "r8")]
+
+
+CLAIMS: dict[str, tuple[str, tuple[Callable[[Groups, Path], list[str]], ...]]] = {
+    "repro-pendulum-td3": ("R1-R4", (r1, r2, r3, r4)),
+    "repro-offline-spiral": ("R5", (r5,)),
+    "repro-td3bc-contamination": ("R6", (r6,)),
+    "repro-redq-adaptive-bc": ("R7", (r7,)),
+    "repro-jsrl-sparse": ("R8", (r8,)),
+}

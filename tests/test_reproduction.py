@@ -1,0 +1,116 @@
+"""The reproduction kit (docs/reproduction.md): the sparse-reward task of R8, every sweep file of
+examples/sweeps/reproduction/ planned with all its configs checked, and the claims' tables and
+figures computed from tiny real runs laid out as a sweep folder."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from examples.reproduction import sparse_pendulum
+from examples.reproduction.claims import r1, r2, r3, r4
+from examples.reproduction.common import dip, sweep_groups
+from tests.conftest import tiny_config
+from wsdiag.envs import make_env
+from wsdiag.sweep.plan import build_plan
+from wsdiag.sweep.spec import load_sweep
+from wsdiag.training.experiment import Experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEPS = ROOT / "examples" / "sweeps" / "reproduction"
+
+
+def test_the_sparse_pendulum_starts_down_and_rewards_only_upright_steps() -> None:
+    env = make_env(sparse_pendulum.ENV_ID, imports=["examples.reproduction.sparse_pendulum"])
+    total = 0.0
+    for seed in range(3):
+        env.reset(seed=seed)
+        theta, speed = env.unwrapped.state
+        assert abs(theta - math.pi) <= 0.1 and abs(speed) <= 0.1
+        for _ in range(200):
+            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            total += reward
+            if terminated or truncated:
+                break
+        assert truncated
+    assert total == 0.0  # random torques never swing it up
+    env.unwrapped.state = np.array([0.05, 0.0])  # upright
+    assert env.step(np.zeros(1))[1] == 1.0
+    env.unwrapped.state = np.array([math.radians(30), 0.0])
+    assert env.step(np.zeros(1))[1] == 0.0
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny pretrained Pendulum agent standing in for runs/repro-expert-seed0."""
+    run_dir = tmp_path_factory.mktemp("guide") / "repro-expert-seed0"
+    Experiment.create(tiny_config(), run_dir.parent, progress="none").run(until="pretrain")
+    return next(run_dir.parent.glob("*-seed*"))
+
+
+DATASETS = {
+    "repro-expert-v0": "expert-v0",
+    "repro-expert-random-30-v0": "expert-random-30-v0",
+    "repro-expert-random-50-v0": "expert-v0",  # stand-ins: three distinct datasets
+    "repro-expert-random-70-v0": "random-v0",
+}
+
+
+@pytest.mark.parametrize("path", sorted(SWEEPS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_reproduction_sweep_plans_with_its_configs_checked(
+    path: Path, tmp_path: Path, guide: Path, pendulum_datasets: dict[str, str]
+) -> None:
+    text = path.read_text().replace("runs/repro-expert-seed0", str(guide))
+    for ours, test in DATASETS.items():
+        text = text.replace(f"wsdiag/pendulum/{ours}", f"test/pendulum/{test}")
+    copy = SWEEPS / f"_test_{path.name}"  # its base path is relative to the folder
+    copy.write_text(text)
+    try:
+        plan = build_plan(load_sweep(copy), tmp_path / "out")
+    finally:
+        copy.unlink()
+    seeds = {run.config.seed for run in plan.runs}
+    assert plan.runs and len(seeds) >= 3 and seeds <= {0, 1, 2, 3, 4}
+
+
+def _tiny_run(folder: Path, name: str, seed: int, **sections) -> None:
+    config = tiny_config(seed=seed, probes={"every": 100, "n_perturb": 8}, **sections)
+    config = replace(config, name=name)
+    Experiment.create(config, folder / "runs", progress="none").run()
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("repro") / "repro-pendulum-td3"
+    for seed in (0, 1):
+        _tiny_run(folder, "plain", seed)
+        _tiny_run(folder, "actor-critic", seed, warmstart={"load": ["actor", "critic"]})
+        _tiny_run(folder, "ccl-pqd-1e-2", seed, mitigation={"name": "ccl_pqd"})
+    shutil.copytree(folder / "runs" / "plain-seed0", folder / "runs" / "moderate-expert-seed0")
+    return folder
+
+
+def test_the_claims_tables_come_from_the_runs(sweep_folder: Path, tmp_path: Path) -> None:
+    groups = sweep_groups(sweep_folder)
+    assert sorted(groups) == ["actor-critic", "ccl-pqd-1e-2", "moderate-expert", "plain"]
+    assert [run.config.seed for run in groups["plain"]] == [0, 1]
+    plain = groups["plain"][0]
+    d = dip(plain)
+    assert d.start_step == plain.update_start and d.dip == max(0.0, d.baseline - d.min_return)
+    one = r1(groups, tmp_path)
+    assert one[0].startswith("| variant |") and any(r.startswith("| plain | 2 |") for r in one)
+    assert any(line.startswith("P(actor-critic better than plain)") for line in one)
+    two = "\n".join(r2(groups, tmp_path))
+    assert "| pretrained critic | unclipped (authors) |" in two
+    assert "| new critic untrained (plain, step 0) | truncate (default) |" in two
+    three = "\n".join(r3(groups, tmp_path))
+    assert "| moderate-expert |" in three and "P(plain better than moderate-expert)" in three
+    four = r4(groups, tmp_path)
+    assert sum(line.endswith("| yes |") for line in four) >= 1  # the front is never empty
+    for name in ("r1", "r2", "r3", "r4"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
