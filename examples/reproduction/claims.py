@@ -128,14 +128,15 @@ def r2(groups: Groups, img: Path) -> list[str]:
                 }[(name, critic)]
                 rows.append([who, definition, fmt(iqm_of(100 * values)), str(len(values))])
                 points[(who, definition)] = 100 * values
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
     for i, values in enumerate(points.values()):
-        ax.scatter(np.full(len(values), i), values, s=18)
-    ax.axhspan(46, 52, color="tab:red", alpha=0.15, label="paper: fresh critic 46-52%")
-    ax.axhspan(66, 95, color="tab:green", alpha=0.12, label="paper: pretrained critic 66-95%")
-    ax.set_xticks(range(len(points)), [f"{w}\n{d}" for w, d in points], fontsize=7)
-    ax.set_ylabel("Q-percentile of a_beta (%)")
-    ax.legend(fontsize=7)
+        ax.scatter(values, np.full(len(values), i), s=18, color="tab:blue")
+    ax.axvspan(46, 52, color="tab:red", alpha=0.15, label="paper: fresh critic 46-52%")
+    ax.axvspan(66, 95, color="tab:green", alpha=0.12, label="paper: pretrained critic 66-95%")
+    ax.set_yticks(range(len(points)), [f"{w}, {d}" for w, d in points], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("Q-percentile of the behavioural action (%), one point per seed")
+    ax.legend(fontsize=7, loc="lower left")
     ax.grid(alpha=0.3)
     head = ("critic at the first policy update", "perturbations", "percentile (%)", "seeds")
     return [*_table(head, rows), "", _save(fig, img, "r2")]
