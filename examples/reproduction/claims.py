@@ -322,7 +322,13 @@ def r8(groups: Groups, img: Path, level: float = 50.0) -> list[str]:
     draw_curves(axes[1], jsrl, "mitigation/horizon")
     axes[1].set_ylabel("JSRL guide horizon h")
     head = ("variant", "final return", "best return", f"reached {level:.0f}")
-    return [*_table(head, rows), "", _save(fig, img, "r8")]
+    out = _table(head, rows)
+    if jsrl:
+        guide = per_run(jsrl["jsrl"], lambda r: value_at(r, "mitigation/jsrl_return", 0))
+        final = per_run(jsrl["jsrl"], lambda r: float(r.series("mitigation/horizon")[1][-1]))
+        out += ["", f"The guide alone (h = 200): {fmt(iqm_of(guide))}; JSRL's final horizon h: "
+                f"{fmt(iqm_of(final))}."]  # fmt: skip
+    return [*out, "", _save(fig, img, "r8")]
 
 
 CLAIMS: dict[str, tuple[str, tuple[Callable[[Groups, Path], list[str]], ...]]] = {
