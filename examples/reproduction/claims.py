@@ -229,31 +229,44 @@ def _growth(run: Run, key: str, window: int = 3000) -> float:
     return float(inside.max() / first) if len(inside) and first > 0 else float("nan")
 
 
+def _shift(run: Run, key: str, window: int = 3000) -> float:
+    """max |v(t) - v(start)| / |v(start)| over the first `window` steps of updates."""
+    steps, values = run.series(key)
+    start = run.update_start
+    inside = values[(steps >= start) & (steps <= start + window)]
+    first = value_at(run, key, start)
+    return float(np.abs(inside - first).max() / abs(first)) if len(inside) and first else np.nan
+
+
+SPIRAL_KEYS = {
+    "offline TD error growth": ("probe/td_error/behaviour", _growth),
+    "online TD error growth": ("probe/td_error/online", _growth),
+    "offline Q shift": ("probe/q/behaviour", _shift),
+    "online Q shift": ("probe/q/online", _shift),
+}
+
+
 def r5(groups: Groups, img: Path) -> list[str]:
+    """Offline-pretrained IQL -> SAC: the dip, and offline vs online TD error and Q level."""
     rows = []
     for name, runs in groups.items():
-        rows.append([
-            name,
-            fmt(iqm_of([r.baseline for r in runs])),
-            fmt(iqm_of(_dips(runs))),
-            fmt(iqm_of(per_run(runs, lambda r: _growth(r, "probe/td_error/behaviour"))), 1),
-            fmt(iqm_of(per_run(runs, lambda r: _growth(r, "probe/td_error/online"))), 1),
-        ])  # fmt: skip
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, algo in zip(axes[:2], ("iql", "cql"), strict=True):
-        draw_curves(ax, {n: r for n, r in groups.items() if n.endswith(f"algo={algo}")},
-                    "eval/return")  # fmt: skip
-        ax.set_title(f"{algo.upper()} -> SAC: evaluation return", fontsize=10)
-        ax.legend(fontsize=7)
-    spiral = {n: r for n, r in groups.items() if n.startswith("no-data")}
-    for key, style in (("probe/td_error/behaviour", "-"), ("probe/td_error/online", ":")):
-        for name, runs in spiral.items():
-            draw_curves(axes[2], {f"{name} {key.split('/')[-1]}": runs}, key)
-            axes[2].lines[-1].set_linestyle(style)
-    axes[2].set_yscale("log")
-    axes[2].set_title("no data: TD error, offline (-) and online (:)", fontsize=10)
-    axes[2].legend(fontsize=6)
-    head = ("variant", "R0", "dip", "offline TD error growth", "online TD error growth")
+        row = [name, fmt(iqm_of([r.baseline for r in runs])), fmt(iqm_of(_dips(runs)))]
+        for key, fn in SPIRAL_KEYS.values():
+            row.append(fmt(iqm_of(per_run(runs, lambda r, k=key, f=fn: f(r, k))), 2))
+        rows.append(row)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    draw_curves(axes[0], groups, "eval/return")
+    axes[0].set_title("evaluation return", fontsize=10)
+    axes[0].legend(fontsize=7)
+    for ax, (title, key) in zip(axes[1:], (("TD error", "td_error"), ("Q level", "q")), strict=True):
+        for where, style in (("behaviour", "-"), ("online", ":")):
+            draw_curves(ax, {f"{n}, {where}": r for n, r in groups.items()}, f"probe/{key}/{where}")
+            for line in ax.lines[-len(groups):]:
+                line.set_linestyle(style)
+        ax.set_title(f"{title}: offline data (-) and online (:)", fontsize=10)
+        ax.legend(fontsize=6)
+    axes[1].set_yscale("log")
+    head = ("variant", "R0", "dip", *SPIRAL_KEYS)
     return [*_table(head, rows), "", _save(fig, img, "r5")]
 
 
