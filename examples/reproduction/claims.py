@@ -258,10 +258,11 @@ def r5(groups: Groups, img: Path) -> list[str]:
     draw_curves(axes[0], groups, "eval/return")
     axes[0].set_title("evaluation return", fontsize=10)
     axes[0].legend(fontsize=7)
-    for ax, (title, key) in zip(axes[1:], (("TD error", "td_error"), ("Q level", "q")), strict=True):
+    panels = (("TD error", "td_error"), ("Q level", "q"))
+    for ax, (title, key) in zip(axes[1:], panels, strict=True):
         for where, style in (("behaviour", "-"), ("online", ":")):
             draw_curves(ax, {f"{n}, {where}": r for n, r in groups.items()}, f"probe/{key}/{where}")
-            for line in ax.lines[-len(groups):]:
+            for line in ax.lines[-len(groups) :]:
                 line.set_linestyle(style)
         ax.set_title(f"{title}: offline data (-) and online (:)", fontsize=10)
         ax.legend(fontsize=6)
