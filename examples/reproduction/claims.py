@@ -27,6 +27,8 @@ from examples.reproduction.common import (
 from wsdiag.analysis.pareto import pareto_front
 from wsdiag.analysis.run import Run
 from wsdiag.analysis.safety import var_cvar
+from wsdiag.data.build import normalised_score
+from wsdiag.data.minari_io import read_metadata
 
 Groups = dict[str, list[Run]]
 
@@ -271,6 +273,12 @@ def r5(groups: Groups, img: Path) -> list[str]:
     return [*_table(head, rows), "", _save(fig, img, "r5")]
 
 
+def _normalised(run: Run) -> float:
+    """D4RL's score of R0 against the dataset's references: 100 (R - random) / (expert - random)."""
+    meta = read_metadata(str(run.config.pretrain.dataset))
+    return normalised_score(run.baseline, meta["ref_min_score"], meta["ref_max_score"])
+
+
 def r6(groups: Groups, img: Path) -> list[str]:
     """The offline agent (fine-tuning step 0): its return and its critic's action gradients."""
     grad = "probe/pretrained/grad_norm/behaviour/mean"
@@ -278,10 +286,18 @@ def r6(groups: Groups, img: Path) -> list[str]:
     for name, runs in sorted(groups.items()):
         method, _, dataset = name.partition("-dataset=")
         share = int(dataset.split("random-")[-1].split("-")[0]) if "random-" in dataset else 0
-        returns = [r.baseline for r in runs]
         grads = per_run(runs, lambda r: value_at(r, grad, 0))
-        rows.append([method, f"ER-{share}", fmt(iqm_of(returns)), fmt(iqm_of(grads), 2)])
-        series.setdefault(method, []).append((share, iqm_of(returns), iqm_of(grads)))
+        labels = [
+            fmt(
+                iqm_of(per_run(runs, lambda r, k=k: value_at(r, f"probe/grad_norm/label/{k}", 0))),
+                2,
+            )
+            for k in ("expert", "non-expert")
+        ]
+        returns = iqm_of([r.baseline for r in runs])
+        rows.append([method, f"ER-{share}", fmt(returns), fmt(iqm_of(per_run(runs, _normalised))),
+                     fmt(iqm_of(grads), 2), *labels])  # fmt: skip
+        series.setdefault(method, []).append((share, returns, iqm_of(grads)))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for method, points in series.items():
         points.sort()
@@ -297,7 +313,8 @@ def r6(groups: Groups, img: Path) -> list[str]:
         ax.set_xlabel("random episodes in the dataset (%)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    head = ("method", "dataset", "return after 10k offline steps", "critic ‖dQ/da‖")
+    head = ("method", "dataset", "return after 10k offline steps", "normalised score",
+            "critic ‖dQ/da‖", "on expert states", "on non-expert states")  # fmt: skip
     return [*_table(head, rows), "", _save(fig, img, "r6")]
 
 
