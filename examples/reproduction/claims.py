@@ -179,8 +179,10 @@ def _finetune_returns(run: Run) -> np.ndarray:
 
 
 def r4(groups: Groups, img: Path) -> list[str]:
-    """CCL-PQD's alpha_start against plain: lowest return, pooled CVaR, mean return, Pareto."""
-    names = ["plain", *sorted(n for n in groups if n.startswith("ccl-pqd"))]
+    """CCL-PQD's alpha_start and the other constraint methods against plain: lowest return,
+    pooled CVaR, mean return, and the Pareto front of dip against mean return."""
+    others = ("plain", "actor-critic", "moderate-expert")  # R1-R3's variants
+    names = ["plain", *sorted(n for n in groups if n not in others)]
     g = _pick(groups, names)
     rows, xs, ys = [], [], []
     for name, runs in g.items():
