@@ -297,7 +297,8 @@ def r6(groups: Groups, img: Path) -> list[str]:
             for k in ("expert", "non-expert")
         ]
         returns = iqm_of([r.baseline for r in runs])
-        rows.append([method, f"ER-{share}", fmt(returns), fmt(iqm_of(per_run(runs, _normalised))),
+        rows.append([method, f"ER-{share}", str(len(runs)), fmt(returns),
+                     fmt(iqm_of(per_run(runs, _normalised))),
                      fmt(iqm_of(grads), 2), *labels])  # fmt: skip
         series.setdefault(method, []).append((share, returns, iqm_of(grads)))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -315,7 +316,7 @@ def r6(groups: Groups, img: Path) -> list[str]:
         ax.set_xlabel("random episodes in the dataset (%)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    head = ("method", "dataset", "return after 10k offline steps", "normalised score",
+    head = ("method", "dataset", "seeds", "return after 10k offline steps", "normalised score",
             "critic ‖dQ/da‖", "on expert states", "on non-expert states")  # fmt: skip
     return [*_table(head, rows), "", _save(fig, img, "r6")]
 

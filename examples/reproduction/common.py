@@ -3,6 +3,7 @@ per-run numbers, interquartile means with stratified-bootstrap intervals, and cu
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,12 +23,22 @@ def finished(run: Run) -> bool:
     return any(e.get("event") == "end" for e in run.events)
 
 
+def planned(folder: Path) -> set[str] | None:
+    """The job names of the sweep's latest plan (sweep.json), None without one."""
+    path = folder / "sweep.json"
+    return set(json.loads(path.read_text())["jobs"]) if path.exists() else None
+
+
 def sweep_groups(folder: Path) -> dict[str, list[Run]]:
-    """{variant label: its finished runs by seed} of the sweep folder <out>/<name>."""
+    """{variant label: its finished runs by seed} of the sweep folder <out>/<name>: the runs of
+    the file as it is now (a run directory left from an earlier version of it is ignored)."""
+    names = planned(folder)
     groups: dict[str, list[tuple[int, Run]]] = {}
     for path in sorted((folder / "runs").glob("*-seed*")):
         match = SEED.search(path.name)
         if match is None or not (path / "metrics.parquet").exists():
+            continue
+        if names is not None and path.name not in names:
             continue
         run = load_run(path)
         if finished(run):
@@ -95,8 +106,6 @@ def draw_curves(
 
 def seconds(folder: Path) -> float:
     """The sweep's one-thread compute: the sum of its jobs' seconds in sweep.json."""
-    import json
-
     state = json.loads((folder / "sweep.json").read_text())
     jobs = state.get("jobs", state)
     return float(sum((job.get("seconds") or 0.0) for job in jobs.values()))
