@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import DEMO_CONFIG, one_line_error
 from wsdiag.cli.main import app
+from wsdiag.config import load_config
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import is_complete, read_events
 from wsdiag.sweep.plan import _name_value, build_plan
@@ -157,7 +159,18 @@ def test_a_tiny_sweep_pretrains_once_per_seed_reports_and_reruns_nothing(tmp_pat
     assert again.exit_code == 0 and "6 done" in again.output
     assert {p.name: p.stat().st_mtime for p in (root / "logs").glob("*.log")} == logs
     path.write_text(path.read_text().replace('"finetune.steps" = 300', '"finetune.steps" = 301'))
-    one_line_error(_invoke(path, out), 2, "was made with another config")  # no stale results
+    refused = _invoke(path, out)
+    one_line_error(refused, 2, "was made with another config")  # no stale results
+    assert "/runs/" in refused.output  # a run, not the pretraining the change leaves alone
+    pretrained = {str(p): p.stat().st_mtime for p in (root / "pretrained").rglob("agent.pt")}
+    for r in runs:
+        shutil.rmtree(root / "runs" / r)
+    assert _invoke(path, out).exit_code == 0  # the new fine-tunes reuse the pretrainings
+    again = {str(p): p.stat().st_mtime for p in (root / "pretrained").rglob("agent.pt")}
+    assert again == pretrained and len(again) == 2
+    for r in runs:
+        assert is_complete(root / "runs" / r)
+        assert load_config(root / "runs" / r / "config.toml").finetune.steps == 301
 
 
 def test_a_failing_run_does_not_stop_the_others(tmp_path: Path) -> None:

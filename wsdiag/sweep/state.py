@@ -18,7 +18,7 @@ from wsdiag.rundir import (
     SWEEP_FILE,
     is_complete,
 )
-from wsdiag.sweep.plan import PRETRAIN, Job, SweepPlan
+from wsdiag.sweep.plan import PRETRAIN, Job, SweepPlan, pretraining_key
 
 STATE_FILE = SWEEP_FILE
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -26,13 +26,19 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 def check_unchanged(job: Job) -> None:
     """A run directory the sweep made before must hold this job's config (`threads` aside):
-    a changed sweep file must not pass an old result off as the new one's."""
+    a changed sweep file must not pass an old result off as the new one's. A pretraining is
+    compared on what the pretraining stage reads (`pretraining_key`), so that a change to the
+    fine-tuning of the runs that share it keeps it."""
     saved = job.run_dir / CONFIG_FILE
     if not saved.exists():
         return
-    ours = {k: v for k, v in to_dict(job.config).items() if k != "threads"}
-    theirs = {k: v for k, v in to_dict(load_config(saved)).items() if k != "threads"}
-    if ours != theirs:
+    if job.kind == PRETRAIN:
+        changed = pretraining_key(job.config) != pretraining_key(load_config(saved))
+    else:
+        ours = {k: v for k, v in to_dict(job.config).items() if k != "threads"}
+        theirs = {k: v for k, v in to_dict(load_config(saved)).items() if k != "threads"}
+        changed = ours != theirs
+    if changed:
         raise WsdiagError(
             f"{job.run_dir} was made with another config than the sweep file now asks for "
             "(the file changed?): remove it, or give the sweep a new --out"
