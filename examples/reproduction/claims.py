@@ -24,9 +24,11 @@ from examples.reproduction.common import (
     per_run,
     value_at,
 )
+from wsdiag.analysis.evidence import Evidence
 from wsdiag.analysis.pareto import pareto_front
 from wsdiag.analysis.run import Run
 from wsdiag.analysis.safety import var_cvar
+from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.data.build import normalised_score
 from wsdiag.data.minari_io import read_metadata
 
@@ -91,12 +93,20 @@ def _better(groups: Groups, a: str, b: str, score: Callable[[Sequence[Run]], np.
 # ----------------------------------------------------------------------------- R1-R4
 
 
-def r1(groups: Groups, img: Path) -> list[str]:
-    g = _pick(groups, ["plain", "actor-critic"])
+def _dip_comparison(
+    groups: Groups, base: str, cure: str, img: Path, name: str, title: str
+) -> list[str]:
+    """The dip table of `base` and `cure`, P(cure's dip is smaller), and their curves."""
+    g = _pick(groups, [base, cure])
     out = _table(DIP_HEADER, _dip_rows(g))
     if len(g) == 2:
-        out += ["", _better(g, "actor-critic", "plain", lambda runs: -_dips(runs)) + " (dip)"]
-    return [*out, "", _curve_figure(g, img, "r1", "R1: actor only vs actor + critic (TD3)")]
+        out += ["", _better(g, cure, base, lambda runs: -_dips(runs)) + " (dip)"]
+    return [*out, "", _curve_figure(g, img, name, title)]
+
+
+def r1(groups: Groups, img: Path) -> list[str]:
+    return _dip_comparison(groups, "plain", "actor-critic", img, "r1",
+                           "R1: actor only vs actor + critic (TD3)")  # fmt: skip
 
 
 PERCENTILES = {
@@ -179,7 +189,7 @@ def _finetune_returns(run: Run) -> np.ndarray:
 
 
 def r4(groups: Groups, img: Path) -> list[str]:
-    """CCL-PQD's alpha_start and the other constraint methods against plain: lowest return,
+    """CCL-PQD's alpha_start (and any other variant in the file) against plain: lowest return,
     pooled CVaR, mean return, and the Pareto front of dip against mean return."""
     others = ("plain", "actor-critic", "moderate-expert")  # R1-R3's variants
     names = ["plain", *sorted(n for n in groups if n not in others)]
@@ -224,29 +234,27 @@ def r4(groups: Groups, img: Path) -> list[str]:
 # ----------------------------------------------------------------------------- R5-R8
 
 
-def _growth(run: Run, key: str, window: int = 3000) -> float:
-    """max of `key` over the first `window` steps of updates, over its value when they begin."""
-    steps, values = run.series(key)
-    start = run.update_start
-    inside = values[(steps >= start) & (steps <= start + window)]
-    first = value_at(run, key, start)
-    return float(inside.max() / first) if len(inside) and first > 0 else float("nan")
+def _evidence(run: Run) -> Evidence:
+    """The probe series as the diagnosis rules read them: from the last probe before policy
+    updates over the window W up to the return's recovery (docs/diagnosis.md)."""
+    return Evidence(run.metrics, dip(run), run.update_start, Thresholds())
 
 
-def _shift(run: Run, key: str, window: int = 3000) -> float:
-    """max |v(t) - v(start)| / |v(start)| over the first `window` steps of updates."""
-    steps, values = run.series(key)
-    start = run.update_start
-    inside = values[(steps >= start) & (steps <= start + window)]
-    first = value_at(run, key, start)
-    return float(np.abs(inside - first).max() / abs(first)) if len(inside) and first else np.nan
+def _growth(run: Run, name: str) -> float:
+    found = _evidence(run).growth(name)
+    return found[0] if found else float("nan")
+
+
+def _shift(run: Run, name: str) -> float:
+    found = _evidence(run).shift(name)
+    return found[0] if found else float("nan")
 
 
 SPIRAL_KEYS = {
-    "offline TD error growth": ("probe/td_error/behaviour", _growth),
-    "online TD error growth": ("probe/td_error/online", _growth),
-    "offline Q shift": ("probe/q/behaviour", _shift),
-    "online Q shift": ("probe/q/online", _shift),
+    "offline TD error growth": ("td_error/behaviour", _growth),
+    "online TD error growth": ("td_error/online", _growth),
+    "offline Q shift": ("q/behaviour", _shift),
+    "online Q shift": ("q/online", _shift),
 }
 
 
@@ -322,11 +330,8 @@ def r6(groups: Groups, img: Path) -> list[str]:
 
 
 def r7(groups: Groups, img: Path) -> list[str]:
-    g = _pick(groups, ["td3", "redq-adaptive-bc"])
-    out = _table(DIP_HEADER, _dip_rows(g))
-    if len(g) == 2:
-        out += ["", _better(g, "redq-adaptive-bc", "td3", lambda runs: -_dips(runs)) + " (dip)"]
-    return [*out, "", _curve_figure(g, img, "r7", "R7: TD3+BC -> TD3 vs REDQ+AdaptiveBC")]
+    return _dip_comparison(groups, "td3", "redq-adaptive-bc", img, "r7",
+                           "R7: TD3+BC -> TD3 vs REDQ+AdaptiveBC")  # fmt: skip
 
 
 def _first_reach(run: Run, level: float) -> float:
