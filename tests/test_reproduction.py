@@ -48,9 +48,9 @@ def test_the_sparse_pendulum_starts_down_and_rewards_only_upright_steps() -> Non
 @pytest.fixture(scope="module")
 def guide(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny pretrained Pendulum agent standing in for runs/repro-expert-seed0."""
-    run_dir = tmp_path_factory.mktemp("guide") / "repro-expert-seed0"
-    Experiment.create(tiny_config(), run_dir.parent, progress="none").run(until="pretrain")
-    return next(run_dir.parent.glob("*-seed*"))
+    runs = tmp_path_factory.mktemp("guide")
+    Experiment.create(tiny_config(), runs, progress="none").run(until="pretrain")
+    return next(runs.glob("*-seed*"))
 
 
 DATASETS = {

@@ -106,6 +106,5 @@ def draw_curves(
 
 def seconds(folder: Path) -> float:
     """The sweep's one-thread compute: the sum of its jobs' seconds in sweep.json."""
-    state = json.loads((folder / "sweep.json").read_text())
-    jobs = state.get("jobs", state)
-    return float(sum((job.get("seconds") or 0.0) for job in jobs.values()))
+    jobs = json.loads((folder / "sweep.json").read_text())["jobs"]
+    return float(sum(job.get("seconds") or 0.0 for job in jobs.values()))
