@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from examples.reproduction import sparse_pendulum
+from examples.reproduction import sparse_pendulum, tables
 from examples.reproduction.claims import r1, r2, r3, r4
 from examples.reproduction.common import dip, sweep_groups
 from tests.conftest import tiny_config
@@ -114,3 +114,10 @@ def test_the_claims_tables_come_from_the_runs(sweep_folder: Path, tmp_path: Path
     assert sum(line.endswith("| yes |") for line in four) >= 1  # the front is never empty
     for name in ("r1", "r2", "r3", "r4"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_the_tables_refuse_a_folder_without_reproduction_sweeps(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        tables.main([str(tmp_path)])
+    assert done.value.code == 2
+    assert capsys.readouterr().err.startswith("error: no reproduction sweep under")

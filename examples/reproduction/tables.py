@@ -20,10 +20,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("runs", type=Path)
     parser.add_argument("--img", type=Path, default=Path("docs/img/reproduction"))
     args = parser.parse_args(argv)
-    for folder_name, (title, sections) in CLAIMS.items():
+    found = [n for n in CLAIMS if (args.runs / n / "sweep.json").exists()]
+    if not found:
+        parser.exit(2, f"error: no reproduction sweep under {args.runs} ({', '.join(CLAIMS)})\n")
+    for folder_name in found:
+        title, sections = CLAIMS[folder_name]
         folder = args.runs / folder_name
-        if not (folder / "sweep.json").exists():
-            continue
         groups = sweep_groups(folder)
         hours = seconds(folder) / 3600
         print(f"## {title}: {folder_name} ({hours:.1f} h of one-thread compute)\n")
