@@ -14,7 +14,7 @@ import pytest
 
 from examples.reproduction import sparse_pendulum, tables
 from examples.reproduction.claims import r1, r2, r3, r4
-from examples.reproduction.common import dip, sweep_groups
+from examples.reproduction.common import Figures, dip, sweep_groups
 from tests.conftest import tiny_config
 from wsdiag.envs import make_env
 from wsdiag.sweep.plan import build_plan
@@ -102,18 +102,22 @@ def test_the_claims_tables_come_from_the_runs(sweep_folder: Path, tmp_path: Path
     plain = groups["plain"][0]
     d = dip(plain)
     assert d.start_step == plain.update_start and d.dip == max(0.0, d.baseline - d.min_return)
-    one = r1(groups, tmp_path)
+    figures = Figures(tmp_path)
+    one = r1(groups, figures)
     assert one[0].startswith("| variant |") and any(r.startswith("| plain | 2 |") for r in one)
     assert any(line.startswith("P(actor-critic better than plain)") for line in one)
-    two = "\n".join(r2(groups, tmp_path))
+    two = "\n".join(r2(groups, figures))
     assert "| pretrained critic | unclipped (authors) |" in two
     assert "| new critic untrained (plain, step 0) | truncate (default) |" in two
-    three = "\n".join(r3(groups, tmp_path))
+    three = "\n".join(r3(groups, figures))
     assert "| moderate-expert |" in three and "P(plain better than moderate-expert)" in three
-    four = r4(groups, tmp_path)
+    four = r4(groups, figures)
     assert sum(line.endswith("| yes |") for line in four) >= 1  # the front is never empty
     for name in ("r1", "r2", "r3", "r4"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    other = r1(groups, Figures(tmp_path, "ip-"))  # a second sweep's figure of the same claim
+    assert other[-1] == "![ip-r1](img/reproduction/ip-r1.png)"
+    assert (tmp_path / "ip-r1.png").stat().st_size > 1000
 
 
 def test_the_tables_refuse_a_folder_without_reproduction_sweeps(tmp_path: Path, capsys) -> None:

@@ -1,21 +1,22 @@
 """The numbers and figures of each claim of docs/reproduction.md, from its sweep folder.
 
-Each `rN(folder, img)` reads the finished runs of one sweep (examples/sweeps/reproduction/),
-draws the claim's figure into `img/rN.png`, and returns its markdown: a table of interquartile
-means over seeds with 95% stratified-bootstrap intervals (wsdiag.analysis.aggregates) and the
-probability that one variant beats another. Dips are R0 minus the lowest evaluation once policy
-updates begin (wsdiag.analysis.degradation).
+Each `rN(groups, img)` reads the finished runs of one sweep (examples/sweeps/reproduction/),
+draws the claim's figure with `img` (`<folder>/<prefix>rN.png`), and returns its markdown: a
+table of interquartile means over seeds with 95% stratified-bootstrap intervals
+(wsdiag.analysis.aggregates) and the probability that one variant beats another. Dips are R0
+minus the lowest evaluation once policy updates begin (wsdiag.analysis.degradation).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from examples.reproduction.common import (
+    Figures,
     dip,
     draw_curves,
     fmt,
@@ -38,14 +39,6 @@ Groups = dict[str, list[Run]]
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
-
-
-def _save(fig: plt.Figure, img: Path, name: str) -> str:
-    img.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(img / f"{name}.png", dpi=110)
-    plt.close(fig)
-    return f"![{name}](img/reproduction/{name}.png)"
 
 
 def _pick(groups: Groups, names: Sequence[str]) -> Groups:
@@ -76,13 +69,13 @@ def _dip_rows(groups: Groups) -> list[list[str]]:
 DIP_HEADER = ("variant", "seeds", "R0", "lowest return", "dip", "median steps to recover")
 
 
-def _curve_figure(groups: Groups, img: Path, name: str, title: str) -> str:
+def _curve_figure(groups: Groups, img: Figures, name: str, title: str) -> str:
     fig, ax = plt.subplots(figsize=(7, 3.6))
     draw_curves(ax, groups, "eval/return")
     ax.set_ylabel("evaluation return")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, img, name)
+    return img.save(fig, name)
 
 
 def _better(groups: Groups, a: str, b: str, score: Callable[[Sequence[Run]], np.ndarray]) -> str:
@@ -94,7 +87,7 @@ def _better(groups: Groups, a: str, b: str, score: Callable[[Sequence[Run]], np.
 
 
 def _dip_comparison(
-    groups: Groups, base: str, cure: str, img: Path, name: str, title: str
+    groups: Groups, base: str, cure: str, img: Figures, name: str, title: str
 ) -> list[str]:
     """The dip table of `base` and `cure`, P(cure's dip is smaller), and their curves."""
     g = _pick(groups, [base, cure])
@@ -104,7 +97,7 @@ def _dip_comparison(
     return [*out, "", _curve_figure(g, img, name, title)]
 
 
-def r1(groups: Groups, img: Path) -> list[str]:
+def r1(groups: Groups, img: Figures) -> list[str]:
     return _dip_comparison(groups, "plain", "actor-critic", img, "r1",
                            "R1: actor only vs actor + critic (TD3)")  # fmt: skip
 
@@ -115,7 +108,7 @@ PERCENTILES = {
 }
 
 
-def r2(groups: Groups, img: Path) -> list[str]:
+def r2(groups: Groups, img: Figures) -> list[str]:
     """The Q-percentile of the behavioural action at the last probe before policy updates."""
     rows, points = [], {}
     for definition, key in PERCENTILES.items():  # the untrained critic, for reference
@@ -151,10 +144,10 @@ def r2(groups: Groups, img: Path) -> list[str]:
     ax.legend(fontsize=7, loc="lower left")
     ax.grid(alpha=0.3)
     head = ("critic at the first policy update", "perturbations", "percentile (%)", "seeds")
-    return [*_table(head, rows), "", _save(fig, img, "r2")]
+    return [*_table(head, rows), "", img.save(fig, "r2")]
 
 
-def r3(groups: Groups, img: Path) -> list[str]:
+def r3(groups: Groups, img: Figures) -> list[str]:
     """Expert strength against ||dQ/da|| (new critic after the warm-up; pretrained critic)."""
     g = _pick(groups, ["plain", "moderate-expert"])
     new = "probe/grad_norm/behaviour/mean"
@@ -180,7 +173,7 @@ def r3(groups: Groups, img: Path) -> list[str]:
     out = _table(head, rows)
     if len(g) == 2:
         out += ["", _better(g, "plain", "moderate-expert", _dips) + " (a deeper dip)"]
-    return [*out, "", _save(fig, img, "r3")]
+    return [*out, "", img.save(fig, "r3")]
 
 
 def _finetune_returns(run: Run) -> np.ndarray:
@@ -188,7 +181,7 @@ def _finetune_returns(run: Run) -> np.ndarray:
     return values[steps >= run.update_start]
 
 
-def r4(groups: Groups, img: Path) -> list[str]:
+def r4(groups: Groups, img: Figures) -> list[str]:
     """CCL-PQD's alpha_start (and any other variant in the file) against plain: lowest return,
     pooled CVaR, mean return, and the Pareto front of dip against mean return."""
     others = ("plain", "actor-critic", "moderate-expert")  # R1-R3's variants
@@ -228,7 +221,7 @@ def r4(groups: Groups, img: Path) -> list[str]:
             + " (lowest return)"
             for n in best
         ]
-    return [*out, "", _save(fig, img, "r4")]
+    return [*out, "", img.save(fig, "r4")]
 
 
 # ----------------------------------------------------------------------------- R5-R8
@@ -258,7 +251,7 @@ SPIRAL_KEYS = {
 }
 
 
-def r5(groups: Groups, img: Path) -> list[str]:
+def r5(groups: Groups, img: Figures) -> list[str]:
     """Offline-pretrained IQL -> SAC: the dip, and offline vs online TD error and Q level."""
     rows = []
     for name, runs in groups.items():
@@ -280,7 +273,7 @@ def r5(groups: Groups, img: Path) -> list[str]:
         ax.legend(fontsize=6)
     axes[1].set_yscale("log")
     head = ("variant", "R0", "dip", *SPIRAL_KEYS)
-    return [*_table(head, rows), "", _save(fig, img, "r5")]
+    return [*_table(head, rows), "", img.save(fig, "r5")]
 
 
 def _normalised(run: Run) -> float:
@@ -289,7 +282,7 @@ def _normalised(run: Run) -> float:
     return normalised_score(run.baseline, meta["ref_min_score"], meta["ref_max_score"])
 
 
-def r6(groups: Groups, img: Path) -> list[str]:
+def r6(groups: Groups, img: Figures) -> list[str]:
     """The offline agent (fine-tuning step 0): its return and its critic's action gradients."""
     grad = "probe/pretrained/grad_norm/behaviour/mean"
     rows, series = [], {}
@@ -326,10 +319,10 @@ def r6(groups: Groups, img: Path) -> list[str]:
         ax.legend(fontsize=8)
     head = ("method", "dataset", "seeds", "return after 10k offline steps", "normalised score",
             "critic ‖dQ/da‖", "on expert states", "on non-expert states")  # fmt: skip
-    return [*_table(head, rows), "", _save(fig, img, "r6")]
+    return [*_table(head, rows), "", img.save(fig, "r6")]
 
 
-def r7(groups: Groups, img: Path) -> list[str]:
+def r7(groups: Groups, img: Figures) -> list[str]:
     return _dip_comparison(groups, "td3", "redq-adaptive-bc", img, "r7",
                            "R7: TD3+BC -> TD3 vs REDQ+AdaptiveBC")  # fmt: skip
 
@@ -340,7 +333,7 @@ def _first_reach(run: Run, level: float) -> float:
     return float(steps[hit[0]]) if len(hit) else float("nan")
 
 
-def r8(groups: Groups, img: Path, level: float = 50.0) -> list[str]:
+def r8(groups: Groups, img: Figures, level: float = 50.0) -> list[str]:
     """Final return of the learner alone, and when it first reaches `level` upright steps."""
     rows = []
     for name, runs in groups.items():
@@ -367,13 +360,26 @@ def r8(groups: Groups, img: Path, level: float = 50.0) -> list[str]:
         final = per_run(jsrl["jsrl"], lambda r: float(r.series("mitigation/horizon")[1][-1]))
         out += ["", f"The guide alone (h = 200): {fmt(iqm_of(guide))}; JSRL's final horizon h: "
                 f"{fmt(iqm_of(final))}."]  # fmt: skip
-    return [*out, "", _save(fig, img, "r8")]
+    return [*out, "", img.save(fig, "r8")]
 
 
-CLAIMS: dict[str, tuple[str, tuple[Callable[[Groups, Path], list[str]], ...]]] = {
-    "repro-pendulum-td3": ("R1-R4", (r1, r2, r3, r4)),
-    "repro-offline-spiral": ("R5", (r5,)),
-    "repro-td3bc-contamination": ("R6", (r6,)),
-    "repro-redq-adaptive-bc": ("R7", (r7,)),
-    "repro-jsrl-sparse": ("R8", (r8,)),
+Section = Callable[[Groups, Figures], list[str]]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One reproduction sweep folder's claims, and the prefix of its figures' names."""
+
+    title: str
+    sections: tuple[Section, ...]
+    prefix: str = ""
+
+
+CLAIMS: dict[str, Sweep] = {
+    "repro-pendulum-td3": Sweep("R1-R4", (r1, r2, r3, r4)),
+    "repro-inverted-pendulum-td3": Sweep("R1-R2 on InvertedPendulum-v5", (r1, r2), "ip-"),
+    "repro-offline-spiral": Sweep("R5", (r5,)),
+    "repro-td3bc-contamination": Sweep("R6", (r6,)),
+    "repro-redq-adaptive-bc": Sweep("R7", (r7,)),
+    "repro-jsrl-sparse": Sweep("R8", (r8,)),
 }

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
@@ -17,6 +19,23 @@ from wsdiag.analysis.run import Run, load_run
 from wsdiag.report.learning_curve import COLOURS, mean_curve
 
 SEED = re.compile(r"-seed(\d+)$")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Where one sweep's figures go: <folder>/<prefix><name>.png, linked from docs/ as
+    img/reproduction/<prefix><name>.png (the prefix tells two sweeps' figures of a claim apart)."""
+
+    folder: Path
+    prefix: str = ""
+
+    def save(self, fig: plt.Figure, name: str) -> str:
+        """Write the figure, close it, and return its markdown image link."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fig.tight_layout()
+        fig.savefig(self.folder / f"{self.prefix}{name}.png", dpi=110)
+        plt.close(fig)
+        return f"![{self.prefix}{name}](img/reproduction/{self.prefix}{name}.png)"
 
 
 def finished(run: Run) -> bool:

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from examples.reproduction.claims import CLAIMS
-from examples.reproduction.common import seconds, sweep_groups
+from examples.reproduction.common import Figures, seconds, sweep_groups
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,14 +24,15 @@ def main(argv: list[str] | None = None) -> None:
     if not found:
         parser.exit(2, f"error: no reproduction sweep under {args.runs} ({', '.join(CLAIMS)})\n")
     for folder_name in found:
-        title, sections = CLAIMS[folder_name]
+        sweep = CLAIMS[folder_name]
         folder = args.runs / folder_name
         groups = sweep_groups(folder)
         hours = seconds(folder) / 3600
-        print(f"## {title}: {folder_name} ({hours:.1f} h of one-thread compute)\n")
-        for section in sections:
+        print(f"## {sweep.title}: {folder_name} ({hours:.1f} h of one-thread compute)\n")
+        figures = Figures(args.img, sweep.prefix)
+        for section in sweep.sections:
             print(f"### {section.__name__.upper()}\n")
-            print("\n".join(section(groups, args.img)), "\n")
+            print("\n".join(section(groups, figures)), "\n")
 
 
 if __name__ == "__main__":
