@@ -101,10 +101,23 @@ def test_grid_values_make_file_name_parts(tmp_path: Path) -> None:
     )  # a dataset id's '/' would make nested folders
 
 
+def test_a_variant_runs_on_its_own_seeds(tmp_path: Path) -> None:
+    extra = TWO_VARIANTS.replace('name = "bc"', 'name = "bc"\nseeds = [1, 3]')
+    plan = build_plan(load_sweep(_sweep_file(tmp_path, extra, "[0, 1, 2]")), tmp_path / "out")
+    names = [j.name for j in plan.runs]
+    assert names == [f"plain-seed{s}" for s in (0, 1, 2)] + ["bc-seed1", "bc-seed3"]
+    assert {j.config.seed for j in plan.pretrainings} == {0, 1, 2, 3}
+    shared = next(j for j in plan.runs if j.name == "bc-seed1").deps
+    assert shared == next(j for j in plan.runs if j.name == "plain-seed1").deps
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         ("\nfoo = 1\n", "run base-seed0: unknown config key 'foo'"),
+        ('[[variant]]\nname = "x"\nseeds = []\n', "variant 1: seeds must be a non-empty"),
+        ('[[variant]]\nname = "x"\nseeds = [2, 2]\n', "variant 1: a seed is listed twice"),
+        ('[[variant]]\nname = "x"\nseed = [2]\n', "unknown key 'seed' (a variant has name, set"),
         (TWO_VARIANTS + '[[variant]]\nname = "bc"\n', "variant name 'bc' is used twice"),
         ('[[variant]]\nname = "x"\nset = { "finetune.stepz" = 3 }\n', "run x-seed0: unknown"),
         ('[[variant]]\nname = "x"\nset = { "finetune.critic_lr" = -1.0 }\n', "critic_lr"),

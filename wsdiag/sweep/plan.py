@@ -122,7 +122,8 @@ def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
     base = read_toml(spec.base)
     combos = list(itertools.product(*([(k, v) for v in vals] for k, vals in spec.grid.items())))
     jobs: dict[str, Job] = {}
-    for variant, combo, seed in itertools.product(spec.variants, combos, spec.seeds):
+    runs = [(v, c, s) for v in spec.variants for c in combos for s in spec.seeds_of(v)]
+    for variant, combo, seed in runs:
         label = "-".join(filter(None, [variant.name, _grid_label(combo)]))
         name = f"{label}-seed{seed}"
         values = [*spec.common.items(), *variant.overrides.items(), *combo]

@@ -10,6 +10,7 @@
     [[variant]]
     name = "ccl-pqd"
     set = { "mitigation.name" = "ccl_pqd" }
+    seeds = [0, 1]                          # optional: this variant's own seeds
     [grid]                                  # optional: every combination, for every variant
     "mitigation.ccl_pqd.alpha_start" = [1e-4, 1e-2]
 
@@ -35,6 +36,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 class Variant:
     name: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] | None = None  # None: the sweep's seeds
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class SweepSpec:
     variants: tuple[Variant, ...]
     grid: dict[str, tuple[Any, ...]]
 
+    def seeds_of(self, variant: Variant) -> tuple[int, ...]:
+        return self.seeds if variant.seeds is None else variant.seeds
+
 
 def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
@@ -60,6 +65,18 @@ def _name(value: Any, where: str) -> str:
     if not isinstance(value, str) or not NAME.fullmatch(value):
         raise WsdiagError(f"{where} = {value!r}: use letters, digits, '-', '_' and '.'")
     return value
+
+
+def _seeds(value: Any, where: str) -> tuple[int, ...]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)
+    ):
+        raise WsdiagError(f"{where}: seeds must be a non-empty list of integers >= 0")
+    if len(set(value)) != len(value):
+        raise WsdiagError(f"{where}: a seed is listed twice: {value}")
+    return tuple(value)
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -79,26 +96,21 @@ def load_sweep(path: str | Path) -> SweepSpec:
     base = (path.parent / str(data["base"])).resolve()
     if not base.is_file():
         raise WsdiagError(f"{path}: base config not found: {base}")
-    seeds = data.get("seeds", [0])
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
-    ):
-        raise WsdiagError(f"{path}: seeds must be a non-empty list of integers >= 0")
-    if len(set(seeds)) != len(seeds):
-        raise WsdiagError(f"{path}: a seed is listed twice: {seeds}")
+    seeds = _seeds(data.get("seeds", [0]), str(path))
     variants = []
     for i, entry in enumerate(data.get("variant", [{"name": "base"}])):
         where = f"{path}: variant {i + 1}"
         entry = _table(entry, where)
-        extra = sorted(set(entry) - {"name", "set"})
+        extra = sorted(set(entry) - {"name", "set", "seeds"})
         if extra:
-            raise WsdiagError(f"{where}: unknown key '{extra[0]}' (a variant has name and set)")
+            raise WsdiagError(
+                f"{where}: unknown key '{extra[0]}' (a variant has name, set and seeds)"
+            )
         if "name" not in entry:
             raise WsdiagError(f"{where}: missing 'name'")
         name = _name(entry["name"], f"{where} name")
-        variants.append(Variant(name, _table(entry.get("set", {}), where)))
+        own = _seeds(entry["seeds"], where) if "seeds" in entry else None
+        variants.append(Variant(name, _table(entry.get("set", {}), where), own))
     names = [v.name for v in variants]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -112,7 +124,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         path=path,
         name=_name(data["name"], f"{path}: name"),
         base=base,
-        seeds=tuple(seeds),
+        seeds=seeds,
         common=_table(data.get("set", {}), f"{path}: [set]"),
         variants=tuple(variants),
         grid=grid,
