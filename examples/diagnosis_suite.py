@@ -40,7 +40,8 @@ def run_suite(suite: Path, out: Path, jobs: int) -> Path:
 
 
 def rows(runs: Path) -> list[dict]:
-    """Per run: significant?, the verdict's root cause, the confirmed cause, warning and minimum."""
+    """Per run: significant?, the verdict's root cause, the confirmed cause, warning, the step of
+    the lowest return and the dip."""
     out = []
     for run_dir in sorted(p for p in runs.iterdir() if is_complete(p)):
         run = load_run(run_dir)
@@ -58,6 +59,7 @@ def rows(runs: Path) -> list[dict]:
             "confirmed": confirmed.cause if confirmed else (NONE if confirmation else "?"),
             "warning": None if warning is None else int(warning["step"]),
             "min_step": None if deg is None else deg.min_step,
+            "dip": 0.0 if deg is None else deg.dip,
         })  # fmt: skip
     return out
 

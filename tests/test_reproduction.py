@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from examples.diagnosis_paired import paired_table
+from examples.diagnosis_suite import rows
 from examples.reproduction import sparse_pendulum, tables
 from examples.reproduction.claims import r1, r2, r3, r4
 from examples.reproduction.common import Figures, dip, sweep_groups
@@ -125,3 +127,19 @@ def test_the_tables_refuse_a_folder_without_reproduction_sweeps(tmp_path: Path, 
         tables.main([str(tmp_path)])
     assert done.value.code == 2
     assert capsys.readouterr().err.startswith("error: no reproduction sweep under")
+
+
+def test_the_paired_diagnosis_reads_the_sweeps_own_counterfactual(sweep_folder: Path) -> None:
+    runs = sweep_folder / "runs"
+    table = paired_table(runs, "plain", "actor-critic", "extrapolation").splitlines()
+    items = {r["run"]: r for r in rows(runs)}
+    for seed in (0, 1):
+        d, d2 = items[f"plain-seed{seed}"]["dip"], items[f"actor-critic-seed{seed}"]["dip"]
+        (line,) = [x for x in table if x.startswith(f"| {seed} |")]
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        assert cells[2:4] == [f"{d:.0f}", f"{d2:.0f}"]
+        if d > 0:
+            assert cells[4] == f"{100 * (1 - d2 / d):.0f}%"
+    assert any(x.startswith("share of the dip removed by actor-critic: ") for x in table)
+    with pytest.raises(SystemExit, match="no seed has both"):
+        paired_table(runs, "plain", "nothing", "extrapolation")
