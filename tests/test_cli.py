@@ -175,6 +175,7 @@ def test_probe_checkpoint_of_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "checkpoints/pretrained" in result.stderr  # the sibling reference was found
     record = json.loads((out / "probes" / "step_300.json").read_text())
     assert record["scalars"]["kl/online"] >= 0
+    assert -1 <= record["scalars"]["grad_cos_pooled/behaviour"] <= 1
     assert (out / "probes" / "step_300.npz").exists()
     pre = _invoke("probe", "-c", str(run_dir), "--rollouts", "20", "--out", str(tmp_path / "p2"))
     assert pre.exit_code == 0 and "none" in pre.stderr  # the pretrained agent has no reference

@@ -21,6 +21,7 @@ from wsdiag.probes import (
     q_softmax_kl,
     td_errors,
 )
+from wsdiag.probes.gradients import grad_cosine, pooled_grad_cosine
 
 A_STAR = torch.tensor([0.3, -0.2])
 
@@ -120,6 +121,22 @@ def test_action_gradient_of_a_linear_critic_is_its_weight_norm() -> None:
     w = torch.tensor([3.0, -4.0])
     norms = action_grad_norm(lambda s, a: a @ w + s.sum(-1), torch.randn(10, 3), torch.randn(10, 2))
     np.testing.assert_allclose(norms, 5.0, rtol=1e-6)
+
+
+def test_gradient_cosines_per_pair_and_pooled() -> None:
+    """Q = -(a - 0.3)^2 against a reference -(a - 0.35)^2: between the two optima the gradients
+    are tiny and opposed (cos -1), elsewhere large and aligned (+1). The mean per-pair cosine
+    reads 1/3; the pooled one weights the pairs by their gradients and reads near 1."""
+    actions = torch.tensor([[0.32], [0.9], [-0.8]])
+    states = torch.zeros(3, 2)
+    q = lambda s, a: -((a[:, 0] - 0.3) ** 2)  # noqa: E731
+    ref = lambda s, a: -((a[:, 0] - 0.35) ** 2)  # noqa: E731
+    np.testing.assert_allclose(grad_cosine(q, ref, states, actions), [-1.0, 1.0, 1.0], atol=1e-6)
+    g, h = -2 * (actions[:, 0] - 0.3), -2 * (actions[:, 0] - 0.35)
+    want = float((g * h).sum() / (g.norm() * h.norm()))
+    assert pooled_grad_cosine(q, ref, states, actions) == pytest.approx(want, rel=1e-6)
+    assert want > 0.99
+    assert pooled_grad_cosine(q, lambda s, a: 0 * a[:, 0], states, actions) == 0.0
 
 
 def test_policy_gradient_norm_by_hand() -> None:

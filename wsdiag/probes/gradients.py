@@ -2,6 +2,8 @@
 
     action_grad_norm(s, a) = || dQ(s, a)/da ||_2               per pair
     grad_cosine(s, a)      = cos(dQ_1(s, a)/da, dQ_2(s, a)/da)  per pair (0 where either is 0)
+    pooled_grad_cosine     = sum_i g_i . h_i / sqrt(sum_i |g_i|^2 sum_i |h_i|^2),
+                             g_i = dQ_1(s_i, a_i)/da, h_i = dQ_2(s_i, a_i)/da
     policy_grad_norm       = || d/dtheta mean_s Q(s, pi_theta(s)) ||_2   over all actor parameters
 
 Better experts sit where the critic is steeper, so their updates are larger and the drop deeper.
@@ -34,6 +36,17 @@ def grad_cosine(q_fn: QFn, reference: QFn, states: Tensor, actions: Tensor) -> n
     critic push the behavioural action the way the reference (pretrained) critic does?"""
     g, h = action_grad(q_fn, states, actions), action_grad(reference, states, actions)
     return torch.nn.functional.cosine_similarity(g, h, dim=-1, eps=1e-12).cpu().numpy()
+
+
+def pooled_grad_cosine(q_fn: QFn, reference: QFn, states: Tensor, actions: Tensor) -> float:
+    """The cosine between the two critics' action gradients stacked over all pairs (module
+    docstring): each pair weighted by the size of its gradients. Near a critic's optimum dQ/da
+    is close to 0 and its direction is noise (in one action dimension the per-pair cosine is
+    only a sign, +-1), so the mean per-pair cosine can read low for a critic that agrees with
+    the reference wherever it pushes the action at all. 0 where either gradient is all 0."""
+    g, h = action_grad(q_fn, states, actions), action_grad(reference, states, actions)
+    norm = float(g.norm() * h.norm())
+    return float((g * h).sum()) / norm if norm > 0 else 0.0
 
 
 def policy_grad_norm(q_fn: QFn, policy: PolicyFn, actor: nn.Module, states: Tensor) -> float:

@@ -19,7 +19,12 @@ from wsdiag.probes.common import critic_fn, q_many, summary
 from wsdiag.probes.divergence import action_divergence
 from wsdiag.probes.drift import policy_drift, q_softmax_kl
 from wsdiag.probes.frozen import frozen_critic_eval, frozen_critic_protocol, q_by_label
-from wsdiag.probes.gradients import action_grad_norm, grad_cosine, policy_grad_norm
+from wsdiag.probes.gradients import (
+    action_grad_norm,
+    grad_cosine,
+    policy_grad_norm,
+    pooled_grad_cosine,
+)
 from wsdiag.probes.q_percentile import perturbed_q, q_percentile
 from wsdiag.probes.td import td_errors
 
@@ -179,6 +184,9 @@ def run_probes(
         _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
         pre_fn = critic_fn(pretrained, cfg.reduce)
         out.add("grad_cos/behaviour", grad_cosine(q_fn, pre_fn, t["states"], t["actions"]))
+        out.scalars["grad_cos_pooled/behaviour"] = pooled_grad_cosine(
+            q_fn, pre_fn, t["states"], t["actions"]
+        )
         _drift(out, agent, pretrained, t["states"], cfg, seed, "behaviour")
     if online is not None and len(online) > 0:
         o = online.tensors(agent.device)
