@@ -115,6 +115,17 @@ def test_gradient_direction_disagreeing_with_the_pretrained_critic_fires() -> No
     assert finding(d, "extrapolation").fired and "cosine" in d.findings[0].evidence
 
 
+def test_the_pooled_gradient_cosine_is_read_before_the_mean_one() -> None:
+    """In one action dimension the per-pair cosine is a sign, so its mean reads low where the
+    gradients near the optimum are small noise; the pooled cosine weights pairs by size."""
+    low_mean = {"grad_cos/behaviour": [0.0, 0.1, 0.5, 0.9, 0.9, 0.9, 0.9]}
+    agreeing = run_diagnosis(metrics_table(**low_mean, **{"grad_cos_pooled/behaviour": [0.9] * 7}))
+    assert finding(agreeing, "extrapolation").status == "clear"
+    assert "cos(dQ/da, dQ_pre/da) 0.9" in agreeing.findings[0].evidence
+    opposed = run_diagnosis(metrics_table(**{"grad_cos_pooled/behaviour": [0.1] * 7}))
+    assert finding(opposed, "extrapolation").fired  # the mean cosine (0.9) is not read
+
+
 def test_no_warm_up_reads_the_critic_after_its_first_updates() -> None:
     """At step 0 a fresh critic is an initialised network (P = 0.5 by construction)."""
     table = metrics_table(q_percentile=[0.5, 0.88, 0.9, 0.9, 0.9, 0.9, 0.9])

@@ -13,7 +13,9 @@ fields, documented in docs/diagnosis.md with the exact definitions below.
   after ref) fails one of: P <= 0.5 + percentile_band (it prefers the behavioural action to no
   more than ~65% of its perturbations; one-sided, the strongest extrapolation is P << 0.5);
   P <= P_pre - confidence_gap (less confident than the pretrained critic, when that critic was
-  trained); mean cos(dQ/da, dQ_pre/da) <= grad_cos_min (its action gradient points elsewhere).
+  trained); the pooled cos(dQ/da, dQ_pre/da) over the probe pairs <= grad_cos_min (its action
+  gradient points elsewhere; `grad_cos_pooled/behaviour`, or the mean per-pair cosine
+  `grad_cos/behaviour` in runs recorded before it).
 - update: the first policy updates are large: rms_1 = action_rms/online at the first probe
   after ref (the per-dimension action change since pi_pre, in half-ranges) >= update_rms.
 - gradient: the first updates are large (update) while the critic is not extrapolating, or its
@@ -102,7 +104,11 @@ def extrapolation(ev: Evidence) -> Finding:
         parts.append(f"pretrained critic {_g(pre[1])}")
         if p <= pre[1] - th.confidence_gap:
             fired.append(f"{_g(pre[1] - p)} below the pretrained critic's")
-    cos = _critic_probe(ev, "grad_cos/behaviour") if ev.warm.reference_critic else None
+    cos = None
+    if ev.warm.reference_critic:  # the pooled cosine; runs recorded before it have the mean
+        cos = _critic_probe(ev, "grad_cos_pooled/behaviour") or _critic_probe(
+            ev, "grad_cos/behaviour"
+        )
     if cos is not None:
         numbers["grad_cos"] = cos[1]
         parts.append(f"cos(dQ/da, dQ_pre/da) {_g(cos[1])}")
