@@ -15,10 +15,13 @@ import argparse
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from wsdiag.analysis.confirm import load_confirmation
-from wsdiag.analysis.run import load_run
+from wsdiag.analysis.evidence import WarmStart
+from wsdiag.analysis.prognosis import prognosis
+from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.rundir import is_complete
@@ -39,25 +42,34 @@ def run_suite(suite: Path, out: Path, jobs: int) -> Path:
     return runs
 
 
-def rows(runs: Path) -> list[dict]:
+def replayed_warning(run: Run) -> int | None:
+    """The step of the early warning today's rules raise from the run's recorded probes."""
+    found = prognosis(run.metrics, update_start=run.update_start, mode=run.config.probes.warn,
+                      warm=WarmStart.of(run.config, run.warm_start_parts))  # fmt: skip
+    return None if found is None else found.step
+
+
+def rows(runs: Path, load: Callable[[Path], Run] = load_run, replay: bool = False) -> list[dict]:
     """Per run: significant?, the verdict's root cause, the confirmed cause, warning, the step of
-    the lowest return and the dip."""
+    the lowest return and the dip. The warning is the one the run raised, or with `replay` the
+    one today's rules raise from its probes (runs recorded with older rules)."""
     out = []
     for run_dir in sorted(p for p in runs.iterdir() if is_complete(p)):
-        run = load_run(run_dir)
+        run = load(run_dir)
         s = summarise(run, Thresholds())
         confirmation = load_confirmation(run_dir / "counterfactual")
         confirmed = confirmation.confirmed if confirmation else None
         if not s.diagnosis.significant:  # nothing to confirm: no degradation is the truth
             confirmed, confirmation = None, True
         warning = run.collapse_warning
+        step = None if warning is None else int(warning["step"])
         deg = s.diagnosis.degradation
         out.append({
             "run": run.name,
             "significant": s.diagnosis.significant,
             "verdict": s.diagnosis.causes[0].cause if s.diagnosis.causes else NONE,
             "confirmed": confirmed.cause if confirmed else (NONE if confirmation else "?"),
-            "warning": None if warning is None else int(warning["step"]),
+            "warning": replayed_warning(run) if replay else step,
             "min_step": None if deg is None else deg.min_step,
             "dip": 0.0 if deg is None else deg.dip,
         })  # fmt: skip

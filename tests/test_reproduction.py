@@ -10,14 +10,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from examples.diagnosis_paired import paired_table
+from examples.diagnosis_paired import POOLED, load_with_pooled_cosine, paired_table
 from examples.diagnosis_suite import rows
 from examples.reproduction import sparse_pendulum, tables
 from examples.reproduction.claims import r1, r2, r3, r4
 from examples.reproduction.common import Figures, dip, sweep_groups
 from tests.conftest import tiny_config
+from wsdiag.analysis.run import load_run
 from wsdiag.envs import make_env
 from wsdiag.sweep.plan import build_plan
 from wsdiag.sweep.spec import load_sweep
@@ -143,3 +145,18 @@ def test_the_paired_diagnosis_reads_the_sweeps_own_counterfactual(sweep_folder: 
     assert any(x.startswith("share of the dip removed by actor-critic: ") for x in table)
     with pytest.raises(SystemExit, match="no seed has both"):
         paired_table(runs, "plain", "nothing", "extrapolation")
+
+
+def test_the_pooled_cosine_backfilled_from_the_arrays_is_the_recorded_one(
+    sweep_folder: Path, tmp_path: Path
+) -> None:
+    recorded = sweep_folder / "runs" / "plain-seed0"
+    old = tmp_path / "plain-seed0"  # the same run as if recorded before the probe existed
+    shutil.copytree(recorded, old)
+    metrics = pd.read_parquet(old / "metrics.parquet")
+    metrics[metrics.key != POOLED].to_parquet(old / "metrics.parquet")
+    want = load_run(recorded).series(POOLED)
+    got = load_with_pooled_cosine(old).series(POOLED)
+    assert len(want[0]) >= 2
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-4, atol=1e-6)
