@@ -31,22 +31,34 @@ def action_grad_norm(q_fn: QFn, states: Tensor, actions: Tensor) -> np.ndarray:
     return action_grad(q_fn, states, actions).norm(dim=-1).cpu().numpy()
 
 
+def gradient_cosines(g: Tensor, h: Tensor) -> tuple[np.ndarray, float]:
+    """From two critics' action gradients g, h [N, da]: the per-pair cosine [N] (0 where either
+    is 0) and the pooled cosine sum_i g_i . h_i / sqrt(sum_i |g_i|^2 sum_i |h_i|^2) (0 where
+    either is all 0): each pair weighted by the size of its gradients. Near a critic's optimum
+    dQ/da is close to 0 and its direction is noise (in one action dimension the per-pair cosine
+    is only a sign, +-1), so the mean per-pair cosine can read low for a critic that agrees with
+    the reference wherever it pushes the action at all; the pooled one does not."""
+    pairs = torch.nn.functional.cosine_similarity(g, h, dim=-1, eps=1e-12).cpu().numpy()
+    norm = float(g.norm() * h.norm())
+    return pairs, (float((g * h).sum()) / norm if norm > 0 else 0.0)
+
+
+def _two_gradients(
+    q_fn: QFn, reference: QFn, states: Tensor, actions: Tensor
+) -> tuple[Tensor, Tensor]:
+    return action_grad(q_fn, states, actions), action_grad(reference, states, actions)
+
+
 def grad_cosine(q_fn: QFn, reference: QFn, states: Tensor, actions: Tensor) -> np.ndarray:
     """Cosine between two critics' action gradients at each (s, a) pair [N]: does the new
     critic push the behavioural action the way the reference (pretrained) critic does?"""
-    g, h = action_grad(q_fn, states, actions), action_grad(reference, states, actions)
-    return torch.nn.functional.cosine_similarity(g, h, dim=-1, eps=1e-12).cpu().numpy()
+    return gradient_cosines(*_two_gradients(q_fn, reference, states, actions))[0]
 
 
 def pooled_grad_cosine(q_fn: QFn, reference: QFn, states: Tensor, actions: Tensor) -> float:
-    """The cosine between the two critics' action gradients stacked over all pairs (module
-    docstring): each pair weighted by the size of its gradients. Near a critic's optimum dQ/da
-    is close to 0 and its direction is noise (in one action dimension the per-pair cosine is
-    only a sign, +-1), so the mean per-pair cosine can read low for a critic that agrees with
-    the reference wherever it pushes the action at all. 0 where either gradient is all 0."""
-    g, h = action_grad(q_fn, states, actions), action_grad(reference, states, actions)
-    norm = float(g.norm() * h.norm())
-    return float((g * h).sum()) / norm if norm > 0 else 0.0
+    """The cosine between the two critics' action gradients stacked over all pairs
+    (`gradient_cosines`)."""
+    return gradient_cosines(*_two_gradients(q_fn, reference, states, actions))[1]
 
 
 def policy_grad_norm(q_fn: QFn, policy: PolicyFn, actor: nn.Module, states: Tensor) -> float:

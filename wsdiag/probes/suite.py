@@ -20,10 +20,10 @@ from wsdiag.probes.divergence import action_divergence
 from wsdiag.probes.drift import policy_drift, q_softmax_kl
 from wsdiag.probes.frozen import frozen_critic_eval, frozen_critic_protocol, q_by_label
 from wsdiag.probes.gradients import (
+    action_grad,
     action_grad_norm,
-    grad_cosine,
+    gradient_cosines,
     policy_grad_norm,
-    pooled_grad_cosine,
 )
 from wsdiag.probes.q_percentile import perturbed_q, q_percentile
 from wsdiag.probes.td import td_errors
@@ -183,10 +183,12 @@ def run_probes(
     if pretrained is not None:
         _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
         pre_fn = critic_fn(pretrained, cfg.reduce)
-        out.add("grad_cos/behaviour", grad_cosine(q_fn, pre_fn, t["states"], t["actions"]))
-        out.scalars["grad_cos_pooled/behaviour"] = pooled_grad_cosine(
-            q_fn, pre_fn, t["states"], t["actions"]
+        pairs, pooled = gradient_cosines(  # both from one pair of gradients
+            action_grad(q_fn, t["states"], t["actions"]),
+            action_grad(pre_fn, t["states"], t["actions"]),
         )
+        out.add("grad_cos/behaviour", pairs)
+        out.scalars["grad_cos_pooled/behaviour"] = pooled
         _drift(out, agent, pretrained, t["states"], cfg, seed, "behaviour")
     if online is not None and len(online) > 0:
         o = online.tensors(agent.device)
