@@ -122,7 +122,7 @@ def paired_table(
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="a sweep folder (<out>/<name>)")
     parser.add_argument("--original", default="plain")
@@ -133,8 +133,10 @@ def main() -> None:
         action="store_true",
         help="compute grad_cos_pooled from the probe arrays of older runs",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     runs = args.sweep / "runs"
+    if not runs.is_dir():
+        parser.exit(2, f"error: {args.sweep} is not a sweep folder (no runs/ in it)\n")
     print(paired_table(runs, args.original, args.intervention, args.cause, args.pooled_from_arrays))
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from examples import diagnosis_paired
 from examples.diagnosis_paired import POOLED, load_with_pooled_cosine, paired_table
 from examples.diagnosis_suite import rows
 from examples.reproduction import sparse_pendulum, tables
@@ -145,6 +146,13 @@ def test_the_paired_diagnosis_reads_the_sweeps_own_counterfactual(sweep_folder: 
     assert any(x.startswith("share of the dip removed by actor-critic: ") for x in table)
     with pytest.raises(SystemExit, match="no seed has both"):
         paired_table(runs, "plain", "nothing", "extrapolation")
+
+
+def test_the_paired_diagnosis_refuses_a_folder_that_is_no_sweep(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        diagnosis_paired.main([str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("is not a sweep folder (no runs/ in it)")
 
 
 def test_the_pooled_cosine_backfilled_from_the_arrays_is_the_recorded_one(
