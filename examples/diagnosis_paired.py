@@ -1,5 +1,7 @@
-"""The diagnosis against a sweep's own counterfactual: when a sweep holds an original variant and
-an intervention variant on the same pretrainings and seeds (R1's `plain` and `actor-critic` in
+"""Check the diagnosis against a sweep's own counterfactual variant.
+
+When a sweep holds an original variant and an intervention variant on the same pretrainings and
+seeds (R1's `plain` and `actor-critic` in
 examples/sweeps/reproduction/), each seed's intervention run is the original's counterfactual,
 so the verdicts can be checked without `wsdiag diagnose --confirm` (docs/diagnosis.md).
 
@@ -125,8 +127,10 @@ def paired_table(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="a sweep folder (<out>/<name>)")
-    parser.add_argument("--original", default="plain")
-    parser.add_argument("--intervention", default="actor-critic")
+    parser.add_argument("--original", default="plain", help="the variant the verdicts are of")
+    parser.add_argument(
+        "--intervention", default="actor-critic", help="the variant that is its counterfactual"
+    )
     parser.add_argument("--cause", default="extrapolation", help="the cause it tests")
     parser.add_argument(
         "--pooled-from-arrays",
