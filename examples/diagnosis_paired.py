@@ -1,9 +1,9 @@
 """Check the diagnosis against a sweep's own counterfactual variant.
 
 When a sweep holds an original variant and an intervention variant on the same pretrainings and
-seeds (R1's `plain` and `actor-critic` in
-examples/sweeps/reproduction/), each seed's intervention run is the original's counterfactual,
-so the verdicts can be checked without `wsdiag diagnose --confirm` (docs/diagnosis.md).
+seeds (R1's `plain` and `actor-critic` in examples/sweeps/reproduction/), each seed's
+intervention run is the original's counterfactual, so the verdicts can be checked without
+`wsdiag diagnose --confirm` (docs/diagnosis.md).
 
     python -m examples.diagnosis_paired runs/repro-inverted-pendulum-td3
     python -m examples.diagnosis_paired runs/repro-pendulum-td3 --cause extrapolation \\
