@@ -25,6 +25,7 @@ from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.rundir import is_complete
+from wsdiag.sweep.spec import load_sweep
 
 SUITE = Path(__file__).parent / "sweeps" / "diagnosis_suite.toml"
 NONE = "none"
@@ -36,7 +37,7 @@ def _wsdiag(*args: str) -> int:
 
 def run_suite(suite: Path, out: Path, jobs: int) -> Path:
     _wsdiag("sweep", str(suite), "--out", str(out), "--jobs", str(jobs))
-    runs = out / suite.stem / "runs"
+    runs = out / load_sweep(suite).name / "runs"
     for run in sorted(p for p in runs.iterdir() if is_complete(p)):
         _wsdiag("diagnose", str(run), "--confirm", "--seeds", "1", "--jobs", str(jobs))
     return runs
@@ -114,7 +115,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
-    runs = args.out / args.suite.stem / "runs"
+    runs = args.out / load_sweep(args.suite).name / "runs"
     if not args.table_only:
         runs = run_suite(args.suite, args.out, args.jobs)
     print(tables(rows(runs)))
