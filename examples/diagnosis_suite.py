@@ -24,6 +24,7 @@ from wsdiag.analysis.prognosis import prognosis
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.config import ProbesConfig
 from wsdiag.rundir import is_complete
 from wsdiag.sweep.spec import load_sweep
 
@@ -44,8 +45,9 @@ def run_suite(suite: Path, out: Path, jobs: int) -> Path:
 
 
 def replayed_warning(run: Run) -> int | None:
-    """The step of the early warning today's rules raise from the run's recorded probes."""
-    found = prognosis(run.metrics, update_start=run.update_start, mode=run.config.probes.warn,
+    """The step of the early warning today's rules, in today's default mode, raise from the
+    run's recorded probes (the mode it ran with may be an older default)."""
+    found = prognosis(run.metrics, update_start=run.update_start, mode=ProbesConfig().warn,
                       warm=WarmStart.of(run.config, run.warm_start_parts))  # fmt: skip
     return None if found is None else found.step
 

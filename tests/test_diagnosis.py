@@ -98,8 +98,24 @@ def test_extrapolation_names_the_chain_with_its_symptoms() -> None:
 
 def test_strong_extrapolation_below_the_band_fires() -> None:
     """P << 0.5 (most perturbations valued above a_beta) is the strongest extrapolation."""
-    d = run_diagnosis(metrics_table(q_percentile=[0.5, 0.2, 0.3, 0.5, 0.8, 0.9, 0.9]))
+    table = metrics_table(q_percentile=[0.5, 0.2, 0.3, 0.5, 0.8, 0.9, 0.9])
+    d = run_diagnosis(table, WarmStart(reference_critic=False))
     assert finding(d, "extrapolation").fired and "no preference" in d.findings[0].evidence
+
+
+def test_the_absolute_band_is_read_only_without_a_trained_reference() -> None:
+    """A critic as confident as the pretrained one (0.6 against 0.68) reads no preference on
+    the absolute band, which a critic trained on the expert's own rollouts can sit in."""
+    table = metrics_table(**{"q_percentile": [0.5, 0.6, 0.8, 0.9, 0.9, 0.9, 0.9],
+                             "pretrained/q_percentile": [0.68] * 7})  # fmt: skip
+    assert finding(run_diagnosis(table), "extrapolation").status == "clear"
+    both = run_diagnosis(table, band_with_reference=True)
+    assert finding(both, "extrapolation").fired and "no preference" in both.findings[0].evidence
+    bc = run_diagnosis(table, WarmStart(reference_critic=False))
+    assert finding(bc, "extrapolation").fired
+    assert thresholds_from(["diagnose.band_with_reference=true"]).band_with_reference
+    with pytest.raises(WsdiagError, match="expected true or false"):
+        thresholds_from(["diagnose.band_with_reference=1"])
 
 
 def test_confidence_is_compared_with_the_pretrained_critic_only_when_it_was_trained() -> None:

@@ -23,6 +23,7 @@ class Thresholds:
     min_dip_fraction: float = 0.10  # a dip below this fraction of the reference is not significant
     recover_tolerance: float = 0.0  # recovered once R >= R0 - tolerance (return units)
     percentile_band: float = 0.15  # extrapolation: P <= 0.5 + band (no preference for a_beta) ...
+    band_with_reference: bool = False  # ... also when a trained pretrained critic is the reference
     confidence_gap: float = 0.15  # ... or P <= P_pre - gap (less confident than the pretrained) ...
     grad_cos_min: float = 0.5  # ... or the pooled cos(dQ/da, dQ_pre/da) <= this (points elsewhere)
     update_rms: float = 0.2  # update: action change per dimension by the first probe >= this
@@ -55,6 +56,10 @@ def thresholds_from(overrides: Sequence[str] = ()) -> Thresholds:
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
+    if hint in ("bool", bool):
+        if not isinstance(value, bool):
+            raise WsdiagError(f"{SECTION}.{key}: expected true or false, got {value!r}")
+        return value
     if hint in ("float", float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise WsdiagError(f"{SECTION}.{key}: expected a number, got {value!r}")
