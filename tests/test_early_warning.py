@@ -10,7 +10,7 @@ import pandas as pd
 from tests.conftest import tiny_config
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.prognosis import WARN_KEY, prognosis
-from wsdiag.rundir import latest_checkpoint, read_events
+from wsdiag.rundir import latest_checkpoint, read_events, read_metrics
 from wsdiag.training.experiment import Experiment
 
 UPDATE = 1000
@@ -80,6 +80,17 @@ def test_a_real_run_warns_once_and_stops_with_its_checkpoint(tmp_path: Path) -> 
     assert end["reason"] == "warning" and end["step"] == update_start + 10
     checkpoint = latest_checkpoint(exp.run_dir)
     assert checkpoint is not None and checkpoint.name == f"step_{update_start + 10}"
+
+
+def test_the_action_change_is_still_recorded_after_the_warning(tmp_path: Path) -> None:
+    probes = {"every": 100, "states": 32, "n_perturb": 8, "warn": "update", "warn_every": 10,
+              "warn_rms": 1e-6}  # fmt: skip
+    exp = Experiment.create(tiny_config(probes=probes), tmp_path, progress="none")
+    exp.run()
+    warned = next(e for e in read_events(exp.run_dir) if e["event"] == "warning")["step"]
+    metrics = read_metrics(exp.run_dir)
+    steps = metrics[metrics.key == WARN_KEY].step
+    assert steps.min() == warned and steps.max() > warned + 10  # every 10 steps after it too
 
 
 def test_warn_off_records_nothing(tmp_path: Path) -> None:

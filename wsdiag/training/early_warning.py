@@ -5,6 +5,7 @@ Once policy updates begin (step t_u), every `probes.warn_every` steps it records
 and the online states of t_u, then asks `prognosis` about the metrics so far (the probes at t_u
 included, for the critic mode). The first warning is a `warning` event (warning = "collapse_likely")
 and a console line; with `probes.stop_on_warning` the run stops there, its checkpoint saved.
+After it, `warn/action_rms` is still recorded (whether the actions went further or came back).
 """
 
 from __future__ import annotations
@@ -79,12 +80,12 @@ class EarlyWarning(Callback):
         return float(np.sqrt(delta.pow(2).mean().item()))
 
     def _check(self, loop: Loop, measure: bool) -> None:
-        if loop.stage != ONLINE or self.warned or loop.pretrained is None:
-            return
-        if loop.step < self.update_start:
+        if loop.stage != ONLINE or loop.pretrained is None or loop.step < self.update_start:
             return
         if measure and self.cfg.warn != "critic":  # the critic mode reads the probes only
             loop.recorder.log(loop.step, loop.phase.name, {WARN_KEY: self._action_rms(loop)})
+        if self.warned:  # the series goes on: how far the actions went after it, and if back
+            return
         found = prognosis(self._new_rows(loop), update_start=self.update_start, mode=self.cfg.warn,
                           thresholds=self.thresholds, warm=self.warm)  # fmt: skip
         if found is None:
