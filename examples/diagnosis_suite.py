@@ -3,6 +3,8 @@ runs, and tabulate the verdicts against the confirmed causes (docs/diagnosis.md)
 
     python -m examples.diagnosis_suite --out runs --jobs 2
     python -m examples.diagnosis_suite --out runs --table-only   # the tables from what ran
+    python -m examples.diagnosis_suite --suite examples/sweeps/diagnosis_suite*.toml \
+        --out runs --table-only --replay                          # every part, today's rules
 
 Each run is confirmed on its own seed (`wsdiag diagnose RUN --confirm --seeds 1`): with one
 seed the share removed has no interval, and share >= diagnose.confirm_share decides. Everything
@@ -112,15 +114,32 @@ def tables(items: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument(
+        "--suite",
+        type=Path,
+        nargs="+",
+        default=[SUITE],
+        help="sweep files of the suite's parts (tabulated together)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs"))
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--table-only", action="store_true")
-    args = parser.parse_args()
-    runs = args.out / load_sweep(args.suite).name / "runs"
-    if not args.table_only:
-        runs = run_suite(args.suite, args.out, args.jobs)
-    print(tables(rows(runs)))
+    parser.add_argument("--table-only", action="store_true", help="tabulate what ran")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="the warning today's rules raise from the recorded probes",
+    )
+    args = parser.parse_args()  # fmt: skip
+    items = []
+    for suite in args.suite:
+        name = load_sweep(suite).name
+        runs = args.out / name / "runs"
+        if not args.table_only:
+            runs = run_suite(suite, args.out, args.jobs)
+        part = rows(runs, replay=args.replay)
+        print(f"{name}: {tables(part).splitlines()[0]}")
+        items += [{**r, "run": f"{name}/{r['run']}"} for r in part]
+    print("\n" + tables(items))
 
 
 if __name__ == "__main__":
