@@ -50,7 +50,8 @@ def _trained(
     torch.manual_seed(0)
     model = getattr(sb3, algo)("MlpPolicy", "Pendulum-v1", learning_starts=100, batch_size=32,
                                seed=0, device="cpu", **kwargs)  # fmt: skip
-    if steps:
+    if steps:  # SB3's default logger makes a folder in the system's temporary directory
+        model.set_logger(sb3.common.logger.configure(str(folder / "sb3-log"), []))
         model.learn(steps)
     path = folder / f"{name or algo.lower()}.zip"
     model.save(path)
