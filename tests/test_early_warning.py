@@ -58,6 +58,20 @@ def test_the_critic_warns_right_before_updates_and_not_mid_warm_up() -> None:
     assert prognosis(fine, update_start=UPDATE, mode="either", warm=loaded) is None
 
 
+def test_updates_from_step_0_on_a_fresh_critic_need_no_critic_probe() -> None:
+    """With no warm-up the critic is an initialised network: the first large update warns."""
+    stream = _stream(**{"probe/q_percentile": {0: 0.5}, WARN_KEY: {100: 0.05, 200: 0.4}})
+    found = prognosis(stream, update_start=0, mode="both")
+    assert found is not None and (found.step, found.reason) == (200, "update")
+    critic = prognosis(stream, update_start=0, mode="critic")
+    assert critic is not None and critic.step == 0 and "untrained critic" in critic.message
+    confident = _stream(**{"probe/q_percentile": {0: 0.9}, WARN_KEY: {100: 0.05, 200: 0.4},
+                           "probe/pretrained/q_percentile": {0: 0.9}})  # fmt: skip
+    loaded = WarmStart(critic_loaded=True)  # a loaded critic is judged by its probes
+    assert prognosis(confident, update_start=0, mode="both", warm=loaded) is None
+    assert prognosis(confident, update_start=0, mode="both") is not None
+
+
 def test_runs_without_the_fine_series_use_the_probes() -> None:
     stream = _stream(**{"probe/q_percentile": CONFIDENT,
                         "probe/action_mse/online": {1000: 0.0, 1500: 0.09}})  # fmt: skip

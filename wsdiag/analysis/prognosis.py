@@ -3,7 +3,10 @@
 At the probe right before policy updates begin (ref) and at every later one, with the rules of
 `wsdiag.analysis.rules` on the probes up to that step:
 
-- "critic" (at ref): the critic the updates will follow extrapolates (rule extrapolation);
+- "critic" (at ref): the critic the updates will follow extrapolates (rule extrapolation), or
+  is a fresh one that policy updates begin on at step 0 (no warm-up): an initialised network
+  knows nothing of a_beta, and the diagnosis's first probe after updates comes too late to warn
+  (on InvertedPendulum the return has collapsed by the first evaluation);
 - "update" (after ref): the first step t > t_u at which the action change from pi_pre,
   rms(t) = sqrt(mean_s ||pi(s) - pi_pre(s)||^2 / da) over the probe states, reaches
   `update_rms` (diagnose.update_rms; probes.warn_rms during training). It is checked every
@@ -31,6 +34,7 @@ from wsdiag.core import ONLINE_PHASES
 
 __all__ = ["WARN_KEY", "WARN_MODES", "Prognosis", "prognosis"]
 WARN_KEY = "warn/action_rms"
+UNTRAINED = "policy updates begin on an untrained critic (no warm-up, no critic loaded)"
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,14 @@ def prognosis(
         return None  # the updates will follow
     ev = Evidence(metrics, None, update_start, th, warm)
     found = []
-    critic = extrapolation(ev) if ev.ref is not None else None
-    if mode in ("critic", "either") and critic is not None and critic.fired:
-        found.append(Prognosis(int(ev.ref or 0), "critic", critic.evidence))
-    if mode == "both" and (critic is None or not critic.fired):
+    if update_start == 0 and not ev.warm.critic_loaded:  # nothing to ask an initialised network
+        fired, evidence = True, UNTRAINED
+    else:
+        critic = extrapolation(ev) if ev.ref is not None else None
+        fired, evidence = critic is not None and critic.fired, critic and critic.evidence
+    if mode in ("critic", "either") and fired:
+        found.append(Prognosis(int(ev.ref or 0), "critic", str(evidence)))
+    if mode == "both" and not fired:
         return None
     if mode in ("update", "either", "both"):
         hit = _crossing(metrics, update_start, th.update_rms)
