@@ -73,6 +73,7 @@ def rows(runs: Path, load: Callable[[Path], Run] = load_run, replay: bool = Fals
             "run": run.name,
             "significant": s.diagnosis.significant,
             "verdict": s.diagnosis.causes[0].cause if s.diagnosis.causes else NONE,
+            "named": [c.cause for c in s.diagnosis.causes],  # the chain's cause, then branches
             "confirmed": confirmed.cause if confirmed else (NONE if confirmation else "?"),
             "warning": replayed_warning(run) if replay else step,
             "min_step": None if deg is None else deg.min_step,
@@ -84,8 +85,10 @@ def rows(runs: Path, load: Callable[[Path], Run] = load_run, replay: bool = Fals
 def tables(items: list[dict]) -> str:
     degrading = [r for r in items if r["significant"]]
     agree = sum(r["verdict"] == r["confirmed"] for r in degrading)
+    named = sum(r["confirmed"] in r.get("named", [r["verdict"]]) for r in degrading)
     lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)}; verdict = confirmed "
-             f"cause in {agree}/{len(degrading)}", "", "| verdict \\ confirmed | " ]  # fmt: skip
+             f"cause in {agree}/{len(degrading)} (named among its causes: {named})", "",
+             "| verdict \\ confirmed | " ]  # fmt: skip
     causes = sorted({r["verdict"] for r in degrading} | {r["confirmed"] for r in degrading})
     lines[-1] += " | ".join(causes) + " |"
     lines.append("|---" * (len(causes) + 1) + "|")

@@ -16,6 +16,7 @@ import pytest
 from examples import diagnosis_paired
 from examples.diagnosis_paired import POOLED, load_with_pooled_cosine, paired_table
 from examples.diagnosis_suite import rows
+from examples.diagnosis_suite import tables as suite_tables
 from examples.reproduction import sparse_pendulum, tables
 from examples.reproduction.claims import r1, r2, r3, r4
 from examples.reproduction.common import Figures, dip, sweep_groups
@@ -168,3 +169,25 @@ def test_the_pooled_cosine_backfilled_from_the_arrays_is_the_recorded_one(
     assert len(want[0]) >= 2
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], rtol=1e-4, atol=1e-6)
+
+
+def test_the_suite_tables_count_verdicts_warnings_and_false_alarms() -> None:
+    def item(run, significant, verdict, confirmed, warning, min_step, named=None):
+        return {"run": run, "significant": significant, "verdict": verdict, "confirmed": confirmed,
+                "named": named if named is not None else [verdict], "warning": warning,
+                "min_step": min_step, "dip": 100.0 if significant else 0.0}  # fmt: skip
+
+    items = [
+        item("a", True, "extrapolation", "extrapolation", 1100, 2000),
+        item("b", True, "gradient", "spiral", 2000, 2000, ["gradient", "spiral"]),  # not in time
+        item("c", True, "extrapolation", "none", None, 1500),
+        item("d", False, "none", "none", 1100, 1000),  # a false alarm
+        item("e", False, "none", "none", None, 1000),
+    ]
+    text = suite_tables(items)
+    assert text.splitlines()[0] == ("runs: 5, significantly degrading: 3; verdict = confirmed "
+                                    "cause in 1/3 (named among its causes: 2)")  # fmt: skip
+    assert "non-degrading runs: 2, called degrading: 0" in text
+    warned = "early warning before the lowest return: 1/3, median lead 900 steps; false alarms 1/2"
+    assert warned in text
+    assert "| extrapolation | 1 | 0 | 1 | 0 |" in text  # extrapolation, gradient, none, spiral
