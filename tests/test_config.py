@@ -179,3 +179,21 @@ def test_configs_saved_by_earlier_versions_still_load(tmp_path: Path) -> None:
     )
     with pytest.raises(WsdiagError, match="ccl_bc"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parent.parent / "examples" / "sweeps").glob("diagnosis_suite*.toml")),
+    ids=lambda p: p.stem,
+)
+def test_the_diagnosis_suite_parts_plan_three_seeds_per_scenario(
+    path: Path, tmp_path: Path
+) -> None:
+    from wsdiag.sweep.plan import build_plan
+    from wsdiag.sweep.spec import load_sweep
+
+    spec = load_sweep(path)
+    plan = build_plan(spec, tmp_path)
+    assert spec.name == path.stem  # the suite's folder is named as its file
+    assert len(plan.runs) == 3 * len(spec.variants)
+    assert {r.config.seed for r in plan.runs} == {0, 1, 2}
