@@ -25,6 +25,7 @@ from wsdiag.sweep.counterfactual import (
     ORIGINAL,
     load_interventions,
     plan_counterfactuals,
+    pretrained_path,
     relative_values,
 )
 from wsdiag.training.experiment import Experiment
@@ -124,6 +125,27 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     longer = plan.jobs[0].config
     assert longer.warmstart.warmup_steps == 200  # and as many steps after updates begin:
     assert longer.finetune.steps == 400 + 100
+
+
+def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep run under out/<sweep>/runs/ names its pretraining out/<sweep>/pretrained/<key>,
+    relative to where the sweep ran; confirming it from another directory finds it."""
+    pretrained = tmp_path / "out" / "sweep" / "pretrained" / "abc-seed0"
+    run_dir = tmp_path / "out" / "sweep" / "runs" / "plain-seed0"
+    pretrained.mkdir(parents=True)
+    run_dir.mkdir(parents=True)
+    relative = "out/sweep/pretrained/abc-seed0"
+    config = replace(tiny_config(), pretrain={"source": "checkpoint", "path": relative})
+    monkeypatch.chdir(tmp_path)
+    assert pretrained_path(run_dir, config) == relative
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert pretrained_path(Path("../out/sweep/runs/plain-seed0"), config) == str(pretrained)
+    missing = replace(config, pretrain={"path": "nowhere/abc-seed0"})
+    assert pretrained_path(run_dir, missing) == "nowhere/abc-seed0"
 
 
 def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:

@@ -100,8 +100,19 @@ def same_budget_after_updates(
 
 
 def pretrained_path(run_dir: Path, config: Config) -> str:
-    """Where the run's pretrained agent is: its `pretrain.path`, else the run itself."""
-    return config.pretrain.path or str(run_dir)
+    """Where the run's pretrained agent is: its `pretrain.path`, else the run itself.
+
+    A sweep writes that path relative to the directory it ran in (`runs/<sweep>/pretrained/..`);
+    from anywhere else it is found below one of the run's own parent folders."""
+    if not config.pretrain.path:
+        return str(run_dir)
+    path = Path(config.pretrain.path)
+    if path.is_absolute() or path.exists():
+        return str(path)
+    for parent in Path(run_dir).resolve().parents:
+        if (parent / path).exists():
+            return str(parent / path)
+    return str(path)  # not found: the run reports it
 
 
 def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
