@@ -22,7 +22,7 @@ from pathlib import Path
 
 from wsdiag.analysis.confirm import load_confirmation
 from wsdiag.analysis.evidence import WarmStart
-from wsdiag.analysis.prognosis import prognosis
+from wsdiag.analysis.prognosis import WARN_MODES, prognosis
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
@@ -46,18 +46,21 @@ def run_suite(suite: Path, out: Path, jobs: int) -> Path:
     return runs
 
 
-def replayed_warning(run: Run) -> int | None:
-    """The step of the early warning today's rules, in today's default mode, raise from the
-    run's recorded probes (the mode it ran with may be an older default)."""
-    found = prognosis(run.metrics, update_start=run.update_start, mode=ProbesConfig().warn,
+def replayed_warning(run: Run, mode: str | None = None) -> int | None:
+    """The step of the early warning today's rules raise from the run's recorded probes, in
+    `mode` or today's default one (the mode the run ran with may be an older default)."""
+    found = prognosis(run.metrics, update_start=run.update_start, mode=mode or ProbesConfig().warn,
                       warm=WarmStart.of(run.config, run.warm_start_parts))  # fmt: skip
     return None if found is None else found.step
 
 
-def rows(runs: Path, load: Callable[[Path], Run] = load_run, replay: bool = False) -> list[dict]:
+def rows(
+    runs: Path, load: Callable[[Path], Run] = load_run, replay: bool | str = False
+) -> list[dict]:
     """Per run: significant?, the verdict's root cause, the confirmed cause, warning, the step of
-    the lowest return and the dip. The warning is the one the run raised, or with `replay` the
-    one today's rules raise from its probes (runs recorded with older rules)."""
+    the lowest return and the dip. The warning is the one the run raised, or with `replay` (True,
+    or a `probes.warn` mode) the one today's rules raise from its probes (runs recorded with
+    older rules)."""
     out = []
     for run_dir in sorted(p for p in runs.iterdir() if is_complete(p)):
         run = load(run_dir)
@@ -75,7 +78,9 @@ def rows(runs: Path, load: Callable[[Path], Run] = load_run, replay: bool = Fals
             "verdict": s.diagnosis.causes[0].cause if s.diagnosis.causes else NONE,
             "named": [c.cause for c in s.diagnosis.causes],  # the chain's cause, then branches
             "confirmed": confirmed.cause if confirmed else (NONE if confirmation else "?"),
-            "warning": replayed_warning(run) if replay else step,
+            "warning": replayed_warning(run, replay if isinstance(replay, str) else None)
+            if replay
+            else step,
             "min_step": None if deg is None else deg.min_step,
             "dip": 0.0 if deg is None else deg.dip,
         })  # fmt: skip
@@ -129,8 +134,13 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true", help="tabulate what ran")
     parser.add_argument(
         "--replay",
-        action="store_true",
-        help="the warning today's rules raise from the recorded probes",
+        nargs="?",
+        const=True,
+        default=False,
+        choices=[True, *WARN_MODES],
+        help="the warning today's rules raise from the recorded probes (in MODE: "
+        + ", ".join(WARN_MODES)
+        + "; default: today's default mode)",
     )
     args = parser.parse_args()  # fmt: skip
     items = []
