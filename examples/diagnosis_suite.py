@@ -88,16 +88,19 @@ def rows(
 
 
 def tables(items: list[dict]) -> str:
+    """The confusion table (verdict vs confirmed cause, runs with a ground truth), the warning's
+    timeliness and false alarms, and one line per run."""
     degrading = [r for r in items if r["significant"]]
-    agree = sum(r["verdict"] == r["confirmed"] for r in degrading)
-    named = sum(r["confirmed"] in r.get("named", [r["verdict"]]) for r in degrading)
-    lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)}; verdict = confirmed "
-             f"cause in {agree}/{len(degrading)} (named among its causes: {named})", "",
-             "| verdict \\ confirmed | " ]  # fmt: skip
-    causes = sorted({r["verdict"] for r in degrading} | {r["confirmed"] for r in degrading})
+    known = [r for r in degrading if r["confirmed"] != "?"]  # "?": not confirmed yet
+    agree = sum(r["verdict"] == r["confirmed"] for r in known)
+    named = sum(r["confirmed"] in r.get("named", [r["verdict"]]) for r in known)
+    lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)} (with a ground truth: "
+             f"{len(known)}); verdict = confirmed cause in {agree}/{len(known)} (named among its "
+             f"causes: {named})", "", "| verdict \\ confirmed | "]  # fmt: skip
+    causes = sorted({r["verdict"] for r in known} | {r["confirmed"] for r in known})
     lines[-1] += " | ".join(causes) + " |"
     lines.append("|---" * (len(causes) + 1) + "|")
-    counts = Counter((r["verdict"], r["confirmed"]) for r in degrading)
+    counts = Counter((r["verdict"], r["confirmed"]) for r in known)
     for v in causes:
         lines.append(f"| {v} | " + " | ".join(str(counts[(v, c)]) for c in causes) + " |")
     others = [r for r in items if not r["significant"]]

@@ -181,13 +181,15 @@ def test_the_suite_tables_count_verdicts_warnings_and_false_alarms() -> None:
         item("a", True, "extrapolation", "extrapolation", 1100, 2000),
         item("b", True, "gradient", "spiral", 2000, 2000, ["gradient", "spiral"]),  # not in time
         item("c", True, "extrapolation", "none", None, 1500),
+        item("f", True, "gradient", "?", 1100, 2000),  # not confirmed yet: no ground truth
         item("d", False, "none", "none", 1100, 1000),  # a false alarm
         item("e", False, "none", "none", None, 1000),
     ]
     text = suite_tables(items)
-    assert text.splitlines()[0] == ("runs: 5, significantly degrading: 3; verdict = confirmed "
-                                    "cause in 1/3 (named among its causes: 2)")  # fmt: skip
+    assert text.splitlines()[0] == ("runs: 6, significantly degrading: 4 (with a ground truth: "
+                                    "3); verdict = confirmed cause in 1/3 (named among its "
+                                    "causes: 2)")  # fmt: skip
     assert "non-degrading runs: 2, called degrading: 0" in text
-    warned = "early warning before the lowest return: 1/3, median lead 900 steps; false alarms 1/2"
+    warned = "early warning before the lowest return: 2/4, median lead 900 steps; false alarms 1/2"
     assert warned in text
     assert "| extrapolation | 1 | 0 | 1 | 0 |" in text  # extrapolation, gradient, none, spiral
