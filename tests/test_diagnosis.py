@@ -105,7 +105,8 @@ def test_strong_extrapolation_below_the_band_fires() -> None:
 
 def test_the_absolute_band_is_read_only_without_a_trained_reference() -> None:
     """A critic as confident as the pretrained one (0.6 against 0.68) reads no preference on
-    the absolute band, which a critic trained on the expert's own rollouts can sit in."""
+    the absolute band, which a critic trained on the expert's own rollouts can sit in; a
+    pretrained critic inside the band has no preference to lose, and the band is read."""
     table = metrics_table(**{"q_percentile": [0.5, 0.6, 0.8, 0.9, 0.9, 0.9, 0.9],
                              "pretrained/q_percentile": [0.68] * 7})  # fmt: skip
     assert finding(run_diagnosis(table), "extrapolation").status == "clear"
@@ -113,6 +114,14 @@ def test_the_absolute_band_is_read_only_without_a_trained_reference() -> None:
     assert finding(both, "extrapolation").fired and "no preference" in both.findings[0].evidence
     bc = run_diagnosis(table, WarmStart(reference_critic=False))
     assert finding(bc, "extrapolation").fired
+    unsure = metrics_table(
+        **{
+            "q_percentile": [0.5, 0.6, 0.8, 0.9, 0.9, 0.9, 0.9],
+            "pretrained/q_percentile": [0.6] * 7,
+        }
+    )  # an IQL critic, say
+    fired = finding(run_diagnosis(unsure, WarmStart(critic_loaded=True)), "extrapolation")
+    assert fired.fired and "(the pretrained critic's too)" in fired.evidence
     assert thresholds_from(["diagnose.band_with_reference=true"]).band_with_reference
     with pytest.raises(WsdiagError, match="expected true or false"):
         thresholds_from(["diagnose.band_with_reference=1"])

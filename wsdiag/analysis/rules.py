@@ -11,9 +11,10 @@ fields, documented in docs/diagnosis.md with the exact definitions below.
 - extrapolation: the critic the first policy updates follow (the one at ref; with no warm-up
   and a fresh critic, the untrained network at step 0 carries no information, so the first probe
   after ref) fails one of: P <= 0.5 + percentile_band (it prefers the behavioural action to no
-  more than ~65% of its perturbations; one-sided, the strongest extrapolation is P << 0.5; only
-  without a trained pretrained critic, unless band_with_reference: a critic trained on the
-  expert's own rollouts can sit in the band, and P_pre is the better reference);
+  more than ~65% of its perturbations; one-sided, the strongest extrapolation is P << 0.5; read
+  only without a trained pretrained critic or when P_pre too is in the band, unless
+  band_with_reference: a critic trained on the expert's own rollouts can sit in the band, and a
+  confident P_pre is the better reference);
   P <= P_pre - confidence_gap (less confident than the pretrained critic, when that critic was
   trained); the pooled cos(dQ/da, dQ_pre/da) over the probe pairs <= grad_cos_min (its action
   gradient points elsewhere; `grad_cos_pooled/behaviour`, or the mean per-pair cosine
@@ -99,8 +100,10 @@ def extrapolation(ev: Evidence) -> Finding:
     untrained = " (no warm-up: the first probe after updates began)" if step != ev.ref else ""
     parts.append(f"Q-percentile of the behavioural actions {_g(p)} at step {step}{untrained}")
     pre = _critic_probe(ev, "pretrained/q_percentile") if ev.warm.reference_critic else None
-    if (pre is None or th.band_with_reference) and p <= 0.5 + th.percentile_band:
-        fired.append(f"at most 0.5 + {_g(th.percentile_band)}: no preference for a_beta")
+    band = 0.5 + th.percentile_band  # a reference inside it too has no preference to lose
+    if (pre is None or th.band_with_reference or pre[1] <= band) and p <= band:
+        also = " (the pretrained critic's too)" if pre is not None and pre[1] <= band else ""
+        fired.append(f"at most 0.5 + {_g(th.percentile_band)}: no preference for a_beta{also}")
     if pre is not None:
         numbers["pretrained_q_percentile"] = pre[1]
         parts.append(f"pretrained critic {_g(pre[1])}")
