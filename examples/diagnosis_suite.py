@@ -153,7 +153,8 @@ def main() -> None:
         if not args.table_only:
             runs = run_suite(suite, args.out, args.jobs)
         part = rows(runs, replay=args.replay)
-        print(f"{name}: {tables(part).splitlines()[0]}")
+        summary = [x for x in tables(part).splitlines() if x.startswith(("runs:", "early", "non-"))]
+        print(f"{name}: " + "; ".join(summary))
         items += [{**r, "run": f"{name}/{r['run']}"} for r in part]
     print("\n" + tables(items))
 
