@@ -57,8 +57,11 @@ def test_the_cli_imports_no_heavy_module() -> None:
     assert out.stdout.strip() == "[]", out.stdout
 
 
-def test_shell_completion() -> None:
-    script = _invoke("--show-completion", "bash")
+def test_shell_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer.completion  # it detects the calling shell, which a background job may lack
+
+    monkeypatch.setattr(typer.completion, "_get_shell_name", lambda: "bash")
+    script = _invoke("--show-completion")
     assert script.exit_code == 0 and "_WSDIAG_COMPLETE=complete_bash" in script.stdout
 
     def complete(words: str) -> list[str]:
