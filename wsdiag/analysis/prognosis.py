@@ -84,13 +84,13 @@ def prognosis(
     ev = Evidence(metrics, None, update_start, th, warm)
     found = []
     if update_start == 0 and not ev.warm.critic_loaded:  # nothing to ask an initialised network
-        fired, evidence = True, UNTRAINED
+        evidence = UNTRAINED
     else:
         critic = extrapolation(ev) if ev.ref is not None else None
-        fired, evidence = critic is not None and critic.fired, critic and critic.evidence
-    if mode in ("critic", "either") and fired:
-        found.append(Prognosis(int(ev.ref or 0), "critic", str(evidence)))
-    if mode == "both" and not fired:
+        evidence = critic.evidence if critic is not None and critic.fired else None
+    if mode in ("critic", "either") and evidence is not None:
+        found.append(Prognosis(int(ev.ref or 0), "critic", evidence))
+    if mode == "both" and evidence is None:
         return None
     if mode in ("update", "either", "both"):
         hit = _crossing(metrics, update_start, th.update_rms)
