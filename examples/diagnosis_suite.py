@@ -27,6 +27,7 @@ from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import ProbesConfig
+from wsdiag.errors import WsdiagError
 from wsdiag.rundir import is_complete
 from wsdiag.sweep.spec import load_sweep
 
@@ -148,8 +149,13 @@ def main() -> None:
     args = parser.parse_args()  # fmt: skip
     items = []
     for suite in args.suite:
-        name = load_sweep(suite).name
+        try:
+            name = load_sweep(suite).name
+        except WsdiagError as e:
+            parser.exit(2, f"error: {e}\n")
         runs = args.out / name / "runs"
+        if args.table_only and not runs.is_dir():
+            parser.exit(2, f"error: nothing ran of {suite} (no {runs})\n")
         if not args.table_only:
             runs = run_suite(suite, args.out, args.jobs)
         part = rows(runs, replay=args.replay)

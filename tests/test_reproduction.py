@@ -193,3 +193,23 @@ def test_the_suite_tables_count_verdicts_warnings_and_false_alarms() -> None:
     warned = "early warning before the lowest return: 2/4, median lead 900 steps; false alarms 1/2"
     assert warned in text
     assert "| extrapolation | 1 | 0 | 1 | 0 |" in text  # extrapolation, gradient, none, spiral
+
+
+def test_the_suite_refuses_a_missing_file_or_run_in_one_line(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from examples import diagnosis_suite
+
+    for argv, says in (
+        ([str(tmp_path / "nope.toml")], "error: "),
+        (
+            [str(diagnosis_suite.SUITE), "--out", str(tmp_path), "--table-only"],
+            "error: nothing ran of",
+        ),
+    ):
+        monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--suite", *argv])
+        with pytest.raises(SystemExit) as exit_info:
+            diagnosis_suite.main()
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(says) and "\n" not in err
