@@ -125,7 +125,7 @@ def tables(items: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument(
         "--suite",
         type=Path,
@@ -133,15 +133,18 @@ def main() -> None:
         default=[SUITE],
         help="sweep files of the suite's parts (tabulated together)",
     )
-    parser.add_argument("--out", type=Path, default=Path("runs"))
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs"), help="parent of the sweep folders"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
     parser.add_argument("--table-only", action="store_true", help="tabulate what ran")
     parser.add_argument(
         "--replay",
         nargs="?",
         const=True,
         default=False,
-        choices=[True, *WARN_MODES],
+        choices=WARN_MODES,
+        metavar="MODE",
         help="the warning today's rules raise from the recorded probes (in MODE: "
         + ", ".join(WARN_MODES)
         + "; default: today's default mode)",
