@@ -162,11 +162,24 @@ def test_no_warm_up_reads_the_critic_after_its_first_updates() -> None:
     assert finding(loaded, "extrapolation").fired  # a loaded critic is read at step 0
 
 
-def test_large_first_updates_from_a_confident_critic_are_the_gradient_cause() -> None:
-    d = run_diagnosis(metrics_table(**LARGE_UPDATE))
+def test_large_first_updates_from_a_confident_critic_without_a_reference_are_the_gradient() -> None:
+    """A BC warm start has no trained critic to compare the slope with."""
+    d = run_diagnosis(metrics_table(**LARGE_UPDATE), WarmStart(reference_critic=False))
     assert [f.cause for f in d.causes] == ["gradient"]
     assert d.verdict.endswith("policy drift, caused by steep critic (large action gradients)")
     assert "moved 0.5" in finding(d, "update").evidence
+
+
+def test_large_first_updates_from_a_critic_as_steep_as_its_reference_are_the_step() -> None:
+    """HalfCheetah's loaded critics: the gradient penalty made the dips worse, a lower actor
+    learning rate removed them; the update link is the cause, not the critic's slope."""
+    d = run_diagnosis(metrics_table(**LARGE_UPDATE))
+    assert [f.cause for f in d.causes] == ["update"]
+    assert d.verdict.endswith("policy drift, caused by large first policy updates")
+    assert "the step, not the slope" in finding(d, "gradient").evidence
+    no_drift = {"action_rms/online": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0]}
+    alone = run_diagnosis(metrics_table(**no_drift))
+    assert alone.verdict.endswith("large first policy updates from a confident critic")
 
 
 def test_an_untrained_bc_critic_is_no_gradient_reference() -> None:

@@ -6,7 +6,9 @@ verdict is "no significant degradation" and the findings are still reported.
 The verdict names the earliest fired link of the chain critic -> update -> drift
 (`rules.CHAIN`) as the cause and the fired links downstream of it as its symptoms ("policy
 drift, caused by critic extrapolation"); the branches (spiral, closeness) are causes of their
-own. A drift or an update with nothing upstream fired is named with "its cause not identified".
+own. A drift or an update with nothing upstream fired is named with "its cause not identified",
+unless both critic links were read and are clear: an update from a confident critic no steeper
+than the pretrained one is its own cause, the actor's step.
 """
 
 from __future__ import annotations
@@ -58,14 +60,20 @@ def _eval_curve(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return rows.step.to_numpy(np.int64), rows.value.to_numpy(float)
 
 
-def chain_sentence(causes: list[Finding], symptoms: list[Finding]) -> str:
-    """'policy drift, caused by critic extrapolation', or the bare cause without symptoms."""
+def chain_sentence(
+    causes: list[Finding], symptoms: list[Finding], critic_clear: bool = False
+) -> str:
+    """'policy drift, caused by critic extrapolation', or the bare cause without symptoms;
+    `critic_clear`: both critic links were read and are clear (an update is then its own
+    cause, the actor's step)."""
     parts = []
     chain = [c for c in causes if c.cause in CHAIN]
     if chain:
         root = chain[0]
         if symptoms:
             parts.append(f"{symptoms[-1].title}, caused by {root.title}")
+        elif root.cause == "update" and critic_clear:
+            parts.append(f"{root.title} from a confident critic")
         elif root.cause in ("update", "drift"):
             parts.append(f"{root.title}, its cause not identified by the probes")
         else:
@@ -85,7 +93,10 @@ def _verdict(deg: Degradation | None, diagnosis: Diagnosis, th: Thresholds) -> s
         return f"no significant degradation: {dip}, below {100 * th.min_dip_fraction:.0f}%"
     if not diagnosis.causes:
         return f"degradation without a cause the probes can name: {dip}"
-    return f"degradation, {dip}; " + chain_sentence(diagnosis.causes, diagnosis.symptoms)
+    critic_clear = all(f.status == CLEAR for f in diagnosis.findings[:2])
+    return f"degradation, {dip}; " + chain_sentence(
+        diagnosis.causes, diagnosis.symptoms, critic_clear
+    )
 
 
 def diagnose(

@@ -21,9 +21,12 @@ fields, documented in docs/diagnosis.md with the exact definitions below.
   `grad_cos/behaviour` in runs recorded before it).
 - update: the first policy updates are large: rms_1 = action_rms/online at the first probe
   after ref (the per-dimension action change since pi_pre, in half-ranges) >= update_rms.
-- gradient: the first updates are large (update) while the critic is not extrapolating, or its
-  ||dQ/da|| at ref is >= grad_ratio x the pretrained critic's (only when that one was trained):
-  a steep critic, not a wrong one, moves the policy (a stronger expert sits where it is steeper).
+- gradient: its ||dQ/da|| at ref is >= grad_ratio x the pretrained critic's (only when that one
+  was trained) and the first updates are not small: a steep critic, not a wrong one, moves the
+  policy (a stronger expert sits where it is steeper); or, with no trained pretrained critic to
+  compare with, the first updates are large (update) while the critic is not extrapolating.
+  With a trained reference and a ratio below grad_ratio, large first updates from a confident
+  critic name the update link itself as the cause: the actor's step, not the critic's slope.
 - drift: max_W action_rms/online >= drift_rms and corr(action_rms/online, shortfall) >=
   drift_corr over {ref} + W (>= 3 probes), shortfall = max(0, R0 - R(t)). KL(pi_pre || pi) is
   quoted, not thresholded: for a deterministic actor it is ||delta mu||^2 / (2 sigma_expl^2).
@@ -57,7 +60,6 @@ TITLES = {
 }
 CHAIN = ("extrapolation", "gradient", "update", "drift")  # upstream first
 BRANCHES = ("spiral", "closeness")
-ROOTS = ("extrapolation", "gradient", *BRANCHES)  # links that can be a cause, not only a symptom
 
 
 @dataclass(frozen=True)
@@ -164,10 +166,15 @@ def gradient(ev: Evidence, first_update: Finding, critic: Finding) -> Finding:
         steeper = ratio >= ev.th.grad_ratio
         parts.append(f"{_g(ratio)}x the pretrained critic's {_g(pre)} (threshold "
                      f"{_g(ev.th.grad_ratio)}x)")  # fmt: skip
-    confident = first_update.fired and critic.status == CLEAR
+    # Without a trained reference, a confident critic's large first updates are read as a
+    # steep critic; with one, only a steeper critic is: as steep as the pretrained critic, the
+    # step itself (the update link) is the lever.
+    confident = first_update.fired and critic.status == CLEAR and pre is None
     fired = confident or (steeper and first_update.status != CLEAR)
     why = "large first updates from a confident critic" if confident else "a steeper critic"
-    text = ", ".join(parts) + (f": {why}" if fired else "")
+    if pre is not None and first_update.fired and not steeper:
+        why, fired = "no steeper than the pretrained critic: the step, not the slope", False
+    text = ", ".join(parts) + (f": {why}" if fired or first_update.fired else "")
     return Finding("gradient", FIRED if fired else CLEAR, text, numbers)
 
 
