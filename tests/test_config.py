@@ -105,6 +105,7 @@ BAD_VALUES = [
     ("finetune.noise_clip", -1.0), ("finetune.init_alpha", 0.0), ("finetune.bc_alpha", -1.0),
     ("finetune.bc_reduce", "max"), ("finetune.iql_expectile", 1.5), ("finetune.iql_beta", -1.0),
     ("finetune.iql_max_weight", 0.0), ("finetune.iql_atanh_eps", 0.0), ("finetune.cql_alpha", -1),
+    ("pretrain.iql_policy", "gaussian"),
     ("finetune.cql_n_actions", 0), ("finetune.cql_temperature", 0.0), ("finetune.bcq_phi", 0.0),
     ("finetune.bcq_hidden", [0]), ("finetune.hidden", []), ("finetune.actor_q", "max"),
     ("warmstart.warmup_steps", -1), ("warmstart.freeze_policy_steps", -1),

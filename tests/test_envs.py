@@ -337,3 +337,19 @@ def test_a_fetch_config_is_refused_before_anything_runs(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", str(config), "--out", str(tmp_path / "runs")])
     one_line_error(result, 2, "'FetchPush-v4' needs mujoco < 3.12")
     assert not (tmp_path / "runs").exists()
+
+
+def test_iql_policy_counts_in_the_pretraining_hash_only_for_iql() -> None:
+    """A TD3 pretraining keeps its key; an IQL one at the old "squashed" reading keeps the key
+    of the versions before the field, and the default "tanh_mean" is a new pretraining."""
+    from wsdiag.sweep.plan import pretraining_key
+
+    plain = tiny_config()
+    assert pretraining_key(tiny_config(pretrain={"iql_policy": "squashed"})) == pretraining_key(
+        plain
+    )
+    iql = {"algo": "iql", "source": "offline", "dataset": "wsdiag/pendulum/expert-v0"}
+    squashed = tiny_config(pretrain={**iql, "iql_policy": "squashed"})
+    tanh_mean = tiny_config(pretrain=iql)
+    assert pretraining_key(squashed) != pretraining_key(tanh_mean)
+    assert pretraining_key(squashed) == "503729871b79"  # as computed before iql_policy existed

@@ -13,7 +13,12 @@ from torch import Tensor, nn
 from tests.conftest import random_batch
 from wsdiag.agents import AGENTS, BC, CQL, IQL, SAC, TD3, TD3BC, CalQL, make_agent
 from wsdiag.agents.cql import cql_regulariser
-from wsdiag.agents.iql import advantage_weights, expectile_loss, squashed_log_prob
+from wsdiag.agents.iql import (
+    advantage_weights,
+    expectile_loss,
+    squashed_log_prob,
+    tanh_mean_log_prob,
+)
 from wsdiag.config import AgentConfig
 from wsdiag.data.buffer import ORIGIN_OFFLINE, ORIGIN_ONLINE, ORIGIN_PRETRAIN, Batch
 from wsdiag.errors import WsdiagError
@@ -135,9 +140,10 @@ def test_squashed_log_prob_matches_the_sampler() -> None:
     assert torch.isfinite(edge).all()
 
 
-def test_iql_losses_on_the_agent() -> None:
+@pytest.mark.parametrize("policy", ["tanh_mean", "squashed"])
+def test_iql_losses_on_the_agent(policy: str) -> None:
     torch.manual_seed(0)
-    agent = _agent("iql", iql_beta=2.0, iql_max_weight=5.0)
+    agent = _agent("iql", iql_beta=2.0, iql_max_weight=5.0, iql_policy=policy)
     term = torch.tensor([1.0, 0.0, 0.0, 0.0])
     batch = _batch(4, terminated=term, truncated=torch.tensor([0.0, 1.0, 0.0, 0.0]))
     with torch.no_grad():
@@ -151,8 +157,61 @@ def test_iql_losses_on_the_agent() -> None:
     torch.testing.assert_close(v_loss, expectile_loss(q_target - v, 0.7))
     loss, _ = agent._actor_loss(batch)
     w = torch.exp(2.0 * (q_target - v)).clamp(max=5.0)
-    log_prob = squashed_log_prob(agent.actor, batch.obs, batch.actions, 1e-6)
+    if policy == "tanh_mean":
+        log_prob = tanh_mean_log_prob(agent.actor, batch.obs, batch.actions)
+    else:
+        log_prob = squashed_log_prob(agent.actor, batch.obs, batch.actions, 1e-6)
     torch.testing.assert_close(loss, -(w * log_prob).mean())
+
+
+def test_iql_tanh_mean_policy_is_a_gaussian_in_action_space_with_one_std() -> None:
+    """The authors' policy: log N(a; tanh mu(s), sigma^2), sigma one learned value per dimension
+    (sigma = 1 at initialisation), whatever the state, before and after updates."""
+    torch.manual_seed(0)
+    agent = _agent("iql")
+    obs = torch.randn(32, OBS)
+    mean, std = agent.actor(obs)
+    torch.testing.assert_close(std, torch.ones_like(std))
+    at_mean = tanh_mean_log_prob(agent.actor, obs, torch.tanh(mean))
+    torch.testing.assert_close(at_mean, torch.full((32,), -ACT * 0.5 * math.log(2 * math.pi)))
+    for seed in range(20):
+        agent.update(_batch(seed=seed))
+    _, std = agent.actor(obs)
+    assert not torch.allclose(std[0], torch.ones(ACT))  # learned ...
+    torch.testing.assert_close(std, std[:1].expand_as(std))  # ... and the same at every state
+    assert torch.count_nonzero(agent.actor.head.weight[ACT:]) == 0
+
+
+def test_iql_tanh_mean_explores_around_tanh_mu_inside_the_bounds() -> None:
+    torch.manual_seed(0)
+    agent = _agent("iql")
+    obs = torch.randn(1, OBS).expand(4000, OBS)
+    actions = agent._explore(obs)
+    assert actions.abs().max() <= 1.0 and (actions.abs() == 1.0).any()  # sigma = 1: clipped
+    with torch.no_grad():
+        agent.actor.head.bias[ACT:] = math.log(0.05)
+    actions = agent._explore(obs)
+    torch.testing.assert_close(actions.mean(0), agent.policy(obs[:1])[0], atol=0.01, rtol=0)
+    torch.testing.assert_close(actions.std(0), torch.full((ACT,), 0.05), atol=0.005, rtol=0)
+
+
+def test_an_expert_at_the_bounds_pins_the_squashed_std_at_its_clamp() -> None:
+    """Actions at +-1 with either sign at a state (a bang-bang expert's neighbouring states):
+    atanh puts them at +-7.25 and the squashed Gaussian's fitted std runs to e^2 = 7.39; the
+    authors' Gaussian in action space fits sigma near 1, the spread of +-1 itself."""
+    torch.manual_seed(0)
+    obs = torch.randn(1, OBS).expand(64, OBS)
+    actions = torch.where(torch.rand(64, ACT) < 0.5, -1.0, 1.0)
+    batch = _batch(64, obs=obs, actions=actions)
+    stds = {}
+    for policy in ("tanh_mean", "squashed"):
+        agent = _agent("iql", iql_policy=policy, iql_beta=0.0, actor_lr=1e-2)
+        for _ in range(300):
+            agent._actor_loss(batch)[0].backward()
+            agent.actor_opt.step()
+            agent.actor_opt.zero_grad()
+        stds[policy] = agent.actor(obs)[1].median().item()
+    assert stds["squashed"] > 5.0 and 0.5 < stds["tanh_mean"] < 1.5, stds
 
 
 def test_iql_update_uses_the_value_before_its_step() -> None:

@@ -102,7 +102,10 @@ class AgentConfig:
     iql_expectile: float = 0.7  # iql: expectile tau of V(s) regressed on min Q'(s, a)
     iql_beta: float = 3.0  # iql: inverse temperature of the advantage weights exp(beta A)
     iql_max_weight: float = 100.0  # iql: clip of the advantage weights
-    iql_atanh_eps: float = 1e-6  # iql: dataset actions clipped to +-(1 - eps) before atanh
+    iql_policy: str = "tanh_mean"  # iql: "tanh_mean" N(tanh mu, sigma) (authors' code) | "squashed"
+    iql_atanh_eps: float = (
+        1e-6  # iql: dataset actions clipped to +-(1 - eps) before atanh (squashed)
+    )
     value_lr: float = 3e-4  # iql: learning rate of V(s)
     cql_alpha: float = 10.0  # cql/calql: weight of the conservative term (CORL, MuJoCo)
     cql_n_actions: int = 10  # cql/calql: sampled actions of each kind (uniform, pi(s), pi(s'))
@@ -518,6 +521,7 @@ def _agent_checks(agent: AgentConfig, where: str) -> None:
     choice(agent.actor_batch, ("last", "union"), f"{where}.actor_batch")
     choice(agent.bcq_input, ("state", "state_action"), f"{where}.bcq_input")
     choice(agent.bcq_init, ("random", "zero"), f"{where}.bcq_init")
+    choice(agent.iql_policy, ("tanh_mean", "squashed"), f"{where}.iql_policy")
     if agent.actor_batch == "union" and agent.algo in ("bc", "iql"):
         raise WsdiagError(
             f"{where}.actor_batch = 'union' is for actor-critic updates, not {agent.algo}"

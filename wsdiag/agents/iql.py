@@ -13,12 +13,21 @@ Defaults (paper, MuJoCo locomotion; CORL `iql.py`): tau = 0.7 (`iql_expectile`),
 u are computed with V before its step; then V, Q (and Q') and pi each take a step.
 
 Choices:
-* The actor is the tanh-squashed Gaussian of SAC (state-dependent std, log std in [-20, 2]),
-  so that an IQL actor can warm-start SAC. CORL's IQL actor is an unsquashed Gaussian with a
-  tanh mean and a state-independent std. The log-likelihood of a dataset action a is that of
-  u = atanh(clip(a, -1 + eps, 1 - eps)) under N(mu(s), sigma(s)) plus the tanh Jacobian
-  -sum log(1 - a^2); eps = `iql_atanh_eps` = 1e-6 keeps actions on the boundary finite (the
-  Jacobian does not depend on the actor, so it changes the loss value, not its gradient).
+* The actor network is SAC's (`GaussianActor`, mean and log std heads, log std in [-20, 2]),
+  so that an IQL actor warm-starts SAC; `iql_policy` says how IQL reads it.
+  - "tanh_mean" (default; the authors' code, `tanh_squash_distribution=False`,
+    `state_dependent_std=False`, and CORL): a Gaussian in action space, log pi(a|s) =
+    log N(a; tanh mu(s), sigma^2) with one learned log sigma per dimension (the log-std head's
+    weights are held at zero, its bias is log sigma, initialised 0). Exploring samples it and
+    clips to [-1, 1]. SAC warm-started from it reads (mu, sigma) as its pre-squash Gaussian:
+    the same deterministic action tanh mu(s), and a spread no wider under the squash.
+  - "squashed": SAC's tanh-squashed Gaussian with a state-dependent std; the log-likelihood of
+    a dataset action a is that of u = atanh(clip(a, -1 + eps, 1 - eps)) under N(mu(s), sigma(s))
+    plus the tanh Jacobian -sum log(1 - a^2); eps = `iql_atanh_eps`. An expert at the action
+    bounds (a = +-1) puts u at +-7.25 and the fitted sigma(s) at the clamp (e^2) wherever
+    neighbouring actions take both signs: on Pendulum's expert data, on 35% of the states the
+    deterministic policy visits, and the sampled policy is near-random there
+    (docs/offline.md).
 * The actor's learning rate is constant; CORL (and the authors' code) anneal it with a cosine
   schedule over the 1M offline steps, which has no natural end in an online continuation.
 * With E > 2 critics, "min over critics" is the min over the random subset of `target_subset`
@@ -58,6 +67,24 @@ def advantage_weights(adv: Tensor, beta: float, max_weight: float) -> Tensor:
     return torch.exp(beta * adv.detach()).clamp(max=max_weight)
 
 
+def tanh_mean_log_prob(actor: GaussianActor, obs: Tensor, actions: Tensor) -> Tensor:
+    """log N(a; tanh mu(s), sigma^2) of given actions, summed over dimensions, [N]."""
+    mean, std = actor(obs)
+    return torch.distributions.Normal(torch.tanh(mean), std).log_prob(actions).sum(-1)
+
+
+def hold_std_state_independent(actor: GaussianActor) -> None:
+    """Zero the log-std head's weights and keep their gradient zero: log sigma is the head's
+    bias alone, one learned value per action dimension, initialised 0 (sigma = 1)."""
+    act_dim = actor.head.out_features // 2
+    with torch.no_grad():
+        actor.head.weight[act_dim:].zero_()
+        actor.head.bias[act_dim:].zero_()
+    mask = torch.ones_like(actor.head.weight)
+    mask[act_dim:] = 0.0
+    actor.head.weight.register_hook(lambda grad: grad * mask)
+
+
 def squashed_log_prob(actor: GaussianActor, obs: Tensor, actions: Tensor, eps: float) -> Tensor:
     """log pi(a|s) of given actions in [-1, 1] under the tanh-squashed Gaussian, [N]."""
     mean, std = actor(obs)
@@ -72,16 +99,25 @@ class IQL(ActorCritic):
     algo = "iql"
     targets_follow_actor = False
 
-    # Acting is SAC's: the same actor network, read the same way.
+    # The deterministic action and the distribution the probes compare are SAC's reading of the
+    # same network (tanh mu(s); N(mu, sigma) before the squash), as a warm-started SAC reads it.
     policy = SAC.policy
     policy_dist = SAC.policy_dist
-    _explore = SAC._explore
+
+    def _explore(self, obs: Tensor) -> Tensor:
+        """a ~ N(tanh mu(s), sigma^2) clipped to [-1, 1] ("tanh_mean"), else SAC's sample."""
+        if self.cfg.iql_policy != "tanh_mean":
+            return SAC._explore(self, obs)
+        mean, std = self.actor(obs)
+        return (torch.tanh(mean) + std * torch.randn_like(mean)).clamp(-1.0, 1.0)
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
         if not 0.0 < cfg.iql_expectile < 1.0:
             raise WsdiagError(f"iql_expectile must be in (0, 1), got {cfg.iql_expectile}")
         self.actor = GaussianActor(obs_dim, act_dim, cfg.hidden, cfg.layer_norm).to(self.device)
+        if cfg.iql_policy == "tanh_mean":
+            hold_std_state_independent(self.actor)
         self.actor_opt = adam(self.actor, cfg.actor_lr)
         self.value = mlp([obs_dim, *cfg.hidden, 1], cfg.layer_norm).to(self.device)
         self.value_opt = adam(self.value, cfg.value_lr)
@@ -113,7 +149,12 @@ class IQL(ActorCritic):
             with torch.no_grad():
                 adv = self.target_q(batch) - self.v(batch.obs)
         w = advantage_weights(adv, self.cfg.iql_beta, self.cfg.iql_max_weight)
-        log_prob = squashed_log_prob(self.actor, batch.obs, batch.actions, self.cfg.iql_atanh_eps)
+        if self.cfg.iql_policy == "tanh_mean":
+            log_prob = tanh_mean_log_prob(self.actor, batch.obs, batch.actions)
+        else:
+            log_prob = squashed_log_prob(
+                self.actor, batch.obs, batch.actions, self.cfg.iql_atanh_eps
+            )
         loss = -(w * log_prob).mean()
         metrics = {"actor_loss": loss.detach(), "log_prob": log_prob.detach().mean()}
         return loss, metrics | {"weight_mean": w.mean(), "adv_mean": adv.mean()}

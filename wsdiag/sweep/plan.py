@@ -98,6 +98,11 @@ def pretraining_key(config: Config) -> str:
     for (section, key), default in LATER_FIELDS.items():
         if shared[section].get(key) == default:
             shared[section].pop(key, None)
+    # `iql_policy` counts only for IQL, and at the value earlier versions always used
+    # ("squashed") it keeps their key; the default "tanh_mean" is a new pretraining
+    pre = shared["pretrain"]
+    if pre.get("algo") != "iql" or pre.get("iql_policy") == "squashed":
+        pre.pop("iql_policy", None)
     mitigation = MITIGATIONS[config.mitigation.name]
     if mitigation.pretrain is not None and mitigation.pretrains(config):
         shared["mitigation"] = table["mitigation"]
