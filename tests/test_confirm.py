@@ -18,11 +18,12 @@ from wsdiag.analysis.confirm import (
     share_removed,
 )
 from wsdiag.cli.main import app
-from wsdiag.config import load_config, replace
+from wsdiag.config import load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import is_complete, read_events
 from wsdiag.sweep.counterfactual import (
     ORIGINAL,
+    choose,
     load_interventions,
     plan_counterfactuals,
     pretrained_path,
@@ -125,6 +126,20 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     longer = plan.jobs[0].config
     assert longer.warmstart.warmup_steps == 200  # and as many steps after updates begin:
     assert longer.finetune.steps == 400 + 100
+
+
+def test_a_run_without_warm_up_and_with_its_critic_loaded_gets_wsrls_warm_up() -> None:
+    """Loading the critic and a 4x longer warm-up do not change such a run: the third entry
+    (a 5,000-step warm-up) is its extrapolation intervention, with as many steps after it."""
+    table = load_interventions()["extrapolation"]
+    config = tiny_config(warmstart={"load": ["actor", "critic"], "warmup_steps": 0,
+                                    "freeze_policy_steps": 0})  # fmt: skip
+    chosen = choose("extrapolation", table, config, to_dict(config))
+    assert chosen.label.startswith("a 5,000-step warm-up")
+    assert chosen.overrides == {"warmstart.warmup_steps": 5000, "finetune.steps": 5400}
+    warmed = tiny_config(warmstart={"load": ["actor", "critic"], "warmup_steps": 100})
+    assert choose("extrapolation", table, warmed, to_dict(warmed)).overrides == {
+        "warmstart.warmup_steps": 400, "finetune.steps": 700}  # fmt: skip
 
 
 def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(
