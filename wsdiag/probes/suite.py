@@ -52,9 +52,10 @@ def _critic_probes(
     cfg: ProbesConfig,
     seed: int,
     prefix: str = "",
-) -> None:
+) -> Tensor:
     """Q-percentiles (local with `probes.bounds`, local unclipped as the authors draw it, and
-    uniform over the box) and ||dQ/da|| at the behavioural actions."""
+    uniform over the box) and ||dQ/da|| at the behavioural actions; returns dQ/da there [N, da]
+    (the gradient cosines reuse it)."""
     q_fn = critic_fn(agent, cfg.reduce)
     forms = (
         ("local", cfg.bounds, "q_percentile"),
@@ -74,7 +75,9 @@ def _critic_probes(
         )
         out.add(f"{prefix}{key}", p)
         out.scalars[f"{prefix}{key}/median"] = float(np.median(p))
-    out.add(f"{prefix}grad_norm/behaviour", action_grad_norm(q_fn, t["states"], t["actions"]), True)
+    grad = action_grad(q_fn, t["states"], t["actions"])
+    out.add(f"{prefix}grad_norm/behaviour", grad.norm(dim=-1).cpu().numpy(), True)
+    return grad
 
 
 def _td(
@@ -141,7 +144,7 @@ def run_probes(
     t = behaviour.tensors(agent.device)
     q_fn = critic_fn(agent, cfg.reduce)
     gen = torch.Generator().manual_seed(seed + 1)
-    _critic_probes(out, agent, t, cfg, seed)
+    grad = _critic_probes(out, agent, t, cfg, seed)
     n = cfg.landscape_states
     landscape = perturbed_q(
         q_fn,
@@ -181,12 +184,8 @@ def run_probes(
     out.arrays |= {f"q_by_label/{k}": v for k, v in by_label.items()}
     out.arrays["behaviour_states"] = behaviour.states
     if pretrained is not None:
-        _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
-        pre_fn = critic_fn(pretrained, cfg.reduce)
-        pairs, pooled = gradient_cosines(  # both from one pair of gradients
-            action_grad(q_fn, t["states"], t["actions"]),
-            action_grad(pre_fn, t["states"], t["actions"]),
-        )
+        pre_grad = _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
+        pairs, pooled = gradient_cosines(grad, pre_grad)  # both from one pair of gradients
         out.add("grad_cos/behaviour", pairs)
         out.scalars["grad_cos_pooled/behaviour"] = pooled
         _drift(out, agent, pretrained, t["states"], cfg, seed, "behaviour")
