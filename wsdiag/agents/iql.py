@@ -24,10 +24,8 @@ Choices:
   - "squashed": SAC's tanh-squashed Gaussian with a state-dependent std; the log-likelihood of
     a dataset action a is that of u = atanh(clip(a, -1 + eps, 1 - eps)) under N(mu(s), sigma(s))
     plus the tanh Jacobian -sum log(1 - a^2); eps = `iql_atanh_eps`. An expert at the action
-    bounds (a = +-1) puts u at +-7.25 and the fitted sigma(s) at the clamp (e^2) wherever
-    neighbouring actions take both signs: on Pendulum's expert data, on 35% of the states the
-    deterministic policy visits, and the sampled policy is near-random there
-    (docs/offline.md).
+    bounds (a = +-1) puts u at +-7.25 and the fitted sigma(s) at its clamp (e^2) wherever
+    neighbouring actions take both signs (docs/offline.md).
 * The actor's learning rate is constant; CORL (and the authors' code) anneal it with a cosine
   schedule over the 1M offline steps, which has no natural end in an online continuation.
 * With E > 2 critics, "min over critics" is the min over the random subset of `target_subset`
