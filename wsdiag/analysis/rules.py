@@ -158,7 +158,7 @@ def gradient(ev: Evidence, first_update: Finding, critic: Finding) -> Finding:
     if g is None:
         return Finding("gradient", NA, "no grad_norm/behaviour probe before policy updates")
     numbers, parts = {"grad_norm": g}, [f"||dQ/da|| at the behavioural actions {_g(g)}"]
-    steeper = False
+    steeper = False  # read only with a trained reference
     pre = ev.at_ref("pretrained/grad_norm/behaviour/mean") if ev.warm.reference_critic else None
     if pre is not None:
         ratio = g / max(pre, EPS)
@@ -166,15 +166,16 @@ def gradient(ev: Evidence, first_update: Finding, critic: Finding) -> Finding:
         steeper = ratio >= ev.th.grad_ratio
         parts.append(f"{_g(ratio)}x the pretrained critic's {_g(pre)} (threshold "
                      f"{_g(ev.th.grad_ratio)}x)")  # fmt: skip
-    # Without a trained reference, a confident critic's large first updates are read as a
-    # steep critic; with one, only a steeper critic is: as steep as the pretrained critic, the
-    # step itself (the update link) is the lever.
-    confident = first_update.fired and critic.status == CLEAR and pre is None
-    fired = confident or (steeper and first_update.status != CLEAR)
-    why = "large first updates from a confident critic" if confident else "a steeper critic"
-    if pre is not None and first_update.fired and not steeper:
-        why, fired = "no steeper than the pretrained critic: the step, not the slope", False
-    text = ", ".join(parts) + (f": {why}" if fired or first_update.fired else "")
+    if pre is None:  # no trained reference: a confident critic's large first updates
+        fired = first_update.fired and critic.status == CLEAR
+        why = "large first updates from a confident critic" if fired else ""
+    elif steeper:
+        fired = first_update.status != CLEAR
+        why = "a steeper critic" if fired else ""
+    else:  # as steep as its reference: the step itself (the update link) is the lever
+        fired, step = False, "no steeper than the pretrained critic: the step, not the slope"
+        why = step if first_update.fired else ""
+    text = ", ".join(parts) + (f": {why}" if why else "")
     return Finding("gradient", FIRED if fired else CLEAR, text, numbers)
 
 
