@@ -25,6 +25,8 @@ from wsdiag.analysis.rules import BRANCHES, CHAIN, CLEAR, FIRED, NA, TITLES, Fin
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.core import ONLINE_PHASES
 
+CRITIC_LINKS = CHAIN[:2]  # extrapolation, gradient
+
 __all__ = ["CLEAR", "FIRED", "NA", "Diagnosis", "Finding", "WarmStart", "diagnose"]
 
 
@@ -93,7 +95,8 @@ def _verdict(deg: Degradation | None, diagnosis: Diagnosis, th: Thresholds) -> s
         return f"no significant degradation: {dip}, below {100 * th.min_dip_fraction:.0f}%"
     if not diagnosis.causes:
         return f"degradation without a cause the probes can name: {dip}"
-    critic_clear = all(f.status == CLEAR for f in diagnosis.findings[:2])
+    critic = [f for f in diagnosis.findings if f.cause in CRITIC_LINKS]
+    critic_clear = bool(critic) and all(f.status == CLEAR for f in critic)
     return f"degradation, {dip}; " + chain_sentence(
         diagnosis.causes, diagnosis.symptoms, critic_clear
     )
