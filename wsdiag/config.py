@@ -103,9 +103,7 @@ class AgentConfig:
     iql_beta: float = 3.0  # iql: inverse temperature of the advantage weights exp(beta A)
     iql_max_weight: float = 100.0  # iql: clip of the advantage weights
     iql_policy: str = "tanh_mean"  # iql: "tanh_mean" N(tanh mu, sigma) (authors' code) | "squashed"
-    iql_atanh_eps: float = (
-        1e-6  # iql: dataset actions clipped to +-(1 - eps) before atanh (squashed)
-    )
+    iql_atanh_eps: float = 1e-6  # iql, squashed: actions clipped to +-(1 - eps) before atanh
     value_lr: float = 3e-4  # iql: learning rate of V(s)
     cql_alpha: float = 10.0  # cql/calql: weight of the conservative term (CORL, MuJoCo)
     cql_n_actions: int = 10  # cql/calql: sampled actions of each kind (uniform, pi(s), pi(s'))
