@@ -11,6 +11,8 @@ MITIGATIONS: dict[str, tuple[str, ...]] = {
         "train the critic longer before policy updates (warmstart.warmup_steps, "
         "warmstart.freeze_policy_steps)",
         'warm-start the critic too (warmstart.load = ["actor", "critic"])',
+        "let a loaded critic that only saw the data's actions learn from random ones first "
+        '(warmstart.warmup_policy = "random")',
         'relax a BC constraint as the critic gains confidence (mitigation.name = "ccl_pqd")',
         'bound the policy to a perturbation of the behavioural action (finetune.algo = "bcq")',
     ),
