@@ -17,22 +17,17 @@ from wsdiag.analysis.confirm import (
     load_confirmation,
     share_removed,
 )
-from wsdiag.analysis.diagnose import Diagnosis
-from wsdiag.analysis.evidence import WarmStart
-from wsdiag.analysis.rules import Finding
 from wsdiag.cli.main import app
 from wsdiag.config import load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import is_complete, read_events
 from wsdiag.sweep.counterfactual import (
     ORIGINAL,
-    UNCONFIDENT,
     choose,
     load_interventions,
     plan_counterfactuals,
     pretrained_path,
     relative_values,
-    unconfident_loaded_critic,
 )
 from wsdiag.training.experiment import Experiment
 
@@ -147,42 +142,28 @@ def test_a_run_without_warm_up_and_with_its_critic_loaded_gets_wsrls_warm_up() -
         "warmstart.warmup_steps": 400, "finetune.steps": 700}  # fmt: skip
 
 
-def test_an_unconfident_loaded_critic_gets_random_actions_first() -> None:
-    """A loaded critic whose own Q-percentile is in the band has seen only the data's actions:
-    where the run has no warm-up, its intervention is 2,000 random-action steps the critic
-    learns from, with as many steps after them; a confident one keeps WSRL's warm-up."""
+def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
+    """IQL's critic has seen only the data's actions: where the run has no warm-up, its
+    intervention is 2,000 random-action steps the critic learns from, with as many steps after
+    them. A TD3+BC critic (it evaluates its policy's actions) keeps WSRL's warm-up, and so does
+    an IQL run that did not load the critic (there a warm-up 4x longer or 5,000 steps apply)."""
     table = load_interventions()["extrapolation"]
-    config = tiny_config(warmstart={"load": ["actor", "critic"], "warmup_steps": 0,
-                                    "freeze_policy_steps": 0})  # fmt: skip
-    chosen = choose("extrapolation", table, config, to_dict(config), frozenset({UNCONFIDENT}))
+    warm = {"load": ["actor", "critic"], "warmup_steps": 0, "freeze_policy_steps": 0}
+    iql = tiny_config(pretrain={"algo": "iql"}, warmstart=warm)
+    chosen = choose("extrapolation", table, iql, to_dict(iql))
     assert chosen.label.startswith("2,000 steps of uniformly random actions")
     assert chosen.overrides == {
-        "warmstart.warmup_steps": 2000, "warmstart.warmup_policy": "random",
-        "warmstart.train_critic_during_warmup": True, "finetune.steps": 2400}  # fmt: skip
-    assert choose("extrapolation", table, config, to_dict(config)).label.startswith("a 5,000")
-
-
-def _extrapolation_finding(p_pre: float | None) -> Diagnosis:
-    numbers = {"q_percentile": 0.5} | ({} if p_pre is None else {"pretrained_q_percentile": p_pre})
-    return Diagnosis(True, None, "", [Finding("extrapolation", "fired", "", numbers)])
-
-
-@pytest.mark.parametrize(
-    ("p_pre", "loaded", "expected"),
-    [
-        (0.44, True, True),
-        (0.65, True, True),
-        (0.83, True, False),
-        (0.44, False, False),
-        (None, True, False),
-    ],
-)
-def test_an_unconfident_loaded_critic_is_one_in_the_band(
-    p_pre: float | None, loaded: bool, expected: bool
-) -> None:
-    """P_pre <= 0.5 + band of a critic the run loaded (none recorded: a BC agent's)."""
-    warm = WarmStart(critic_loaded=loaded)
-    assert unconfident_loaded_critic(_extrapolation_finding(p_pre), warm, 0.15) is expected
+        "warmstart.warmup_steps": 2000,
+        "warmstart.warmup_policy": "random",
+        "warmstart.train_critic_during_warmup": True,
+        "finetune.steps": 2400,
+    }
+    td3bc = tiny_config(pretrain={"algo": "td3bc"}, warmstart=warm)
+    assert choose("extrapolation", table, td3bc, to_dict(td3bc)).label.startswith("a 5,000")
+    actor_only = tiny_config(pretrain={"algo": "iql"}, warmstart={**warm, "load": ["actor"]})
+    assert choose("extrapolation", table, actor_only, to_dict(actor_only)).label.startswith(
+        "the pretrained critic loaded too"
+    )
 
 
 def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(

@@ -110,7 +110,7 @@ def confirm_run(
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
     plan, candidates = plan_counterfactuals(
         run_dir, seeds=seeds, causes=list(causes or PRIORITY), interventions=interventions,
-        threads=threads, thresholds=thresholds,
+        threads=threads,
     )  # fmt: skip
     if dry_run:
         for c in candidates:

@@ -16,12 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wsdiag.analysis.diagnose import Diagnosis
-from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.rules import TITLES
-from wsdiag.analysis.run import load_run
-from wsdiag.analysis.summary import summarise
-from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import CONFIG_FILE
@@ -31,8 +26,8 @@ from wsdiag.sweep.spec import SweepSpec, Variant
 INTERVENTIONS_FILE = Path(__file__).resolve().parent / "interventions.toml"
 FOLDER, ORIGINAL = "counterfactual", "original"
 KEPT_SOURCES = ("offline", "sb3")  # a dataset still supplies data; an SB3 zip is read as is
-UNCONFIDENT = "unconfident_critic"
-NEEDS = ("trained_critic", "offline", UNCONFIDENT)
+NEEDS = ("trained_critic", "offline", "in_sample_critic")
+IN_SAMPLE = ("iql",)  # pretrainings whose critic never evaluates an action outside the data
 ENTRY_KEYS = ("label", "set", "needs")
 
 
@@ -135,34 +130,13 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     return config, apply_values(raw, values)
 
 
-def unconfident_loaded_critic(diagnosis: Diagnosis, warm: WarmStart, band: float) -> bool:
-    """The run fine-tuned its pretrained critic and that critic prefers the behavioural action to
-    no more of its perturbations than 0.5 + band (P_pre in the extrapolation rule's band): a
-    warm-up on the frozen policy's own actions cannot teach it the values of the others."""
-    found = next((f for f in diagnosis.findings if f.cause == "extrapolation"), None)
-    p_pre = None if found is None else found.numbers.get("pretrained_q_percentile")
-    return warm.critic_loaded and p_pre is not None and p_pre <= 0.5 + band
-
-
-def run_facts(run_dir: Path, thresholds: Thresholds) -> frozenset[str]:
-    """What `needs` may ask of a run beyond its config, read from its recorded probes."""
-    run = load_run(run_dir)
-    diagnosis = summarise(run, thresholds).diagnosis
-    warm = WarmStart.of(run.config, run.warm_start_parts)
-    if unconfident_loaded_critic(diagnosis, warm, thresholds.percentile_band):
-        return frozenset({UNCONFIDENT})
-    return frozenset()
-
-
 def choose(
     cause: str,
     entries: list[dict[str, Any]],
     config: Config,
     raw: dict[str, Any],
-    facts: frozenset[str] = frozenset(),
 ) -> Candidate:
-    """The first entry that applies to this run (module docstring of interventions.toml);
-    `facts` (run_facts) are what the run's probes showed."""
+    """The first entry that applies to this run (module docstring of interventions.toml)."""
     reasons = []
     base = to_dict(from_dict(raw))
     for entry in entries:
@@ -174,8 +148,9 @@ def choose(
         if needs == "offline" and config.pretrain.source != "offline":
             reasons.append(f"{label}: the run was not pretrained on a dataset")
             continue
-        if needs == UNCONFIDENT and needs not in facts:
-            reasons.append(f"{label}: the run's loaded critic is confident (or not loaded)")
+        in_sample = config.pretrain.algo in IN_SAMPLE and "critic" in config.warmstart.load
+        if needs == "in_sample_critic" and not in_sample:
+            reasons.append(f"{label}: the run did not load an in-sample (IQL) critic")
             continue
         try:
             values = same_budget_after_updates(config, relative_values(config, entry["set"]))
@@ -197,7 +172,6 @@ def plan_counterfactuals(
     causes: list[str],
     interventions: Path | None = None,
     threads: int = 1,
-    thresholds: Thresholds | None = None,
 ) -> tuple[SweepPlan, list[Candidate]]:
     """The sweep of the originals on the extra seeds and every applicable intervention."""
     if seeds < 1:
@@ -205,8 +179,7 @@ def plan_counterfactuals(
     run_dir = Path(run_dir)
     config, raw = base_table(run_dir)
     table = load_interventions(interventions)
-    facts = run_facts(run_dir, thresholds or Thresholds())
-    candidates = [choose(c, table.get(c, []), config, raw, facts) for c in causes]
+    candidates = [choose(c, table.get(c, []), config, raw) for c in causes]
     seed_list = [config.seed + k for k in range(seeds)]
     root = run_dir / FOLDER
     jobs = []
