@@ -131,10 +131,7 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
 
 
 def choose(
-    cause: str,
-    entries: list[dict[str, Any]],
-    config: Config,
-    raw: dict[str, Any],
+    cause: str, entries: list[dict[str, Any]], config: Config, raw: dict[str, Any]
 ) -> Candidate:
     """The first entry that applies to this run (module docstring of interventions.toml)."""
     reasons = []
