@@ -130,6 +130,20 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     return config, apply_values(raw, values)
 
 
+def unmet_need(needs: str | None, config: Config) -> str | None:
+    """Why the run lacks what an entry `needs` (one of NEEDS), or None when it has it."""
+    pre = config.pretrain
+    if needs == "trained_critic" and pre.algo == "bc":
+        return "the pretrained agent has no trained critic"
+    if needs == "offline" and pre.source != "offline":
+        return "the run was not pretrained on a dataset"
+    if needs == "in_sample_critic" and not (
+        pre.algo in IN_SAMPLE and "critic" in config.warmstart.load
+    ):
+        return "the run did not load an in-sample (IQL) critic"
+    return None
+
+
 def choose(
     cause: str, entries: list[dict[str, Any]], config: Config, raw: dict[str, Any]
 ) -> Candidate:
@@ -138,16 +152,9 @@ def choose(
     base = to_dict(from_dict(raw))
     for entry in entries:
         label = str(entry.get("label", cause))
-        needs = entry.get("needs")
-        if needs == "trained_critic" and config.pretrain.algo == "bc":
-            reasons.append(f"{label}: the pretrained agent has no trained critic")
-            continue
-        if needs == "offline" and config.pretrain.source != "offline":
-            reasons.append(f"{label}: the run was not pretrained on a dataset")
-            continue
-        in_sample = config.pretrain.algo in IN_SAMPLE and "critic" in config.warmstart.load
-        if needs == "in_sample_critic" and not in_sample:
-            reasons.append(f"{label}: the run did not load an in-sample (IQL) critic")
+        lacking = unmet_need(entry.get("needs"), config)
+        if lacking:
+            reasons.append(f"{label}: {lacking}")
             continue
         try:
             values = same_budget_after_updates(config, relative_values(config, entry["set"]))
