@@ -20,9 +20,10 @@ from wsdiag.analysis.confirm import (
 from wsdiag.cli.main import app
 from wsdiag.config import load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
-from wsdiag.rundir import is_complete, read_events
+from wsdiag.rundir import EVENTS_FILE, is_complete, read_events
 from wsdiag.sweep.counterfactual import (
     ORIGINAL,
+    Start,
     choose,
     load_interventions,
     plan_counterfactuals,
@@ -144,19 +145,20 @@ def test_a_run_without_warm_up_and_with_its_critic_loaded_gets_wsrls_warm_up() -
 
 def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
     """IQL's critic has seen only the data's actions: where the run has no warm-up, its
-    intervention is 2,000 random-action steps the critic learns from, with as many steps after
-    them. A TD3+BC critic (it evaluates its policy's actions) keeps WSRL's warm-up, and so does
-    an IQL run that did not load the critic (there a warm-up 4x longer or 5,000 steps apply)."""
+    intervention is WSRL's random-action ablation, 5,000 random-action steps the critic learns
+    from, with as many steps after them. A TD3+BC critic (it evaluates its policy's actions)
+    keeps WSRL's warm-up, and so does an IQL run that did not load the critic (there a warm-up
+    4x longer or 5,000 steps apply)."""
     table = load_interventions()["extrapolation"]
     warm = {"load": ["actor", "critic"], "warmup_steps": 0, "freeze_policy_steps": 0}
     iql = tiny_config(pretrain={"algo": "iql"}, warmstart=warm)
     chosen = choose("extrapolation", table, iql, to_dict(iql))
-    assert chosen.label.startswith("2,000 steps of uniformly random actions")
+    assert chosen.label.startswith("5,000 steps of uniformly random actions")
     assert chosen.overrides == {
-        "warmstart.warmup_steps": 2000,
+        "warmstart.warmup_steps": 5000,
         "warmstart.warmup_policy": "random",
         "warmstart.train_critic_during_warmup": True,
-        "finetune.steps": 2400,
+        "finetune.steps": 5400,
     }
     td3bc = tiny_config(pretrain={"algo": "td3bc"}, warmstart=warm)
     assert choose("extrapolation", table, td3bc, to_dict(td3bc)).label.startswith("a 5,000")
@@ -164,6 +166,32 @@ def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
     assert choose("extrapolation", table, actor_only, to_dict(actor_only)).label.startswith(
         "the pretrained critic loaded too"
     )
+
+
+def test_what_a_run_started_from_is_read_from_its_warm_start_event(tmp_path: Path) -> None:
+    """A run fine-tuned from a saved IQL checkpoint whose config keeps the default
+    `pretrain.algo` (td3) still loaded an in-sample critic: its warm_start event says so, and
+    the random-action entry is chosen. Without the event the config decides."""
+    warm = {"load": ["actor", "critic"], "warmup_steps": 0, "freeze_policy_steps": 0}
+    config = tiny_config(pretrain={"source": "checkpoint", "path": "iql-run"}, warmstart=warm)
+    table = load_interventions()["extrapolation"]
+    run_dir = tmp_path / "run"
+    assert Start.of(config, run_dir) == Start("td3", ("actor", "critic"))
+    assert choose("extrapolation", table, config, to_dict(config)).label.startswith(
+        "a 5,000-step warm-up"
+    )
+    run_dir.mkdir()
+    event = {"event": "warm_start", "pretrained_algo": "iql", "loaded": ["actor", "critic"]}
+    (run_dir / EVENTS_FILE).write_text(json.dumps(event) + "\n")
+    start = Start.of(config, run_dir)
+    assert start == Start("iql", ("actor", "critic"))
+    chosen = choose("extrapolation", table, config, to_dict(config), start)
+    assert chosen.label.startswith("5,000 steps of uniformly random actions")
+    bc_config = replace(config, warmstart={"load": ["actor"]})
+    bc = Start("bc", ("actor",))
+    assert choose("extrapolation", table, bc_config, to_dict(bc_config), bc).label.startswith(
+        "a 5,000-step warm-up"
+    )  # BC has no critic to load
 
 
 def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(

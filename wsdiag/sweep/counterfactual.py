@@ -19,7 +19,7 @@ from typing import Any
 from wsdiag.analysis.rules import TITLES
 from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
 from wsdiag.errors import WsdiagError
-from wsdiag.rundir import CONFIG_FILE
+from wsdiag.rundir import CONFIG_FILE, read_events
 from wsdiag.sweep.plan import FINETUNE, Job, SweepPlan
 from wsdiag.sweep.spec import SweepSpec, Variant
 
@@ -40,6 +40,24 @@ class Candidate:
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     config: Config | None = None
     skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a run started from: the pretrained agent's algorithm and the parts it loaded."""
+
+    algo: str
+    loaded: tuple[str, ...]
+
+    @classmethod
+    def of(cls, config: Config, run_dir: Path | None = None) -> Start:
+        """From the run's `warm_start` event (a checkpoint or SB3 zip names its own algorithm,
+        whatever `pretrain.algo` says); from the config where the run has none yet."""
+        events = read_events(run_dir) if run_dir is not None else []
+        event = next((e for e in events if e.get("event") == "warm_start"), {})
+        algo = event.get("pretrained_algo", config.pretrain.algo)
+        loaded = event.get("loaded", config.warmstart.load)
+        return cls(str(algo), tuple(str(p) for p in loaded))
 
 
 def load_interventions(path: Path | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -130,29 +148,32 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     return config, apply_values(raw, values)
 
 
-def unmet_need(needs: str | None, config: Config) -> str | None:
+def unmet_need(needs: str | None, config: Config, start: Start) -> str | None:
     """Why the run lacks what an entry `needs` (one of NEEDS), or None when it has it."""
-    pre = config.pretrain
-    if needs == "trained_critic" and pre.algo == "bc":
+    if needs == "trained_critic" and start.algo == "bc":
         return "the pretrained agent has no trained critic"
-    if needs == "offline" and pre.source != "offline":
+    if needs == "offline" and config.pretrain.source != "offline":
         return "the run was not pretrained on a dataset"
-    if needs == "in_sample_critic" and not (
-        pre.algo in IN_SAMPLE and "critic" in config.warmstart.load
-    ):
+    if needs == "in_sample_critic" and not (start.algo in IN_SAMPLE and "critic" in start.loaded):
         return "the run did not load an in-sample (IQL) critic"
     return None
 
 
 def choose(
-    cause: str, entries: list[dict[str, Any]], config: Config, raw: dict[str, Any]
+    cause: str,
+    entries: list[dict[str, Any]],
+    config: Config,
+    raw: dict[str, Any],
+    start: Start | None = None,
 ) -> Candidate:
-    """The first entry that applies to this run (module docstring of interventions.toml)."""
+    """The first entry that applies to this run (module docstring of interventions.toml);
+    `start` defaults to what the config says the run starts from."""
+    start = start or Start.of(config)
     reasons = []
     base = to_dict(from_dict(raw))
     for entry in entries:
         label = str(entry.get("label", cause))
-        lacking = unmet_need(entry.get("needs"), config)
+        lacking = unmet_need(entry.get("needs"), config, start)
         if lacking:
             reasons.append(f"{label}: {lacking}")
             continue
@@ -183,7 +204,8 @@ def plan_counterfactuals(
     run_dir = Path(run_dir)
     config, raw = base_table(run_dir)
     table = load_interventions(interventions)
-    candidates = [choose(c, table.get(c, []), config, raw) for c in causes]
+    start = Start.of(config, run_dir)
+    candidates = [choose(c, table.get(c, []), config, raw, start) for c in causes]
     seed_list = [config.seed + k for k in range(seeds)]
     root = run_dir / FOLDER
     jobs = []
