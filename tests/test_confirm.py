@@ -198,7 +198,8 @@ def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sweep run under out/<sweep>/runs/ names its pretraining out/<sweep>/pretrained/<key>,
-    relative to where the sweep ran; confirming it from another directory finds it."""
+    relative to where the sweep ran or absolute; confirming it from another directory, or
+    after the sweep folder moved, finds it."""
     pretrained = tmp_path / "out" / "sweep" / "pretrained" / "abc-seed0"
     run_dir = tmp_path / "out" / "sweep" / "runs" / "plain-seed0"
     pretrained.mkdir(parents=True)
@@ -213,6 +214,8 @@ def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(
     assert pretrained_path(Path("../out/sweep/runs/plain-seed0"), config) == str(pretrained)
     missing = replace(config, pretrain={"path": "nowhere/abc-seed0"})
     assert pretrained_path(run_dir, missing) == "nowhere/abc-seed0"
+    moved = replace(config, pretrain={"path": "/gone/out/sweep/pretrained/abc-seed0"})
+    assert pretrained_path(run_dir, moved) == str(pretrained)  # an absolute --out, moved
 
 
 def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:

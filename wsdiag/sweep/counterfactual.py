@@ -121,16 +121,20 @@ def same_budget_after_updates(
 def pretrained_path(run_dir: Path, config: Config) -> str:
     """Where the run's pretrained agent is: its `pretrain.path`, else the run itself.
 
-    A sweep writes that path relative to the directory it ran in (`runs/<sweep>/pretrained/..`);
-    from anywhere else it is found below one of the run's own parent folders."""
+    A sweep writes that path as `<out>/<sweep>/pretrained/<key>`, relative to the directory it
+    ran in or absolute (an absolute `--out`). Where it does not exist from here (another
+    working directory, or the sweep folder moved), its trailing parts, longest first down to
+    `pretrained/<key>`, are looked for below each of the run's own parent folders."""
     if not config.pretrain.path:
         return str(run_dir)
     path = Path(config.pretrain.path)
-    if path.is_absolute() or path.exists():
+    if path.exists():
         return str(path)
+    tails = [Path(*path.parts[k:]) for k in range(len(path.parts) - 1) if path.parts[k] != "/"]
     for parent in Path(run_dir).resolve().parents:
-        if (parent / path).exists():
-            return str(parent / path)
+        for tail in tails:
+            if (parent / tail).exists():
+                return str(parent / tail)
     return str(path)  # not found: the run reports it
 
 
