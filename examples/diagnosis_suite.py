@@ -5,27 +5,36 @@ runs, and tabulate the verdicts against the confirmed causes (docs/diagnosis.md)
     python -m examples.diagnosis_suite --out runs --table-only   # the tables from what ran
     python -m examples.diagnosis_suite --suite examples/sweeps/diagnosis_suite*.toml \
         --out runs --table-only --replay                          # every part, today's rules
+    python -m examples.diagnosis_suite --suite examples/sweeps/diagnosis_suite_offline.toml \
+        --out runs --table-only --record examples/results/diagnosis_suite_offline.jsonl
+    python -m examples.diagnosis_suite --records examples/results/*.jsonl   # from the record
 
 Each run is confirmed on its own seed (`wsdiag diagnose RUN --confirm --seeds 1`): with one
 seed the share removed has no interval, and share >= diagnose.confirm_share decides. Everything
 is resumable: rerun the same command to continue.
+
+Run folders are large and stay where they ran; `--record FILE` keeps each run's row (its
+verdict, ground truth, every intervention's share, the warning) as JSON lines, so that the
+tables can be made again from the record without the runs (`--records`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from wsdiag.analysis.confirm import load_confirmation
+from wsdiag.analysis.confirm import PRIORITY, load_confirmation
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.prognosis import WARN_MODES, prognosis
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.atomic import atomic_write_text
 from wsdiag.config import ProbesConfig
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import is_complete
@@ -67,6 +76,9 @@ def rows(
         run = load(run_dir)
         s = summarise(run, Thresholds())
         confirmation = load_confirmation(run_dir / "counterfactual")
+        interventions = confirmation.interventions if confirmation else []
+        shares = {i.cause: None if i.share is None else round(i.share.share, 4)
+                  for i in interventions}  # fmt: skip
         confirmed = confirmation.confirmed if confirmation else None
         if not s.diagnosis.significant:  # nothing to confirm: no degradation is the truth
             confirmed, confirmation = None, True
@@ -84,8 +96,24 @@ def rows(
             else step,
             "min_step": None if deg is None else deg.min_step,
             "dip": 0.0 if deg is None else deg.dip,
+            "shares": shares,  # per cause: the share of the dip its intervention removed
         })  # fmt: skip
     return out
+
+
+def write_record(items: list[dict], path: Path) -> None:
+    """The rows as JSON lines, one run each (written whole, atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in items))
+
+
+def read_record(path: Path) -> list[dict]:
+    """The rows `write_record` wrote."""
+    try:
+        lines = path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+    except (OSError, json.JSONDecodeError) as e:
+        raise WsdiagError(f"{path}: not a suite record ({e})") from None
 
 
 def tables(items: list[dict]) -> str:
@@ -109,19 +137,27 @@ def tables(items: list[dict]) -> str:
     in_time = [r for r in degrading if r["warning"] is not None and r["warning"] < r["min_step"]]
     leads = sorted(r["min_step"] - r["warning"] for r in in_time)
     alarms = sum(r["warning"] is not None for r in others)
+    tested = [c for c in PRIORITY if any(c in r.get("shares", {}) for r in items)]
     lines += [
         "",
         f"non-degrading runs: {len(others)}, called degrading: {called}",
         f"early warning before the lowest return: {len(in_time)}/{len(degrading)}, median lead "
         f"{leads[len(leads) // 2] if leads else 'n/a'} steps; false alarms {alarms}/{len(others)}",
         "",
-        "| run | degrading | verdict | confirmed | warning step | lowest return step |",
-        "|---|---|---|---|---|---|",
+        "| run | degrading | dip | verdict | confirmed | " + " | ".join(tested) + " | "
+        "warning step | lowest return step |",
+        "|---" * (7 + len(tested)) + "|",
     ]
     for r in items:
-        lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['verdict']} | "
-                     f"{r['confirmed']} | {r['warning']} | {r['min_step']} |")  # fmt: skip
+        shares = [_percent(r.get("shares", {}).get(c)) for c in tested]
+        lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['dip']:.0f} | "
+                     f"{r['verdict']} | {r['confirmed']} | " + " | ".join(shares) + " | "
+                     f"{r['warning']} | {r['min_step']} |")  # fmt: skip
     return "\n".join(lines)
+
+
+def _percent(share: float | None) -> str:
+    return "" if share is None or share != share else f"{100 * share:.0f}%"
 
 
 def main() -> None:
@@ -149,9 +185,20 @@ def main() -> None:
         + ", ".join(WARN_MODES)
         + "; default: today's default mode)",
     )
+    parser.add_argument("--record", type=Path, help="write the rows tabulated here (JSON lines)")
+    parser.add_argument(
+        "--records", type=Path, nargs="+", default=[], help="tabulate recorded rows too"
+    )
     args = parser.parse_args()  # fmt: skip
     items = []
-    for suite in args.suite:
+    try:
+        for path in args.records:
+            items += read_record(path)
+    except WsdiagError as e:
+        parser.exit(2, f"error: {e}\n")
+    suites = [] if args.records and args.suite == [SUITE] else args.suite
+    fresh = []
+    for suite in suites:
         try:
             name = load_sweep(suite).name
         except WsdiagError as e:
@@ -164,8 +211,10 @@ def main() -> None:
         part = rows(runs, replay=args.replay)
         summary = [x for x in tables(part).splitlines() if x.startswith(("runs:", "early", "non-"))]
         print(f"{name}: " + "; ".join(summary))
-        items += [{**r, "run": f"{name}/{r['run']}"} for r in part]
-    print("\n" + tables(items))
+        fresh += [{**r, "run": f"{name}/{r['run']}"} for r in part]
+    if args.record:
+        write_record(fresh, args.record)
+    print("\n" + tables(items + fresh))
 
 
 if __name__ == "__main__":

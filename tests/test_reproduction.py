@@ -195,6 +195,37 @@ def test_the_suite_tables_count_verdicts_warnings_and_false_alarms() -> None:
     assert "| extrapolation | 1 | 0 | 1 | 0 |" in text  # extrapolation, gradient, none, spiral
 
 
+def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`--record` keeps the rows (shares included) as JSON lines; `--records` tabulates them
+    without the runs, and a file that is no record is refused in one line."""
+    from examples import diagnosis_suite
+
+    items = [
+        {"run": "p/a-seed0", "significant": True, "verdict": "extrapolation", "dip": 933.4,
+         "confirmed": "extrapolation", "named": ["extrapolation"], "warning": 100,
+         "min_step": 1500, "shares": {"extrapolation": 0.68, "drift": 0.07, "spiral": None}},
+        {"run": "p/b-seed0", "significant": False, "verdict": "none", "dip": 0.0,
+         "confirmed": "none", "named": [], "warning": None, "min_step": 900, "shares": {}},
+    ]  # fmt: skip
+    record = tmp_path / "results" / "part.jsonl"
+    diagnosis_suite.write_record(items, record)
+    assert diagnosis_suite.read_record(record) == items
+    monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--records", str(record)])
+    diagnosis_suite.main()
+    out = capsys.readouterr().out
+    assert "verdict = confirmed cause in 1/1" in out
+    assert "| run | degrading | dip | verdict | confirmed | extrapolation | spiral | drift |" in out
+    assert "| p/a-seed0 | yes | 933 | extrapolation | extrapolation | 68% |  | 7% | 100 |" in out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--records", str(bad)])
+    with pytest.raises(SystemExit) as exit_info:
+        diagnosis_suite.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {bad}: not a suite record") and "\n" not in err
+
+
 def test_the_suite_refuses_a_missing_file_or_run_in_one_line(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
