@@ -29,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from wsdiag.analysis.confirm import PRIORITY, load_confirmation
-from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.prognosis import WARN_MODES, prognosis
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
@@ -60,7 +59,7 @@ def replayed_warning(run: Run, mode: str | None = None) -> int | None:
     """The step of the early warning today's rules raise from the run's recorded probes, in
     `mode` or today's default one (the mode the run ran with may be an older default)."""
     found = prognosis(run.metrics, update_start=run.update_start, mode=mode or ProbesConfig().warn,
-                      warm=WarmStart.of(run.config, run.warm_start_parts))  # fmt: skip
+                      warm=run.warm_start)  # fmt: skip
     return None if found is None else found.step
 
 

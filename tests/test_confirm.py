@@ -17,13 +17,13 @@ from wsdiag.analysis.confirm import (
     load_confirmation,
     share_removed,
 )
+from wsdiag.analysis.evidence import WarmStart
 from wsdiag.cli.main import app
 from wsdiag.config import load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import EVENTS_FILE, is_complete, read_events
 from wsdiag.sweep.counterfactual import (
     ORIGINAL,
-    Start,
     choose,
     load_interventions,
     plan_counterfactuals,
@@ -176,19 +176,20 @@ def test_what_a_run_started_from_is_read_from_its_warm_start_event(tmp_path: Pat
     config = tiny_config(pretrain={"source": "checkpoint", "path": "iql-run"}, warmstart=warm)
     table = load_interventions()["extrapolation"]
     run_dir = tmp_path / "run"
-    assert Start.of(config, run_dir) == Start("td3", ("actor", "critic"))
+    assert WarmStart.recorded(config, read_events(run_dir)) == WarmStart(True, True, "td3")
     assert choose("extrapolation", table, config, to_dict(config)).label.startswith(
         "a 5,000-step warm-up"
     )
     run_dir.mkdir()
     event = {"event": "warm_start", "pretrained_algo": "iql", "loaded": ["actor", "critic"]}
     (run_dir / EVENTS_FILE).write_text(json.dumps(event) + "\n")
-    start = Start.of(config, run_dir)
-    assert start == Start("iql", ("actor", "critic"))
-    chosen = choose("extrapolation", table, config, to_dict(config), start)
+    warm = WarmStart.recorded(config, read_events(run_dir))
+    assert warm == WarmStart(critic_loaded=True, reference_critic=True, algo="iql")
+    chosen = choose("extrapolation", table, config, to_dict(config), warm)
     assert chosen.label.startswith("5,000 steps of uniformly random actions")
     bc_config = replace(config, warmstart={"load": ["actor"]})
-    bc = Start("bc", ("actor",))
+    bc = WarmStart.of(bc_config, algo="bc")
+    assert not bc.reference_critic
     assert choose("extrapolation", table, bc_config, to_dict(bc_config), bc).label.startswith(
         "a 5,000-step warm-up"
     )  # BC has no critic to load

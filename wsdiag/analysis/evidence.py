@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,12 +33,24 @@ class WarmStart:
 
     critic_loaded: bool = False  # the online critic started as the pretrained one
     reference_critic: bool = True  # the pretrained agent has a trained critic (not BC)
+    algo: str = ""  # the pretrained agent's algorithm ("" where not known)
 
     @classmethod
-    def of(cls, config: Config, loaded: Sequence[str] | None = None) -> WarmStart:
-        """From a run's config (and the parts its warm start loaded, when recorded)."""
+    def of(
+        cls, config: Config, loaded: Sequence[str] | None = None, algo: str | None = None
+    ) -> WarmStart:
+        """From a run's config, and what its warm start did when known: the parts it loaded
+        and the pretrained agent's algorithm (a checkpoint's own, whatever `pretrain.algo`
+        says)."""
         parts = config.warmstart.load if loaded is None else loaded
-        return cls(critic_loaded="critic" in parts, reference_critic=config.pretrain.algo != "bc")
+        algo = algo or config.pretrain.algo
+        return cls(critic_loaded="critic" in parts, reference_critic=algo != "bc", algo=algo)
+
+    @classmethod
+    def recorded(cls, config: Config, events: Sequence[dict[str, Any]]) -> WarmStart:
+        """From the run's `warm_start` event; from the config where it has none."""
+        event = next((e for e in events if e.get("event") == "warm_start"), {})
+        return cls.of(config, event.get("loaded"), event.get("pretrained_algo"))
 
 
 class Evidence:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wsdiag.analysis.evidence import WarmStart
 from wsdiag.config import Config, load_config, to_dict
 from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
@@ -136,6 +137,11 @@ class Run:
             if event.get("event") == "warm_start":
                 return list(event.get("loaded", []))
         return list(self.config.warmstart.load)
+
+    @property
+    def warm_start(self) -> WarmStart:
+        """What the warm start loaded and from which algorithm (its event, else the config)."""
+        return WarmStart.recorded(self.config, self.events)
 
     # ------------------------------------------------------------------ probes
 

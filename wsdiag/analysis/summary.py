@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from wsdiag.analysis.degradation import Degradation, degradation
-from wsdiag.analysis.diagnose import Diagnosis, WarmStart, diagnose
+from wsdiag.analysis.diagnose import Diagnosis, diagnose
 from wsdiag.analysis.run import Run
 from wsdiag.analysis.safety import safety_table
 from wsdiag.analysis.thresholds import Thresholds
@@ -68,7 +68,7 @@ def summarise(run: Run, thresholds: Thresholds, r_random: float | None = None) -
         update_start=run.update_start,
         thresholds=thresholds,
         r_random=r_rand,
-        warm=WarmStart.of(run.config, run.warm_start_parts),
+        warm=run.warm_start,
     )
     steps, returns = run.series("eval/return")
     window = returns[steps >= run.policy_start]

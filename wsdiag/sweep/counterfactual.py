@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.rules import TITLES
 from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
 from wsdiag.errors import WsdiagError
@@ -40,24 +41,6 @@ class Candidate:
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     config: Config | None = None
     skipped: str | None = None
-
-
-@dataclass(frozen=True)
-class Start:
-    """What a run started from: the pretrained agent's algorithm and the parts it loaded."""
-
-    algo: str
-    loaded: tuple[str, ...]
-
-    @classmethod
-    def of(cls, config: Config, run_dir: Path | None = None) -> Start:
-        """From the run's `warm_start` event (a checkpoint or SB3 zip names its own algorithm,
-        whatever `pretrain.algo` says); from the config where the run has none yet."""
-        events = read_events(run_dir) if run_dir is not None else []
-        event = next((e for e in events if e.get("event") == "warm_start"), {})
-        algo = event.get("pretrained_algo", config.pretrain.algo)
-        loaded = event.get("loaded", config.warmstart.load)
-        return cls(str(algo), tuple(str(p) for p in loaded))
 
 
 def load_interventions(path: Path | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -152,13 +135,13 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     return config, apply_values(raw, values)
 
 
-def unmet_need(needs: str | None, config: Config, start: Start) -> str | None:
+def unmet_need(needs: str | None, config: Config, warm: WarmStart) -> str | None:
     """Why the run lacks what an entry `needs` (one of NEEDS), or None when it has it."""
-    if needs == "trained_critic" and start.algo == "bc":
+    if needs == "trained_critic" and not warm.reference_critic:
         return "the pretrained agent has no trained critic"
     if needs == "offline" and config.pretrain.source != "offline":
         return "the run was not pretrained on a dataset"
-    if needs == "in_sample_critic" and not (start.algo in IN_SAMPLE and "critic" in start.loaded):
+    if needs == "in_sample_critic" and not (warm.algo in IN_SAMPLE and warm.critic_loaded):
         return "the run did not load an in-sample (IQL) critic"
     return None
 
@@ -168,16 +151,16 @@ def choose(
     entries: list[dict[str, Any]],
     config: Config,
     raw: dict[str, Any],
-    start: Start | None = None,
+    warm: WarmStart | None = None,
 ) -> Candidate:
     """The first entry that applies to this run (module docstring of interventions.toml);
-    `start` defaults to what the config says the run starts from."""
-    start = start or Start.of(config)
+    `warm` (what the run started from) defaults to what its config says."""
+    warm = warm or WarmStart.of(config)
     reasons = []
     base = to_dict(from_dict(raw))
     for entry in entries:
         label = str(entry.get("label", cause))
-        lacking = unmet_need(entry.get("needs"), config, start)
+        lacking = unmet_need(entry.get("needs"), config, warm)
         if lacking:
             reasons.append(f"{label}: {lacking}")
             continue
@@ -208,8 +191,8 @@ def plan_counterfactuals(
     run_dir = Path(run_dir)
     config, raw = base_table(run_dir)
     table = load_interventions(interventions)
-    start = Start.of(config, run_dir)
-    candidates = [choose(c, table.get(c, []), config, raw, start) for c in causes]
+    warm = WarmStart.recorded(config, read_events(run_dir))
+    candidates = [choose(c, table.get(c, []), config, raw, warm) for c in causes]
     seed_list = [config.seed + k for k in range(seeds)]
     root = run_dir / FOLDER
     jobs = []

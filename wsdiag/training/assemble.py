@@ -39,6 +39,7 @@ def stage_callbacks(
     mitigation: Sequence[Callback] = (),
     observers: Sequence[Callback] = (),
     console: Console | None = None,
+    warm: WarmStart | None = None,
 ) -> list[Callback]:
     """Every callback of one stage (see module docstring); `observers`: the progress display
     and the user's callbacks."""
@@ -61,7 +62,7 @@ def stage_callbacks(
         callbacks.append(ProbeRunner(config.probes, behaviour, probe_seed, eval_env))
     if stage == ONLINE and config.probes.warn != "off" and behaviour is not None:
         update_start = config.warmstart.warmup_steps + config.warmstart.freeze_policy_steps
-        warm = WarmStart.of(config)
+        warm = warm or WarmStart.of(config)
         callbacks.append(EarlyWarning(config.probes, behaviour, update_start, warm, console))
     callbacks += [*mitigation, *observers]
     callbacks.append(

@@ -24,6 +24,7 @@ from rich.console import Console
 from wsdiag.agents import ActorCritic, make_agent
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
 from wsdiag.agents.sb3 import check_warm_start, import_sb3
+from wsdiag.analysis.evidence import WarmStart
 from wsdiag.config import Config, load_config
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
@@ -220,8 +221,9 @@ class Experiment:
             agent, pretrained, self.config, self.spare_env, behaviour, self.config.seed
         )
         mitigation = apply_mitigation(context)
+        warm = WarmStart.of(self.config, algo=pretrained.algo)
         loop = self._loop(ONLINE, agent, buffers.sample, state, behaviour=behaviour,
-                          mitigation=mitigation, pretrained=pretrained)  # fmt: skip
+                          mitigation=mitigation, pretrained=pretrained, warm=warm)  # fmt: skip
         return loop.run()
 
     def _loop(
