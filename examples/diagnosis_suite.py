@@ -184,7 +184,9 @@ def main() -> None:
         + ", ".join(WARN_MODES)
         + "; default: today's default mode)",
     )
-    parser.add_argument("--record", type=Path, help="write the rows tabulated here (JSON lines)")
+    parser.add_argument(
+        "--record", type=Path, help="write the rows of the --suite parts to FILE (JSON lines)"
+    )
     parser.add_argument(
         "--records", type=Path, nargs="+", default=[], help="tabulate recorded rows too"
     )
@@ -212,7 +214,10 @@ def main() -> None:
         print(f"{name}: " + "; ".join(summary))
         fresh += [{**r, "run": f"{name}/{r['run']}"} for r in part]
     if args.record:
-        write_record(fresh, args.record)
+        try:
+            write_record(fresh, args.record)
+        except OSError as e:
+            parser.exit(2, f"error: cannot write the record {args.record}: {e.strerror}\n")
     print("\n" + tables(items + fresh))
 
 
