@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from wsdiag.analysis.confirm import PRIORITY, load_confirmation
+import numpy as np
+
+from wsdiag.analysis.confirm import PRIORITY, confirms, load_confirmation, share_removed
 from wsdiag.analysis.prognosis import WARN_MODES, prognosis
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
@@ -78,6 +81,7 @@ def rows(
         interventions = confirmation.interventions if confirmation else []
         shares = {i.cause: None if i.share is None else round(i.share.share, 4)
                   for i in interventions}  # fmt: skip
+        dips = {i.cause: i.dips[0] for i in interventions if i.dips}
         confirmed = confirmation.confirmed if confirmation else None
         if not s.diagnosis.significant:  # nothing to confirm: no degradation is the truth
             confirmed, confirmation = None, True
@@ -96,6 +100,7 @@ def rows(
             "min_step": None if deg is None else deg.min_step,
             "dip": 0.0 if deg is None else deg.dip,
             "shares": shares,  # per cause: the share of the dip its intervention removed
+            "dips": dips,  # per cause: the dip with its intervention, on the run's seed
         })  # fmt: skip
     return out
 
@@ -152,6 +157,60 @@ def tables(items: list[dict]) -> str:
         lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['dip']:.0f} | "
                      f"{r['verdict']} | {r['confirmed']} | " + " | ".join(shares) + " | "
                      f"{r['warning']} | {r['min_step']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def scenario(run: str) -> str:
+    """The scenario of a run: its name without the seed ('part/name-seed2' -> 'part/name')."""
+    return re.sub(r"-seed\d+$", "", run)
+
+
+def _intervened_dip(row: dict, cause: str) -> float | None:
+    """The run's dip with `cause`'s intervention (records without `dips`: D (1 - share))."""
+    if cause in row.get("dips", {}):
+        return row["dips"][cause]
+    share = row.get("shares", {}).get(cause)
+    return None if share is None else row["dip"] * (1.0 - share)
+
+
+def scenario_rows(items: list[dict], min_share: float | None = None) -> list[dict]:
+    """Per scenario: each cause's share pooled over its degrading seeds, s = 1 - mean D'/mean D
+    with the paired bootstrap interval (`share_removed`: `wsdiag diagnose --confirm --seeds 3`,
+    each pair from its own seed's pretraining), and the earliest cause it confirms."""
+    min_share = Thresholds().confirm_share if min_share is None else min_share
+    groups: dict[str, list[dict]] = {}
+    for r in items:
+        if r["significant"] and r["confirmed"] != "?":
+            groups.setdefault(scenario(r["run"]), []).append(r)
+    out = []
+    for name, runs in groups.items():
+        shares = {}
+        for cause in PRIORITY:
+            pairs = [(r["dip"], _intervened_dip(r, cause)) for r in runs]
+            pairs = [p for p in pairs if p[1] is not None]
+            if pairs:
+                shares[cause] = share_removed(*map(np.array, zip(*pairs, strict=True)))
+        confirmed = next((c for c in PRIORITY if c in shares and confirms(shares[c], min_share)),
+                         NONE)  # fmt: skip
+        out.append({"scenario": name, "runs": runs, "shares": shares, "confirmed": confirmed})
+    return out
+
+
+def scenario_tables(items: list[dict]) -> str:
+    """Each degrading run's verdict against its scenario's confirmed cause (`scenario_rows`)."""
+    groups = scenario_rows(items)
+    runs = [(r, g["confirmed"]) for g in groups for r in g["runs"]]
+    agree = sum(r["verdict"] == truth for r, truth in runs)
+    tested = [c for c in PRIORITY if any(c in g["shares"] for g in groups)]
+    lines = [f"by scenario (shares pooled over its degrading seeds): verdict = the scenario's "
+             f"confirmed cause in {agree}/{len(runs)}", "",
+             "| scenario | seeds | verdicts | " + " | ".join(tested) + " | confirmed |",
+             "|---" * (4 + len(tested)) + "|"]  # fmt: skip
+    for g in groups:
+        verdicts = ", ".join(r["verdict"] for r in g["runs"])
+        cells = [str(g["shares"][c]) if c in g["shares"] else "" for c in tested]
+        lines.append(f"| {g['scenario']} | {len(g['runs'])} | {verdicts} | " + " | ".join(cells)
+                     + f" | {g['confirmed']} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -219,6 +278,7 @@ def main() -> None:
         except OSError as e:
             parser.exit(2, f"error: cannot write the record {args.record}: {e.strerror}\n")
     print("\n" + tables(items + fresh))
+    print("\n" + scenario_tables(items + fresh))
 
 
 if __name__ == "__main__":

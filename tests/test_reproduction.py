@@ -226,6 +226,37 @@ def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monke
     assert err.startswith(f"error: {bad}: not a suite record") and "\n" not in err
 
 
+def test_the_scenario_tables_pool_each_cause_over_the_degrading_seeds() -> None:
+    """s = 1 - mean D'/mean D over a scenario's degrading seeds, D' from the recorded dips (or
+    D (1 - share) in records without them); the earliest cause it confirms is the truth of each
+    of the scenario's runs."""
+    from examples.diagnosis_suite import scenario, scenario_rows, scenario_tables
+
+    def item(run, verdict, dip, shares, dips=None, significant=True):
+        extra = {"dips": dips} if dips else {}
+        return {"run": run, "significant": significant, "verdict": verdict, "dip": dip,
+                "confirmed": "none", "shares": shares, **extra}  # fmt: skip
+
+    items = [
+        item("p/a-seed0", "extrapolation", 100.0, {"extrapolation": 1.0, "drift": 0.8}),
+        item("p/a-seed1", "drift", 300.0, {"extrapolation": 0.0, "drift": 0.5},
+             dips={"extrapolation": 300.0, "drift": 30.0}),  # the dips win over the shares
+        item("p/a-seed2", "none", 5.0, {}, significant=False),  # not degrading: not pooled
+        item("p/b-seed0", "update", 50.0, {"update": 0.2}),
+    ]  # fmt: skip
+    assert scenario("p/a-seed12") == "p/a"
+    groups = {g["scenario"]: g for g in scenario_rows(items)}
+    assert set(groups) == {"p/a", "p/b"} and len(groups["p/a"]["runs"]) == 2
+    a = groups["p/a"]["shares"]
+    assert a["extrapolation"].share == pytest.approx(1 - 150 / 200)  # D' = 0, 300
+    assert a["drift"].share == pytest.approx(1 - 25 / 200) and a["drift"].n == 2  # D' = 20, 30
+    assert a["drift"].low > 0
+    assert groups["p/a"]["confirmed"] == "drift" and groups["p/b"]["confirmed"] == "none"
+    text = scenario_tables(items)
+    assert "verdict = the scenario's confirmed cause in 1/3" in text
+    assert "| p/a | 2 | extrapolation, drift | 25% [0, 100] |  | 88% [" in text
+
+
 def test_the_suite_refuses_a_missing_file_or_run_in_one_line(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:

@@ -72,6 +72,13 @@ def share_removed(
     return Share(float(point), float(low), float(high), len(d))
 
 
+def confirms(share: Share | None, min_share: float) -> bool:
+    """share >= min_share and, with two seeds or more, the interval's lower end > 0."""
+    if share is None or share.n == 0 or not share.share >= min_share:
+        return False
+    return share.n == 1 or share.low > 0
+
+
 @dataclass(frozen=True)
 class Intervention:
     """One candidate cause's counterfactual: what was changed, the dips, the share removed."""
@@ -86,11 +93,7 @@ class Intervention:
     skipped: str | None = None  # why it was not run (not applicable, failed)
 
     def confirmed(self, min_share: float) -> bool:
-        """share >= min_share and, with two seeds or more, the interval's lower end > 0."""
-        s = self.share
-        if s is None or s.n == 0 or not s.share >= min_share:
-            return False
-        return s.n == 1 or s.low > 0
+        return confirms(self.share, min_share)
 
     def sentence(self) -> str:
         if self.skipped:
