@@ -13,8 +13,7 @@ Each run is confirmed on its own seed (`wsdiag diagnose RUN --confirm --seeds 1`
 seed the share removed has no interval, and share >= diagnose.confirm_share decides.
 The tables also pool each cause's share over a scenario's degrading seeds (its seeds' pairs
 of dips, with the bootstrap interval) and compare every verdict with the scenario's cause.
-Everything
-is resumable: rerun the same command to continue.
+Everything is resumable: rerun the same command to continue.
 
 Run folders are large and stay where they ran; `--record FILE` keeps each run's row (its
 verdict, ground truth, every intervention's share, the warning) as JSON lines, so that the
