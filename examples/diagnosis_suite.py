@@ -10,7 +10,11 @@ runs, and tabulate the verdicts against the confirmed causes (docs/diagnosis.md)
     python -m examples.diagnosis_suite --records examples/results/*.jsonl   # from the record
 
 Each run is confirmed on its own seed (`wsdiag diagnose RUN --confirm --seeds 1`): with one
-seed the share removed has no interval, and share >= diagnose.confirm_share decides.
+seed the share removed has no interval, and share >= diagnose.confirm_share decides. With
+`--seeds 3 --until-confirmed` it is confirmed as `wsdiag diagnose` confirms by default, on the
+run's seed and the next two from its own pretrained agent, cause by cause in the chain's order up
+to the first confirmed one (the same confirmed cause as testing every cause, at about the cost
+of one seed of every cause).
 The tables also pool each cause's share over a scenario's degrading seeds (its seeds' pairs
 of dips, with the bootstrap interval) and compare every verdict with the scenario's cause.
 Everything is resumable: rerun the same command to continue.
@@ -52,11 +56,16 @@ def _wsdiag(*args: str) -> int:
     return subprocess.call([sys.executable, "-m", "wsdiag", *args])
 
 
-def run_suite(suite: Path, out: Path, jobs: int) -> Path:
+def run_suite(
+    suite: Path, out: Path, jobs: int, seeds: int = 1, until_confirmed: bool = False
+) -> Path:
+    """Run the sweep, then confirm every finished run (`wsdiag diagnose --confirm`)."""
     _wsdiag("sweep", str(suite), "--out", str(out), "--jobs", str(jobs))
     runs = out / load_sweep(suite).name / "runs"
+    staged = ["--until-confirmed"] if until_confirmed else []
     for run in sorted(p for p in runs.iterdir() if is_complete(p)):
-        _wsdiag("diagnose", str(run), "--confirm", "--seeds", "1", "--jobs", str(jobs))
+        _wsdiag("diagnose", str(run), "--confirm", "--seeds", str(seeds), "--jobs", str(jobs),
+                *staged)  # fmt: skip
     return runs
 
 
@@ -84,6 +93,8 @@ def rows(
         shares = {i.cause: None if i.share is None else round(i.share.share, 4)
                   for i in interventions}  # fmt: skip
         dips = {i.cause: i.dips[0] for i in interventions if i.dips}
+        intervals = {i.cause: [round(i.share.low, 4), round(i.share.high, 4)]
+                     for i in interventions if i.share and i.share.n > 1}  # fmt: skip
         confirmed = confirmation.confirmed if confirmation else None
         if not s.diagnosis.significant:  # nothing to confirm: no degradation is the truth
             confirmed, confirmation = None, True
@@ -103,6 +114,8 @@ def rows(
             "dip": 0.0 if deg is None else deg.dip,
             "shares": shares,  # per cause: the share of the dip its intervention removed
             "dips": dips,  # per cause: the dip with its intervention, on the run's seed
+            "intervals": intervals,  # per cause, with 2 seeds or more: the share's interval
+            "seeds": max((i.share.n for i in interventions if i.share), default=0),
         })  # fmt: skip
     return out
 
@@ -155,7 +168,7 @@ def tables(items: list[dict]) -> str:
         "|---" * (7 + len(tested)) + "|",
     ]
     for r in items:
-        shares = [_percent(r.get("shares", {}).get(c)) for c in tested]
+        shares = [_share_cell(r, c) for c in tested]
         lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['dip']:.0f} | "
                      f"{r['verdict']} | {r['confirmed']} | " + " | ".join(shares) + " | "
                      f"{r['warning']} | {r['min_step']} |")  # fmt: skip
@@ -216,8 +229,14 @@ def scenario_tables(items: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _percent(share: float | None) -> str:
-    return "" if share is None or share != share else f"{100 * share:.0f}%"
+def _share_cell(row: dict, cause: str) -> str:
+    """'63%', or '63% [38, 94]' when the record has the share's interval over seeds."""
+    share = row.get("shares", {}).get(cause)
+    if share is None or share != share:
+        return ""
+    low, high = row.get("intervals", {}).get(cause, (None, None))
+    ci = "" if low is None or low != low else f" [{100 * low:.0f}, {100 * high:.0f}]"
+    return f"{100 * share:.0f}%{ci}"
 
 
 def main() -> None:
@@ -233,6 +252,14 @@ def main() -> None:
         "--out", type=Path, default=Path("runs"), help="parent of the sweep folders"
     )
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="seeds per intervention for the ground truth"
+    )
+    parser.add_argument(
+        "--until-confirmed",
+        action="store_true",
+        help="test the causes in the chain's order up to the first confirmed one",
+    )
     parser.add_argument("--table-only", action="store_true", help="tabulate what ran")
     parser.add_argument(
         "--replay",
@@ -252,6 +279,8 @@ def main() -> None:
         "--records", type=Path, nargs="+", default=[], help="tabulate recorded rows too"
     )
     args = parser.parse_args()  # fmt: skip
+    if args.seeds < 1:
+        parser.exit(2, "error: --seeds must be >= 1\n")
     items = []
     try:
         for path in args.records:
@@ -269,7 +298,7 @@ def main() -> None:
         if args.table_only and not runs.is_dir():
             parser.exit(2, f"error: nothing ran of {suite} (no {runs})\n")
         if not args.table_only:
-            runs = run_suite(suite, args.out, args.jobs)
+            runs = run_suite(suite, args.out, args.jobs, args.seeds, args.until_confirmed)
         part = rows(runs, replay=args.replay)
         summary = [x for x in tables(part).splitlines() if x.startswith(("runs:", "early", "non-"))]
         print(f"{name}: " + "; ".join(summary))

@@ -3,11 +3,13 @@ the counterfactual plan, and a tiny real `wsdiag diagnose --confirm` on Pendulum
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tests.conftest import one_line_error, tiny_config
@@ -18,6 +20,7 @@ from wsdiag.analysis.confirm import (
     share_removed,
 )
 from wsdiag.analysis.evidence import WarmStart
+from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.cli.main import app
 from wsdiag.config import load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
@@ -267,3 +270,41 @@ def test_bad_confirm_input_is_one_line(tiny_run: Path, tmp_path: Path) -> None:
     missing = ["--interventions", str(tmp_path / "none.toml")]
     one_line_error(runner.invoke(app, [*base, *missing]), 2, "interventions table not found")
     one_line_error(runner.invoke(app, ["diagnose", str(tmp_path)]), 2, "not a wsdiag run")
+
+
+def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The causes are run one at a time in PRIORITY order (whatever order --causes gives), the
+    originals with the first; the first confirmed one ends it and the rest are not run."""
+    import wsdiag.sweep.confirm as confirm
+
+    ran: list[set[str]] = []
+    shares = {"extrapolation": 0.2, "gradient": 0.9, "drift": 1.0}
+
+    def run_jobs(plan, *args) -> None:
+        ran.append({j.name.rsplit("-seed", 1)[0] for j in plan.jobs})
+
+    def measure(plan, original, candidate, thresholds) -> Intervention:
+        after = 100.0 * (1.0 - shares[candidate.cause])
+        return _item(candidate.cause, [100.0, 100.0], [after, after])
+
+    monkeypatch.setattr(confirm, "_run_jobs", run_jobs)
+    monkeypatch.setattr(confirm, "measure", measure)
+    monkeypatch.setattr(confirm, "draw", lambda *args: None)
+    monkeypatch.setattr(Confirmation, "save", lambda self, folder: folder)
+    result = confirm.confirm_run(
+        tiny_run, thresholds=Thresholds(), seeds=2, causes=["drift", "gradient", "extrapolation"],
+        interventions=None, jobs=1, backend="local", address=None, threads=1, dry_run=False,
+        console=Console(file=io.StringIO()), until_confirmed=True,
+    )  # fmt: skip
+    assert ran == [{ORIGINAL, "extrapolation"}, {ORIGINAL, "gradient"}]
+    assert result is not None and result.confirmed is not None
+    assert result.confirmed.cause == "gradient"
+    assert [i.cause for i in result.interventions] == ["extrapolation", "gradient", "drift"]
+    assert result.interventions[2].skipped == (
+        "not run: steep critic (large action gradients) was confirmed first"
+    )
+    dry = runner.invoke(app, ["diagnose", str(tiny_run), "--confirm", "--dry-run", "--force",
+                              "--seeds", "2", "--until-confirmed"])  # fmt: skip
+    assert dry.exit_code == 0 and "at most 9 run(s)" in " ".join(dry.output.split())

@@ -203,7 +203,8 @@ def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monke
     items = [
         {"run": "p/a-seed0", "significant": True, "verdict": "extrapolation", "dip": 933.4,
          "confirmed": "extrapolation", "named": ["extrapolation"], "warning": 100,
-         "min_step": 1500, "shares": {"extrapolation": 0.68, "drift": 0.07, "spiral": None}},
+         "min_step": 1500, "shares": {"extrapolation": 0.68, "drift": 0.07, "spiral": None},
+         "intervals": {"extrapolation": [0.38, 0.94]}},  # a 3-seed truth keeps its interval
         {"run": "p/b-seed0", "significant": False, "verdict": "none", "dip": 0.0,
          "confirmed": "none", "named": [], "warning": None, "min_step": 900, "shares": {}},
     ]  # fmt: skip
@@ -215,7 +216,8 @@ def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monke
     out = capsys.readouterr().out
     assert "verdict = confirmed cause in 1/1" in out
     assert "| run | degrading | dip | verdict | confirmed | extrapolation | spiral | drift |" in out
-    assert "| p/a-seed0 | yes | 933 | extrapolation | extrapolation | 68% |  | 7% | 100 |" in out
+    row = "| p/a-seed0 | yes | 933 | extrapolation | extrapolation | 68% [38, 94] |  | 7% | 100 |"
+    assert row in out
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n")
     monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--records", str(bad)])
@@ -264,6 +266,7 @@ def test_the_suite_refuses_a_missing_file_or_run_in_one_line(
 
     for argv, says in (
         ([str(tmp_path / "nope.toml")], "error: "),
+        ([str(diagnosis_suite.SUITE), "--seeds", "0"], "error: --seeds must be >= 1"),
         (
             [str(diagnosis_suite.SUITE), "--out", str(tmp_path), "--table-only"],
             "error: nothing ran of",

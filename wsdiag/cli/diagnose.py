@@ -29,6 +29,10 @@ def diagnose(
     backend: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     threads: Annotated[int, typer.Option(help="Torch threads (Ray: CPUs) per run.")] = 1,
+    until_confirmed: Annotated[
+        bool,
+        typer.Option(help="Test the causes in the chain's order; stop at the first confirmed."),
+    ] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the counterfactual runs and stop.")] = False,
     force: Annotated[
         bool, typer.Option(help="Confirm even a run without a significant degradation.")
@@ -76,6 +80,7 @@ def diagnose(
             threads=threads,
             dry_run=dry_run,
             console=console,
+            until_confirmed=until_confirmed,
         )
         if result is not None:
             for item in result.interventions:

@@ -1,5 +1,10 @@
 """`wsdiag diagnose --confirm`: run the counterfactual sweep, measure each intervention's share
-of the dip (wsdiag.analysis.confirm), save it and draw the curves beside the original."""
+of the dip (wsdiag.analysis.confirm), save it and draw the curves beside the original.
+
+With `until_confirmed` the causes are tested one at a time in `PRIORITY` order (the originals'
+extra seeds with the first) and testing stops at the first confirmed one. The confirmed cause
+is the earliest confirmed one in `PRIORITY`, so it is the one testing every cause would name;
+the causes after it are not run."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from wsdiag.analysis.confirm import PRIORITY, Confirmation, Intervention, share_removed
+from wsdiag.analysis.rules import TITLES
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
@@ -92,6 +98,27 @@ def check_confirm_options(
         raise WsdiagError("--jobs and --threads must be >= 1")
 
 
+def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, threads: int,
+              console: Console) -> None:  # fmt: skip
+    """Run what is left of `plan` with a progress display; name the failed runs."""
+    if not plan.jobs:
+        return
+    progress = SweepProgress(console, jobs)
+    try:
+        state = run_plan(plan, make_backend(backend, address), jobs=jobs, threads=threads,
+                         progress=progress)  # fmt: skip
+    finally:
+        progress.close()
+    for name in state.names("failed"):
+        console.print(f"[red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
+
+
+def jobs_of(plan: SweepPlan, variants: set[str]) -> SweepPlan:
+    """The part of `plan` that runs these variants (job names are '<variant>-seed<k>')."""
+    keep = [j for j in plan.jobs if j.name.rsplit("-seed", 1)[0] in variants]
+    return SweepPlan(plan.spec, plan.root, keep)
+
+
 def confirm_run(
     run_dir: Path,
     *,
@@ -105,37 +132,40 @@ def confirm_run(
     threads: int,
     dry_run: bool,
     console: Console,
+    until_confirmed: bool = False,
 ) -> Confirmation | None:
-    """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`."""
+    """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. With
+    `until_confirmed`, cause by cause in `PRIORITY` order up to the first confirmed one."""
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
+    order = [c for c in PRIORITY if c in set(causes or PRIORITY)]
     plan, candidates = plan_counterfactuals(
-        run_dir, seeds=seeds, causes=list(causes or PRIORITY), interventions=interventions,
-        threads=threads,
-    )  # fmt: skip
+        run_dir, seeds=seeds, causes=order, interventions=interventions, threads=threads
+    )
     if dry_run:
         for c in candidates:
             what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
             console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
-        console.print(f"{len(plan.jobs)} run(s) under {plan.root}", soft_wrap=True)
+        most = "at most " if until_confirmed else ""
+        console.print(f"{most}{len(plan.jobs)} run(s) under {plan.root}", soft_wrap=True)
         return None
-    if plan.jobs:
-        progress = SweepProgress(console, jobs)
-        try:
-            state = run_plan(plan, make_backend(backend, address), jobs=jobs, threads=threads,
-                             progress=progress)  # fmt: skip
-        finally:
-            progress.close()
-        for name in state.names("failed"):
-            console.print(f"[red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
-    items = []
+    if not until_confirmed:
+        _run_jobs(plan, backend, address, jobs, threads, console)
+    items: list[Intervention] = []
+    first: str | None = None
     for c in candidates:
-        if c.skipped:
-            items.append(Intervention(c.cause, c.label, {}, [], [], [], skipped=c.skipped))
-        else:
-            items.append(measure(plan, run_dir, c, thresholds))
+        if c.skipped or first:
+            why = c.skipped or f"not run: {TITLES[first]} was confirmed first"
+            items.append(Intervention(c.cause, c.label, {}, [], [], [], skipped=why))
+            continue
+        if until_confirmed:
+            _run_jobs(jobs_of(plan, {ORIGINAL, c.cause}), backend, address, jobs, threads,
+                      console)  # fmt: skip
+        items.append(measure(plan, run_dir, c, thresholds))
+        if until_confirmed and items[-1].confirmed(thresholds.confirm_share):
+            first = c.cause
     result = Confirmation(items, thresholds.confirm_share)
     result.save(plan.root)
-    draw(plan, run_dir, items)
+    draw(plan, run_dir, [i for i in items if not i.skipped])
     console.print(f"confirmation: {plan.root / 'confirmation.json'}, {plan.root / FIGURE}",
                   soft_wrap=True)  # fmt: skip
     return result
