@@ -27,6 +27,11 @@ from wsdiag.core import ONLINE_PHASES
 EPS = 1e-8
 
 
+def warm_start_event(events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run's `warm_start` event ({} for a run recorded without one)."""
+    return next((e for e in events if e.get("event") == "warm_start"), {})
+
+
 @dataclass(frozen=True)
 class WarmStart:
     """What the rules need to know of the warm start besides the probes."""
@@ -49,7 +54,7 @@ class WarmStart:
     @classmethod
     def recorded(cls, config: Config, events: Sequence[dict[str, Any]]) -> WarmStart:
         """From the run's `warm_start` event; from the config where it has none."""
-        event = next((e for e in events if e.get("event") == "warm_start"), {})
+        event = warm_start_event(events)
         return cls.of(config, event.get("loaded"), event.get("pretrained_algo"))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wsdiag.analysis.evidence import WarmStart
+from wsdiag.analysis.evidence import WarmStart, warm_start_event
 from wsdiag.config import Config, load_config, to_dict
 from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
@@ -133,10 +133,9 @@ class Run:
 
     @property
     def warm_start_parts(self) -> list[str]:
-        for event in self.events:
-            if event.get("event") == "warm_start":
-                return list(event.get("loaded", []))
-        return list(self.config.warmstart.load)
+        """The parts the warm start loaded (its event, else the config)."""
+        loaded = warm_start_event(self.events).get("loaded")
+        return list(self.config.warmstart.load if loaded is None else loaded)
 
     @property
     def warm_start(self) -> WarmStart:
