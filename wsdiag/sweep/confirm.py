@@ -24,6 +24,7 @@ from wsdiag.sweep.backends import BACKENDS, make_backend
 from wsdiag.sweep.counterfactual import (
     ORIGINAL,
     Candidate,
+    jobs_of,
     load_interventions,
     plan_counterfactuals,
     run_dir_of,
@@ -111,12 +112,6 @@ def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, thr
         progress.close()
     for name in state.names("failed"):
         console.print(f"[red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
-
-
-def jobs_of(plan: SweepPlan, variants: set[str]) -> SweepPlan:
-    """The part of `plan` that runs these variants (job names are '<variant>-seed<k>')."""
-    keep = [j for j in plan.jobs if j.name.rsplit("-seed", 1)[0] in variants]
-    return SweepPlan(plan.spec, plan.root, keep)
 
 
 def confirm_run(

@@ -204,7 +204,7 @@ def plan_counterfactuals(
             values = [*overrides.items(), ("seed", seed), ("threads", threads)]
             values.append(("name", f"{config.name}-{name}"))
             job_config = from_dict(apply_values(raw, values))
-            job_name = f"{name}-seed{seed}"
+            job_name = counterfactual_name(name, seed)
             jobs.append(Job(job_name, FINETUNE, root / "runs" / job_name, job_config))
     spec = SweepSpec(
         path=run_dir / CONFIG_FILE,
@@ -218,8 +218,19 @@ def plan_counterfactuals(
     return SweepPlan(spec, root, jobs), candidates
 
 
+def counterfactual_name(variant: str, seed: int) -> str:
+    """The job (and run folder) name of one variant and seed: '<variant>-seed<k>'."""
+    return f"{variant}-seed{seed}"
+
+
+def jobs_of(plan: SweepPlan, variants: set[str]) -> SweepPlan:
+    """The part of `plan` that runs these variants, on any of its seeds."""
+    names = {counterfactual_name(v, s) for v in variants for s in plan.spec.seeds}
+    return SweepPlan(plan.spec, plan.root, [j for j in plan.jobs if j.name in names])
+
+
 def run_dir_of(plan: SweepPlan, original: Path, variant: str, seed: int) -> Path:
     """The run directory of one variant and seed (the recorded run for its own seed)."""
     if variant == ORIGINAL and seed == plan.spec.seeds[0]:
         return Path(original)
-    return plan.root / "runs" / f"{variant}-seed{seed}"
+    return plan.root / "runs" / counterfactual_name(variant, seed)
