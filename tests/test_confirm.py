@@ -270,6 +270,9 @@ def test_bad_confirm_input_is_one_line(tiny_run: Path, tmp_path: Path) -> None:
     missing = ["--interventions", str(tmp_path / "none.toml")]
     one_line_error(runner.invoke(app, [*base, *missing]), 2, "interventions table not found")
     one_line_error(runner.invoke(app, ["diagnose", str(tmp_path)]), 2, "not a wsdiag run")
+    without = ["diagnose", str(tiny_run), "--until-confirmed"]
+    one_line_error(runner.invoke(app, without), 2, "--until-confirmed is an option of --confirm")
+    one_line_error(runner.invoke(app, [*without[:2], "--seeds", "5"]), 2, "--seeds is an option")
 
 
 def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(

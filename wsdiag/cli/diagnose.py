@@ -9,11 +9,24 @@ import typer
 from rich.console import Console
 
 from wsdiag.cli.errors import cli_errors
+from wsdiag.errors import WsdiagError
 
 console = Console(stderr=True)
+CONFIRM_ONLY = ("seeds", "causes", "interventions", "jobs", "backend", "address", "threads",
+                "until_confirmed", "dry_run", "force")  # fmt: skip
+
+
+def _refuse_confirm_options_without_confirm(ctx: typer.Context) -> None:
+    """An option of --confirm given without it would be silently ignored: refuse it."""
+    for name in CONFIRM_ONLY:
+        source = ctx.get_parameter_source(name)  # typer may carry its own click: by name
+        if source is not None and source.name == "COMMANDLINE":
+            flag = "--" + name.replace("_", "-")
+            raise WsdiagError(f"{flag} is an option of --confirm, which is not set")
 
 
 def diagnose(
+    ctx: typer.Context,
     run_dir: Annotated[Path, typer.Argument(help="A run directory.", show_default=False)],
     confirm: Annotated[
         bool, typer.Option(help="Run one intervention per candidate cause and measure it.")
@@ -61,6 +74,8 @@ def diagnose(
         chosen = [c.strip() for c in causes.split(",")] if causes else None
         if confirm:
             check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
+        else:
+            _refuse_confirm_options_without_confirm(ctx)
         summary = summarise(load_run(run_dir), thresholds)
         print_diagnosis(summary, console)
         if not confirm:
