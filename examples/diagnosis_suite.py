@@ -33,6 +33,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -59,13 +60,19 @@ def _wsdiag(*args: str) -> int:
 def run_suite(
     suite: Path, out: Path, jobs: int, seeds: int = 1, until_confirmed: bool = False
 ) -> Path:
-    """Run the sweep, then confirm every finished run (`wsdiag diagnose --confirm`)."""
+    """Run the sweep, then confirm every finished run (`wsdiag diagnose --confirm`), `jobs`
+    runs at a time with one job each: a run's confirmation comes in stages of 3 or 5 jobs with
+    `--until-confirmed`, so one run on `jobs` cores would leave one idle at each stage's end."""
     _wsdiag("sweep", str(suite), "--out", str(out), "--jobs", str(jobs))
     runs = out / load_sweep(suite).name / "runs"
     staged = ["--until-confirmed"] if until_confirmed else []
-    for run in sorted(p for p in runs.iterdir() if is_complete(p)):
-        _wsdiag("diagnose", str(run), "--confirm", "--seeds", str(seeds), "--jobs", str(jobs),
-                *staged)  # fmt: skip
+
+    def confirm(run: Path) -> int:
+        return _wsdiag("diagnose", str(run), "--confirm", "--seeds", str(seeds), "--jobs", "1",
+                       *staged)  # fmt: skip
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(confirm, sorted(p for p in runs.iterdir() if is_complete(p))))
     return runs
 
 
