@@ -24,7 +24,7 @@ from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.cli.main import app
 from wsdiag.config import load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
-from wsdiag.rundir import EVENTS_FILE, is_complete, read_events
+from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, EVENTS_FILE, is_complete, read_events
 from wsdiag.sweep.counterfactual import (
     ORIGINAL,
     choose,
@@ -107,7 +107,9 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     )
     chosen = {c.cause: c for c in candidates}
     assert chosen["spiral"].skipped == (
-        "5% of the offline data retained: the run was not pretrained on a dataset"
+        "5% of the offline data retained: the run was not pretrained on a dataset; "
+        "the pretraining's replay buffer retained: the run did not load a trained pretrained "
+        "critic"
     )
     assert chosen["extrapolation"].overrides == {"warmstart.load": ["actor", "critic"]}
     names = sorted(j.name for j in plan.jobs)
@@ -168,6 +170,28 @@ def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
     actor_only = tiny_config(pretrain={"algo": "iql"}, warmstart={**warm, "load": ["actor"]})
     assert choose("extrapolation", table, actor_only, to_dict(actor_only)).label.startswith(
         "the pretrained critic loaded too"
+    )
+
+
+def test_a_loaded_online_critic_gets_its_pretraining_buffer_back(tmp_path: Path) -> None:
+    """Spiral's online entry: a run that loaded a critic pretrained online but not the buffer
+    it was trained on gets that buffer, where the checkpoint saved one."""
+    table = load_interventions()["spiral"]
+    checkpoint = tmp_path / "pretrained"
+    checkpoint.mkdir()
+    (checkpoint / AGENT_FILE).write_bytes(b"")
+    pre = {"source": "checkpoint", "path": str(checkpoint)}
+    critic = tiny_config(pretrain=pre, warmstart={"load": ["actor", "critic"]})
+    reason = "the pretraining's replay buffer retained: the pretrained checkpoint holds no replay"
+    assert reason in choose("spiral", table, critic, to_dict(critic)).skipped
+    (checkpoint / BUFFER_FILE).write_bytes(b"")
+    chosen = choose("spiral", table, critic, to_dict(critic))
+    assert chosen.overrides == {"warmstart.load": ["actor", "critic", "buffer"]}
+    buffered = tiny_config(pretrain=pre, warmstart={"load": ["actor", "critic", "buffer"]})
+    assert "the run already has it" in choose("spiral", table, buffered, to_dict(buffered)).skipped
+    actor_only = tiny_config(pretrain=pre, warmstart={"load": ["actor"]})
+    assert (
+        "did not load a trained" in choose("spiral", table, actor_only, to_dict(actor_only)).skipped
     )
 
 

@@ -20,14 +20,14 @@ from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.rules import TITLES
 from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
 from wsdiag.errors import WsdiagError
-from wsdiag.rundir import CONFIG_FILE, read_events
+from wsdiag.rundir import BUFFER_FILE, CONFIG_FILE, read_events, resolve_checkpoint
 from wsdiag.sweep.plan import FINETUNE, Job, SweepPlan
 from wsdiag.sweep.spec import SweepSpec, Variant
 
 INTERVENTIONS_FILE = Path(__file__).resolve().parent / "interventions.toml"
 FOLDER, ORIGINAL = "counterfactual", "original"
 KEPT_SOURCES = ("offline", "sb3")  # a dataset still supplies data; an SB3 zip is read as is
-NEEDS = ("trained_critic", "offline", "in_sample_critic")
+NEEDS = ("trained_critic", "offline", "in_sample_critic", "pretraining_buffer")
 IN_SAMPLE = ("iql",)  # pretrainings whose critic never evaluates an action outside the data
 ENTRY_KEYS = ("label", "set", "needs")
 
@@ -135,14 +135,33 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     return config, apply_values(raw, values)
 
 
-def unmet_need(needs: str | None, config: Config, warm: WarmStart) -> str | None:
-    """Why the run lacks what an entry `needs` (one of NEEDS), or None when it has it."""
+def holds_buffer(pretrained: str | Path) -> bool:
+    """Whether the pretrained checkpoint (or the run directory that holds it) saved its replay
+    buffer."""
+    try:
+        return (resolve_checkpoint(pretrained) / BUFFER_FILE).exists()
+    except WsdiagError:
+        return False
+
+
+def unmet_need(
+    needs: str | None, config: Config, warm: WarmStart, pretrained: str | Path | None = None
+) -> str | None:
+    """Why the run lacks what an entry `needs` (one of NEEDS), or None when it has it;
+    `pretrained` is where the run's pretrained agent is (`pretrained_path`)."""
     if needs == "trained_critic" and not warm.reference_critic:
         return "the pretrained agent has no trained critic"
     if needs == "offline" and config.pretrain.source != "offline":
         return "the run was not pretrained on a dataset"
     if needs == "in_sample_critic" and not (warm.algo in IN_SAMPLE and warm.critic_loaded):
         return "the run did not load an in-sample (IQL) critic"
+    if needs == "pretraining_buffer":
+        if not (warm.critic_loaded and warm.reference_critic):
+            return "the run did not load a trained pretrained critic"
+        if config.pretrain.source == "offline":
+            return "the run was pretrained on a dataset (its data is kept with offline_data)"
+        if pretrained is None or not holds_buffer(pretrained):
+            return "the pretrained checkpoint holds no replay buffer"
     return None
 
 
@@ -160,7 +179,8 @@ def choose(
     base = to_dict(from_dict(raw))
     for entry in entries:
         label = str(entry.get("label", cause))
-        lacking = unmet_need(entry.get("needs"), config, warm)
+        pretrained = raw.get("pretrain", {}).get("path") or None
+        lacking = unmet_need(entry.get("needs"), config, warm, pretrained)
         if lacking:
             reasons.append(f"{label}: {lacking}")
             continue
