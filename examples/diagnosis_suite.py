@@ -27,6 +27,7 @@ tables can be made again from the record without the runs (`--records`).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import subprocess
@@ -44,9 +45,10 @@ from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.atomic import atomic_write_text
-from wsdiag.config import ProbesConfig
+from wsdiag.config import ProbesConfig, to_dict
 from wsdiag.errors import WsdiagError
-from wsdiag.rundir import is_complete
+from wsdiag.rundir import AGENT_FILE, is_complete, resolve_checkpoint
+from wsdiag.sweep.counterfactual import pretrained_path
 from wsdiag.sweep.spec import load_sweep
 
 SUITE = Path(__file__).parent / "sweeps" / "diagnosis_suite.toml"
@@ -71,9 +73,47 @@ def run_suite(
         return _wsdiag("diagnose", str(run), "--confirm", "--seeds", str(seeds), "--jobs", "1",
                        *staged)  # fmt: skip
 
+    finished = sorted(p for p in runs.iterdir() if is_complete(p))
+    keys = {run: experiment_key(load_run(run)) for run in finished}
+    firsts: dict[str | None, Path] = {}
+    for run in finished:
+        first = firsts.setdefault(keys[run], run) if keys[run] else run
+        if first != run:
+            print(f"not confirmed: {run.name} is the same experiment as {first.name}")
     with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(confirm, sorted(p for p in runs.iterdir() if is_complete(p))))
+        list(pool.map(confirm, [run for run in finished if run in firsts.values()
+                                or keys[run] is None]))  # fmt: skip
     return runs
+
+
+def experiment_key(run: Run) -> str | None:
+    """What makes a run the run it is: its pretrained agent's weights (sha256 of agent.pt) and
+    its config but for its name and the pretraining's settings. Two scenarios can be one
+    experiment: an expert stopped at a lower target that jumped past the higher one at the
+    same evaluation is the same agent. None where the pretrained checkpoint is not found."""
+    try:
+        checkpoint = resolve_checkpoint(pretrained_path(run.path, run.config))
+    except WsdiagError:
+        return None
+    config = {k: v for k, v in to_dict(run.config).items() if k not in ("name", "pretrain")}
+    digest = hashlib.sha256((checkpoint / AGENT_FILE).read_bytes())
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def distinct(items: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The rows with each experiment once (the first row of each `experiment` key; rows
+    recorded without a key are all kept), and (run, the run it repeats) for the others."""
+    firsts: dict[str, str] = {}
+    kept, repeats = [], []
+    for r in items:
+        key = r.get("experiment")
+        first = firsts.setdefault(key, r["run"]) if key else r["run"]
+        if first == r["run"]:
+            kept.append(r)
+        else:
+            repeats.append((r["run"], first))
+    return kept, repeats
 
 
 def replayed_warning(run: Run, mode: str | None = None) -> int | None:
@@ -123,6 +163,7 @@ def rows(
             "dips": dips,  # per cause: the dip with its intervention, on the run's seed
             "intervals": intervals,  # per cause, with 2 seeds or more: the share's interval
             "seeds": max((i.share.n for i in interventions if i.share), default=0),
+            "experiment": experiment_key(run),  # equal keys: the same experiment
         })  # fmt: skip
     return out
 
@@ -307,7 +348,8 @@ def main() -> None:
         if not args.table_only:
             runs = run_suite(suite, args.out, args.jobs, args.seeds, args.until_confirmed)
         part = rows(runs, replay=args.replay)
-        summary = [x for x in tables(part).splitlines() if x.startswith(("runs:", "early", "non-"))]
+        summary = [x for x in tables(distinct(part)[0]).splitlines()
+                   if x.startswith(("runs:", "early", "non-"))]  # fmt: skip
         print(f"{name}: " + "; ".join(summary))
         fresh += [{**r, "run": f"{name}/{r['run']}"} for r in part]
     if args.record:
@@ -315,8 +357,11 @@ def main() -> None:
             write_record(fresh, args.record)
         except OSError as e:
             parser.exit(2, f"error: cannot write the record {args.record}: {e.strerror}\n")
-    print("\n" + tables(items + fresh))
-    print("\n" + scenario_tables(items + fresh))
+    kept, repeats = distinct(items + fresh)
+    for run, first in repeats:
+        print(f"counted once: {run} is the same experiment as {first}")
+    print("\n" + tables(kept))
+    print("\n" + scenario_tables(kept))
 
 
 if __name__ == "__main__":

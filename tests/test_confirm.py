@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,10 @@ from wsdiag.analysis.confirm import (
     share_removed,
 )
 from wsdiag.analysis.evidence import WarmStart
+from wsdiag.analysis.run import load_run
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.cli.main import app
-from wsdiag.config import load_config, replace, to_dict
+from wsdiag.config import dump_config, load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, EVENTS_FILE, is_complete, read_events
 from wsdiag.sweep.counterfactual import (
@@ -273,6 +275,26 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     again = runner.invoke(app, args)  # nothing left to run: the same numbers
     assert again.exit_code == 0
     assert json.loads((root / "confirmation.json").read_text()) == saved
+
+
+def test_one_experiment_under_two_names_has_one_key(tiny_run: Path, tmp_path: Path) -> None:
+    """The suite counts a run once when another has the same pretrained weights and the same
+    config but for its name and pretraining settings (an expert stopped at either target)."""
+    from examples.diagnosis_suite import experiment_key
+
+    def copy(name: str, **sections: dict) -> Path:
+        target = shutil.copytree(tiny_run, tmp_path / name)
+        config = replace(load_config(tiny_run / "config.toml"), name=name, **sections)
+        (target / "config.toml").write_text(dump_config(config))
+        return target
+
+    key = experiment_key(load_run(tiny_run))
+    assert key is not None
+    renamed = copy("renamed", pretrain={"target_return": -100.0, "path": str(tiny_run)})
+    assert experiment_key(load_run(renamed)) == key
+    assert experiment_key(load_run(copy("longer", finetune={"steps": 500}))) != key
+    missing = copy("missing", pretrain={"source": "checkpoint", "path": str(tmp_path / "gone")})
+    assert experiment_key(load_run(missing)) is None
 
 
 def test_dry_run_lists_the_interventions_and_runs_nothing(tiny_run: Path) -> None:

@@ -195,6 +195,29 @@ def test_the_suite_tables_count_verdicts_warnings_and_false_alarms() -> None:
     assert "| extrapolation | 1 | 0 | 1 | 0 |" in text  # extrapolation, gradient, none, spiral
 
 
+def test_a_repeated_experiment_is_counted_once(capsys, monkeypatch, tmp_path: Path) -> None:
+    """Rows with one `experiment` key are one experiment: the first is tabulated, the others
+    named; rows recorded without a key are all kept."""
+    from examples import diagnosis_suite
+
+    row = {"significant": True, "verdict": "extrapolation", "dip": 900.0, "named": [],
+           "confirmed": "none", "warning": 100, "min_step": 1500, "shares": {}}  # fmt: skip
+    items = [{**row, "run": "p/a-seed1", "experiment": "k1", "confirmed": "extrapolation"},
+             {**row, "run": "p/b-seed1", "experiment": "k2"},
+             {**row, "run": "p/moderate-seed1", "experiment": "k1"},
+             {**row, "run": "p/old-seed0"}, {**row, "run": "p/old-seed1"}]  # fmt: skip
+    kept, repeats = diagnosis_suite.distinct(items)
+    assert [r["run"] for r in kept] == ["p/a-seed1", "p/b-seed1", "p/old-seed0", "p/old-seed1"]
+    assert repeats == [("p/moderate-seed1", "p/a-seed1")]
+    record = tmp_path / "part.jsonl"
+    diagnosis_suite.write_record(items, record)
+    monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--records", str(record)])
+    diagnosis_suite.main()
+    out = capsys.readouterr().out
+    assert "counted once: p/moderate-seed1 is the same experiment as p/a-seed1" in out
+    assert "verdict = confirmed cause in 1/4" in out
+
+
 def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monkeypatch) -> None:
     """`--record` keeps the rows (shares included) as JSON lines; `--records` tabulates them
     without the runs, and a file that is no record is refused in one line."""
