@@ -17,7 +17,9 @@ to the first confirmed one (the same confirmed cause as testing every cause, at 
 of one seed of every cause).
 The tables also pool each cause's share over a scenario's degrading seeds (its seeds' pairs
 of dips, with the bootstrap interval) and compare every verdict with the scenario's cause.
-Everything is resumable: rerun the same command to continue.
+A run that is the same experiment as an earlier one (`experiment_key`: the same pretrained
+weights and fine-tune config) is confirmed and counted once. Everything is resumable: rerun the
+same command to continue.
 
 Run folders are large and stay where they ran; `--record FILE` keeps each run's row (its
 verdict, ground truth, every intervention's share, the warning) as JSON lines, so that the
