@@ -75,16 +75,13 @@ def run_suite(
         return _wsdiag("diagnose", str(run), "--confirm", "--seeds", str(seeds), "--jobs", "1",
                        *staged)  # fmt: skip
 
-    finished = sorted(p for p in runs.iterdir() if is_complete(p))
-    keys = {run: experiment_key(load_run(run)) for run in finished}
-    firsts: dict[str | None, Path] = {}
-    for run in finished:
-        first = firsts.setdefault(keys[run], run) if keys[run] else run
-        if first != run:
-            print(f"not confirmed: {run.name} is the same experiment as {first.name}")
+    finished = [{"run": str(p), "experiment": experiment_key(load_run(p))}
+                for p in sorted(runs.iterdir()) if is_complete(p)]  # fmt: skip
+    kept, repeats = distinct(finished)
+    for run, first in repeats:
+        print(f"not confirmed: {Path(run).name} is the same experiment as {Path(first).name}")
     with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(confirm, [run for run in finished if run in firsts.values()
-                                or keys[run] is None]))  # fmt: skip
+        list(pool.map(confirm, [Path(r["run"]) for r in kept]))
     return runs
 
 

@@ -218,6 +218,30 @@ def test_a_repeated_experiment_is_counted_once(capsys, monkeypatch, tmp_path: Pa
     assert "verdict = confirmed cause in 1/4" in out
 
 
+def test_the_suite_confirms_each_experiment_once(tmp_path: Path, monkeypatch, capsys) -> None:
+    """`run_suite` sweeps, then confirms every finished run but the repeats of an earlier
+    experiment, one job each; a run without a key (its checkpoint not found) is confirmed."""
+    from examples import diagnosis_suite
+
+    runs = tmp_path / "diagnosis_suite_ip" / "runs"
+    for name in ("a", "b", "c"):
+        (runs / name).mkdir(parents=True)
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(diagnosis_suite, "_wsdiag", lambda *a: calls.append(a) or 0)
+    monkeypatch.setattr(diagnosis_suite, "is_complete", lambda p: True)
+    monkeypatch.setattr(diagnosis_suite, "load_run", lambda p: p)
+    monkeypatch.setattr(
+        diagnosis_suite, "experiment_key", lambda p: {"a": "k", "b": "k"}.get(p.name)
+    )
+    suite = Path(__file__).parent.parent / "examples" / "sweeps" / "diagnosis_suite_ip.toml"
+    diagnosis_suite.run_suite(suite, tmp_path, jobs=2, seeds=3, until_confirmed=True)
+    assert calls[0][0] == "sweep"
+    confirmed = sorted(Path(c[1]).name for c in calls[1:])
+    assert confirmed == ["a", "c"]
+    assert all(c[-3:] == ("--jobs", "1", "--until-confirmed") for c in calls[1:])
+    assert "not confirmed: b is the same experiment as a" in capsys.readouterr().out
+
+
 def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monkeypatch) -> None:
     """`--record` keeps the rows (shares included) as JSON lines; `--records` tabulates them
     without the runs, and a file that is no record is refused in one line."""

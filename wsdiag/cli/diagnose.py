@@ -12,13 +12,12 @@ from wsdiag.cli.errors import cli_errors
 from wsdiag.errors import WsdiagError
 
 console = Console(stderr=True)
-CONFIRM_ONLY = ("seeds", "causes", "interventions", "jobs", "backend", "address", "threads",
-                "until_confirmed", "dry_run", "force")  # fmt: skip
+NOT_OF_CONFIRM = ("run_dir", "confirm", "overrides", "debug")  # every other option is --confirm's
 
 
 def _refuse_confirm_options_without_confirm(ctx: typer.Context) -> None:
     """An option of --confirm given without it would be silently ignored: refuse it."""
-    for name in CONFIRM_ONLY:
+    for name in (p.name for p in ctx.command.params if p.name not in NOT_OF_CONFIRM):
         source = ctx.get_parameter_source(name)  # typer may carry its own click: by name
         if source is not None and source.name == "COMMANDLINE":
             flag = "--" + name.replace("_", "-")

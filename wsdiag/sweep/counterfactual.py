@@ -158,8 +158,6 @@ def unmet_need(
     if needs == "pretraining_buffer":
         if not (warm.critic_loaded and warm.reference_critic):
             return "the run did not load a trained pretrained critic"
-        if config.pretrain.source == "offline":
-            return "the run was pretrained on a dataset (its data is kept with offline_data)"
         if pretrained is None or not holds_buffer(pretrained):
             return "the pretrained checkpoint holds no replay buffer"
     return None
@@ -177,9 +175,9 @@ def choose(
     warm = warm or WarmStart.of(config)
     reasons = []
     base = to_dict(from_dict(raw))
+    pretrained = raw.get("pretrain", {}).get("path") or None
     for entry in entries:
         label = str(entry.get("label", cause))
-        pretrained = raw.get("pretrain", {}).get("path") or None
         lacking = unmet_need(entry.get("needs"), config, warm, pretrained)
         if lacking:
             reasons.append(f"{label}: {lacking}")
