@@ -41,7 +41,16 @@ from pathlib import Path
 
 import numpy as np
 
-from wsdiag.analysis.confirm import PRIORITY, confirms, load_confirmation, share_removed
+from wsdiag.analysis.confirm import (
+    INCONCLUSIVE,
+    NONE,
+    PRIORITY,
+    Share,
+    load_confirmation,
+    outcome,
+    share_removed,
+    truth_of,
+)
 from wsdiag.analysis.prognosis import WARN_MODES, prognosis
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
@@ -54,7 +63,6 @@ from wsdiag.sweep.counterfactual import pretrained_path
 from wsdiag.sweep.spec import load_sweep
 
 SUITE = Path(__file__).parent / "sweeps" / "diagnosis_suite.toml"
-NONE = "none"
 
 
 def _wsdiag(*args: str) -> int:
@@ -142,8 +150,9 @@ def rows(
         intervals = {i.cause: [round(i.share.low, 4), round(i.share.high, 4)]
                      for i in interventions if i.share and i.share.n > 1}  # fmt: skip
         confirmed = confirmation.confirmed if confirmation else None
+        truth = confirmation.truth if confirmation else "?"  # "?": not confirmed yet
         if not s.diagnosis.significant:  # nothing to confirm: no degradation is the truth
-            confirmed, confirmation = None, True
+            confirmed, confirmation, truth = None, True, NONE
         warning = run.collapse_warning
         step = None if warning is None else int(warning["step"])
         deg = s.diagnosis.degradation
@@ -153,6 +162,7 @@ def rows(
             "verdict": s.diagnosis.causes[0].cause if s.diagnosis.causes else NONE,
             "named": [c.cause for c in s.diagnosis.causes],  # the chain's cause, then branches
             "confirmed": confirmed.cause if confirmed else (NONE if confirmation else "?"),
+            "truth": truth,  # the confirmed cause, "none" (every one refuted), "inconclusive"
             "warning": replayed_warning(run, replay if isinstance(replay, str) else None)
             if replay
             else step,
@@ -174,12 +184,34 @@ def write_record(items: list[dict], path: Path) -> None:
 
 
 def read_record(path: Path) -> list[dict]:
-    """The rows `write_record` wrote."""
+    """The rows `write_record` wrote; records made before rows had a `truth` get it from their
+    shares and intervals (`recorded_truth`)."""
     try:
         lines = path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        items = [json.loads(line) for line in lines if line.strip()]
     except (OSError, json.JSONDecodeError) as e:
         raise WsdiagError(f"{path}: not a suite record ({e})") from None
+    for r in items:
+        r.setdefault("truth", recorded_truth(r))
+    return items
+
+
+def recorded_truth(row: dict, min_share: float | None = None) -> str:
+    """A row's ground truth from its recorded shares and intervals (`truth_of`): the interval
+    is recorded with two seeds or more, so a one-seed share never refutes."""
+    if not row["significant"]:
+        return NONE
+    if row["confirmed"] != NONE:  # a cause confirmed, or "?": not confirmed yet
+        return row["confirmed"]
+    min_share = Thresholds().confirm_share if min_share is None else min_share
+    outcomes = {}
+    for cause, share in row.get("shares", {}).items():
+        if share is None:
+            continue
+        low, high = row.get("intervals", {}).get(cause, (float("nan"), float("nan")))
+        n = row.get("seeds", 1) if cause in row.get("intervals", {}) else 1
+        outcomes[cause] = outcome(Share(share, low, high, n), min_share)
+    return truth_of(outcomes)
 
 
 def tables(items: list[dict]) -> str:
@@ -189,15 +221,23 @@ def tables(items: list[dict]) -> str:
     known = [r for r in degrading if r["confirmed"] != "?"]  # "?": not confirmed yet
     agree = sum(r["verdict"] == r["confirmed"] for r in known)
     named = sum(r["confirmed"] in r.get("named", [r["verdict"]]) for r in known)
+    truths = Counter(_truth(r) for r in known)
+    decided = [r for r in known if _truth(r) != INCONCLUSIVE]
+    agree_decided = sum(r["verdict"] == _truth(r) for r in decided)
     lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)} (with a ground truth: "
              f"{len(known)}); verdict = confirmed cause in {agree}/{len(known)} (named among its "
-             f"causes: {named})", "", "| verdict \\ confirmed | "]  # fmt: skip
-    causes = sorted({r["verdict"] for r in known} | {r["confirmed"] for r in known})
-    lines[-1] += " | ".join(causes) + " |"
-    lines.append("|---" * (len(causes) + 1) + "|")
-    counts = Counter((r["verdict"], r["confirmed"]) for r in known)
-    for v in causes:
-        lines.append(f"| {v} | " + " | ".join(str(counts[(v, c)]) for c in causes) + " |")
+             f"causes: {named})",
+             f"ground truth: {truths[NONE]} none (every intervention refuted), "
+             f"{truths[INCONCLUSIVE]} inconclusive, the rest confirmed; verdict = truth where it "
+             f"is decided: {agree_decided}/{len(decided)}",
+             "", "| verdict \\ truth | "]  # fmt: skip
+    verdicts = sorted({r["verdict"] for r in known})
+    columns = [*sorted({_truth(r) for r in known} - {NONE, INCONCLUSIVE}), NONE, INCONCLUSIVE]
+    lines[-1] += " | ".join(columns) + " |"
+    lines.append("|---" * (len(columns) + 1) + "|")
+    counts = Counter((r["verdict"], _truth(r)) for r in known)
+    for v in verdicts:
+        lines.append(f"| {v} | " + " | ".join(str(counts[(v, c)]) for c in columns) + " |")
     others = [r for r in items if not r["significant"]]
     called = sum(r["verdict"] != NONE for r in others)
     in_time = [r for r in degrading if r["warning"] is not None and r["warning"] < r["min_step"]]
@@ -210,16 +250,21 @@ def tables(items: list[dict]) -> str:
         f"early warning before the lowest return: {len(in_time)}/{len(degrading)}, median lead "
         f"{leads[len(leads) // 2] if leads else 'n/a'} steps; false alarms {alarms}/{len(others)}",
         "",
-        "| run | degrading | dip | verdict | confirmed | " + " | ".join(tested) + " | "
+        "| run | degrading | dip | verdict | truth | " + " | ".join(tested) + " | "
         "warning step | lowest return step |",
         "|---" * (7 + len(tested)) + "|",
     ]
     for r in items:
         shares = [_share_cell(r, c) for c in tested]
         lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['dip']:.0f} | "
-                     f"{r['verdict']} | {r['confirmed']} | " + " | ".join(shares) + " | "
+                     f"{r['verdict']} | {_truth(r)} | " + " | ".join(shares) + " | "
                      f"{r['warning']} | {r['min_step']} |")  # fmt: skip
     return "\n".join(lines)
+
+
+def _truth(row: dict) -> str:
+    """The row's truth: recorded, or derived from its shares (rows built in a test)."""
+    return row.get("truth") or recorded_truth(row)
 
 
 def scenario(run: str) -> str:
@@ -252,8 +297,7 @@ def scenario_rows(items: list[dict], min_share: float | None = None) -> list[dic
             pairs = [p for p in pairs if p[1] is not None]
             if pairs:
                 shares[cause] = share_removed(*map(np.array, zip(*pairs, strict=True)))
-        confirmed = next((c for c in PRIORITY if c in shares and confirms(shares[c], min_share)),
-                         NONE)  # fmt: skip
+        confirmed = truth_of({c: outcome(share, min_share) for c, share in shares.items()})
         out.append({"scenario": name, "runs": runs, "shares": shares, "confirmed": confirmed})
     return out
 

@@ -77,10 +77,41 @@ def test_the_earliest_confirmed_cause_is_named(tmp_path: Path) -> None:
     again = load_confirmation(tmp_path)
     assert again is not None and again.verdict() == result.verdict()
     unsure = Confirmation([_item("gradient", [100, 100], [0, 120])], min_share=0.5)
-    assert unsure.confirmed is None and unsure.verdict().startswith("not confirmed")
+    assert unsure.confirmed is None and unsure.truth == "inconclusive"
+    assert unsure.verdict() == ("inconclusive: no intervention confirmed; more seeds would "
+                                "decide whether these remove 50% of the dip: steep critic "
+                                "(large action gradients) 40% [-20, 100]")  # fmt: skip
     one_seed = Confirmation([_item("drift", [100], [40]), _item("gradient", [100], [60])], 0.5)
     assert one_seed.confirmed is not None and one_seed.confirmed.cause == "drift"
     assert "removed 60% of the dip, 1 seed)" in one_seed.verdict()
+
+
+def test_an_intervention_is_refuted_only_when_its_interval_lies_below_the_share() -> None:
+    """Confirmed: s >= 0.5 and the lower end > 0; refuted: two seeds or more and the upper end
+    < 0.5; otherwise inconclusive. The truth is "none" only when every tested one is refuted."""
+    from wsdiag.analysis.confirm import Share, outcome, truth_of
+
+    assert outcome(Share(0.2, 0.13, 0.31, 3), 0.5) == "refuted"
+    assert outcome(Share(0.47, 0.36, 0.59, 3), 0.5) == "inconclusive"
+    assert outcome(Share(0.2, float("nan"), float("nan"), 1), 0.5) == "inconclusive"
+    assert outcome(Share(0.6, float("nan"), float("nan"), 1), 0.5) == "confirmed"
+    assert outcome(Share(0.6, -0.1, 0.9, 3), 0.5) == "inconclusive"
+    assert outcome(None, 0.5) == "inconclusive"
+    assert truth_of({"drift": "confirmed", "extrapolation": "confirmed"}) == "extrapolation"
+    assert truth_of({"drift": "refuted", "update": "inconclusive"}) == "inconclusive"
+    assert truth_of({"drift": "refuted"}) == truth_of({}) == "none"
+    refuted = Confirmation(
+        [_item("extrapolation", [900, 850, 1000], [700, 700, 800]),
+         _item("drift", [900, 850, 1000], [850, 800, 900]),
+         Intervention("spiral", "", {}, [], [], [], skipped="not pretrained on a dataset")],
+        min_share=0.5,
+    )  # fmt: skip
+    assert refuted.truth == "none" and refuted.to_json()["truth"] == "none"
+    assert refuted.verdict() == ("not confirmed: every intervention tested removed less than 50% "
+                                 "of the dip (each interval below it)")  # fmt: skip
+    assert refuted.interventions[0].sentence(0.5).endswith("vs 900, 850, 1000): refuted")
+    untested = Confirmation([Intervention("spiral", "", {}, [], [], [], skipped="n/a")], 0.5)
+    assert untested.verdict() == "not confirmed: no intervention could be tested"
 
 
 def test_the_interventions_table_is_checked(tmp_path: Path) -> None:
@@ -259,9 +290,11 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "critic extrapolation: the pretrained critic loaded too removed" in text
-    assert "confirmed:" in text  # "confirmed: ..." or "not confirmed: ..."
     root = tiny_run / "counterfactual"
     saved = json.loads((root / "confirmation.json").read_text())
+    assert " ".join(saved["verdict"].split()) in text
+    assert saved["truth"] in {"extrapolation", "drift", "none", "inconclusive"}
+    assert saved["verdict"].split(":")[0] in {"confirmed", "not confirmed", "inconclusive"}
     assert {i["cause"] for i in saved["interventions"]} == {"extrapolation", "drift"}
     for item in saved["interventions"]:
         assert item["seeds"] == [3, 4] and len(item["dips"]) == 2

@@ -192,7 +192,37 @@ def test_the_suite_tables_count_verdicts_warnings_and_false_alarms() -> None:
     assert "non-degrading runs: 2, called degrading: 0" in text
     warned = "early warning before the lowest return: 2/4, median lead 900 steps; false alarms 1/2"
     assert warned in text
-    assert "| extrapolation | 1 | 0 | 1 | 0 |" in text  # extrapolation, gradient, none, spiral
+    assert "| verdict \\ truth | extrapolation | spiral | none | inconclusive |" in text
+    assert "| extrapolation | 1 | 0 | 1 | 0 |" in text
+    assert "| gradient | 0 | 1 | 0 | 0 |" in text
+
+
+def test_a_runs_truth_is_none_only_when_every_intervention_is_refuted() -> None:
+    """From a record's shares and intervals: a cause is refuted when its interval (two seeds or
+    more) lies below half; a one-seed share, or an interval reaching half, is inconclusive."""
+    from examples.diagnosis_suite import recorded_truth, tables
+
+    def row(shares, intervals, seeds=3, confirmed="none"):
+        return {"run": "p/a-seed0", "significant": True, "verdict": "extrapolation",
+                "confirmed": confirmed, "shares": shares, "intervals": intervals,
+                "seeds": seeds, "dip": 500.0, "warning": None, "min_step": 900}  # fmt: skip
+
+    refuted = row({"extrapolation": 0.2, "drift": 0.08, "spiral": None},
+                  {"extrapolation": [0.13, 0.31], "drift": [0.04, 0.12]})  # fmt: skip
+    assert recorded_truth(refuted) == "none"
+    unsure = row({"extrapolation": 0.47, "drift": 0.35},
+                 {"extrapolation": [0.36, 0.59], "drift": [0.15, 0.51]})  # fmt: skip
+    assert recorded_truth(unsure) == "inconclusive"
+    assert recorded_truth(row({"extrapolation": 0.44}, {}, seeds=1)) == "inconclusive"
+    confirmed = row({"extrapolation": 0.63}, {"extrapolation": [0.38, 0.94]},
+                    confirmed="extrapolation")  # fmt: skip
+    assert recorded_truth(confirmed) == "extrapolation"
+    assert recorded_truth({**refuted, "significant": False}) == "none"
+    assert recorded_truth({**refuted, "confirmed": "?"}) == "?"
+    text = tables([refuted, unsure, confirmed])
+    assert ("ground truth: 1 none (every intervention refuted), 1 inconclusive, the rest "
+            "confirmed; verdict = truth where it is decided: 1/2") in text  # fmt: skip
+    assert "| extrapolation | 1 | 1 | 1 |" in text
 
 
 def test_a_repeated_experiment_is_counted_once(capsys, monkeypatch, tmp_path: Path) -> None:
@@ -257,12 +287,15 @@ def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monke
     ]  # fmt: skip
     record = tmp_path / "results" / "part.jsonl"
     diagnosis_suite.write_record(items, record)
-    assert diagnosis_suite.read_record(record) == items
+    assert diagnosis_suite.read_record(record) == [
+        {**items[0], "truth": "extrapolation"},
+        {**items[1], "truth": "none"},
+    ]
     monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--records", str(record)])
     diagnosis_suite.main()
     out = capsys.readouterr().out
     assert "verdict = confirmed cause in 1/1" in out
-    assert "| run | degrading | dip | verdict | confirmed | extrapolation | spiral | drift |" in out
+    assert "| run | degrading | dip | verdict | truth | extrapolation | spiral | drift |" in out
     row = "| p/a-seed0 | yes | 933 | extrapolation | extrapolation | 68% [38, 94] |  | 7% | 100 |"
     assert row in out
     bad = tmp_path / "bad.jsonl"
@@ -300,7 +333,8 @@ def test_the_scenario_tables_pool_each_cause_over_the_degrading_seeds() -> None:
     assert a["extrapolation"].share == pytest.approx(1 - 150 / 200)  # D' = 0, 300
     assert a["drift"].share == pytest.approx(1 - 25 / 200) and a["drift"].n == 2  # D' = 20, 30
     assert a["drift"].low > 0
-    assert groups["p/a"]["confirmed"] == "drift" and groups["p/b"]["confirmed"] == "none"
+    assert groups["p/a"]["confirmed"] == "drift"
+    assert groups["p/b"]["confirmed"] == "inconclusive"  # one seed: 20% cannot refute
     text = scenario_tables(items)
     assert "verdict = the scenario's confirmed cause in 1/3" in text
     assert "| p/a | 2 | extrapolation, drift | 25% [0, 100] |  | 88% [" in text

@@ -11,6 +11,12 @@ resample whose original dips are all 0 is dropped). A cause is confirmed when s 
 `confirm_share` and the interval's lower end is > 0 (with one seed there is no interval and the
 share alone decides); the confirmed cause is the earliest
 confirmed one in `PRIORITY` (root causes before the drift they cause).
+
+An intervention that does not confirm is *refuted* when, with two seeds or more, the interval's
+upper end is < `confirm_share` (it removes less than that share at the interval's level), and
+*inconclusive* otherwise: more seeds would decide. A run's ground truth is its confirmed cause;
+"none" when every tested intervention is refuted; "inconclusive" when none confirms and some
+is inconclusive.
 """
 
 from __future__ import annotations
@@ -79,6 +85,31 @@ def confirms(share: Share | None, min_share: float) -> bool:
     return share.n == 1 or share.low > 0
 
 
+def refutes(share: Share | None, min_share: float) -> bool:
+    """With two seeds or more, the interval's upper end < min_share (one seed never refutes)."""
+    return share is not None and share.n >= 2 and share.high < min_share
+
+
+CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
+NONE = "none"  # a run's truth when every tested intervention is refuted
+
+
+def outcome(share: Share | None, min_share: float) -> str:
+    """'confirmed', 'refuted' or 'inconclusive' (module docstring)."""
+    if confirms(share, min_share):
+        return CONFIRMED
+    return REFUTED if refutes(share, min_share) else INCONCLUSIVE
+
+
+def truth_of(outcomes: dict[str, str]) -> str:
+    """The earliest confirmed cause in `PRIORITY`; else "inconclusive" if some outcome is,
+    else "none" (every tested cause refuted, or none tested)."""
+    confirmed = [c for c in PRIORITY if outcomes.get(c) == CONFIRMED]
+    if confirmed:
+        return confirmed[0]
+    return INCONCLUSIVE if INCONCLUSIVE in outcomes.values() else NONE
+
+
 @dataclass(frozen=True)
 class Intervention:
     """One candidate cause's counterfactual: what was changed, the dips, the share removed."""
@@ -95,13 +126,19 @@ class Intervention:
     def confirmed(self, min_share: float) -> bool:
         return confirms(self.share, min_share)
 
-    def sentence(self) -> str:
+    def outcome(self, min_share: float) -> str | None:
+        """'confirmed', 'refuted' or 'inconclusive'; None when it was not tested."""
+        return None if self.skipped else outcome(self.share, min_share)
+
+    def sentence(self, min_share: float | None = None) -> str:
+        """What was changed, the share removed and, given `min_share`, the outcome."""
         if self.skipped:
             return f"{TITLES[self.cause]}: not tested ({self.skipped})"
         dips, before = (", ".join(_g(x) for x in d) for d in (self.dips, self.original_dips))
+        end = "" if min_share is None else f": {self.outcome(min_share)}"
         return (
             f"{TITLES[self.cause]}: {self.label} removed {self.share} of the dip "
-            f"({self.share.seeds if self.share else ''}; dips {dips} vs {before})"
+            f"({self.share.seeds if self.share else ''}; dips {dips} vs {before}){end}"
         )
 
 
@@ -117,10 +154,29 @@ class Confirmation:
         done = {i.cause: i for i in self.interventions if i.confirmed(self.min_share)}
         return next((done[c] for c in PRIORITY if c in done), None)
 
+    @property
+    def truth(self) -> str:
+        """The confirmed cause, or "none" (every tested intervention refuted; also when none
+        was tested), or "inconclusive"."""
+        return truth_of({i.cause: i.outcome(self.min_share) for i in self.interventions
+                         if not i.skipped})  # fmt: skip
+
     def verdict(self) -> str:
         best = self.confirmed
+        if best is None and self.truth == INCONCLUSIVE:
+            unsure = [i for i in self.interventions if i.outcome(self.min_share) == INCONCLUSIVE]
+            which = "; ".join(f"{TITLES[i.cause]} {i.share}" for i in unsure)
+            return (
+                f"inconclusive: no intervention confirmed; more seeds would decide whether "
+                f"these remove {100 * self.min_share:.0f}% of the dip: {which}"
+            )
+        if best is None and all(i.skipped for i in self.interventions):
+            return "not confirmed: no intervention could be tested"
         if best is None:
-            return "not confirmed: no intervention removed the dip"
+            return (
+                f"not confirmed: every intervention tested removed less than "
+                f"{100 * self.min_share:.0f}% of the dip (each interval below it)"
+            )
         assert best.share is not None
         return (
             f"confirmed: {TITLES[best.cause]} (its intervention, {best.label}, removed "
@@ -132,6 +188,7 @@ class Confirmation:
         return {
             "verdict": self.verdict(),
             "confirmed": best.cause if best else None,
+            "truth": self.truth,
             "min_share": self.min_share,
             "interventions": [asdict(i) for i in self.interventions],
         }

@@ -98,6 +98,7 @@ def diagnose(
         )
         if result is not None:
             for item in result.interventions:
-                console.print(f"  {item.sentence()}", soft_wrap=True, highlight=False)
+                line = item.sentence(result.min_share)
+                console.print(f"  {line}", soft_wrap=True, highlight=False)
             colour = "green" if result.confirmed else "yellow"
             console.print(f"[{colour}]{result.verdict()}[/]", soft_wrap=True, highlight=False)
