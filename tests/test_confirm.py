@@ -295,6 +295,8 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     assert " ".join(saved["verdict"].split()) in text
     assert saved["truth"] in {"extrapolation", "drift", "none", "inconclusive"}
     assert saved["verdict"].split(":")[0] in {"confirmed", "not confirmed", "inconclusive"}
+    more = f"more seeds: wsdiag diagnose {tiny_run} --confirm --seeds 4 (the finished runs"
+    assert (more in text) == (saved["truth"] == "inconclusive")
     assert {i["cause"] for i in saved["interventions"]} == {"extrapolation", "drift"}
     for item in saved["interventions"]:
         assert item["seeds"] == [3, 4] and len(item["dips"]) == 2

@@ -63,6 +63,7 @@ def diagnose(
     Example: wsdiag diagnose runs/demo --confirm --seeds 3 --jobs 2
     """
     with cli_errors(debug):
+        from wsdiag.analysis.confirm import INCONCLUSIVE
         from wsdiag.analysis.run import load_run
         from wsdiag.analysis.summary import summarise
         from wsdiag.analysis.thresholds import thresholds_from
@@ -102,3 +103,7 @@ def diagnose(
                 console.print(f"  {line}", soft_wrap=True, highlight=False)
             colour = "green" if result.confirmed else "yellow"
             console.print(f"[{colour}]{result.verdict()}[/]", soft_wrap=True, highlight=False)
+            if result.truth == INCONCLUSIVE:
+                console.print(f"more seeds: wsdiag diagnose {run_dir} --confirm --seeds "
+                              f"{2 * seeds} (the finished runs are reused)", soft_wrap=True,
+                              highlight=False)  # fmt: skip
