@@ -310,6 +310,35 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     again = runner.invoke(app, args)  # nothing left to run: the same numbers
     assert again.exit_code == 0
     assert json.loads((root / "confirmation.json").read_text()) == saved
+    _the_report_shows_the_confirmation(tiny_run, saved)
+
+
+def _the_report_shows_the_confirmation(run: Path, saved: dict) -> None:
+    """`wsdiag report` of a confirmed run: the confirmation's verdict and interventions beside
+    the diagnosis (summary.md, report.html, summary.json) and the counterfactual curves; a
+    damaged confirmation.json is a report warning, not a failure."""
+    out = run.parent / "report"
+    result = runner.invoke(app, ["report", str(run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    markdown = (out / "summary.md").read_text()
+    assert f"**Confirmation** (`wsdiag diagnose --confirm`): {saved['verdict']}" in markdown
+    assert "- critic extrapolation: the pretrained critic loaded too removed" in markdown
+    figure = next(out.glob("*/counterfactual.png"))
+    assert figure.stat().st_size > 0 and figure.relative_to(out).as_posix() in markdown
+    assert "Confirmation (wsdiag diagnose --confirm)" in (out / "report.html").read_text()
+    entry = json.loads((out / "summary.json").read_text())["runs"][0]
+    assert entry["confirmation"]["truth"] == saved["truth"]
+    saved_file = run / "counterfactual" / "confirmation.json"
+    kept = saved_file.read_text()
+    try:
+        saved_file.write_text("{broken")
+        damaged = runner.invoke(app, ["report", str(run), "--out", str(out)])
+        assert damaged.exit_code == 0, damaged.output
+        warnings = json.loads((out / "summary.json").read_text())["warnings"]
+        assert any("damaged" in w and "confirmation.json" in w for w in warnings)
+        assert "**Confirmation**" not in (out / "summary.md").read_text()
+    finally:
+        saved_file.write_text(kept)
 
 
 def test_one_experiment_under_two_names_has_one_key(tiny_run: Path, tmp_path: Path) -> None:

@@ -36,6 +36,20 @@ from wsdiag.errors import WsdiagError
 
 PRIORITY = ("extrapolation", "gradient", "spiral", "closeness", "update", "drift")
 CONFIRMATION_FILE = "confirmation.json"
+FOLDER, ORIGINAL = "counterfactual", "original"  # RUN_DIR/counterfactual; the run's own variant
+
+
+def counterfactual_name(variant: str, seed: int) -> str:
+    """The job (and run folder) name of one variant and seed: '<variant>-seed<k>'."""
+    return f"{variant}-seed{seed}"
+
+
+def counterfactual_dir(run_dir: Path, variant: str, seed: int, own_seed: int) -> Path:
+    """The run directory of one variant and seed under RUN_DIR/counterfactual/runs (the
+    original's own seed is the recorded run itself)."""
+    if variant == ORIGINAL and seed == own_seed:
+        return Path(run_dir)
+    return Path(run_dir) / FOLDER / "runs" / counterfactual_name(variant, seed)
 
 
 @dataclass(frozen=True)

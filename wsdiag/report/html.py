@@ -10,6 +10,7 @@ from html import escape
 from wsdiag import __version__
 from wsdiag.analysis.diagnose import FIRED, NA
 from wsdiag.analysis.summary import RunSummary
+from wsdiag.report.counterfactual import confirmation_text
 from wsdiag.report.figures import FigureFile
 from wsdiag.report.formats import MIME
 from wsdiag.report.model import Report
@@ -103,6 +104,13 @@ def _run_section(report: Report, s: RunSummary) -> str:
         "<h3>Diagnosis</h3>",
         _diagnosis(s),
     ]
+    confirmation = report.confirmations.get(run.name)
+    if confirmation is not None:
+        verdict, items = confirmation_text(confirmation)
+        kind = "ok" if confirmation.confirmed else "bad"
+        parts += ["<h3>Confirmation (wsdiag diagnose --confirm)</h3>",
+                  f'<p class="verdict {kind}">{escape(verdict)}</p>',
+                  "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"]  # fmt: skip
     safety = safety_rows(s.safety)
     if safety is not None:
         parts += [

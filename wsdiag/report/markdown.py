@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wsdiag.analysis.summary import RunSummary
+from wsdiag.report.counterfactual import confirmation_text
 from wsdiag.report.model import Report
 from wsdiag.report.tables import (
     AGGREGATE_NOTE,
@@ -32,6 +33,11 @@ def md_table(table: Table) -> str:
 def _run(report: Report, s: RunSummary) -> list[str]:
     lines = [f"## {s.run.name}", "", f"**Verdict:** {s.diagnosis.verdict}", ""]
     lines += [md_table(findings_table(s)), ""]
+    confirmation = report.confirmations.get(s.run.name)
+    if confirmation is not None:
+        verdict, items = confirmation_text(confirmation)
+        lines += [f"**Confirmation** (`wsdiag diagnose --confirm`): {verdict}", ""]
+        lines += [f"- {item}" for item in items] + [""]
     for f in s.diagnosis.causes:
         lines.append(f"Against **{f.title}**, wsdiag offers:")
         lines += [f"- {m}" for m in f.mitigations]

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wsdiag.analysis.confirm import Confirmation
 from wsdiag.analysis.group_stats import GroupStats
 from wsdiag.analysis.groups import Group
 from wsdiag.analysis.summary import RunSummary
@@ -24,6 +25,7 @@ class Report:
     stats: list[GroupStats] = field(default_factory=list)  # rliable aggregates, 2+ seeds
     overview: list[FigureFile] = field(default_factory=list)
     run_figures: dict[str, list[FigureFile]] = field(default_factory=dict)
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)  # diagnose --confirm's
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wsdiag import __version__
+from wsdiag.analysis.confirm import FOLDER, Confirmation, load_confirmation
 from wsdiag.analysis.group_stats import group_stats
 from wsdiag.analysis.groups import group_runs
 from wsdiag.analysis.run import Run, load_run
@@ -23,6 +24,8 @@ from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.atomic import atomic_write_text
 from wsdiag.errors import WsdiagError
+from wsdiag.report.counterfactual import FIGURE_FILE as COUNTERFACTUAL_FIGURE
+from wsdiag.report.counterfactual import counterfactual_figure
 from wsdiag.report.figures import (
     Options,
     has_points,
@@ -103,6 +106,7 @@ def write_report(
     report = Report(out, summaries, group_runs(runs), th)
     report.stats = group_stats(report.groups, report.by_name, seed)
     report.warnings += [f"{run.name}: {message}" for run in runs for message in run.warnings]
+    report.confirmations = confirmations(runs, report.warnings.append)
     with figure_formats(tuple(formats)):
         points = pareto_points(report.groups, report.by_name)
         single = frozenset({"learning_curve.png"}) if len(runs) == 1 else frozenset()  # = overview
@@ -110,6 +114,8 @@ def write_report(
         drawn = summaries if per_run_figures else []
         plan = ["learning_curve.png", *(["pareto.png"] if has_points(points) else [])]
         plan += [f"{_slug(s.run.name)}/{name}" for s in drawn for name in planned_figures(s, opts)]
+        plan += [f"{_slug(s.run.name)}/{COUNTERFACTUAL_FIGURE}" for s in drawn
+                 if s.run.name in report.confirmations]  # fmt: skip
         tick = _ticker(progress, len(plan))
         tick(plan[0])
         report.overview.append(overview_curve(report.groups, out))
@@ -120,6 +126,11 @@ def write_report(
             folder = out / _slug(s.run.name)
             before = lambda name, f=folder.name: tick(f"{f}/{name}")  # noqa: E731
             figures = run_figures(s, folder, out, opts, report.warnings.append, before=before)
+            confirmation = report.confirmations.get(s.run.name)
+            if confirmation is not None:
+                before(COUNTERFACTUAL_FIGURE)
+                figures += counterfactual_figure(s.run, confirmation, folder, out,
+                                                 report.warnings.append)  # fmt: skip
             report.run_figures[s.run.name] = figures
         tick("")
     atomic_write_text(out / JSON_FILE, json.dumps(summary_json(report), indent=1, default=str))
@@ -146,6 +157,21 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
+def confirmations(runs: Sequence[Run], warn: Callable[[str], None]) -> dict[str, Confirmation]:
+    """Each run's saved `wsdiag diagnose --confirm` result, by run name; a damaged one is
+    reported through `warn` and left out."""
+    out = {}
+    for run in runs:
+        try:
+            found = load_confirmation(run.path / FOLDER)
+        except WsdiagError as exc:
+            warn(f"{run.name}: {exc}")
+            continue
+        if found is not None:
+            out[run.name] = found
+    return out
+
+
 def summary_json(report: Report) -> dict[str, Any]:
     """Every number of the report: per run degradation, safety table, findings, verdict; per
     group (the seeds of one config) its runs, the pooled safety table and, with two or more
@@ -165,6 +191,8 @@ def summary_json(report: Report) -> dict[str, Any]:
             "significant": d.significant,
             "verdict": d.verdict,
             "causes": [f.cause for f in d.causes],
+            "confirmation": None if (c := report.confirmations.get(s.run.name)) is None
+            else c.to_json(),
             "findings": [
                 {"cause": f.cause, "status": f.status, "evidence": f.evidence,
                  "numbers": f.numbers, "mitigations": list(f.mitigations)}

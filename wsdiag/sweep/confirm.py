@@ -18,7 +18,8 @@ from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.errors import WsdiagError
-from wsdiag.report.learning_curve import curve_group, plot_learning_curve
+from wsdiag.report.counterfactual import FIGURE_FILE as FIGURE
+from wsdiag.report.counterfactual import plot_counterfactual
 from wsdiag.rundir import is_complete
 from wsdiag.sweep.backends import BACKENDS, make_backend
 from wsdiag.sweep.counterfactual import (
@@ -32,8 +33,6 @@ from wsdiag.sweep.counterfactual import (
 from wsdiag.sweep.plan import SweepPlan
 from wsdiag.sweep.progress import SweepProgress
 from wsdiag.sweep.runner import run_plan
-
-FIGURE = "counterfactual.png"
 
 
 def _dip(run_dir: Path, thresholds: Thresholds) -> float | None:
@@ -66,15 +65,7 @@ def measure(
 
 def draw(plan: SweepPlan, original: Path, items: list[Intervention]) -> Path:
     """The original's learning curves beside each intervention's (seeds pooled per variant)."""
-    groups = []
-    for variant, label in [(ORIGINAL, "original"), *((i.cause, i.label) for i in items)]:
-        dirs = [run_dir_of(plan, original, variant, s) for s in plan.spec.seeds]
-        runs = [load_run(d) for d in dirs if is_complete(d)]
-        if runs:
-            groups.append(curve_group(f"{label} ({len(runs)} seeds)", runs))
-    return plot_learning_curve(
-        groups, plan.root / FIGURE, title="Counterfactual runs from the same pretrained agent"
-    )
+    return plot_counterfactual(original, items, plan.spec.seeds, plan.root / FIGURE)
 
 
 def check_confirm_options(

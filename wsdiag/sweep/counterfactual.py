@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wsdiag.analysis.confirm import FOLDER, ORIGINAL, counterfactual_dir, counterfactual_name
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.rules import TITLES
 from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
@@ -25,7 +26,6 @@ from wsdiag.sweep.plan import FINETUNE, Job, SweepPlan
 from wsdiag.sweep.spec import SweepSpec, Variant
 
 INTERVENTIONS_FILE = Path(__file__).resolve().parent / "interventions.toml"
-FOLDER, ORIGINAL = "counterfactual", "original"
 KEPT_SOURCES = ("offline", "sb3")  # a dataset still supplies data; an SB3 zip is read as is
 NEEDS = ("trained_critic", "offline", "in_sample_critic", "pretraining_buffer")
 IN_SAMPLE = ("iql",)  # pretrainings whose critic never evaluates an action outside the data
@@ -236,11 +236,6 @@ def plan_counterfactuals(
     return SweepPlan(spec, root, jobs), candidates
 
 
-def counterfactual_name(variant: str, seed: int) -> str:
-    """The job (and run folder) name of one variant and seed: '<variant>-seed<k>'."""
-    return f"{variant}-seed{seed}"
-
-
 def jobs_of(plan: SweepPlan, variants: set[str]) -> SweepPlan:
     """The part of `plan` that runs these variants, on any of its seeds."""
     names = {counterfactual_name(v, s) for v in variants for s in plan.spec.seeds}
@@ -249,6 +244,4 @@ def jobs_of(plan: SweepPlan, variants: set[str]) -> SweepPlan:
 
 def run_dir_of(plan: SweepPlan, original: Path, variant: str, seed: int) -> Path:
     """The run directory of one variant and seed (the recorded run for its own seed)."""
-    if variant == ORIGINAL and seed == plan.spec.seeds[0]:
-        return Path(original)
-    return plan.root / "runs" / counterfactual_name(variant, seed)
+    return counterfactual_dir(original, variant, seed, plan.spec.seeds[0])
