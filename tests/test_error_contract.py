@@ -192,3 +192,32 @@ def test_a_run_killed_after_its_last_checkpoint_gets_its_end_event(
     assert result.exit_code == 0, result.output
     kinds = [e["event"] for e in read_events(run_dir)]
     assert kinds[-1] == "end" and kinds.count("end") == 1 and "resume" not in kinds
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["train", "--nope"], "No such option: --nope"),
+        (["diagnose"], "Missing argument 'run_dir'"),
+        (["sweep", "x.toml", "--jobs", "many"], "Invalid value for '--jobs'"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_a_usage_error_is_one_line_from_the_console_entry_point(
+    argv: list[str], text: str, monkeypatch, capsys
+) -> None:
+    """`wsdiag` (the console script) turns click's usage errors into one line and exit 2, with
+    the command's --help named; a good command still exits 0."""
+    from wsdiag.cli.main import main
+
+    monkeypatch.setattr("sys.argv", ["wsdiag", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and text in err and "\n" not in err
+    assert err.endswith("--help')")
+    monkeypatch.setattr("sys.argv", ["wsdiag", "--version"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("wsdiag ")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from wsdiag import __version__
 from wsdiag.cli import config, data, diagnose, export, probe, report, sweep, train
+from wsdiag.cli.errors import err_console
 
 app = typer.Typer(
     name="wsdiag",
@@ -43,4 +46,18 @@ def _root(
 
 
 def main() -> None:
-    app()
+    """The console entry point. A usage error (an unknown option, a missing argument, a bad
+    value for an option's type) is one line and exit code 2, like every other bad input."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        err_console.print("[bold red]aborted[/]")
+        sys.exit(1)
+    except typer.TyperException as exc:  # click's usage errors (typer vendors click)
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err_console.print(f"[bold red]error:[/] {escape(message)}{hint}", highlight=False,
+                          soft_wrap=True)  # fmt: skip
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
