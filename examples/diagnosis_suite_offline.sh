@@ -2,7 +2,8 @@
 # The diagnosis suite's offline part: an online TD3 expert on Pendulum-v1 (the demo's), its
 # datasets (expert, uniformly random labelled non-expert, and expert-random-50), then the
 # scenarios of examples/sweeps/diagnosis_suite_offline.toml confirmed run by run.
-#   bash examples/diagnosis_suite_offline.sh [OUT]      (datasets under MINARI_DATASETS_PATH)
+#   bash examples/diagnosis_suite_offline.sh [OUT [SUITE OPTIONS]]   (datasets under MINARI_DATASETS_PATH)
+# e.g. bash examples/diagnosis_suite_offline.sh runs --seeds 3 --until-confirmed --record FILE
 set -euo pipefail
 OUT=${1:-runs}
 W=".venv/bin/wsdiag" PY=".venv/bin/python"
@@ -19,4 +20,4 @@ have "wsdiag/pendulum/random-v0" || $W data collect wsdiag/pendulum/random-v0 \
 have "wsdiag/pendulum/expert-random-50-v0" || $W data mix wsdiag/pendulum/expert-v0 \
   wsdiag/pendulum/random-v0 --percent 50 --out wsdiag/pendulum/expert-random-50-v0
 $PY -m examples.diagnosis_suite --suite examples/sweeps/diagnosis_suite_offline.toml \
-  --out "$OUT" --jobs 2
+  --out "$OUT" --jobs 2 "${@:2}"
