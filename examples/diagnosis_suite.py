@@ -224,12 +224,15 @@ def tables(items: list[dict]) -> str:
     truths = Counter(_truth(r) for r in known)
     decided = [r for r in known if _truth(r) != INCONCLUSIVE]
     agree_decided = sum(r["verdict"] == _truth(r) for r in decided)
+    caused = [r for r in decided if _truth(r) != NONE]
+    agree_caused = sum(r["verdict"] == _truth(r) for r in caused)
     lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)} (with a ground truth: "
              f"{len(known)}); verdict = confirmed cause in {agree}/{len(known)} (named among its "
              f"causes: {named})",
-             f"ground truth: {truths[NONE]} none (every intervention refuted), "
-             f"{truths[INCONCLUSIVE]} inconclusive, the rest confirmed; verdict = truth where it "
-             f"is decided: {agree_decided}/{len(decided)}",
+             f"ground truth: {len(caused)} confirmed, {truths[NONE]} none (every intervention "
+             f"refuted), {truths[INCONCLUSIVE]} inconclusive; verdict = truth where a cause is "
+             f"confirmed: {agree_caused}/{len(caused)}, where the truth is decided: "
+             f"{agree_decided}/{len(decided)}",
              "", "| verdict \\ truth | "]  # fmt: skip
     verdicts = sorted({r["verdict"] for r in known})
     columns = [*sorted({_truth(r) for r in known} - {NONE, INCONCLUSIVE}), NONE, INCONCLUSIVE]

@@ -220,8 +220,9 @@ def test_a_runs_truth_is_none_only_when_every_intervention_is_refuted() -> None:
     assert recorded_truth({**refuted, "significant": False}) == "none"
     assert recorded_truth({**refuted, "confirmed": "?"}) == "?"
     text = tables([refuted, unsure, confirmed])
-    assert ("ground truth: 1 none (every intervention refuted), 1 inconclusive, the rest "
-            "confirmed; verdict = truth where it is decided: 1/2") in text  # fmt: skip
+    assert ("ground truth: 1 confirmed, 1 none (every intervention refuted), 1 inconclusive; "
+            "verdict = truth where a cause is confirmed: 1/1, where the truth is decided: "
+            "1/2") in text  # fmt: skip
     assert "| extrapolation | 1 | 1 | 1 |" in text
 
 
