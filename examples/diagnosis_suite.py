@@ -42,9 +42,11 @@ from pathlib import Path
 import numpy as np
 
 from wsdiag.analysis.confirm import (
+    CONFIRMED,
     INCONCLUSIVE,
     NONE,
     PRIORITY,
+    REFUTED,
     Share,
     load_confirmation,
     outcome,
@@ -203,6 +205,12 @@ def recorded_truth(row: dict, min_share: float | None = None) -> str:
         return NONE
     if row["confirmed"] != NONE:  # a cause confirmed, or "?": not confirmed yet
         return row["confirmed"]
+    return truth_of(recorded_outcomes(row, min_share))
+
+
+def recorded_outcomes(row: dict, min_share: float | None = None) -> dict[str, str]:
+    """Per tested cause, its intervention's outcome (`outcome`) from the recorded share and
+    interval; causes not tested are absent."""
     min_share = Thresholds().confirm_share if min_share is None else min_share
     outcomes = {}
     for cause, share in row.get("shares", {}).items():
@@ -211,7 +219,7 @@ def recorded_truth(row: dict, min_share: float | None = None) -> str:
         low, high = row.get("intervals", {}).get(cause, (float("nan"), float("nan")))
         n = row.get("seeds", 1) if cause in row.get("intervals", {}) else 1
         outcomes[cause] = outcome(Share(share, low, high, n), min_share)
-    return truth_of(outcomes)
+    return outcomes
 
 
 def tables(items: list[dict]) -> str:
@@ -226,6 +234,7 @@ def tables(items: list[dict]) -> str:
     agree_decided = sum(r["verdict"] == _truth(r) for r in decided)
     caused = [r for r in decided if _truth(r) != NONE]
     agree_caused = sum(r["verdict"] == _truth(r) for r in caused)
+    own = Counter(recorded_outcomes(r).get(r["verdict"], "not tested") for r in known)
     lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)} (with a ground truth: "
              f"{len(known)}); verdict = confirmed cause in {agree}/{len(known)} (named among its "
              f"causes: {named})",
@@ -233,6 +242,8 @@ def tables(items: list[dict]) -> str:
              f"refuted), {truths[INCONCLUSIVE]} inconclusive; verdict = truth where a cause is "
              f"confirmed: {agree_caused}/{len(caused)}, where the truth is decided: "
              f"{agree_decided}/{len(decided)}",
+             f"the verdict's own intervention: {own[CONFIRMED]} confirmed, {own[REFUTED]} "
+             f"refuted, {own[INCONCLUSIVE]} inconclusive, {own['not tested']} not tested",
              "", "| verdict \\ truth | "]  # fmt: skip
     verdicts = sorted({r["verdict"] for r in known})
     columns = [*sorted({_truth(r) for r in known} - {NONE, INCONCLUSIVE}), NONE, INCONCLUSIVE]

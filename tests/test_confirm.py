@@ -112,6 +112,10 @@ def test_an_intervention_is_refuted_only_when_its_interval_lies_below_the_share(
     assert refuted.interventions[0].sentence(0.5).endswith("vs 900, 850, 1000): refuted")
     untested = Confirmation([Intervention("spiral", "", {}, [], [], [], skipped="n/a")], 0.5)
     assert untested.verdict() == "not confirmed: no intervention could be tested"
+    assert refuted.judgement("extrapolation") == (
+        "the verdict, critic extrapolation, by its own intervention: refuted"
+    )
+    assert refuted.judgement("spiral") is None and refuted.judgement(None) is None
 
 
 def test_the_interventions_table_is_checked(tmp_path: Path) -> None:
@@ -389,7 +393,8 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
     tiny_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The causes are run one at a time in PRIORITY order (whatever order --causes gives), the
-    originals with the first; the first confirmed one ends it and the rest are not run."""
+    originals with the first; the first confirmed one ends it and the rest are not run, but for
+    the verdict's own cause."""
     import wsdiag.sweep.confirm as confirm
 
     ran: list[set[str]] = []
@@ -421,3 +426,13 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
     dry = runner.invoke(app, ["diagnose", str(tiny_run), "--confirm", "--dry-run", "--force",
                               "--seeds", "2", "--until-confirmed"])  # fmt: skip
     assert dry.exit_code == 0 and "at most 9 run(s)" in " ".join(dry.output.split())
+    ran.clear()
+    result = confirm.confirm_run(
+        tiny_run, thresholds=Thresholds(), seeds=2, causes=["drift", "gradient", "extrapolation"],
+        interventions=None, jobs=1, backend="local", address=None, threads=1, dry_run=False,
+        console=Console(file=io.StringIO()), until_confirmed=True, verdict="drift",
+    )  # fmt: skip
+    assert ran == [{ORIGINAL, "extrapolation"}, {ORIGINAL, "gradient"}, {ORIGINAL, "drift"}]
+    assert result is not None and result.confirmed is not None
+    assert result.confirmed.cause == "gradient"  # the truth: the earliest confirmed
+    assert result.interventions[2].outcome(result.min_share) == "confirmed"  # and the verdict's

@@ -223,6 +223,8 @@ def test_a_runs_truth_is_none_only_when_every_intervention_is_refuted() -> None:
     assert ("ground truth: 1 confirmed, 1 none (every intervention refuted), 1 inconclusive; "
             "verdict = truth where a cause is confirmed: 1/1, where the truth is decided: "
             "1/2") in text  # fmt: skip
+    assert ("the verdict's own intervention: 1 confirmed, 1 refuted, 1 inconclusive, "
+            "0 not tested") in text  # fmt: skip
     assert "| extrapolation | 1 | 1 | 1 |" in text
 
 

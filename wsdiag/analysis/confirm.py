@@ -175,6 +175,15 @@ class Confirmation:
         return truth_of({i.cause: i.outcome(self.min_share) for i in self.interventions
                          if not i.skipped})  # fmt: skip
 
+    def judgement(self, cause: str | None) -> str | None:
+        """What the interventions say of a verdict naming `cause`: its own intervention's
+        outcome; None when it was not tested."""
+        own = next((i for i in self.interventions if i.cause == cause and not i.skipped), None)
+        if own is None:
+            return None
+        said = own.outcome(self.min_share)
+        return f"the verdict, {TITLES[own.cause]}, by its own intervention: {said}"
+
     def verdict(self) -> str:
         best = self.confirmed
         if best is None and self.truth == INCONCLUSIVE:

@@ -83,6 +83,7 @@ def diagnose(
         if not summary.diagnosis.significant and not force:
             console.print("nothing to confirm: no significant degradation (--force runs it anyway)")
             return
+        verdict = summary.diagnosis.causes[0].cause if summary.diagnosis.causes else None
         result = confirm_run(
             run_dir,
             thresholds=thresholds,
@@ -96,6 +97,7 @@ def diagnose(
             dry_run=dry_run,
             console=console,
             until_confirmed=until_confirmed,
+            verdict=verdict,
         )
         if result is not None:
             for item in result.interventions:
@@ -103,6 +105,8 @@ def diagnose(
                 console.print(f"  {line}", soft_wrap=True, highlight=False)
             colour = "green" if result.confirmed else "yellow"
             console.print(f"[{colour}]{result.verdict()}[/]", soft_wrap=True, highlight=False)
+            if (judgement := result.judgement(verdict)) is not None:
+                console.print(judgement, soft_wrap=True, highlight=False)
             if result.truth == INCONCLUSIVE:
                 console.print(f"more seeds: wsdiag diagnose {run_dir} --confirm --seeds "
                               f"{2 * seeds} (the finished runs are reused)", soft_wrap=True,

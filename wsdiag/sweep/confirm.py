@@ -4,7 +4,8 @@ of the dip (wsdiag.analysis.confirm), save it and draw the curves beside the ori
 With `until_confirmed` the causes are tested one at a time in `PRIORITY` order (the originals'
 extra seeds with the first) and testing stops at the first confirmed one. The confirmed cause
 is the earliest confirmed one in `PRIORITY`, so it is the one testing every cause would name;
-the causes after it are not run."""
+the causes after it are not run, but for the verdict's own (`verdict`): the confirmation
+confirms or refutes the verdict as well as naming the truth."""
 
 from __future__ import annotations
 
@@ -119,9 +120,11 @@ def confirm_run(
     dry_run: bool,
     console: Console,
     until_confirmed: bool = False,
+    verdict: str | None = None,
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. With
-    `until_confirmed`, cause by cause in `PRIORITY` order up to the first confirmed one."""
+    `until_confirmed`, cause by cause in `PRIORITY` order up to the first confirmed one, and
+    the `verdict`'s cause after it."""
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
     order = [c for c in PRIORITY if c in set(causes or PRIORITY)]
     plan, candidates = plan_counterfactuals(
@@ -139,7 +142,7 @@ def confirm_run(
     items: list[Intervention] = []
     first: str | None = None
     for c in candidates:
-        if c.skipped or first:
+        if c.skipped or (first and c.cause != verdict):
             why = c.skipped or f"not run: {TITLES[first]} was confirmed first"
             items.append(Intervention(c.cause, c.label, {}, [], [], [], skipped=why))
             continue
