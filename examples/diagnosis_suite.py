@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from examples.suite_targets import count, targets_table
 from wsdiag.analysis.confirm import (
     CONFIRMED,
     INCONCLUSIVE,
@@ -225,25 +226,20 @@ def recorded_outcomes(row: dict, min_share: float | None = None) -> dict[str, st
 def tables(items: list[dict]) -> str:
     """The confusion table (verdict vs confirmed cause, runs with a ground truth), the warning's
     timeliness and false alarms, and one line per run."""
-    degrading = [r for r in items if r["significant"]]
-    known = [r for r in degrading if r["confirmed"] != "?"]  # "?": not confirmed yet
-    agree = sum(r["verdict"] == r["confirmed"] for r in known)
+    c = count(judged(items))
+    known = [r for r in items if r["significant"] and r["confirmed"] != "?"]
     named = sum(r["confirmed"] in r.get("named", [r["verdict"]]) for r in known)
-    truths = Counter(_truth(r) for r in known)
-    decided = [r for r in known if _truth(r) != INCONCLUSIVE]
-    agree_decided = sum(r["verdict"] == _truth(r) for r in decided)
-    caused = [r for r in decided if _truth(r) != NONE]
-    agree_caused = sum(r["verdict"] == _truth(r) for r in caused)
-    own = Counter(recorded_outcomes(r).get(r["verdict"], "not tested") for r in known)
-    lines = [f"runs: {len(items)}, significantly degrading: {len(degrading)} (with a ground truth: "
-             f"{len(known)}); verdict = confirmed cause in {agree}/{len(known)} (named among its "
-             f"causes: {named})",
-             f"ground truth: {len(caused)} confirmed, {truths[NONE]} none (every intervention "
-             f"refuted), {truths[INCONCLUSIVE]} inconclusive; verdict = truth where a cause is "
-             f"confirmed: {agree_caused}/{len(caused)}, where the truth is decided: "
-             f"{agree_decided}/{len(decided)}",
-             f"the verdict's own intervention: {own[CONFIRMED]} confirmed, {own[REFUTED]} "
-             f"refuted, {own[INCONCLUSIVE]} inconclusive, {own['not tested']} not tested",
+    lead = "n/a" if c.median_lead is None else c.median_lead
+    lines = [f"runs: {len(items)}, significantly degrading: "
+             f"{c.degrading} (with a ground truth: {c.known}); "
+             f"verdict = truth in {c.agree}/{c.known} (the truth named among its causes: "
+             f"{named})",
+             f"ground truth: {c.caused} confirmed, {c.truths[NONE]} none (every intervention "
+             f"refuted), {c.truths[INCONCLUSIVE]} inconclusive; verdict = truth where a cause is "
+             f"confirmed: {c.agree_caused}/{c.caused}, where the truth is decided: "
+             f"{c.agree_decided}/{c.decided}",
+             f"the verdict's own intervention: {c.own[CONFIRMED]} confirmed, {c.own[REFUTED]} "
+             f"refuted, {c.own[INCONCLUSIVE]} inconclusive, {c.own['not tested']} not tested",
              "", "| verdict \\ truth | "]  # fmt: skip
     verdicts = sorted({r["verdict"] for r in known})
     columns = [*sorted({_truth(r) for r in known} - {NONE, INCONCLUSIVE}), NONE, INCONCLUSIVE]
@@ -251,29 +247,33 @@ def tables(items: list[dict]) -> str:
     lines.append("|---" * (len(columns) + 1) + "|")
     counts = Counter((r["verdict"], _truth(r)) for r in known)
     for v in verdicts:
-        lines.append(f"| {v} | " + " | ".join(str(counts[(v, c)]) for c in columns) + " |")
-    others = [r for r in items if not r["significant"]]
-    called = sum(r["verdict"] != NONE for r in others)
-    in_time = [r for r in degrading if r["warning"] is not None and r["warning"] < r["min_step"]]
-    leads = sorted(r["min_step"] - r["warning"] for r in in_time)
-    alarms = sum(r["warning"] is not None for r in others)
-    tested = [c for c in PRIORITY if any(c in r.get("shares", {}) for r in items)]
+        lines.append(f"| {v} | " + " | ".join(str(counts[(v, t)]) for t in columns) + " |")
     lines += [
         "",
-        f"non-degrading runs: {len(others)}, called degrading: {called}",
-        f"early warning before the lowest return: {len(in_time)}/{len(degrading)}, median lead "
-        f"{leads[len(leads) // 2] if leads else 'n/a'} steps; false alarms {alarms}/{len(others)}",
+        f"non-degrading runs: {c.others}, called degrading: {c.called}",
+        f"early warning before the lowest return: {c.in_time}/{c.degrading}, median lead "
+        f"{lead} steps; false alarms {c.alarms}/{c.others}",
+    ]
+    tested = [k for k in PRIORITY if any(k in r.get("shares", {}) for r in items)]
+    lines += [
         "",
         "| run | degrading | dip | verdict | truth | " + " | ".join(tested) + " | "
         "warning step | lowest return step |",
         "|---" * (7 + len(tested)) + "|",
     ]
     for r in items:
-        shares = [_share_cell(r, c) for c in tested]
+        shares = [_share_cell(r, k) for k in tested]
         lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['dip']:.0f} | "
                      f"{r['verdict']} | {_truth(r)} | " + " | ".join(shares) + " | "
                      f"{r['warning']} | {r['min_step']} |")  # fmt: skip
     return "\n".join(lines)
+
+
+def judged(items: list[dict]) -> list[dict]:
+    """The rows with their `truth` and the `own` outcome of the verdict's intervention
+    ('not tested' when its cause was not), as `examples.suite_targets` counts them."""
+    return [{**r, "truth": _truth(r), "own": recorded_outcomes(r).get(r["verdict"], "not tested")}
+            for r in items]  # fmt: skip
 
 
 def _truth(row: dict) -> str:
@@ -419,6 +419,7 @@ def main() -> None:
         print(f"counted once: {run} is the same experiment as {first}")
     print("\n" + tables(kept))
     print("\n" + scenario_tables(kept))
+    print("\nthe targets, per part:\n\n" + targets_table(judged(kept)))
 
 
 if __name__ == "__main__":

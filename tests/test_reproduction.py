@@ -187,7 +187,7 @@ def test_the_suite_tables_count_verdicts_warnings_and_false_alarms() -> None:
     ]
     text = suite_tables(items)
     assert text.splitlines()[0] == ("runs: 6, significantly degrading: 4 (with a ground truth: "
-                                    "3); verdict = confirmed cause in 1/3 (named among its "
+                                    "3); verdict = truth in 1/3 (the truth named among its "
                                     "causes: 2)")  # fmt: skip
     assert "non-degrading runs: 2, called degrading: 0" in text
     warned = "early warning before the lowest return: 2/4, median lead 900 steps; false alarms 1/2"
@@ -248,7 +248,7 @@ def test_a_repeated_experiment_is_counted_once(capsys, monkeypatch, tmp_path: Pa
     diagnosis_suite.main()
     out = capsys.readouterr().out
     assert "counted once: p/moderate-seed1 is the same experiment as p/a-seed1" in out
-    assert "verdict = confirmed cause in 1/4" in out
+    assert "verdict = truth in 1/4" in out
 
 
 def test_the_suite_confirms_each_experiment_once(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -362,3 +362,44 @@ def test_the_suite_refuses_a_missing_file_or_run_in_one_line(
         assert exit_info.value.code == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith(says) and "\n" not in err
+
+
+def test_the_targets_are_counted_per_part_and_over_all() -> None:
+    """Agreement over confirmed causes, decided truths and every degrading run; the verdict's
+    own outcome; false calls, in-time warnings, false alarms and the median lead, per part."""
+    from examples.diagnosis_suite import judged
+    from examples.suite_targets import count, targets_table
+
+    def row(run, verdict, shares, intervals, warning, significant=True, confirmed="none"):
+        return {"run": run, "significant": significant, "verdict": verdict, "shares": shares,
+                "intervals": intervals, "seeds": 3, "confirmed": confirmed, "dip": 500.0,
+                "warning": warning, "min_step": 1000}  # fmt: skip
+
+    rows = judged([
+        row("a/x-seed0", "extrapolation", {"extrapolation": 0.9}, {"extrapolation": [0.7, 1.0]},
+            300, confirmed="extrapolation"),
+        row("a/x-seed1", "extrapolation", {"extrapolation": 0.2}, {"extrapolation": [0.1, 0.3]},
+            1200),
+        row("a/y-seed0", "none", {}, {}, 100, significant=False),
+        row("b/x-seed0", "update", {"spiral": 0.8}, {"spiral": [0.6, 0.9]}, 500,
+            confirmed="spiral"),
+        row("b/y-seed0", "none", {}, {}, None, significant=False),
+    ])  # fmt: skip
+    every = count(rows)
+    assert (every.degrading, every.agree, every.caused, every.agree_caused) == (3, 1, 2, 1)
+    assert (every.decided, every.agree_decided) == (3, 1)
+    assert every.own == {"confirmed": 1, "refuted": 1, "not tested": 1}
+    assert (every.others, every.called, every.in_time, every.alarms) == (2, 0, 2, 1)
+    assert every.leads == [500, 700] and every.median_lead == 700
+    text = targets_table(rows)
+    assert "| | a | b | all | target |" in text
+    lines = text.splitlines()
+    agreement = "| verdict = the run's confirmed cause, where one is |"
+    assert next(x for x in lines if x.startswith(agreement)).endswith(
+        "| 1 / 1 | 0 / 1 | **1 / 2 (50%)** | >= 80% |"
+    )
+    assert "| false alarms | 1 / 1 | 0 / 1 | **1 / 2 (50%)** | <= 20% |" in text
+    own = "| the verdict's own intervention: confirmed / refuted / inconclusive / not tested |"
+    assert next(x for x in lines if x.startswith(own)).endswith(
+        "| 1 / 1 / 0 / 0 | 0 / 0 / 0 / 1 | 1 / 1 / 0 / 1 |  |"
+    )

@@ -1,0 +1,125 @@
+"""The diagnosis suite's targets (docs/diagnosis.md), counted on rows of `examples.diagnosis_suite`
+and tabulated per part (the sweep a run belongs to: 'part/name-seed0') beside all of them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, REFUTED
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the targets count over a set of rows (each row: significant, verdict, truth, the
+    verdict's own outcome, warning, min_step)."""
+
+    degrading: int  # runs with a significant dip
+    known: int  # ... with a ground truth (confirmed already)
+    agree: int  # verdict = truth, over the known ones
+    caused: int  # degrading runs whose truth is a confirmed cause
+    agree_caused: int
+    decided: int  # ... whose truth is a cause or "none"
+    agree_decided: int
+    own: Counter  # the verdict's own intervention: confirmed / refuted / inconclusive / not tested
+    truths: Counter
+    others: int  # runs with no significant dip
+    called: int  # ... that the verdict calls degrading
+    in_time: int  # degrading runs warned before their lowest return
+    alarms: int  # non-degrading runs warned
+    leads: list[int]  # steps from the warning to the lowest return, in-time warnings
+
+    @property
+    def median_lead(self) -> int | None:
+        return self.leads[len(self.leads) // 2] if self.leads else None
+
+
+def count(rows: list[dict]) -> Counts:
+    """The targets' counts; rows not confirmed yet (truth '?') are left out of the agreement."""
+    degrading = [r for r in rows if r["significant"]]
+    known = [r for r in degrading if r["truth"] != "?"]
+    decided = [r for r in known if r["truth"] != INCONCLUSIVE]
+    caused = [r for r in decided if r["truth"] != NONE]
+    others = [r for r in rows if not r["significant"]]
+    timely = [r for r in degrading if r["warning"] is not None and r["warning"] < r["min_step"]]
+    return Counts(
+        degrading=len(degrading),
+        known=len(known),
+        agree=sum(r["verdict"] == r["truth"] for r in known),
+        caused=len(caused),
+        agree_caused=sum(r["verdict"] == r["truth"] for r in caused),
+        decided=len(decided),
+        agree_decided=sum(r["verdict"] == r["truth"] for r in decided),
+        own=Counter(r["own"] for r in known),
+        truths=Counter(r["truth"] for r in known),
+        others=len(others),
+        called=sum(r["verdict"] != NONE for r in others),
+        in_time=len(timely),
+        alarms=sum(r["warning"] is not None for r in others),
+        leads=sorted(r["min_step"] - r["warning"] for r in timely),
+    )
+
+
+def _ratio(k: int, n: int, bold: bool = False) -> str:
+    text = f"{k} / {n}" + (f" ({100 * k / n:.0f}%)" if bold and n else "")
+    return f"**{text}**" if bold else text
+
+
+def targets_table(rows: list[dict]) -> str:
+    """One column per part and one for all: agreement (over runs with a confirmed cause, the
+    decided ones, all degrading ones), the verdict's own intervention, the false calls, the
+    warning's timeliness, false alarms and lead; the targets in the last column."""
+    parts = sorted({r["run"].split("/", 1)[0] for r in rows})
+    groups = [[r for r in rows if r["run"].split("/", 1)[0] == p] for p in parts]
+    counts = [count(g) for g in groups] + [count(rows)]
+    last = len(counts) - 1
+
+    def line(title: str, cell, target: str = "") -> str:
+        cells = [cell(c, i == last) for i, c in enumerate(counts)]
+        return f"| {title} | " + " | ".join(cells) + f" | {target} |"
+
+    return "\n".join(
+        [
+            "| | " + " | ".join(parts) + " | all | target |",
+            "|---" * (len(parts) + 3) + "|",
+            line("runs (degrading)", lambda c, _: f"{c.degrading + c.others} ({c.degrading})"),
+            line(
+                "verdict = the run's confirmed cause, where one is",
+                lambda c, b: _ratio(c.agree_caused, c.caused, b),
+                ">= 80%",
+            ),
+            line(
+                "verdict = the run's truth, where it is decided (a cause or none)",
+                lambda c, b: _ratio(c.agree_decided, c.decided, b),
+            ),
+            line(
+                "verdict = the run's truth, every degrading run",
+                lambda c, b: _ratio(c.agree, c.known, b),
+            ),
+            line(
+                "truth: confirmed / none / inconclusive",
+                lambda c, _: f"{c.caused} / {c.truths[NONE]} / {c.truths[INCONCLUSIVE]}",
+            ),
+            line(
+                "the verdict's own intervention: confirmed / refuted / inconclusive / not tested",
+                lambda c, _: " / ".join(
+                    str(c.own[k]) for k in (CONFIRMED, REFUTED, INCONCLUSIVE, "not tested")
+                ),
+            ),
+            line(
+                "no significant degradation called one",
+                lambda c, b: _ratio(c.called, c.others, False),
+                "<= 1",
+            ),
+            line(
+                "warning before the lowest return",
+                lambda c, b: _ratio(c.in_time, c.degrading, b),
+                ">= 80%",
+            ),
+            line("false alarms", lambda c, b: _ratio(c.alarms, c.others, b), "<= 20%"),
+            line(
+                "median lead of the warning (steps)",
+                lambda c, _: "n/a" if c.median_lead is None else f"{c.median_lead:,}",
+            ),
+        ]
+    )
