@@ -436,3 +436,34 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
     assert result is not None and result.confirmed is not None
     assert result.confirmed.cause == "gradient"  # the truth: the earliest confirmed
     assert result.interventions[2].outcome(result.min_share) == "confirmed"  # and the verdict's
+
+
+def test_a_failed_counterfactual_run_is_retried_and_stops_the_measurement(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Rerunning --confirm retries the runs that failed; a run that fails again is an error
+    naming it, not a verdict measured without it."""
+    from types import SimpleNamespace
+
+    import wsdiag.sweep.confirm as confirm
+
+    calls: list[dict] = []
+    errors = {"extrapolation-seed1": "dataset 'x' is not on this machine"}
+
+    def run_plan(plan, backend, **kwargs):
+        calls.append(kwargs)
+        jobs = {j.name: {"state": "failed" if j.name in errors else "done",
+                         "error": errors.get(j.name)} for j in plan.jobs}  # fmt: skip
+        return SimpleNamespace(jobs=jobs, names=lambda s: [n for n, e in jobs.items()
+                                                           if e["state"] == s])  # fmt: skip
+
+    monkeypatch.setattr(confirm, "run_plan", run_plan)
+    monkeypatch.setattr(confirm, "make_backend", lambda *args: None)
+    jobs = [SimpleNamespace(name=n) for n in ("original-seed1", "extrapolation-seed1")]
+    plan = SimpleNamespace(jobs=jobs, root=tmp_path)
+    failed = r"1 counterfactual run\(s\) failed \(extrapolation-seed1: dataset 'x' is not on"
+    with pytest.raises(WsdiagError, match=failed):
+        confirm._run_jobs(plan, "local", None, 1, 1, Console(file=io.StringIO()))
+    assert calls[0]["retry_failed"] is True
+    errors.clear()
+    confirm._run_jobs(plan, "local", None, 1, 1, Console(file=io.StringIO()))  # all done: fine

@@ -297,7 +297,7 @@ def test_the_suite_tables_come_again_from_a_record(tmp_path: Path, capsys, monke
     monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--records", str(record)])
     diagnosis_suite.main()
     out = capsys.readouterr().out
-    assert "verdict = confirmed cause in 1/1" in out
+    assert "verdict = truth in 1/1" in out
     assert "| run | degrading | dip | verdict | truth | extrapolation | spiral | drift |" in out
     row = "| p/a-seed0 | yes | 933 | extrapolation | extrapolation | 68% [38, 94] |  | 7% | 100 |"
     assert row in out

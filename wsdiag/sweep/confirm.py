@@ -93,17 +93,27 @@ def check_confirm_options(
 
 def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, threads: int,
               console: Console) -> None:  # fmt: skip
-    """Run what is left of `plan` with a progress display; name the failed runs."""
+    """Run what is left of `plan` with a progress display, the runs that failed before again
+    (rerunning `--confirm` is how one continues); name the failed runs and refuse to measure
+    with them missing."""
     if not plan.jobs:
         return
     progress = SweepProgress(console, jobs)
     try:
         state = run_plan(plan, make_backend(backend, address), jobs=jobs, threads=threads,
-                         progress=progress)  # fmt: skip
+                         retry_failed=True, progress=progress)  # fmt: skip
     finally:
         progress.close()
-    for name in state.names("failed"):
+    failed = [j.name for j in plan.jobs if j.name in state.names("failed")]
+    for name in failed:
         console.print(f"[red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
+    if failed:
+        first = state.jobs[failed[0]]["error"]
+        raise WsdiagError(
+            f"{len(failed)} counterfactual run(s) failed ({failed[0]}: {first}); the finished "
+            f"ones are kept: fix the cause and rerun to retry the others (logs: "
+            f"{plan.root / 'logs'})"
+        )
 
 
 def confirm_run(
