@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # The CPU build of torch is installed first so that nothing later pulls CUDA wheels.
 # Users with a GPU: make setup TORCH_SPEC="torch" (or any pip requirement they prefer).
 TORCH_SPEC ?= torch==2.13.0
+# The tested versions of everything else (constraints.txt); `make setup CONSTRAINTS=` lifts them.
+CONSTRAINTS ?= constraints.txt
 DEMO_CONFIG ?= wsdiag/configs/demo.toml
 RUNS ?= runs
 
@@ -12,11 +14,11 @@ RUNS ?= runs
 
 setup: $(BIN)/.installed
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[dev,ray,tensorboard,sb3,robotics]"
+	$(BIN)/pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[dev,ray,tensorboard,sb3,robotics]"
 	touch $@
 
 test: setup

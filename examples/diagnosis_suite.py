@@ -61,7 +61,7 @@ from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.atomic import atomic_write_text
 from wsdiag.config import ProbesConfig, to_dict
 from wsdiag.errors import WsdiagError
-from wsdiag.rundir import AGENT_FILE, is_complete, resolve_checkpoint
+from wsdiag.rundir import AGENT_FILE, META_FILE, is_complete, resolve_checkpoint
 from wsdiag.sweep.counterfactual import pretrained_path
 from wsdiag.sweep.spec import load_sweep
 
@@ -176,8 +176,17 @@ def rows(
             "intervals": intervals,  # per cause, with 2 seeds or more: the share's interval
             "seeds": max((i.share.n for i in interventions if i.share), default=0),
             "experiment": experiment_key(run),  # equal keys: the same experiment
+            "versions": _versions(run_dir),  # the libraries it ran with (meta.json)
         })  # fmt: skip
     return out
+
+
+def _versions(run_dir: Path) -> dict | None:
+    """The library versions a run recorded in its meta.json (None where it has none)."""
+    try:
+        return json.loads((run_dir / META_FILE).read_text()).get("versions")
+    except (OSError, ValueError):
+        return None
 
 
 def write_record(items: list[dict], path: Path) -> None:

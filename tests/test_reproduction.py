@@ -137,6 +137,7 @@ def test_the_paired_diagnosis_reads_the_sweeps_own_counterfactual(sweep_folder: 
     runs = sweep_folder / "runs"
     table = paired_table(runs, "plain", "actor-critic", "extrapolation").splitlines()
     items = {r["run"]: r for r in rows(runs)}
+    assert items["plain-seed0"]["versions"]["torch"].startswith("2.")  # from its meta.json
     for seed in (0, 1):
         d, d2 = items[f"plain-seed{seed}"]["dip"], items[f"actor-critic-seed{seed}"]["dip"]
         (line,) = [x for x in table if x.startswith(f"| {seed} |")]
