@@ -176,17 +176,19 @@ def rows(
             "intervals": intervals,  # per cause, with 2 seeds or more: the share's interval
             "seeds": max((i.share.n for i in interventions if i.share), default=0),
             "experiment": experiment_key(run),  # equal keys: the same experiment
-            "versions": _versions(run_dir),  # the libraries it ran with (meta.json)
+            **_provenance(run_dir),  # the libraries and processor it ran with (meta.json)
         })  # fmt: skip
     return out
 
 
-def _versions(run_dir: Path) -> dict | None:
-    """The library versions a run recorded in its meta.json (None where it has none)."""
+def _provenance(run_dir: Path) -> dict:
+    """The library versions and processor a run recorded in its meta.json (None where it has
+    none): its results repeat step for step only where both agree."""
     try:
-        return json.loads((run_dir / META_FILE).read_text()).get("versions")
+        meta = json.loads((run_dir / META_FILE).read_text())
     except (OSError, ValueError):
-        return None
+        meta = {}
+    return {"versions": meta.get("versions"), "cpu": meta.get("cpu")}
 
 
 def write_record(items: list[dict], path: Path) -> None:

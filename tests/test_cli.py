@@ -97,6 +97,7 @@ def test_train_tiny_run_and_resume_complete(tmp_path: Path) -> None:
     assert "eval/baseline_return" in set(read_metrics(run_dir).key)
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["device"] == "cpu" and meta["device_requested"] == "cpu"  # the demo's device
+    assert meta["cpu"]["torch_capability"] and meta["cpu"]["machine"]  # what decides the floats
     again = _invoke("train", "--resume", str(run_dir))
     assert again.exit_code == 0 and "already complete" in again.stderr
     quiet = _invoke("train", "--resume", str(run_dir), "--quiet")

@@ -1,7 +1,7 @@
 """The run directory: its file names, the phase schedule a config implies, and its readers.
 
     <run>/config.toml        the resolved config, as run
-    <run>/meta.json          versions, git SHA, seed, host, command
+    <run>/meta.json          versions, git SHA, seed, host, command, device, cpu
     <run>/metrics.parquet    long form: step, phase, key, value
     <run>/events.jsonl       one JSON object per line
     <run>/probes/            step_<n>.npz / .json, probe_set.npz, frozen_agent.pt

@@ -24,6 +24,26 @@ def versions() -> dict[str, str]:
 
 
 @cache
+def cpu() -> dict[str, str]:
+    """The processor, which with the versions decides a CPU run's floating-point results: its
+    model (/proc/cpuinfo where there is one), architecture and torch's kernel level
+    (`ATEN_CPU_CAPABILITY`, e.g. AVX512 or AVX2). Runs are step-for-step repeatable where these
+    and the versions agree, and only there."""
+    model = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return {"model": model, "machine": platform.machine(),
+            "torch_capability": str(torch.backends.cpu.get_cpu_capability())}  # fmt: skip
+
+
+@cache
 def git_sha() -> str | None:
     """The commit of the wsdiag source tree, when it is a git checkout."""
     try:

@@ -13,7 +13,7 @@ import torch
 from wsdiag.config import Config, dump_config
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import CONFIG_FILE, META_FILE
-from wsdiag.versions import git_sha, versions
+from wsdiag.versions import cpu, git_sha, versions
 
 
 def resolve_device(name: str) -> str:
@@ -70,6 +70,7 @@ def create_run_dir(
         "seed": config.seed,
         "device": device_name(device),
         "device_requested": config.device,
+        "cpu": cpu(),
         "host": platform.node(),
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
