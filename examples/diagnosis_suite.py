@@ -237,8 +237,9 @@ def recorded_outcomes(row: dict, min_share: float | None = None) -> dict[str, st
 def tables(items: list[dict]) -> str:
     """The confusion table (verdict vs confirmed cause, runs with a ground truth), the warning's
     timeliness and false alarms, and one line per run."""
-    c = count(judged(items))
-    known = [r for r in items if r["significant"] and r["confirmed"] != "?"]
+    items = judged(items)
+    c = count(items)
+    known = [r for r in items if r["significant"] and r["truth"] != "?"]
     named = sum(r["confirmed"] in r.get("named", [r["verdict"]]) for r in known)
     lead = "n/a" if c.median_lead is None else c.median_lead
     lines = [f"runs: {len(items)}, significantly degrading: "
@@ -253,10 +254,10 @@ def tables(items: list[dict]) -> str:
              f"refuted, {c.own[INCONCLUSIVE]} inconclusive, {c.own['not tested']} not tested",
              "", "| verdict \\ truth | "]  # fmt: skip
     verdicts = sorted({r["verdict"] for r in known})
-    columns = [*sorted({_truth(r) for r in known} - {NONE, INCONCLUSIVE}), NONE, INCONCLUSIVE]
+    columns = [*sorted({r["truth"] for r in known} - {NONE, INCONCLUSIVE}), NONE, INCONCLUSIVE]
     lines[-1] += " | ".join(columns) + " |"
     lines.append("|---" * (len(columns) + 1) + "|")
-    counts = Counter((r["verdict"], _truth(r)) for r in known)
+    counts = Counter((r["verdict"], r["truth"]) for r in known)
     for v in verdicts:
         lines.append(f"| {v} | " + " | ".join(str(counts[(v, t)]) for t in columns) + " |")
     lines += [
@@ -275,7 +276,7 @@ def tables(items: list[dict]) -> str:
     for r in items:
         shares = [_share_cell(r, k) for k in tested]
         lines.append(f"| {r['run']} | {'yes' if r['significant'] else 'no'} | {r['dip']:.0f} | "
-                     f"{r['verdict']} | {_truth(r)} | " + " | ".join(shares) + " | "
+                     f"{r['verdict']} | {r['truth']} | " + " | ".join(shares) + " | "
                      f"{r['warning']} | {r['min_step']} |")  # fmt: skip
     return "\n".join(lines)
 

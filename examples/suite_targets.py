@@ -78,48 +78,35 @@ def targets_table(rows: list[dict]) -> str:
         cells = [cell(c, i == last) for i, c in enumerate(counts)]
         return f"| {title} | " + " | ".join(cells) + f" | {target} |"
 
-    return "\n".join(
-        [
-            "| | " + " | ".join(parts) + " | all | target |",
-            "|---" * (len(parts) + 3) + "|",
-            line("runs (degrading)", lambda c, _: f"{c.degrading + c.others} ({c.degrading})"),
-            line(
-                "verdict = the run's confirmed cause, where one is",
-                lambda c, b: _ratio(c.agree_caused, c.caused, b),
-                ">= 80%",
-            ),
-            line(
-                "verdict = the run's truth, where it is decided (a cause or none)",
-                lambda c, b: _ratio(c.agree_decided, c.decided, b),
-            ),
-            line(
-                "verdict = the run's truth, every degrading run",
-                lambda c, b: _ratio(c.agree, c.known, b),
-            ),
-            line(
-                "truth: confirmed / none / inconclusive",
-                lambda c, _: f"{c.caused} / {c.truths[NONE]} / {c.truths[INCONCLUSIVE]}",
-            ),
-            line(
-                "the verdict's own intervention: confirmed / refuted / inconclusive / not tested",
-                lambda c, _: " / ".join(
-                    str(c.own[k]) for k in (CONFIRMED, REFUTED, INCONCLUSIVE, "not tested")
-                ),
-            ),
-            line(
-                "no significant degradation called one",
-                lambda c, b: _ratio(c.called, c.others, False),
-                "<= 1",
-            ),
-            line(
-                "warning before the lowest return",
-                lambda c, b: _ratio(c.in_time, c.degrading, b),
-                ">= 80%",
-            ),
-            line("false alarms", lambda c, b: _ratio(c.alarms, c.others, b), "<= 20%"),
-            line(
-                "median lead of the warning (steps)",
-                lambda c, _: "n/a" if c.median_lead is None else f"{c.median_lead:,}",
-            ),
-        ]
-    )
+    def ratio(k: str, n: str, target: str = "", bold: bool = True) -> tuple:
+        """A line of k / n (bold, with its percentage, in the column of all)."""
+        return (lambda c, b: _ratio(getattr(c, k), getattr(c, n), b and bold)), target
+
+    own = (CONFIRMED, REFUTED, INCONCLUSIVE, "not tested")
+    lines = {
+        "runs (degrading)": (lambda c, _: f"{c.degrading + c.others} ({c.degrading})", ""),
+        "verdict = the run's confirmed cause, where one is": ratio(
+            "agree_caused", "caused", ">= 80%"
+        ),
+        "verdict = the run's truth, where it is decided (a cause or none)": ratio(
+            "agree_decided", "decided"
+        ),
+        "verdict = the run's truth, every degrading run": ratio("agree", "known"),
+        "truth: confirmed / none / inconclusive": (
+            lambda c, _: f"{c.caused} / {c.truths[NONE]} / {c.truths[INCONCLUSIVE]}",
+            "",
+        ),
+        "the verdict's own intervention: " + " / ".join(own): (
+            lambda c, _: " / ".join(str(c.own[k]) for k in own),
+            "",
+        ),
+        "no significant degradation called one": ratio("called", "others", "<= 1", bold=False),
+        "warning before the lowest return": ratio("in_time", "degrading", ">= 80%"),
+        "false alarms": ratio("alarms", "others", "<= 20%"),
+        "median lead of the warning (steps)": (
+            lambda c, _: "n/a" if c.median_lead is None else f"{c.median_lead:,}",
+            "",
+        ),
+    }
+    head = ["| | " + " | ".join(parts) + " | all | target |", "|---" * (len(parts) + 3) + "|"]
+    return "\n".join(head + [line(title, *spec) for title, spec in lines.items()])
