@@ -43,7 +43,10 @@ def diagnose(
     threads: Annotated[int, typer.Option(help="Torch threads (Ray: CPUs) per run.")] = 1,
     until_confirmed: Annotated[
         bool,
-        typer.Option(help="Test the causes in the chain's order; stop at the first confirmed."),
+        typer.Option(
+            help="Test the causes in the chain's order; stop at the first confirmed (and the "
+            "verdict's own cause)."
+        ),
     ] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the counterfactual runs and stop.")] = False,
     force: Annotated[

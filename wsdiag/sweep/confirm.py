@@ -104,7 +104,7 @@ def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, thr
                          retry_failed=True, progress=progress)  # fmt: skip
     finally:
         progress.close()
-    failed = [j.name for j in plan.jobs if j.name in state.names("failed")]
+    failed = sorted({j.name for j in plan.jobs} & set(state.names("failed")))
     for name in failed:
         console.print(f"[red]failed[/] {name}: {state.jobs[name]['error']}", soft_wrap=True)
     if failed:
