@@ -112,17 +112,29 @@ def experiment_key(run: Run) -> str | None:
 
 
 def distinct(items: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
-    """The rows with each experiment once (the first row of each `experiment` key; rows
-    recorded without a key are all kept), and (run, the run it repeats) for the others."""
-    firsts: dict[str, str] = {}
-    kept, repeats = [], []
+    """The rows with each experiment once, and (run, the run it repeats) for the others.
+
+    Of the rows of one `experiment` key (one scenario that is another's experiment, or one run
+    recorded twice, e.g. on two machines of one processor kind) the first with a ground truth
+    (`confirmed` is not "?") is kept, or the first; it takes the place of the key's first row.
+    Rows recorded without a key are all kept."""
+    groups: dict[str, list[dict]] = {}
+    for r in items:
+        if r.get("experiment"):
+            groups.setdefault(r["experiment"], []).append(r)
+    chosen = {key: next((r for r in rows if r.get("confirmed", "?") != "?"), rows[0])
+              for key, rows in groups.items()}  # fmt: skip
+    kept, repeats, placed = [], [], set()
     for r in items:
         key = r.get("experiment")
-        first = firsts.setdefault(key, r["run"]) if key else r["run"]
-        if first == r["run"]:
+        if not key:
             kept.append(r)
-        else:
-            repeats.append((r["run"], first))
+            continue
+        if key not in placed:
+            placed.add(key)
+            kept.append(chosen[key])
+        if r is not chosen[key]:
+            repeats.append((r["run"], chosen[key]["run"]))
     return kept, repeats
 
 
@@ -428,7 +440,8 @@ def main() -> None:
             parser.exit(2, f"error: cannot write the record {args.record}: {e.strerror}\n")
     kept, repeats = distinct(items + fresh)
     for run, first in repeats:
-        print(f"counted once: {run} is the same experiment as {first}")
+        same = "recorded twice" if run == first else f"the same experiment as {first}"
+        print(f"counted once: {run} is {same}")
     print("\n" + tables(kept))
     print("\n" + scenario_tables(kept))
     print("\nthe targets, per part:\n\n" + targets_table(judged(kept)))

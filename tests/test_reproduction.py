@@ -252,6 +252,21 @@ def test_a_repeated_experiment_is_counted_once(capsys, monkeypatch, tmp_path: Pa
     assert "verdict = truth in 1/4" in out
 
 
+def test_a_run_recorded_twice_is_counted_once_with_its_ground_truth() -> None:
+    """One run in two records (its rerun without confirmations first): the row with a ground
+    truth is kept, in the first row's place, and the other is named as recorded twice."""
+    from examples import diagnosis_suite
+
+    row = {"significant": True, "verdict": "extrapolation", "warning": 100, "experiment": "k1"}
+    items = [{**row, "run": "p/a-seed0", "confirmed": "?"},
+             {**row, "run": "p/b-seed0", "confirmed": "?", "experiment": "k2"},
+             {**row, "run": "p/a-seed0", "confirmed": "extrapolation"}]  # fmt: skip
+    kept, repeats = diagnosis_suite.distinct(items)
+    assert [(r["run"], r["confirmed"]) for r in kept] == [
+        ("p/a-seed0", "extrapolation"), ("p/b-seed0", "?")]  # fmt: skip
+    assert repeats == [("p/a-seed0", "p/a-seed0")]
+
+
 def test_the_suite_confirms_each_experiment_once(tmp_path: Path, monkeypatch, capsys) -> None:
     """`run_suite` sweeps, then confirms every finished run but the repeats of an earlier
     experiment, one job each; a run without a key (its checkpoint not found) is confirmed."""
