@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from examples.suite_targets import count, targets_table
+from examples.suite_targets import UNCONFIRMED, count, targets_table
 from wsdiag.analysis.confirm import (
     CONFIRMED,
     INCONCLUSIVE,
@@ -122,8 +122,8 @@ def distinct(items: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
     for r in items:
         if r.get("experiment"):
             groups.setdefault(r["experiment"], []).append(r)
-    chosen = {key: next((r for r in rows if r.get("confirmed", "?") != "?"), rows[0])
-              for key, rows in groups.items()}  # fmt: skip
+    chosen = {key: next((r for r in rows if r.get("confirmed") not in (None, UNCONFIRMED)),
+                        rows[0]) for key, rows in groups.items()}  # fmt: skip
     kept, repeats, placed = [], [], set()
     for r in items:
         key = r.get("experiment")
@@ -165,7 +165,7 @@ def rows(
         intervals = {i.cause: [round(i.share.low, 4), round(i.share.high, 4)]
                      for i in interventions if i.share and i.share.n > 1}  # fmt: skip
         confirmed = confirmation.confirmed if confirmation else None
-        truth = confirmation.truth if confirmation else "?"  # "?": not confirmed yet
+        truth = confirmation.truth if confirmation else UNCONFIRMED
         if not s.diagnosis.significant:  # nothing to confirm: no degradation is the truth
             confirmed, confirmation, truth = None, True, NONE
         warning = run.collapse_warning
@@ -176,7 +176,7 @@ def rows(
             "significant": s.diagnosis.significant,
             "verdict": s.diagnosis.causes[0].cause if s.diagnosis.causes else NONE,
             "named": [c.cause for c in s.diagnosis.causes],  # the chain's cause, then branches
-            "confirmed": confirmed.cause if confirmed else (NONE if confirmation else "?"),
+            "confirmed": confirmed.cause if confirmed else (NONE if confirmation else UNCONFIRMED),
             "truth": truth,  # the confirmed cause, "none" (every one refuted), "inconclusive"
             "warning": replayed_warning(run, replay if isinstance(replay, str) else None)
             if replay
@@ -251,7 +251,7 @@ def tables(items: list[dict]) -> str:
     timeliness and false alarms, and one line per run."""
     items = judged(items)
     c = count(items)
-    known = [r for r in items if r["significant"] and r["truth"] != "?"]
+    known = [r for r in items if r["significant"] and r["truth"] != UNCONFIRMED]
     named = sum(r["confirmed"] in r.get("named", [r["verdict"]]) for r in known)
     lead = "n/a" if c.median_lead is None else c.median_lead
     lines = [f"runs: {len(items)}, significantly degrading: "
@@ -325,7 +325,7 @@ def scenario_rows(items: list[dict], min_share: float | None = None) -> list[dic
     min_share = Thresholds().confirm_share if min_share is None else min_share
     groups: dict[str, list[dict]] = {}
     for r in items:
-        if r["significant"] and r["confirmed"] != "?":
+        if r["significant"] and r["confirmed"] != UNCONFIRMED:
             groups.setdefault(scenario(r["run"]), []).append(r)
     out = []
     for name, runs in groups.items():

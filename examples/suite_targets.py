@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, REFUTED
 
+UNCONFIRMED = "?"  # the confirmed cause and truth of a row not confirmed yet
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -37,7 +39,7 @@ class Counts:
 def count(rows: list[dict]) -> Counts:
     """The targets' counts; rows not confirmed yet (truth '?') are left out of the agreement."""
     degrading = [r for r in rows if r["significant"]]
-    known = [r for r in degrading if r["truth"] != "?"]
+    known = [r for r in degrading if r["truth"] != UNCONFIRMED]
     decided = [r for r in known if r["truth"] != INCONCLUSIVE]
     caused = [r for r in decided if r["truth"] != NONE]
     others = [r for r in rows if not r["significant"]]

@@ -252,12 +252,15 @@ def test_a_repeated_experiment_is_counted_once(capsys, monkeypatch, tmp_path: Pa
     assert "verdict = truth in 1/4" in out
 
 
-def test_a_run_recorded_twice_is_counted_once_with_its_ground_truth() -> None:
+def test_a_run_recorded_twice_is_counted_once_with_its_ground_truth(
+    capsys, monkeypatch, tmp_path: Path
+) -> None:
     """One run in two records (its rerun without confirmations first): the row with a ground
     truth is kept, in the first row's place, and the other is named as recorded twice."""
     from examples import diagnosis_suite
 
-    row = {"significant": True, "verdict": "extrapolation", "warning": 100, "experiment": "k1"}
+    row = {"significant": True, "verdict": "extrapolation", "dip": 900.0, "named": [],
+           "warning": 100, "min_step": 1500, "shares": {}, "experiment": "k1"}  # fmt: skip
     items = [{**row, "run": "p/a-seed0", "confirmed": "?"},
              {**row, "run": "p/b-seed0", "confirmed": "?", "experiment": "k2"},
              {**row, "run": "p/a-seed0", "confirmed": "extrapolation"}]  # fmt: skip
@@ -265,6 +268,11 @@ def test_a_run_recorded_twice_is_counted_once_with_its_ground_truth() -> None:
     assert [(r["run"], r["confirmed"]) for r in kept] == [
         ("p/a-seed0", "extrapolation"), ("p/b-seed0", "?")]  # fmt: skip
     assert repeats == [("p/a-seed0", "p/a-seed0")]
+    record = tmp_path / "part.jsonl"
+    diagnosis_suite.write_record(items, record)
+    monkeypatch.setattr("sys.argv", ["diagnosis_suite", "--records", str(record)])
+    diagnosis_suite.main()
+    assert "counted once: p/a-seed0 is recorded twice" in capsys.readouterr().out
 
 
 def test_the_suite_confirms_each_experiment_once(tmp_path: Path, monkeypatch, capsys) -> None:
