@@ -13,7 +13,8 @@ from tests.conftest import tiny_config
 from wsdiag.config import WarmstartConfig
 from wsdiag.data.buffer import ORIGIN_OFFLINE, MixedReplay, ReplayBuffer
 from wsdiag.data.build import describe
-from wsdiag.data.minari_io import discounted_returns, read_episodes, require_local
+from wsdiag.data.minari_io import discounted_returns, require_local
+from wsdiag.data.minari_read import read_episodes
 from wsdiag.data.offline import load_offline_data, retained
 from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError

@@ -125,7 +125,7 @@ def test_dataset_dict_observations_flatten_in_the_same_order() -> None:
 
 def test_datasets_collected_from_a_dict_env_hold_flat_observations() -> None:
     from wsdiag.data.build import collect_dataset
-    from wsdiag.data.minari_io import read_episodes
+    from wsdiag.data.minari_read import read_episodes
     from wsdiag.data.offline import load_offline_data
 
     collect_dataset("test/goal/random-v0", env_id=GOAL, steps=50, seed=0, ref_episodes=1)

@@ -25,7 +25,10 @@ def buffer_megabytes(capacity: int = 1_000_000) -> float:
 
 
 def _write(dataset_id: str, steps: int) -> None:
-    from wsdiag.data.minari_io import Episode, write_dataset
+    import gymnasium as gym
+
+    from wsdiag.data.minari_io import Episode
+    from wsdiag.data.minari_write import NewDataset
 
     rng = np.random.default_rng(0)
     episodes = []
@@ -42,7 +45,8 @@ def _write(dataset_id: str, steps: int) -> None:
                 {"label": "expert", "seed": k},
             )
         )
-    write_dataset(dataset_id, episodes, "HalfCheetah-v5", algorithm_name="bench")
+    with NewDataset(dataset_id) as out:
+        out.write(episodes, gym.spec("HalfCheetah-v5"), algorithm_name="bench")
 
 
 def run(steps: int = 1_000_000) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from wsdiag.analysis.run import Run
 from wsdiag.analysis.safety import var_cvar
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.data.build import normalised_score
-from wsdiag.data.minari_io import read_metadata
+from wsdiag.data.minari_read import read_metadata
 
 Groups = dict[str, list[Run]]
 

@@ -23,19 +23,20 @@ def check_inputs(config: Config) -> None:
     agent), the local dataset (a CUDA device is checked when the run starts)."""
     from wsdiag.agents.checkpoint import load_checkpoint
     from wsdiag.agents.sb3 import check_warm_start, import_sb3
-    from wsdiag.data.minari_io import require_local
+    from wsdiag.data.offline import check_dataset
     from wsdiag.envs import check_env, make_env
 
     check_env(config.env.id, config.env.imports)
     if config.pretrain.source == "checkpoint":
         load_checkpoint(config.pretrain.path)
-    if config.pretrain.source == "sb3":
+    if config.pretrain.source in ("sb3", "offline"):
         env = make_env(config.env.id, config.env.max_episode_steps, config.env.kwargs,
                        config.env.imports)  # fmt: skip
+    if config.pretrain.source == "sb3":
         model = import_sb3(config.pretrain.path, config.pretrain, env)
         check_warm_start(model, config.finetune, config.warmstart.load)
     if config.pretrain.source == "offline":
-        require_local(config.pretrain.dataset)
+        check_dataset(config.pretrain.dataset, env)
 
 
 @app.command()

@@ -153,8 +153,14 @@ def list_datasets(debug: Debug = False) -> None:
         for column in ("episodes", "steps", "mean return", "normalised"):
             table.add_column(column, justify="right")
         table.add_column("labels (transitions)")
+        unreadable: dict[str, str] = {}
         for dataset_id in ids:
-            info = describe(dataset_id)
+            try:
+                info = describe(dataset_id)
+            except WsdiagError as exc:  # one broken dataset must not hide the others
+                unreadable[dataset_id] = str(exc)
+                table.add_row(dataset_id, "?", *[""] * 4, "[red]unreadable[/] (below)")
+                continue
             labels = ", ".join(f"{k}: {v}" for k, v in info.labels.items())
             table.add_row(
                 dataset_id,
@@ -166,6 +172,8 @@ def list_datasets(debug: Debug = False) -> None:
                 labels,
             )
         Console().print(table)
+        for dataset_id, reason in unreadable.items():
+            console.print(f"[yellow]unreadable[/] {dataset_id}: {reason}", soft_wrap=True)
 
 
 @app.command()

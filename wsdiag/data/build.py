@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from wsdiag.data.collect import agent_policy, mean_return, random_policy, rollout
-from wsdiag.data.minari_io import Episode, read_episodes, read_metadata, write_dataset
+from wsdiag.data.minari_io import Episode
+from wsdiag.data.minari_read import env_id_of, read_episodes, read_metadata
+from wsdiag.data.minari_write import NewDataset
 from wsdiag.data.mix import concatenate, contaminate
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
@@ -56,29 +60,30 @@ def collect_dataset(
     agent = None if isinstance(policy, str) and policy == RANDOM else policy
     if env_id is None:
         raise WsdiagError("--env is needed with a random policy")
-    env = make_env(env_id, None, env_kwargs, env_imports)
-    act_dim = space_dims(env)[1]
-    act = random_policy(act_dim, rng) if agent is None else agent_policy(agent, noise, rng)
-    label = label or _default_label(dataset_id)
-    name = RANDOM if agent is None else (policy_name or type(agent).__name__)
-    episodes = rollout(env, act, steps, seed, {"policy": name, "label": label, "noise": noise})
-    ref_seed = seed + REF_SEED_OFFSET
-    ref_min = mean_return(env, random_policy(act_dim, np.random.default_rng(ref_seed)),
-                          ref_episodes, ref_seed)  # fmt: skip
-    ref_agent = ref_agent if ref_agent is not None else agent
-    if ref_max is None and ref_agent is not None:
-        ref_max = mean_return(env, agent_policy(ref_agent, 0.0, rng), ref_episodes, ref_seed)
-    write_dataset(
-        dataset_id,
-        episodes,
-        env_id,
-        env_kwargs=env_kwargs,
-        observation_space=env.observation_space,
-        algorithm_name=f"wsdiag:{name}",
-        ref_min_score=ref_min,
-        ref_max_score=ref_max,
-        description=f"{steps} steps of {name} (noise {noise}) on {env_id}, label {label}",
-    )
+    with NewDataset(dataset_id) as out:  # the id and the root checked before any step
+        env = make_env(env_id, None, env_kwargs, env_imports)
+        act_dim = space_dims(env)[1]
+        act = random_policy(act_dim, rng) if agent is None else agent_policy(agent, noise, rng)
+        label = label or _default_label(dataset_id)
+        name = RANDOM if agent is None else (policy_name or type(agent).__name__)
+        episodes = rollout(env, act, steps, seed, {"policy": name, "label": label, "noise": noise})
+        ref_seed = seed + REF_SEED_OFFSET
+        ref_min = mean_return(env, random_policy(act_dim, np.random.default_rng(ref_seed)),
+                              ref_episodes, ref_seed)  # fmt: skip
+        ref_agent = ref_agent if ref_agent is not None else agent
+        if ref_max is None and ref_agent is not None:
+            ref_max = mean_return(env, agent_policy(ref_agent, 0.0, rng), ref_episodes, ref_seed)
+        spec = gym.spec(env_id)  # the user's own choice (--env), with its kwargs
+        spec = dataclasses.replace(spec, kwargs={**spec.kwargs, **(env_kwargs or {})})
+        out.write(
+            episodes,
+            spec,
+            observation_space=env.observation_space,
+            algorithm_name=f"wsdiag:{name}",
+            ref_min_score=ref_min,
+            ref_max_score=ref_max,
+            description=f"{steps} steps of {name} (noise {noise}) on {env_id}, label {label}",
+        )
     return episodes
 
 
@@ -88,7 +93,7 @@ def _default_label(dataset_id: str) -> str:
 
 
 def _env_id(dataset_id: str) -> str:
-    return read_metadata(dataset_id)["env_spec"]["id"]
+    return env_id_of(read_metadata(dataset_id))
 
 
 def _refs(dataset_id: str) -> dict[str, float | None]:
@@ -101,17 +106,17 @@ def mix_dataset(base_id: str, other_id: str, percent: float, out_id: str) -> lis
     env_id = _env_id(base_id)
     if _env_id(other_id) != env_id:
         raise WsdiagError(f"'{base_id}' is for {env_id}, '{other_id}' for {_env_id(other_id)}")
-    episodes = contaminate(
-        read_episodes(base_id), read_episodes(other_id), percent, base_id, other_id
-    )
-    write_dataset(
-        out_id,
-        episodes,
-        env_id,
-        algorithm_name="wsdiag:mix",
-        **_refs(base_id),
-        description=f"{base_id} with its last {percent:g}% of transitions from {other_id}",
-    )
+    with NewDataset(out_id) as out:
+        episodes = contaminate(
+            read_episodes(base_id), read_episodes(other_id), percent, base_id, other_id
+        )
+        out.write(
+            episodes,
+            read_metadata(base_id),
+            algorithm_name="wsdiag:mix",
+            **_refs(base_id),
+            description=f"{base_id} with its last {percent:g}% of transitions from {other_id}",
+        )
     return episodes
 
 
@@ -120,15 +125,15 @@ def concat_dataset(dataset_ids: list[str], out_id: str) -> list[Episode]:
     envs = {i: _env_id(i) for i in dataset_ids}
     if len(set(envs.values())) != 1:
         raise WsdiagError(f"datasets of different environments: {envs}")
-    episodes = concatenate({i: read_episodes(i) for i in dataset_ids})
-    write_dataset(
-        out_id,
-        episodes,
-        envs[dataset_ids[0]],
-        algorithm_name="wsdiag:concat",
-        **_refs(dataset_ids[-1]),
-        description=f"concatenation of {', '.join(dataset_ids)}",
-    )
+    with NewDataset(out_id) as out:
+        episodes = concatenate({i: read_episodes(i) for i in dataset_ids})
+        out.write(
+            episodes,
+            read_metadata(dataset_ids[0]),
+            algorithm_name="wsdiag:concat",
+            **_refs(dataset_ids[-1]),
+            description=f"concatenation of {', '.join(dataset_ids)}",
+        )
     return episodes
 
 

@@ -17,13 +17,8 @@ import torch
 
 from wsdiag.config import WarmstartConfig
 from wsdiag.data.buffer import ORIGIN_OFFLINE, MixedReplay, ReplayBuffer
-from wsdiag.data.minari_io import (
-    flat_shape,
-    read_episodes,
-    read_metadata,
-    require_local,
-    to_transitions,
-)
+from wsdiag.data.minari_io import to_transitions
+from wsdiag.data.minari_read import check_episodes, flat_shape, read_episodes, read_metadata
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.errors import WsdiagError
 
@@ -82,7 +77,17 @@ class OfflineData:
 
 def load_offline_data(dataset_id: str, env: gym.Env, gamma: float) -> OfflineData:
     """Read a local dataset for `env` (shapes checked) with actions rescaled to [-1, 1]."""
-    require_local(dataset_id)
+    meta = check_dataset(dataset_id, env)
+    space = env.unwrapped.action_space
+    arrays, labels = to_transitions(read_episodes(dataset_id), space.low, space.high, gamma)
+    return OfflineData(
+        dataset_id, arrays, labels, meta.get("ref_min_score"), meta.get("ref_max_score")
+    )
+
+
+def check_dataset(dataset_id: str, env: gym.Env) -> dict:
+    """The metadata of a local dataset whose spaces fit `env` and whose data file opens whole
+    (checked before any step of a run that trains on it)."""
     meta = read_metadata(dataset_id)
     obs_shape = flat_shape(meta["observation_space"])
     act_shape = tuple(meta["action_space"]["shape"])
@@ -91,11 +96,8 @@ def load_offline_data(dataset_id: str, env: gym.Env, gamma: float) -> OfflineDat
             f"dataset '{dataset_id}' has observations {obs_shape} and actions {act_shape}; the "
             f"environment has {env.observation_space.shape} and {env.action_space.shape}"
         )
-    space = env.unwrapped.action_space
-    arrays, labels = to_transitions(read_episodes(dataset_id), space.low, space.high, gamma)
-    return OfflineData(
-        dataset_id, arrays, labels, meta.get("ref_min_score"), meta.get("ref_max_score")
-    )
+    check_episodes(dataset_id, meta)
+    return meta
 
 
 def retained(data: OfflineData, ws: WarmstartConfig, seed: int) -> OfflineData | None:

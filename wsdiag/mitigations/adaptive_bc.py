@@ -142,7 +142,7 @@ def reference_returns(ctx: MitigationContext, p: Params) -> tuple[float, float, 
     low, high = p.ref_min, p.ref_max
     pre = ctx.config.pretrain
     if (low is None or high is None) and pre.source == "offline" and pre.dataset:
-        from wsdiag.data.minari_io import read_metadata
+        from wsdiag.data.minari_read import read_metadata
 
         meta = read_metadata(pre.dataset)
         low = meta.get("ref_min_score") if low is None else low

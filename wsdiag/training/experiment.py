@@ -28,8 +28,7 @@ from wsdiag.analysis.evidence import WarmStart
 from wsdiag.config import Config, load_config
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
-from wsdiag.data.minari_io import require_local
-from wsdiag.data.offline import OfflineData, load_offline_data, online_buffers
+from wsdiag.data.offline import OfflineData, check_dataset, load_offline_data, online_buffers
 from wsdiag.envs import check_env, make_env, space_dims
 from wsdiag.errors import WsdiagError
 from wsdiag.mitigations import apply_mitigation, apply_to_pretraining
@@ -86,7 +85,7 @@ class Experiment:
                 ws = config.warmstart
                 check_warm_start(self.given_pretrained, config.finetune, ws.load)
         if config.pretrain.source == "offline":
-            require_local(config.pretrain.dataset)
+            check_dataset(config.pretrain.dataset, self.env)
 
     @classmethod
     def create(
