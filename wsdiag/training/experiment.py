@@ -51,6 +51,7 @@ from wsdiag.training.loop import Loop
 from wsdiag.training.progress import progress_callback
 from wsdiag.training.recorder import Recorder
 from wsdiag.training.run_dir import create_run_dir, device_name, resolve_device
+from wsdiag.training.run_lock import RunLock
 from wsdiag.training.warm_start import behaviour_set, restore, warm_start
 
 
@@ -68,6 +69,7 @@ class Experiment:
         """Extra `callbacks` join each stage's loop after the built-in ones, before checkpoints."""
         SCHEMA.resolve(config)  # a Config built before wsdiag.mitigations loaded is checked too
         self.config, self.run_dir = config, Path(run_dir)
+        self.lock = RunLock(self.run_dir)  # before anything reads the run's history
         self.user_callbacks = list(callbacks)
         self.console = console or Console(stderr=True)
         self.progress = progress_callback(progress, self.console, config.eval.every)
@@ -124,6 +126,7 @@ class Experiment:
             if not is_complete(self.run_dir):
                 self.recorder.event("end")
             self.console.print(f"run already complete: {self.run_dir}")
+            self.lock.release()
             return self.run_dir
         if ckpt is not None:
             step, device = ckpt.loop_state["step"], device_name(self.device)
@@ -146,6 +149,7 @@ class Experiment:
             self.progress.close()
             if self.run_dir.exists():
                 self.recorder.flush()
+            self.lock.release()
         return self.run_dir
 
     def _pretrained(self, ckpt: Checkpoint | None) -> tuple[ActorCritic, Checkpoint]:
