@@ -169,7 +169,35 @@ def test_a_failed_start_leaves_no_run_directory(finished: Path, tmp_path: Path) 
              "--set", 'warmstart.load=["actor", "buffer"]', "--out", str(out)]  # fmt: skip
     for _ in range(2):  # the same name each time: nothing is left to make it -2
         _one_line_error(runner.invoke(app, [*args, *reuse]), "holds no buffer")
-        assert not out.exists() or not any(out.iterdir())
+        assert not out.exists()  # nor the --out folder the failed start made
+
+
+def test_paths_that_are_not_what_a_command_needs_are_one_line(
+    finished: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    export = ["export", str(finished), "--tensorboard", str(blocker)]
+    _one_line_error(runner.invoke(app, export), "Not a directory")
+    sweep = Path(__file__).parent.parent / "examples" / "sweeps" / "wsrl.toml"
+    _one_line_error(runner.invoke(app, ["sweep", str(sweep), "--out", str(blocker)]), "a-file")
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    _one_line_error(runner.invoke(app, ["report", str(loop)]), "loop")
+    run_dir = _copy(finished, tmp_path)
+    shutil.rmtree(run_dir / "checkpoints")
+    (run_dir / "checkpoints").write_text("")
+    _one_line_error(runner.invoke(app, ["train", "--resume", str(run_dir)]), "is a file")
+
+
+def test_confirming_a_run_without_its_pretrained_agent_starts_nothing(
+    finished: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(finished, tmp_path)
+    shutil.rmtree(run_dir / "checkpoints")
+    result = runner.invoke(app, ["diagnose", str(run_dir), "--confirm", "--force"])
+    assert result.exit_code == 2 and "cannot confirm" in result.stderr, result.output
+    assert not (run_dir / "counterfactual").exists()
 
 
 def test_resume_of_a_finished_run_changes_no_file(finished: Path, tmp_path: Path) -> None:

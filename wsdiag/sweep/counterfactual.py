@@ -131,8 +131,16 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     raw = read_toml(config_file)
     config = from_dict(raw)
     source = config.pretrain.source if config.pretrain.source in KEPT_SOURCES else "checkpoint"
-    values = [("pretrain.source", source), ("pretrain.path", pretrained_path(run_dir, config))]
-    return config, apply_values(raw, values)
+    path = pretrained_path(run_dir, config)
+    if source != "sb3":  # checked before any counterfactual run starts
+        try:
+            resolve_checkpoint(path)
+        except WsdiagError as exc:
+            raise WsdiagError(
+                f"cannot confirm {run_dir}: its counterfactual runs start from its pretrained "
+                f"agent, and {exc}"
+            ) from None
+    return config, apply_values(raw, [("pretrain.source", source), ("pretrain.path", path)])
 
 
 def holds_buffer(pretrained: str | Path) -> bool:

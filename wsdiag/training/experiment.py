@@ -50,7 +50,12 @@ from wsdiag.training.checkpoint import prune_checkpoints
 from wsdiag.training.loop import Loop
 from wsdiag.training.progress import progress_callback
 from wsdiag.training.recorder import Recorder
-from wsdiag.training.run_dir import create_run_dir, device_name, resolve_device
+from wsdiag.training.run_dir import (
+    create_run_dir,
+    device_name,
+    outermost_missing,
+    resolve_device,
+)
 from wsdiag.training.run_lock import RunLock
 from wsdiag.training.warm_start import behaviour_set, restore, warm_start
 
@@ -80,7 +85,9 @@ class Experiment:
         self.obs_dim, self.act_dim = space_dims(self.env)
         self.recorder = Recorder(self.run_dir, tensorboard=config.log.tensorboard)
         self.checkpoints = self.run_dir / CHECKPOINTS_DIR
-        self.created = False
+        if self.checkpoints.exists() and not self.checkpoints.is_dir():
+            raise WsdiagError(f"{self.checkpoints} is a file; a run keeps its checkpoints there")
+        self.created: Path | None = None  # what a failed start removes (set by `create`)
         if config.pretrain.path:  # fail now, not after the run has started
             self.given_pretrained.make_agent(self.obs_dim, self.act_dim)
             if config.pretrain.source == "sb3":
@@ -96,13 +103,14 @@ class Experiment:
         """A new run directory (in `out`, or exactly `run_dir`): resolved config, provenance."""
         check_env(config.env.id, config.env.imports)  # fail before creating anything
         device = resolve_device(config.device)
+        made = outermost_missing(Path(run_dir).parent if run_dir else Path(out))
         run_dir = create_run_dir(out, config, run_dir, device)
         try:
             exp = cls(config, run_dir, **kwargs)
         except WsdiagError:
-            shutil.rmtree(run_dir)
+            shutil.rmtree(made or run_dir)
             raise
-        exp.created = True  # a failed start then removes the directory
+        exp.created = made or run_dir  # a failed start then removes what it made
         exp.recorder.event("start", run=run_dir.name)
         return exp
 
@@ -143,7 +151,7 @@ class Experiment:
             raise
         except WsdiagError as exc:  # bad input found before any checkpoint: leave nothing behind
             if self.created and exc.exit_code == 2 and latest_checkpoint(self.run_dir) is None:
-                shutil.rmtree(self.run_dir, ignore_errors=True)
+                shutil.rmtree(self.created, ignore_errors=True)
             raise
         finally:
             self.progress.close()

@@ -57,6 +57,13 @@ def new_run_dir(out: Path, config: Config, exact: Path | None = None) -> Path:
     return run_dir
 
 
+def outermost_missing(folder: Path) -> Path | None:
+    """The outermost of `folder` and its parents that does not exist yet (None: it exists):
+    what making `folder` creates, and what a failed start removes again."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    return missing[-1] if missing else None
+
+
 def create_run_dir(
     out: Path, config: Config, exact: Path | None = None, device: str = "cpu"
 ) -> Path:
