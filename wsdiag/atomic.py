@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,3 +34,20 @@ def replace_symlink(link: Path, target: str) -> None:
         tmp.unlink()
     os.symlink(target, tmp)
     os.replace(tmp, link)
+
+
+# `.<name>.tmp<pid>` (the files and links written above), `.<name>.tmp` (checkpoint folders)
+TEMPORARY = re.compile(r"\..+\.tmp\d*")
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Remove what writes killed midway left in `folder`: the temporary siblings named above.
+    Only for a folder whose one writer is the caller (a run directory under its lock)."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if TEMPORARY.fullmatch(path.name):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)

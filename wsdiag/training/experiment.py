@@ -25,6 +25,7 @@ from wsdiag.agents import ActorCritic, make_agent
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
 from wsdiag.agents.sb3 import check_warm_start, import_sb3
 from wsdiag.analysis.evidence import WarmStart
+from wsdiag.atomic import remove_temporaries
 from wsdiag.config import Config, load_config
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
@@ -75,6 +76,8 @@ class Experiment:
         SCHEMA.resolve(config)  # a Config built before wsdiag.mitigations loaded is checked too
         self.config, self.run_dir = config, Path(run_dir)
         self.lock = RunLock(self.run_dir)  # before anything reads the run's history
+        for folder in (self.run_dir, self.run_dir / PROBES_DIR, self.run_dir / CHECKPOINTS_DIR):
+            remove_temporaries(folder)  # what a kill midway through a write left
         self.user_callbacks = list(callbacks)
         self.console = console or Console(stderr=True)
         self.progress = progress_callback(progress, self.console, config.eval.every)
@@ -172,6 +175,10 @@ class Experiment:
             )
         elif (self.checkpoints / PRETRAINED).exists():
             source = load_checkpoint(self.checkpoints / PRETRAINED)
+            if not any(e["event"] == "pretrain_end" for e in self.recorder.events):
+                self._pretrain_end(
+                    LoopState.from_json(source.loop_state)
+                )  # a kill came right after it was saved
         else:
             self._pretrain(ckpt if ckpt is not None and ckpt.stage == PRETRAIN else None)
             source = load_checkpoint(self.checkpoints / PRETRAINED)
@@ -210,6 +217,9 @@ class Experiment:
         state = restore(resume, agent, buffer, self.recorder, PRETRAIN_PHASES)
         state = self._loop(PRETRAIN, agent, buffer, state).run()
         prune_checkpoints(self.checkpoints, PRETRAIN_PREFIX, keep=0)
+        self._pretrain_end(state)
+
+    def _pretrain_end(self, state: LoopState) -> None:
         self.recorder.event("pretrain_end", step=state.step, eval_return=state.last_eval,
                             reason=state.stop_reason or "step_budget")  # fmt: skip
 
