@@ -245,3 +245,15 @@ def test_runs_of_a_saved_checkpoint_need_no_pretraining(tmp_path: Path) -> None:
     plan = build_plan(load_sweep(path), tmp_path / "out")
     assert not plan.pretrainings and all(not j.deps for j in plan.runs)
     assert all(j.config.pretrain.path == "somewhere" for j in plan.runs)
+
+
+def test_a_job_s_recorded_error_is_its_error_line_or_how_it_stopped(tmp_path: Path) -> None:
+    from wsdiag.sweep.runner import last_error
+
+    log = tmp_path / "job.log"
+    log.write_text("online finetune step 400/800 310 steps/s\n")
+    assert last_error(log, -9).startswith("killed by SIGKILL")
+    assert last_error(log, 1).startswith("exit code 1 with no error line")
+    log.write_text("error: dataset 'x-v0' is not on this machine\nstep 1\n")
+    assert last_error(log, 2) == "dataset 'x-v0' is not on this machine"
+    assert last_error(tmp_path / "none.log", -15).startswith("killed by SIGTERM")

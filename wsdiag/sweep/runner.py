@@ -5,6 +5,7 @@ with it). Every state change is written to sweep.json at once."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,19 @@ def write_job_files(plan: SweepPlan) -> dict[str, Path]:
 
 
 def last_error(log: Path, code: int) -> str:
-    """The job's `error:` line from its log, or its last line, or its exit code."""
-    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    """The job's `error:` line from its log, else the signal that killed it or its exit code
+    (never a progress line, which says nothing of why it stopped)."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     errors = [ln for ln in lines if ln.startswith("error:")]
     if errors:
         return errors[-1].removeprefix("error:").strip()
-    return lines[-1].strip() if lines else f"exit code {code}"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name} (log: {log})"
+    return f"exit code {code} with no error line (log: {log})"
 
 
 def where(job: Job) -> str:
