@@ -190,6 +190,11 @@ def test_paths_that_are_not_what_a_command_needs_are_one_line(
     _one_line_error(runner.invoke(app, ["train", "--resume", str(run_dir)]), "is a file")
 
 
+def test_a_non_finite_random_return_is_refused(finished: Path) -> None:
+    result = runner.invoke(app, ["report", str(finished), "--random-return", "nan"])
+    _one_line_error(result, "--random-return must be a finite number")
+
+
 def test_confirming_a_run_without_its_pretrained_agent_starts_nothing(
     finished: Path, tmp_path: Path
 ) -> None:

@@ -154,3 +154,19 @@ def test_kill_9_during_collect_leaves_no_dataset_or_a_complete_one(root: Path) -
     collect_dataset("kk/after-v0", env_id="Pendulum-v1", steps=200, ref_episodes=1)
     assert not list(root.glob(f"{STAGING_PREFIX}*"))
     assert outcomes == {"absent", "complete"}
+
+
+@pytest.mark.parametrize(
+    ("option", "text"),
+    [
+        (["--ref-max", "nan"], "--ref-max must be a finite number"),
+        (["--noise", "inf"], "--noise must be a finite number"),
+        (["--steps", "100000000000"], "more than the"),
+    ],
+)
+def test_collect_options_beyond_reason_are_refused(
+    root: Path, option: list[str], text: str
+) -> None:
+    collect = ["data", "collect", "hx/q-v0", "--env", "Pendulum-v1", *option]
+    one_line_error(_invoke(*collect), 2, text)
+    assert not (root / "hx" / "q-v0").exists()

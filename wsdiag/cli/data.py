@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wsdiag.cli.errors import cli_errors
+from wsdiag.cli.options import require_finite
 from wsdiag.errors import WsdiagError
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def collect(
     with cli_errors(debug):
         from wsdiag.data.build import RANDOM, EnvChoice, collect_dataset
 
+        require_finite(noise=noise, ref_max=ref_max)
         if steps < 1 or ref_episodes < 1 or noise < 0:
             raise WsdiagError("--steps and --ref-episodes must be >= 1 and --noise >= 0")
         if policy == RANDOM:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import typer
 from rich.console import Console
+
+from wsdiag.errors import WsdiagError
 
 Quiet = Annotated[
     bool,
@@ -22,3 +25,10 @@ def status_console(quiet: bool) -> Console:
     by `cli_errors` on its own console, so they still show); a quiet one is never a terminal,
     so no live display starts on it."""
     return Console(stderr=True, quiet=True, force_terminal=False) if quiet else Console(stderr=True)
+
+
+def require_finite(**options: float | None) -> None:
+    """Refuse a NaN or infinite value of a float option (named as on the command line)."""
+    for name, value in options.items():
+        if value is not None and not math.isfinite(value):
+            raise WsdiagError(f"--{name.replace('_', '-')} must be a finite number, not {value}")

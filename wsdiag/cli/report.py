@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.cli.options import Quiet, status_console
+from wsdiag.cli.options import Quiet, require_finite, status_console
 from wsdiag.report.choices import EmbeddingMethod
 
 
@@ -72,6 +72,7 @@ def report(
         from wsdiag.report.terminal import print_report
         from wsdiag.report.writer import write_report
 
+        require_finite(random_return=random_return)
         thresholds = thresholds_from(overrides or [])
         figure_files = parse_formats(formats)
         with figure_progress(console) as progress:

@@ -17,6 +17,7 @@ from wsdiag.data.minari_write import NewDataset
 from wsdiag.data.mix import concatenate, contaminate
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
+from wsdiag.limits import check_allocation
 
 RANDOM = "random"
 REF_SEED_OFFSET = 50_000  # reference-score episodes start from reset(seed + 50_000 + k)
@@ -62,7 +63,9 @@ def collect_dataset(
         raise WsdiagError("--env is needed with a random policy")
     with NewDataset(dataset_id) as out:  # the id and the root checked before any step
         env = make_env(env_id, None, env_kwargs, env_imports)
-        act_dim = space_dims(env)[1]
+        obs_dim, act_dim = space_dims(env)
+        floats = 2 * obs_dim + act_dim + 3  # per transition, as episodes then as a buffer
+        check_allocation(f"--steps {steps} in {env_id}", 2 * steps * floats * 8)
         act = random_policy(act_dim, rng) if agent is None else agent_policy(agent, noise, rng)
         label = label or _default_label(dataset_id)
         name = RANDOM if agent is None else (policy_name or type(agent).__name__)
