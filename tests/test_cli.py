@@ -93,6 +93,8 @@ def test_train_tiny_run_and_resume_complete(tmp_path: Path) -> None:
     run_dir = tmp_path / "demo-pendulum-td3-seed5"
     assert "run directory" in result.stderr and "baseline" in result.stdout
     assert "finetune step 300/" in result.stderr  # plain progress lines outside a terminal
+    assert "pretrain step 300/" in result.stderr and "pretrain pretrain" not in result.stderr
+    assert "exists already" not in result.stderr
     assert (run_dir / "config.toml").read_text().count("seed = 5") == 1
     assert "eval/baseline_return" in set(read_metrics(run_dir).key)
     meta = json.loads((run_dir / "meta.json").read_text())
@@ -102,6 +104,8 @@ def test_train_tiny_run_and_resume_complete(tmp_path: Path) -> None:
     assert again.exit_code == 0 and "already complete" in again.stderr
     quiet = _invoke("train", "--resume", str(run_dir), "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == f"{run_dir}\n"
+    second = _invoke("train", DEMO, "--out", str(tmp_path), "--seed", "5", *TINY)
+    assert f"{run_dir} exists already: this run is {run_dir.name}-2" in second.stderr
 
 
 def test_meta_json_records_the_device_auto_resolves_to(tmp_path: Path) -> None:

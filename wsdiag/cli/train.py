@@ -71,6 +71,11 @@ def train(
             extra = [f"seed={seed}"] if seed is not None else []
             cfg = load_config(config, [*(overrides or []), *extra])
             exp = Experiment.create(cfg, out, progress=progress, console=console)
+            taken = out / f"{cfg.name}-seed{cfg.seed}"
+            if exp.run_dir != taken:
+                console.print(
+                    f"{taken} exists already: this run is {exp.run_dir.name}", soft_wrap=True
+                )
         console.print(f"run directory: [bold]{exp.run_dir}[/]", soft_wrap=True)
         run_dir = exp.run(until=until)
         if quiet:

@@ -14,7 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from wsdiag.core import Callback
+from wsdiag.core import Callback, due
 
 if TYPE_CHECKING:
     from wsdiag.training.loop import Loop
@@ -87,13 +87,14 @@ class QuietProgress(Callback):
         self.clock = (time.perf_counter(), loop.step)
 
     def on_env_step(self, loop: Loop) -> None:
-        if loop.step % self.every and not loop.done:
+        if not due(loop, self.every):
             return
         now = time.perf_counter()
         sps = (loop.step - self.clock[1]) / max(now - self.clock[0], 1e-9)
         self.clock = (now, loop.step)
+        where = loop.stage if loop.phase.name == loop.stage else f"{loop.stage} {loop.phase.name}"
         self.console.print(
-            f"{loop.stage} {loop.phase.name} step {loop.step}/{loop.total_steps} "
+            f"{where} step {loop.step}/{loop.total_steps} "
             f"{sps:.0f} steps/s eval {_eval_text(loop)}",
             highlight=False,
         )
