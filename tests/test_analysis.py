@@ -23,6 +23,7 @@ from wsdiag.analysis.groups import group_runs
 from wsdiag.analysis.run import Run
 from wsdiag.analysis.safety import min_values
 from wsdiag.config import replace
+from wsdiag.errors import WsdiagError
 
 # ----------------------------------------------------------------------------- degradation
 
@@ -166,3 +167,27 @@ def test_runs_written_with_offline_probe_keys_read_as_behaviour(tmp_path: Path) 
     run = load_run(tmp_path)
     assert run.has("probe/td_error/behaviour") and run.has("probe/kl/online")
     assert not run.has("probe/td_error/offline")
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("extrapolation", "extrapolation"),
+        ("critic extrapolation", "extrapolation"),
+        ("critic_extrapolation", "extrapolation"),
+        ("Steep-Critic", "gradient"),
+        ("steep critic (large action gradients)", "gradient"),
+        ("bootstrapping / downward spiral", "spiral"),
+    ],
+)
+def test_a_cause_is_named_by_its_key_or_as_printed(name: str, key: str) -> None:
+    from wsdiag.analysis.rules import cause_named
+
+    assert cause_named(name) == key
+
+
+def test_an_unknown_cause_lists_keys_and_titles() -> None:
+    from wsdiag.analysis.rules import cause_named
+
+    with pytest.raises(WsdiagError, match=r"known: extrapolation \(critic extrapolation\)"):
+        cause_named("luck")

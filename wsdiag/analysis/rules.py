@@ -48,6 +48,7 @@ import numpy as np
 from wsdiag.analysis.evidence import EPS, Evidence
 from wsdiag.analysis.fmt import num as _g
 from wsdiag.analysis.mitigations import mitigations_for
+from wsdiag.errors import WsdiagError
 
 FIRED, CLEAR, NA = "fired", "clear", "n/a"
 TITLES = {
@@ -59,6 +60,24 @@ TITLES = {
     "closeness": "failed closeness on non-expert data",
 }
 CHAIN = ("extrapolation", "gradient", "update", "drift")  # upstream first
+
+
+def cause_named(name: str) -> str:
+    """The cause a user names: its key (`extrapolation`) or its title as printed, in any case,
+    with `_` or `-` for spaces and with or without its parenthesis (`critic_extrapolation`,
+    `Steep critic`)."""
+
+    def plain(text: str) -> str:
+        return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+    wanted = plain(name)
+    for key, title in TITLES.items():
+        if wanted in (key, plain(title), plain(title.split(" (")[0])):
+            return key
+    known = ", ".join(f"{key} ({title})" for key, title in TITLES.items())
+    raise WsdiagError(f"unknown cause '{name}' (known: {known})")
+
+
 BRANCHES = ("spiral", "closeness")
 
 

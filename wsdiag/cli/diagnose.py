@@ -32,7 +32,11 @@ def diagnose(
     ] = False,
     seeds: Annotated[int, typer.Option(help="Seeds per intervention, from the run's own.")] = 3,
     causes: Annotated[
-        str | None, typer.Option(help="Causes to test, comma-separated (default: all).")
+        str | None,
+        typer.Option(
+            help="Causes to test, comma-separated, by key or as the diagnosis prints them "
+            "(extrapolation or critic_extrapolation; default: all)."
+        ),
     ] = None,
     interventions: Annotated[
         Path | None, typer.Option(help="Interventions table (default: the built-in one).")
@@ -67,6 +71,7 @@ def diagnose(
     """
     with cli_errors(debug):
         from wsdiag.analysis.confirm import INCONCLUSIVE
+        from wsdiag.analysis.rules import cause_named
         from wsdiag.analysis.run import load_run
         from wsdiag.analysis.summary import summarise
         from wsdiag.analysis.thresholds import thresholds_from
@@ -74,7 +79,7 @@ def diagnose(
         from wsdiag.sweep.confirm import check_confirm_options, confirm_run
 
         thresholds = thresholds_from(overrides or [])
-        chosen = [c.strip() for c in causes.split(",")] if causes else None
+        chosen = [cause_named(c.strip()) for c in causes.split(",")] if causes else None
         if confirm:
             check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
         else:
