@@ -250,6 +250,8 @@ def test_closeness_reads_the_non_expert_gradients_and_an_absolute_rise() -> None
                  "grad_norm/behaviour/mean": [1.0, 1.0, 2.0, 4.0, 2.0, 1.0, 1.0]}  # fmt: skip
     d = run_diagnosis(metrics_table(**label, **elsewhere))
     assert finding(d, "closeness").status == "clear"
+    assert finding(d, "closeness").evidence.endswith("not met: gradient growth")
+    assert "not met" not in run_diagnosis(metrics_table(**label, **exploding)).causes[0].evidence
 
 
 def test_thresholds_are_configurable() -> None:

@@ -259,13 +259,19 @@ def closeness(ev: Evidence) -> Finding:
     _, div = ev.window(f"divergence/{label}")
     rise = float(div.max() - div_ref) if len(div) else 0.0
     numbers = {"divergence_rise": rise, "grad_growth": grad[0]}
-    fired = rise >= ev.th.closeness_shift and grad[0] >= ev.th.closeness_grad_growth
+    met = {
+        "divergence rise": rise >= ev.th.closeness_shift,
+        "gradient growth": grad[0] >= ev.th.closeness_grad_growth,
+    }
+    fired = all(met.values())
     text = (
         f"divergence from {label} actions rose by {_g(rise)} from {_g(div_ref)} (threshold "
         f"{_g(ev.th.closeness_shift)}) with ||dQ/da|| at {label} actions x{_g(grad[0])} "
         f"({_g(grad[1])} -> {_g(grad[2])} at step {grad[3]}, threshold "
         f"{_g(ev.th.closeness_grad_growth)}x)"
     )
+    if not fired:  # both conditions are needed: say which one was not met
+        text += "; not met: " + ", ".join(name for name, ok in met.items() if not ok)
     return Finding("closeness", FIRED if fired else CLEAR, text, numbers)
 
 
