@@ -33,16 +33,19 @@ def test_help_and_version() -> None:
         assert option in result.stdout
 
 
-COMMANDS = [["train"], ["probe"], ["report"], ["sweep"], ["data"], ["config"],
+COMMANDS = [["train"], ["probe"], ["report"], ["sweep"], ["data"], ["config"], ["diagnose"],
+            ["export"],
             *(["data", c] for c in ("collect", "mix", "concat", "list", "info")),
             ["config", "check"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_help(command: list[str]) -> None:
-    result = _invoke(*command, "--help")
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert f"Usage: wsdiag {' '.join(command)}" in " ".join(result.stdout.split())
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "…" not in result.stdout  # no option name or help word cut at 80 columns
 
 
 def test_the_cli_imports_no_heavy_module() -> None:
@@ -230,6 +233,9 @@ def test_data_commands(tmp_path: Path) -> None:
     assert _invoke(*cat, "--out", "cli/pendulum/cat-v0").exit_code == 0
     listing = _invoke("data", "list")
     assert listing.exit_code == 0 and "cli/pendulum/mixed-v0" in listing.stdout
+    narrow = runner.invoke(app, ["data", "list"], env={"COLUMNS": "80"})
+    assert "…" not in narrow.stdout and "mean return -" in narrow.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
     info = _invoke("data", "info", "cli/pendulum/mixed-v0")
     assert "non-expert" in info.stdout and "200 transitions" in info.stdout
     _one_line_error(_invoke("data", "info", "cli/none-v0"), 2, "is not on this machine")

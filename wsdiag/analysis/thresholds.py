@@ -41,7 +41,9 @@ class Thresholds:
 
 
 def thresholds_from(overrides: Sequence[str] = ()) -> Thresholds:
-    """Thresholds with `diagnose.key=value` overrides (TOML values) applied; unknown keys fail."""
+    """Thresholds with `diagnose.key=value` (or `key=value`) overrides (TOML values) applied;
+    unknown keys fail."""
+    overrides = [o if "." in o.split("=")[0] else f"{SECTION}.{o.strip()}" for o in overrides]
     bad = [o for o in overrides if not o.strip().startswith(f"{SECTION}.")]
     if bad:
         raise WsdiagError(f"--set accepts only {SECTION}.* settings here, got '{bad[0]}'")

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from wsdiag.cli.errors import cli_errors
+from wsdiag.cli.options import Debug
 
 if TYPE_CHECKING:
     from wsdiag.config import Config
@@ -47,7 +48,7 @@ def check(
         typer.Option("--set", "-s", help="Override a config field: section.key=value."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the config's seed.")] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Validate every field (types, ranges, the mitigation's parameters), the environment id,
     the pretrained checkpoint and the dataset; print the resolved config (TOML) on stdout.

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.cli.options import require_finite
+from wsdiag.cli.options import Debug, require_finite
 from wsdiag.errors import WsdiagError
 
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Make and inspect Minari datasets (under MINARI_DATASETS_PATH).")
 console = Console(stderr=True)
-Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
 
 
 def checkpoint_agent(path: str, env_id: str | None) -> tuple[object, EnvChoice]:
@@ -148,34 +147,50 @@ def list_datasets(debug: Debug = False) -> None:
         from wsdiag.data.build import describe
         from wsdiag.data.minari_io import datasets_root, local_dataset_ids
 
-        table = Table(title=f"datasets in {datasets_root()}")
         ids = local_dataset_ids()
-        table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
-        table.add_column("env")
-        for column in ("episodes", "steps", "mean return", "normalised"):
-            table.add_column(column, justify="right")
-        table.add_column("labels (transitions)")
+        rows: dict[str, list[str]] = {}
         unreadable: dict[str, str] = {}
         for dataset_id in ids:
             try:
                 info = describe(dataset_id)
             except WsdiagError as exc:  # one broken dataset must not hide the others
                 unreadable[dataset_id] = str(exc)
-                table.add_row(dataset_id, "?", *[""] * 4, "[red]unreadable[/] (below)")
+                rows[dataset_id] = ["?", "", "", "", "", "[red]unreadable[/] (below)"]
                 continue
             labels = ", ".join(f"{k}: {v}" for k, v in info.labels.items())
-            table.add_row(
-                dataset_id,
-                info.env_id,
-                str(info.episodes),
-                str(info.steps),
-                f"{info.mean_return:.1f}",
-                _score_range(info),
-                labels,
-            )
-        Console().print(table)
+            rows[dataset_id] = [info.env_id, str(info.episodes), str(info.steps),
+                                f"{info.mean_return:.1f}", _score_range(info), labels]  # fmt: skip
+        _print_datasets(f"datasets in {datasets_root()}", rows)
         for dataset_id, reason in unreadable.items():
             console.print(f"[yellow]unreadable[/] {dataset_id}: {reason}", soft_wrap=True)
+
+
+DATASET_COLUMNS = ("env", "episodes", "steps", "mean return", "normalised", "labels (transitions)")
+
+
+def _print_datasets(title: str, rows: dict[str, list[str]]) -> None:
+    """One row a dataset where the terminal is wide enough, else one block a dataset (its id,
+    then its numbers, named), so that no id or number is ever cut."""
+    out = Console()
+    table = Table(title=title)
+    table.add_column("id", no_wrap=True)
+    for k, name in enumerate(DATASET_COLUMNS):
+        table.add_column(name, justify="right" if 0 < k < 5 else "left", no_wrap=True)
+    for dataset_id, cells in rows.items():
+        table.add_row(dataset_id, *cells)
+    if out.measure(table, options=out.options.update_width(1 << 16)).maximum <= out.width:
+        out.print(table)
+        return
+    out.print(title, highlight=False)
+    for dataset_id, cells in rows.items():
+        lines = [""]
+        for name, cell in zip(DATASET_COLUMNS, cells, strict=True):
+            pair = f"{name.split(' (')[0]} {cell}"
+            if lines[-1] and len(lines[-1]) + len(pair) + 5 > out.width:
+                lines.append("")
+            lines[-1] += f" · {pair}" if lines[-1] else pair
+        out.print(f"[bold]{dataset_id}[/]", *(f"  {line}" for line in lines), sep="\n",
+                  highlight=False, soft_wrap=True)  # fmt: skip
 
 
 @app.command()

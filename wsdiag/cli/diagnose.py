@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from wsdiag.cli.errors import cli_errors
+from wsdiag.cli.options import Debug, Thresholds
 from wsdiag.errors import WsdiagError
 
 console = Console(stderr=True)
@@ -28,7 +29,8 @@ def diagnose(
     ctx: typer.Context,
     run_dir: Annotated[Path, typer.Argument(help="A run directory.", show_default=False)],
     confirm: Annotated[
-        bool, typer.Option(help="Run one intervention per candidate cause and measure it.")
+        bool,
+        typer.Option("--confirm", help="Run one intervention per candidate cause and measure it."),
     ] = False,
     seeds: Annotated[int, typer.Option(help="Seeds per intervention, from the run's own.")] = 3,
     causes: Annotated[
@@ -48,19 +50,20 @@ def diagnose(
     until_confirmed: Annotated[
         bool,
         typer.Option(
+            "--until-confirmed",
             help="Test the causes in the chain's order; stop at the first confirmed (and the "
-            "verdict's own cause)."
+            "verdict's own cause).",
         ),
     ] = False,
-    dry_run: Annotated[bool, typer.Option(help="Print the counterfactual runs and stop.")] = False,
-    force: Annotated[
-        bool, typer.Option(help="Confirm even a run without a significant degradation.")
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the counterfactual runs and stop.")
     ] = False,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", "-s", help="Diagnosis threshold, e.g. diagnose.update_rms=0.3."),
-    ] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Confirm even a run without a significant degradation."),
+    ] = False,
+    overrides: Thresholds = None,
+    debug: Debug = False,
 ) -> None:
     """Print a run's diagnosis; with --confirm, test each cause by an intervention.
 

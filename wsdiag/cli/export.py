@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from wsdiag.cli.errors import cli_errors
+from wsdiag.cli.options import Debug
 
 console = Console(stderr=True)
 
@@ -28,7 +29,7 @@ def export(
             show_default=False,
         ),
     ],
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Convert each run's metrics.parquet into TensorBoard event files (parquet stays the source).
 

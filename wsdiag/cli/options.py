@@ -10,6 +10,16 @@ from rich.console import Console
 
 from wsdiag.errors import WsdiagError
 
+Thresholds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        help="Diagnosis threshold NAME=VALUE, e.g. update_rms=0.3; docs/diagnosis.md lists "
+        "every name and its default.",
+    ),
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 Quiet = Annotated[
     bool,
     typer.Option(

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.cli.options import Quiet, status_console
+from wsdiag.cli.options import Debug, Quiet, status_console
 from wsdiag.errors import WsdiagError
 
 
@@ -49,7 +49,7 @@ def probe(
         typer.Option("--set", "-s", help="Probe setting, e.g. probes.n_perturb=500."),
     ] = None,
     quiet: Quiet = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Probe a saved agent: Q-percentile, gradient norms, TD errors, drift; see docs/probes.md.
 

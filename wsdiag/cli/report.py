@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.cli.options import Quiet, require_finite, status_console
+from wsdiag.cli.options import Debug, Quiet, Thresholds, require_finite, status_console
 from wsdiag.report.choices import EmbeddingMethod
 
 
@@ -30,17 +30,14 @@ def report(
         float | None,
         typer.Option(
             help="Return of a uniformly random policy: the dip is then a fraction of "
-            "R0 - R_random (default: the run's eval/random_return, else |R0|)."
+            "R0 - R_random (default: the run's measured random return, else |R0|)."
         ),
     ] = None,
     embedding: Annotated[
         EmbeddingMethod,
         typer.Option(help="State embedding: auto (UMAP, PCA for few points), umap or pca."),
     ] = "auto",
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", "-s", help="Diagnosis threshold, e.g. diagnose.grad_ratio=5."),
-    ] = None,
+    overrides: Thresholds = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the embeddings.")] = 0,
     formats: Annotated[
         str,
@@ -58,7 +55,7 @@ def report(
         ),
     ] = True,
     quiet: Quiet = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Write report.html, summary.md, summary.json and the figures; print the diagnosis.
 

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from wsdiag.cli.errors import cli_errors, err_console
-from wsdiag.cli.options import Quiet, status_console
+from wsdiag.cli.options import Debug, Quiet, status_console
 from wsdiag.errors import WsdiagError
 
 
@@ -27,11 +27,15 @@ def sweep(
         str | None, typer.Option(help="Ray cluster address (default: a local Ray instance).")
     ] = None,
     threads: Annotated[int, typer.Option(help="Torch threads (Ray: CPUs) per run.")] = 1,
-    report: Annotated[bool, typer.Option(help="One report over all runs at the end.")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Print the plan and stop.")] = False,
-    retry_failed: Annotated[bool, typer.Option(help="Run failed runs again.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="One report over all runs at the end.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run failed runs again.")
+    ] = False,
     quiet: Quiet = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Run every variant x grid x seed of a sweep file, each distinct pretraining once.
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wsdiag.cli.errors import cli_errors
-from wsdiag.cli.options import Quiet, status_console
+from wsdiag.cli.options import Debug, Quiet, status_console
 from wsdiag.errors import WsdiagError
 
 
@@ -45,7 +45,7 @@ def train(
     report: Annotated[
         bool, typer.Option("--report", help="Write RUN_DIR/report (wsdiag report) at the end.")
     ] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Run pretraining, the warm start and fine-tuning; print where the run and its results are.
 
