@@ -72,7 +72,10 @@ def collect(
     seed: Annotated[int, typer.Option()] = 0,
     debug: Debug = False,
 ) -> None:
-    """Roll out a policy and record a Minari dataset, with reference scores and labels."""
+    """Roll out a policy and record a Minari dataset, with reference scores and labels.
+
+    Example: wsdiag data collect pd/expert-v0 --policy runs/demo-seed0 --steps 20000
+    """
     with cli_errors(debug):
         from wsdiag.data.build import RANDOM, EnvChoice, collect_dataset
 
@@ -113,7 +116,10 @@ def mix(
     ],
     debug: Debug = False,
 ) -> None:
-    """Replace the final PERCENT% of BASE's transitions by whole episodes of OTHER (TD3BC++)."""
+    """Replace the final PERCENT% of BASE's transitions by whole episodes of OTHER (TD3BC++).
+
+    Example: wsdiag data mix pd/expert-v0 pd/random-v0 --percent 30 --out pd/mixed-30-v0
+    """
     with cli_errors(debug):
         from wsdiag.data.build import mix_dataset
 
@@ -127,7 +133,10 @@ def concat(
     out: Annotated[str, typer.Option(help="New dataset id.")],
     debug: Debug = False,
 ) -> None:
-    """Concatenate datasets (medium-expert style); labels are kept."""
+    """Concatenate datasets (medium-expert style); labels are kept.
+
+    Example: wsdiag data concat pd/medium-v0 pd/expert-v0 --out pd/medium-expert-v0
+    """
     with cli_errors(debug):
         from wsdiag.data.build import concat_dataset
 
@@ -142,7 +151,10 @@ def _score_range(info: DatasetInfo) -> str:
 
 @app.command("list")
 def list_datasets(debug: Debug = False) -> None:
-    """A table of the datasets under MINARI_DATASETS_PATH."""
+    """A table of the datasets under MINARI_DATASETS_PATH.
+
+    Example: MINARI_DATASETS_PATH=datasets wsdiag data list
+    """
     with cli_errors(debug):
         from wsdiag.data.build import describe
         from wsdiag.data.minari_io import datasets_root, local_dataset_ids
@@ -195,7 +207,10 @@ def _print_datasets(title: str, rows: dict[str, list[str]]) -> None:
 
 @app.command()
 def info(dataset_id: Annotated[str, typer.Argument()], debug: Debug = False) -> None:
-    """Details of one local dataset."""
+    """Details of one local dataset.
+
+    Example: wsdiag data info wsdiag/pendulum/expert-v0
+    """
     with cli_errors(debug):
         from wsdiag.data.build import describe
         from wsdiag.data.minari_io import datasets_root
