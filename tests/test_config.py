@@ -198,3 +198,175 @@ def test_the_diagnosis_suite_parts_plan_three_seeds_per_scenario(
     assert spec.name == path.stem  # the suite's folder is named as its file
     assert len(plan.runs) == 3 * len(spec.variants)
     assert {r.config.seed for r in plan.runs} == {0, 1, 2}
+
+
+# ----------------------------------------------------------------------------- hostile values
+
+
+def _float_fields(cls: type) -> list[str]:
+    """Every float field of a config dataclass, nested sections included (dotted)."""
+    import dataclasses
+    import typing
+
+    names = []
+    for name, hint in typing.get_type_hints(cls).items():
+        if dataclasses.is_dataclass(hint):
+            names += [f"{name}.{inner}" for inner in _float_fields(hint)]
+        elif hint is float or float in typing.get_args(hint):
+            names.append(name)
+    return names
+
+
+def _mitigation_float_fields() -> list[str]:
+    import wsdiag.mitigations  # noqa: F401
+    from wsdiag.mitigations.registry import MITIGATIONS
+
+    return [
+        f"mitigation.{name}.{field}"
+        for name, mitigation in MITIGATIONS.items()
+        for field in _float_fields(mitigation.params)
+    ]
+
+
+FLOAT_FIELDS = _float_fields(Config) + _mitigation_float_fields()
+
+
+def _with(key: str, value: object) -> dict:
+    """A raw config table with `key` (dotted) set to `value`."""
+    from wsdiag.config import apply_values
+
+    return apply_values({}, [(key, value)])
+
+
+def test_float_fields_are_found() -> None:
+    assert {"pretrain.target_return", "finetune.actor_lr", "probes.sigma"} <= set(FLOAT_FIELDS)
+    assert "mitigation.lr_scale.scale" in FLOAT_FIELDS
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=str)
+@pytest.mark.parametrize("key", FLOAT_FIELDS)
+def test_every_float_field_must_be_finite(key: str, value: float) -> None:
+    import wsdiag.mitigations  # noqa: F401
+
+    with pytest.raises(WsdiagError, match=rf"^{key}: expected a finite number, got"):
+        from_dict(_with(key, value))
+
+
+def test_a_nan_or_inf_in_a_config_file_is_refused_when_it_loads(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[finetune]\nactor_lr = inf\n[pretrain]\ntarget_return = nan\n")
+    with pytest.raises(WsdiagError, match=r"finetune\.actor_lr: expected a finite number, got inf"):
+        load_config(path)
+    with pytest.raises(WsdiagError, match=r"pretrain\.target_return: expected a finite number"):
+        load_config(path, ["finetune.actor_lr=3e-4"])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"finetune": {"target_subset": 5}}, "finetune.target_subset (5) exceeds finetune.ensemble"
+         " (2, td3's default)"),
+        ({"pretrain": {"algo": "ddpg", "target_subset": 2}}, "pretrain.target_subset (2) exceeds "
+         "pretrain.ensemble (1, ddpg's default)"),
+        ({"seed": 2**64}, "seed: expected an integer of at most 64 bits, got one of 65 bits"),
+        ({"seed": 2**32}, "seed must be in [0, 2147483647], got 4294967296"),
+        ({"threads": 10**6}, "threads must be in [0, 1024]"),
+        ({"finetune": {"steps": 2**70}}, "finetune.steps: expected an integer of at most 64 bits"),
+        ({"finetune": {"buffer_size": 1e15}}, "finetune.buffer_size: expected an integer, got the "
+         "float 1e+15 (write the digits"),
+        ({"finetune": {"buffer_size": 10**15}}, "finetune.buffer_size = 1000000000000000: the "
+         "replay buffer needs"),
+        ({"pretrain": {"buffer_size": 10**15}}, "pretrain.buffer_size = 1000000000000000: the "
+         "replay buffer needs"),
+        ({"finetune": {"hidden": [60000, 60000]}}, "finetune.hidden = [60000, 60000]: the agent's "
+         "networks"),
+        ({"finetune": {"ensemble": 10**6, "hidden": [4096]}}, "finetune.hidden = [4096]: the "
+         "agent's networks"),
+        ({"finetune": {"batch_size": 10**10}}, "finetune.batch_size = 10000000000: one update's"),
+        ({"pretrain": {"algo": "cql", "cql_n_actions": 10**9}, "finetune": {"algo": "cql"}},
+         "pretrain.batch_size = 256: one update's"),
+        ({"eval": {"episodes": 10**12}}, "eval.episodes must be in [1, 10000]"),
+        ({"probes": {"states": 10**12}}, "probes.states: the behavioural probe set needs"),
+        ({"probes": {"n_perturb": 10**11}}, "probes.states x probes.n_perturb"),
+        ({"probes": {"drift_actions": 10**11}}, "probes.states x probes.drift_actions"),
+        ({"probes": {"landscape_perturb": 10**12}}, "probes.landscape_states x "
+         "probes.landscape_perturb"),
+        ({"pretrain": {"target_return": 10**400}}, "pretrain.target_return: expected a finite "
+         "number"),
+    ],
+)  # fmt: skip
+def test_sizes_and_seeds_the_run_cannot_use_are_refused_when_the_config_loads(
+    data: dict, message: str
+) -> None:
+    with pytest.raises(WsdiagError) as info:
+        from_dict(data)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_memory_messages_name_the_machine_limit() -> None:
+    with pytest.raises(
+        WsdiagError, match=r"needs .* PiB, more than the .* allowed on this machine"
+    ):
+        from_dict({"finetune": {"buffer_size": 10**15}})
+
+
+def test_the_bounds_themselves_load() -> None:
+    from wsdiag.config import MAX_EVAL_EPISODES, MAX_SEED, MAX_THREADS
+
+    config = from_dict({"seed": MAX_SEED, "threads": MAX_THREADS,
+                        "eval": {"episodes": MAX_EVAL_EPISODES}})  # fmt: skip
+    assert config.seed == 2**31 - 1
+
+
+def test_the_largest_seed_and_its_offsets_seed_numpy_and_torch() -> None:
+    import numpy as np
+    import torch
+
+    from wsdiag.config import MAX_SEED
+    from wsdiag.training.warm_start import PROBE_SEED_OFFSET
+
+    largest = MAX_SEED + PROBE_SEED_OFFSET + 1  # the probes' second generator
+    torch.manual_seed(largest)
+    torch.Generator().manual_seed(largest)
+    np.random.default_rng(largest)
+    assert largest < 2**32
+
+
+def test_memory_is_estimated_with_the_environments_dimensions() -> None:
+    from wsdiag.config import check_memory
+
+    config = from_dict({"pretrain": {"buffer_size": 1000}, "finetune": {"buffer_size": 10**7}})
+    with pytest.raises(WsdiagError, match=r"finetune\.buffer_size = 10000000: the replay buffer"):
+        check_memory(config, obs_dim=10**5, act_dim=1)
+
+
+def test_env_kwargs_that_fail_on_the_first_step_are_refused_before_a_run_starts(
+    runs: Path,
+) -> None:
+    from tests.conftest import tiny_config
+    from wsdiag.envs import make_env
+    from wsdiag.training.experiment import Experiment
+
+    with pytest.raises(WsdiagError, match=r"^'Pendulum-v1' with env.kwargs \{'g': 'x'\} fails"):
+        make_env("Pendulum-v1", kwargs={"g": "x"})
+    with pytest.raises(WsdiagError, match=r"env\.kwargs"):
+        Experiment.create(tiny_config(env={"kwargs": {"g": "x"}}), runs, progress="none")
+    assert not runs.exists() or not list(runs.iterdir())  # no run directory left
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a = " + "[" * 100_000, "a = " + "{b = " * 100_000, "a = " + "[" * 40 + "1" + "]" * 40,
+     "a = " + "1" * 5000],
+    ids=["arrays", "inline-tables", "deep-but-parsed", "huge-integer"],
+)  # fmt: skip
+def test_hostile_toml_is_one_line_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(WsdiagError, match="invalid TOML") as info:
+        load_config(path)
+    assert "\n" not in str(info.value)
+    (tmp_path / "good.toml").write_text('name = "x"\n')
+    with pytest.raises(WsdiagError, match=r"^--set env\.kwargs\.a: invalid TOML"):
+        load_config(tmp_path / "good.toml", [f"env.kwargs.{text}"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import re
 import tomllib
 import types
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 import tomli_w
 
 from wsdiag.errors import WsdiagError
+from wsdiag.limits import check_allocation, mlp_parameters
 
 ALGOS = ("td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql", "bcq")
 PRETRAIN_SOURCES = ("online", "offline", "checkpoint", "sb3")
@@ -32,6 +34,15 @@ ACTOR_Q_CHOICES = ("auto", "first", "mean", "min")
 DEVICE_PATTERN = re.compile(r"cpu|auto|mps|cuda(:\d+)?")
 MODULE_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 RESERVED_ENV_KWARGS = {"id": "env.id", "max_episode_steps": "env.max_episode_steps"}
+# Bounds of the fields that no type or range implies (docs/config.md, "Bounds").
+MAX_SEED = 2**31 - 1  # the code adds fixed offsets (at most 20_001) and episode counters to the
+# seed: every seed it derives stays below 2**32, which numpy, torch and Gymnasium all accept
+MAX_INT = 2**63 - 1  # every integer field: steps and counts are stored as int64
+MAX_THREADS = 1024
+MAX_EVAL_EPISODES = 10_000
+MAX_TOML_DEPTH = 32  # nested tables and arrays in a config file or a --set value
+BUFFER_ROW_BYTES = 21  # per transition beside obs, next_obs and action: 4 float32 scalars, 1 int8
+NETWORK_COPIES = 4  # each parameter is held as weights, target weights and Adam's two moments
 
 # Each algorithm's own (policy_delay, actor_q for E <= 2, ensemble): TD3 (Fujimoto et al. 2018)
 # updates the actor every 2 critic steps on Q_1; SAC and the offline algorithms every step on the
@@ -291,13 +302,31 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise WsdiagError(f"{where}: expected true or false, got {value!r}")
         return value
     if hint is int:
+        if isinstance(value, float):
+            raise WsdiagError(
+                f"{where}: expected an integer, got the float {value:g} (write the digits, "
+                "without a decimal point or exponent)"
+            )
         if isinstance(value, bool) or not isinstance(value, int):
             raise WsdiagError(f"{where}: expected an integer, got {value!r}")
+        if abs(value) > MAX_INT:
+            raise WsdiagError(
+                f"{where}: expected an integer of at most 64 bits, got one of "
+                f"{value.bit_length()} bits"
+            )
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise WsdiagError(f"{where}: expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise WsdiagError(
+                f"{where}: expected a finite number, got an integer beyond it"
+            ) from None
+        if not math.isfinite(number):
+            raise WsdiagError(f"{where}: expected a finite number, got {value!r}")
+        return number
     if hint is str:
         if not isinstance(value, str):
             raise WsdiagError(f"{where}: expected a string, got {value!r}")
@@ -351,6 +380,9 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except (RecursionError, ValueError) as exc:  # nesting, or an integer of 4300+ digits
+        raise WsdiagError(f"--set {key.strip()}: invalid TOML value: {_toml_problem(exc)}") from exc
+    check_depth(value, f"--set {key.strip()}")
     return key.strip().split("."), value
 
 
@@ -384,9 +416,34 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise WsdiagError(f"config file not found: {path}")
     try:
-        return tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise WsdiagError(f"{path}: invalid TOML: {exc}") from exc
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise WsdiagError(f"{path}: invalid TOML: {_toml_problem(exc)}") from exc
+    check_depth(data, str(path))
+    return data
+
+
+def _toml_problem(exc: Exception) -> str:
+    """One line on why TOML text did not parse (Python's own for nesting and huge integers)."""
+    if isinstance(exc, RecursionError):
+        return f"nested more than {MAX_TOML_DEPTH} levels deep"
+    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def check_depth(value: Any, where: str) -> None:
+    """Refuse tables and arrays nested more than MAX_TOML_DEPTH levels deep (no config needs
+    it, and copying or writing such a value would exhaust Python's recursion limit)."""
+    level: list[tuple[Any, int]] = [(value, 0)]
+    while level:
+        item, depth = level.pop()
+        if depth > MAX_TOML_DEPTH:
+            raise WsdiagError(
+                f"{where}: invalid TOML: nested more than {MAX_TOML_DEPTH} levels deep"
+            )
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        level.extend((child, depth + 1) for child in children)
 
 
 def from_dict(data: dict[str, Any], check_mitigation: bool = True) -> Config:
@@ -508,8 +565,14 @@ def within(section: Any, where: str, name: str, low: float, high: float, open_lo
     if not (low < value if open_low else low <= value) or not value <= high:
         bracket = "(" if open_low else "["
         raise WsdiagError(
-            f"{_key(where, name)} must be in {bracket}{low:g}, {high:g}], got {value!r}"
+            f"{_key(where, name)} must be in {bracket}{_number(low)}, {_number(high)}], "
+            f"got {value!r}"
         )
+
+
+def _number(value: float) -> str:
+    """An integer bound in full (2147483647), a float one short (0.5, 1e-06)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _agent_checks(agent: AgentConfig, where: str) -> None:
@@ -534,10 +597,12 @@ def _agent_checks(agent: AgentConfig, where: str) -> None:
     within(agent, where, "gamma", 0.0, 1.0)
     within(agent, where, "iql_expectile", 0.0, 1.0, open_low=True)
     within(agent, where, "iql_atanh_eps", 0.0, 0.5, open_low=True)
-    if agent.target_subset and agent.ensemble and agent.target_subset > agent.ensemble:
+    ensemble = agent.ensemble or ALGO_DEFAULTS[agent.algo][2]
+    if agent.target_subset and agent.target_subset > ensemble:
+        unset = "" if agent.ensemble else f", {agent.algo}'s default"
         raise WsdiagError(
             f"{where}.target_subset ({agent.target_subset}) exceeds {where}.ensemble "
-            f"({agent.ensemble})"
+            f"({ensemble}{unset})"
         )
     for name in ("hidden", "bcq_hidden"):
         widths = getattr(agent, name)
@@ -594,7 +659,8 @@ def _offline_checks(config: Config) -> None:
 def _run_checks(config: Config) -> None:
     if not config.name or any(c in config.name for c in "/\\\0") or config.name in (".", ".."):
         raise WsdiagError(f"name = {config.name!r} must be a non-empty file name (no slashes)")
-    at_least(config, "", 0, "seed", "threads")
+    within(config, "", "seed", 0, MAX_SEED)
+    within(config, "", "threads", 0, MAX_THREADS)
     if not DEVICE_PATTERN.fullmatch(config.device):
         raise WsdiagError(f"device = '{config.device}' is not one of cpu, cuda, cuda:N, mps, auto")
     _env_checks(config.env)
@@ -660,7 +726,8 @@ def _stage_checks(config: Config) -> None:
 
 
 def _monitoring_checks(config: Config) -> None:
-    at_least(config.eval, "eval", 1, "every", "episodes")
+    at_least(config.eval, "eval", 1, "every")
+    within(config.eval, "eval", "episodes", 1, MAX_EVAL_EPISODES)
     at_least(config.log, "log", 1, "train_every")
     pr = config.probes
     choice(pr.reduce, ("mean", "min"), "probes.reduce")
@@ -677,13 +744,78 @@ def _monitoring_checks(config: Config) -> None:
     at_least(config.checkpoint, "checkpoint", 1, "keep")
 
 
+# ----------------------------------------------------------------------------- memory
+
+
+def network_parameters(agent: AgentConfig, obs_dim: int, act_dim: int) -> int:
+    """About the parameters of an agent's networks: its actor (mean and log-std heads), its
+    critic ensemble, IQL's value network and BCQ's perturbation network."""
+    ensemble = agent.ensemble or ALGO_DEFAULTS[agent.algo][2]
+    sizes = [[obs_dim, *agent.hidden, 2 * act_dim]]
+    sizes += [[obs_dim + act_dim, *agent.hidden, 1]] * ensemble
+    if agent.algo == "iql":
+        sizes.append([obs_dim, *agent.hidden, 1])
+    if agent.algo == "bcq":
+        sizes.append([obs_dim + act_dim, *agent.bcq_hidden, act_dim])
+    return sum(mlp_parameters(s) for s in sizes)
+
+
+def _agent_memory(agent: AgentConfig, where: str, obs_dim: int, act_dim: int, buffer: bool) -> None:
+    """The replay buffer (when the agent collects one), the networks and one update's
+    activations of an agent must each fit in the machine's memory."""
+    if buffer:
+        row = 4 * (2 * obs_dim + act_dim) + BUFFER_ROW_BYTES
+        check_allocation(
+            f"{where}.buffer_size = {agent.buffer_size}: the replay buffer",
+            agent.buffer_size * row,
+        )
+    params = network_parameters(agent, obs_dim, act_dim)
+    check_allocation(
+        f"{where}.hidden = {list(agent.hidden)}: the agent's networks (with their targets and "
+        "Adam's moments)",
+        NETWORK_COPIES * 4 * params,
+    )
+    ensemble = agent.ensemble or ALGO_DEFAULTS[agent.algo][2]
+    rows = agent.batch_size * (1 + 3 * agent.cql_n_actions * (agent.algo in ("cql", "calql")))
+    check_allocation(
+        f"{where}.batch_size = {agent.batch_size}: one update's activations (and gradients)",
+        2 * 4 * rows * ensemble * sum(agent.hidden),
+    )
+
+
+def check_memory(config: Config, obs_dim: int = 1, act_dim: int = 1) -> None:
+    """Refuse sizes the machine's memory cannot hold (`wsdiag.limits.check_allocation`): the
+    replay buffers, networks and update batches of both agents, the probes' perturbed actions.
+    With the default dimensions (1, the fewest an environment has) it is a lower bound that
+    needs no environment; with the environment's own it is the estimate of the run."""
+    pre, probes = config.pretrain, config.probes
+    if pre.source in ("online", "offline"):  # trained here; an online run collects a buffer
+        _agent_memory(pre, "pretrain", obs_dim, act_dim, buffer=pre.source == "online")
+    _agent_memory(config.finetune, "finetune", obs_dim, act_dim, buffer=True)
+    per_action = 4 * (act_dim + 1)  # a float32 action and its value
+    check_allocation(
+        "probes.states: the behavioural probe set", probes.states * 4 * (obs_dim + act_dim)
+    )
+    for count, name in (("n_perturb", "Q-percentile"), ("drift_actions", "Q-softmax KL")):
+        check_allocation(
+            f"probes.states x probes.{count}: the {name}'s actions",
+            probes.states * getattr(probes, count) * per_action,
+        )
+    check_allocation(
+        "probes.landscape_states x probes.landscape_perturb: the landscape's actions",
+        probes.landscape_states * probes.landscape_perturb * per_action,
+    )
+
+
 def validate(config: Config) -> None:
-    """Every field's type was checked when it was read; here, its range and the cross-field
-    rules. The environment id is checked against Gymnasium's registry when a run is created;
-    the mitigation tables by the mitigation registry (`install_mitigation_schema`)."""
+    """Every field's type was checked when it was read; here, its range, the cross-field rules
+    and the memory its sizes ask for (`check_memory`, a lower bound without the environment).
+    The environment id is checked against Gymnasium's registry when a run is created; the
+    mitigation tables by the mitigation registry (`install_mitigation_schema`)."""
     _run_checks(config)
     _agent_checks(config.pretrain, "pretrain")
     _agent_checks(config.finetune, "finetune")
     _stage_checks(config)
     _offline_checks(config)
     _monitoring_checks(config)
+    check_memory(config)

@@ -223,7 +223,23 @@ def make_env(
     ):
         raise WsdiagError(f"'{env_id}' has unbounded actions")
     shape = env.action_space.shape
-    return RescaleAction(env, np.full(shape, -1.0, np.float32), np.full(shape, 1.0, np.float32))
+    env = RescaleAction(env, np.full(shape, -1.0, np.float32), np.full(shape, 1.0, np.float32))
+    try_step(env, env_id, kwargs)
+    return env
+
+
+def try_step(env: gym.Env, env_id: str, kwargs: Mapping[str, Any] | None) -> None:
+    """Reset `env` (unseeded: a later seeded reset decides every episode) and take one step with
+    the middle action, so that kwargs gym.make stored without checking them (a string where the
+    env computes with a number) fail here, in one line, instead of after the run has started."""
+    try:
+        env.reset()
+        env.step(np.zeros(env.action_space.shape, np.float32))
+    except Exception as exc:
+        given = f" with env.kwargs {dict(kwargs)}" if kwargs else ""
+        raise WsdiagError(
+            f"'{env_id}'{given} fails on its first reset or step: {_one_line(exc)}"
+        ) from exc
 
 
 def action_bounds(env: gym.Env) -> tuple[np.ndarray, np.ndarray]:
