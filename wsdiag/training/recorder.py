@@ -10,6 +10,7 @@ and a rename, so a crash at any moment leaves the previous complete version read
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -30,6 +31,8 @@ from wsdiag.rundir import (
 )
 from wsdiag.tfevents import EventFiles
 
+Row = tuple[int, str, str, float]  # step, phase, key, value
+
 
 class Recorder:
     """Collects rows and events in memory; `flush()` writes them to the run directory.
@@ -40,12 +43,13 @@ class Recorder:
 
     def __init__(self, run_dir: Path, tensorboard: bool = False) -> None:
         self.run_dir = Path(run_dir)
-        self.rows: list[tuple[int, str, str, float]] = []
+        self.rows: list[Row] = []
         self.events: list[dict[str, Any]] = read_events(self.run_dir)
         metrics = self.run_dir / METRICS_FILE
         if metrics.exists():
             frame = read_metrics(self.run_dir)
             self.rows = list(frame[list(COLUMNS)].itertuples(index=False, name=None))
+        self.resumed: tuple[set[str], int, dict[str, float]] | None = None  # see `resume`
         self.tensorboard: EventFiles | None = None
         if tensorboard:
             self.tensorboard = EventFiles(self.run_dir / TENSORBOARD_DIR, time.time())
@@ -53,6 +57,8 @@ class Recorder:
 
     def log(self, step: int, phase: str, metrics: Mapping[str, float]) -> None:
         rows = [(int(step), phase, key, float(v)) for key, v in metrics.items()]
+        if self.resumed is not None:
+            rows = self._not_repeated(rows)
         self.rows.extend(rows)
         if self.tensorboard is not None:
             self.tensorboard.add(rows, time.time())
@@ -80,8 +86,39 @@ class Recorder:
             self.tensorboard.drop(phases, after_step)
         return dropped
 
+    def resume(self, phases: Iterable[str], step: int) -> int:
+        """Continue a stage from its checkpoint at `step`: drop the rows of its `phases` logged
+        after it (`truncate`), and do not record again at `step` what the stage has recorded
+        already: a row there whose key's latest value in these phases is the same (a
+        mitigation's constants and controllers log their value when a loop starts)."""
+        dropped = self.truncate(phases, step)
+        phases = set(phases)
+        latest = {key: value for _, phase, key, value in self.rows if phase in phases}
+        self.resumed = (phases, step, latest)
+        return dropped
+
+    def _not_repeated(self, rows: list[Row]) -> list[Row]:
+        """`rows` less those that repeat a value at the resumed step (see `resume`)."""
+        assert self.resumed is not None
+        phases, step, latest = self.resumed
+        if rows and rows[0][0] > step and rows[0][1] in phases:  # the stage has moved on
+            self.resumed = None
+            return rows
+        return [r for r in rows if not (r[0] == step and r[1] in phases and _same(latest, r))]
+
+    def count(self, key: str, phases: Iterable[str], up_to: int) -> int:
+        """Rows of `key` in `phases` logged at steps <= `up_to`."""
+        phases = set(phases)
+        return sum(1 for s, phase, k, _ in self.rows if k == key and phase in phases and s <= up_to)
+
     def save_probe(
         self, step: int, phase: str, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]
     ) -> Path:
         """Write probes/step_<step>.npz (arrays) and step_<step>.json (scalars) atomically."""
         return save_probe_files(self.run_dir, step, phase, scalars, arrays)
+
+
+def _same(latest: Mapping[str, float], row: Row) -> bool:
+    """Whether `row` holds the value its key has in `latest` (NaN the same as NaN)."""
+    value = latest.get(row[2])
+    return value is not None and (value == row[3] or (math.isnan(value) and math.isnan(row[3])))
