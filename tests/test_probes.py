@@ -240,3 +240,25 @@ def test_frozen_critic_protocol_trains_a_copy_against_the_frozen_critic() -> Non
         q_beta = agent.critic(states, agent.policy(states)).mean(0).numpy()
     np.testing.assert_allclose(views["sbeta_pibeta"], q_beta, rtol=1e-5, atol=1e-6)
     assert views["sbeta_piu"].mean() > views["sbeta_pibeta"].mean()  # ascent on the frozen Q
+
+
+def test_an_untrained_critic_reads_one_half_on_average_not_each_time() -> None:
+    """The README's claim: over initialisations an untrained critic's Q-percentile averages 0.5,
+    while any one initialisation reads far from it (its random slope decides at the bounds)."""
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+    from wsdiag.probes.q_percentile import q_percentile
+
+    g = torch.Generator().manual_seed(0)
+    theta = torch.rand(256, generator=g) * 2 * np.pi  # Pendulum-like: cos, sin, velocity
+    states = torch.stack([theta.cos(), theta.sin(), torch.rand(256, generator=g) * 16 - 8], 1)
+    actions = (torch.rand(256, 1, generator=g) * 2.4 - 1.2).clamp(-1, 1)  # ~17% at a bound
+    readings = []
+    for seed in range(20):
+        torch.manual_seed(seed)
+        agent = make_agent(AgentConfig(), 3, 1)
+        p = q_percentile(lambda s, a, agent=agent: agent.q_values(s, a).mean(0), states, actions,
+                         n_perturb=64, generator=torch.Generator().manual_seed(1))  # fmt: skip
+        readings.append(float(np.mean(p)))
+    assert 0.45 < np.mean(readings) < 0.55
+    assert max(readings) - min(readings) > 0.15  # 0.29-0.78 on the demo's expert states
