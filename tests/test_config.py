@@ -370,3 +370,20 @@ def test_hostile_toml_is_one_line_error(tmp_path: Path, text: str) -> None:
     (tmp_path / "good.toml").write_text('name = "x"\n')
     with pytest.raises(WsdiagError, match=r"^--set env\.kwargs\.a: invalid TOML"):
         load_config(tmp_path / "good.toml", [f"env.kwargs.{text}"])
+
+
+def test_a_config_file_too_large_to_be_one_is_refused_unparsed(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text("a" + ".a" * 700_000 + " = 1\n")  # slow to parse: refused by its size
+    with pytest.raises(WsdiagError, match="not a config"):
+        load_config(path)
+
+
+def test_config_check_makes_the_environment_with_its_kwargs() -> None:
+    from typer.testing import CliRunner
+
+    from tests.conftest import DEMO_CONFIG, one_line_error
+    from wsdiag.cli.main import app
+
+    result = CliRunner().invoke(app, ["config", "check", DEMO_CONFIG, "--set", 'env.kwargs.g="x"'])
+    one_line_error(result, 2, "fails on its first reset or step")

@@ -41,6 +41,7 @@ MAX_INT = 2**63 - 1  # every integer field: steps and counts are stored as int64
 MAX_THREADS = 1024
 MAX_EVAL_EPISODES = 10_000
 MAX_TOML_DEPTH = 32  # nested tables and arrays in a config file or a --set value
+MAX_CONFIG_BYTES = 1 << 20  # a config, an interventions table or a sweep file: 1 MiB at most
 BUFFER_ROW_BYTES = 21  # per transition beside obs, next_obs and action: 4 float32 scalars, 1 int8
 NETWORK_COPIES = 4  # each parameter is held as weights, target weights and Adam's two moments
 
@@ -415,6 +416,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise WsdiagError(f"config file not found: {path}")
+    if path.stat().st_size > MAX_CONFIG_BYTES:  # parsing a crafted one could take minutes
+        raise WsdiagError(f"{path}: {path.stat().st_size} bytes, not a config (at most "
+                          f"{MAX_CONFIG_BYTES})")  # fmt: skip
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:

@@ -19,20 +19,21 @@ console = Console(stderr=True)
 
 
 def check_inputs(config: Config) -> None:
-    """What a config names outside itself: the environment id (after its imports), the
-    pretrained checkpoint (an SB3 model: against the environment's spaces and the fine-tuning
-    agent), the local dataset (a CUDA device is checked when the run starts)."""
+    """What a config names outside itself: the environment (made after its imports, with its
+    kwargs, reset and stepped once), the memory the run needs in it, the pretrained checkpoint
+    (an SB3 model: against the environment's spaces and the fine-tuning agent), the local
+    dataset (a CUDA device is checked when the run starts)."""
     from wsdiag.agents.checkpoint import load_checkpoint
     from wsdiag.agents.sb3 import check_warm_start, import_sb3
+    from wsdiag.config import check_memory
     from wsdiag.data.offline import check_dataset
-    from wsdiag.envs import check_env, make_env
+    from wsdiag.envs import make_env, space_dims
 
-    check_env(config.env.id, config.env.imports)
+    env = make_env(config.env.id, config.env.max_episode_steps, config.env.kwargs,
+                   config.env.imports)  # fmt: skip
+    check_memory(config, *space_dims(env))
     if config.pretrain.source == "checkpoint":
         load_checkpoint(config.pretrain.path)
-    if config.pretrain.source in ("sb3", "offline"):
-        env = make_env(config.env.id, config.env.max_episode_steps, config.env.kwargs,
-                       config.env.imports)  # fmt: skip
     if config.pretrain.source == "sb3":
         model = import_sb3(config.pretrain.path, config.pretrain, env)
         check_warm_start(model, config.finetune, config.warmstart.load)

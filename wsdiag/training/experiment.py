@@ -26,7 +26,7 @@ from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
 from wsdiag.agents.sb3 import check_warm_start, import_sb3
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.atomic import remove_temporaries
-from wsdiag.config import Config, load_config
+from wsdiag.config import Config, check_memory, load_config
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
 from wsdiag.data.offline import OfflineData, check_dataset, load_offline_data, online_buffers
@@ -86,6 +86,7 @@ class Experiment:
         envs = [make_env(env.id, env.max_episode_steps, env.kwargs, env.imports) for _ in range(3)]
         self.env, self.eval_env, self.spare_env = envs  # spare: rollouts, guides
         self.obs_dim, self.act_dim = space_dims(self.env)
+        check_memory(config, self.obs_dim, self.act_dim)
         self.recorder = Recorder(self.run_dir, tensorboard=config.log.tensorboard)
         self.checkpoints = self.run_dir / CHECKPOINTS_DIR
         if self.checkpoints.exists() and not self.checkpoints.is_dir():
