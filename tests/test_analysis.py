@@ -19,6 +19,7 @@ from wsdiag.analysis import (
     var_cvar,
 )
 from wsdiag.analysis.degradation import area_below
+from wsdiag.analysis.diagnose import diagnose
 from wsdiag.analysis.groups import group_runs
 from wsdiag.analysis.run import Run
 from wsdiag.analysis.safety import min_values
@@ -52,6 +53,25 @@ def test_dip_fraction_relative_to_random_return_and_tolerance() -> None:
     assert d.dip_fraction == pytest.approx(80 / 160) and d.dip_reference == "R0 - R_random"
     early = degradation(STEPS, CURVE, 100.0, start=100, tolerance=25.0)
     assert early.recovery_step == 500  # 80 >= 100 - 25
+
+
+@pytest.mark.parametrize(("r0", "r_random"), [(-996.0, -1091.0), (100.0, 95.0), (-10.0, 0.0)])
+def test_a_dip_has_no_share_of_a_near_random_baseline(r0: float, r_random: float) -> None:
+    """R0 - R_random under 10% of max(|R0|, |R_random|): a share of it would be noise (a weak
+    SB3 model: 418 / 95 = 440%); the dip stays raw and the verdict says why it is not judged."""
+    curve = np.array([r0, r0 - 418.0, r0])
+    d = degradation(np.array([0, 100, 200]), curve, r0, r_random=r_random)
+    assert d.dip == 418.0 and d.dip_fraction is None
+    assert d.dip_reference == "none: R0 is near R_random"
+    table = pd.DataFrame(
+        [(s, "finetune", "eval/return", v) for s, v in zip((0, 100, 200), curve, strict=True)]
+        + [(0, "warmup", "eval/baseline_return", r0)],
+        columns=["step", "phase", "key", "value"],
+    )
+    diagnosis = diagnose(table, policy_start=0, update_start=0, r_random=r_random)
+    assert not diagnosis.significant and diagnosis.verdict.startswith("not judged: dip 418")
+    well_above = degradation(np.array([0, 100, 200]), curve, r0, r_random=r0 - 1000.0)
+    assert well_above.dip_fraction == pytest.approx(0.418)
 
 
 def test_not_recovered_and_no_dip() -> None:

@@ -4,7 +4,10 @@ The window W is the evaluations (t_i, R_i) at online steps t_i >= t_0, where t_0
 step at which the new agent acts (the end of the warm-up). With R0 the baseline:
 
     dip            = max(0, R0 - min_W R_i)                   (t_min: step of the minimum)
-    dip_fraction   = dip / (R0 - R_random)   if R_random is known, else dip / |R0|
+    dip_fraction   = dip / (R0 - R_random)   if R_random is known and R0 stands out from it:
+                     R0 - R_random >= MIN_REFERENCE_GAP max(|R0|, |R_random|); none (the
+                     raw dip only, `dip_reference` saying why) where R0 is that close to
+                     random; dip / |R0| for a run that recorded no R_random (older runs)
     recovery_step  = min { t_i > t_min : R_i >= R0 - tolerance }   (None: not recovered)
     time_to_recover = recovery_step - t_0          (no dip: recovery_step = t_0, time 0)
     area_below     = integral over [t_0, t_last] of max(0, R0 - R(t)) dt, R(t) the piecewise-
@@ -19,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+MIN_REFERENCE_GAP = 0.10  # R0 must beat R_random by this share of max(|R0|, |R_random|)
+NEAR_RANDOM = "none: R0 is near R_random"
+
 
 @dataclass(frozen=True)
 class Degradation:
@@ -28,7 +34,7 @@ class Degradation:
     min_return: float
     min_step: int
     dip: float
-    dip_fraction: float
+    dip_fraction: float | None  # None where R0 is too close to R_random for a share to mean much
     dip_reference: str
     recovery_step: int | None
     time_to_recover: int | None
@@ -59,6 +65,24 @@ def area_below(steps: np.ndarray, values: np.ndarray, level: float) -> float:
     return float(both.sum() + tri.sum())
 
 
+def dip_share(dip: float, baseline: float, r_random: float | None) -> tuple[float | None, str]:
+    """The dip as a share of R0 - R_random and that reference's name; (None, why) where R0 is
+    within MIN_REFERENCE_GAP of R_random; dip / |R0| where R_random is unknown."""
+    if r_random is None:
+        return dip / max(abs(baseline), 1e-12), "|R0|"
+    gap = baseline - r_random
+    if gap <= 0 or gap < MIN_REFERENCE_GAP * max(abs(baseline), abs(r_random)):
+        return None, NEAR_RANDOM
+    return dip / gap, "R0 - R_random"
+
+
+def share_text(d: Degradation, of: str = "") -> str:
+    """'63% R0 - R_random' (`of`: '63% of R0 - R_random'), or why there is no share."""
+    if d.dip_fraction is None:
+        return d.dip_reference
+    return f"{100 * d.dip_fraction:.0f}% {of}{d.dip_reference}"
+
+
 def degradation(
     steps: np.ndarray,
     returns: np.ndarray,
@@ -76,10 +100,7 @@ def degradation(
         raise ValueError(f"no evaluation at or after step {start}")
     i_min = int(np.argmin(returns))
     dip = max(0.0, baseline - float(returns[i_min]))
-    if r_random is not None and baseline - r_random > 0:
-        fraction, reference = dip / (baseline - r_random), "R0 - R_random"
-    else:
-        fraction, reference = dip / max(abs(baseline), 1e-12), "|R0|"
+    fraction, reference = dip_share(dip, baseline, r_random)
     if dip == 0.0:
         recovery: int | None = int(start)
     else:

@@ -87,10 +87,17 @@ def chain_sentence(
 def _verdict(deg: Degradation | None, diagnosis: Diagnosis, th: Thresholds) -> str:
     if deg is None:
         return "no verdict: the run has no baseline or no evaluation after the warm-up"
+    share = (
+        f" ({deg.dip_reference})"
+        if deg.dip_fraction is None
+        else f" = {100 * deg.dip_fraction:.1f}% of {deg.dip_reference}"
+    )
     dip = (
-        f"dip {_g(deg.dip)} = {100 * deg.dip_fraction:.1f}% of {deg.dip_reference} "
+        f"dip {_g(deg.dip)}{share} "
         f"(R0 {_g(deg.baseline)}, min {_g(deg.min_return)} at step {deg.min_step})"
     )
+    if deg.dip_fraction is None:
+        return f"not judged: {dip}; a pretrained policy no better than random has nothing to lose"
     if not diagnosis.significant:
         return f"no significant degradation: {dip}, below {100 * th.min_dip_fraction:.0f}%"
     if not diagnosis.causes:
@@ -124,7 +131,12 @@ def diagnose(
             r_random=r_random,
             tolerance=th.recover_tolerance,
         )
-    significant = deg is not None and deg.dip > 0 and deg.dip_fraction >= th.min_dip_fraction
+    significant = (
+        deg is not None
+        and deg.dip > 0
+        and deg.dip_fraction is not None
+        and deg.dip_fraction >= th.min_dip_fraction
+    )
     ev = Evidence(metrics, deg, update_start, th, warm or WarmStart())
     if ev.ref is None:
         findings = [

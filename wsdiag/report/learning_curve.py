@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from wsdiag.analysis.degradation import degradation
+from wsdiag.analysis.degradation import degradation, share_text
 from wsdiag.analysis.fmt import num
 from wsdiag.analysis.run import PhaseSpan, Run
 from wsdiag.analysis.stats import bootstrap_band
@@ -135,9 +135,10 @@ def _annotate(
         return
     symbol = group.symbol
     if group.metric == "success":
-        words = f"dip {num(deg.dip)} points ({100 * deg.dip_fraction:.0f}% of S0)"
+        share = "" if deg.dip_fraction is None else f" ({100 * deg.dip_fraction:.0f}% of S0)"
+        words = f"dip {num(deg.dip)} points{share}"
     else:
-        words = f"dip {num(deg.dip)} ({100 * deg.dip_fraction:.0f}% of {deg.dip_reference})"
+        words = f"dip {num(deg.dip)} ({share_text(deg, 'of ')})"
     if text:
         ax.annotate(
             "",

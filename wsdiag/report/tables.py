@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from wsdiag.analysis.aggregates import Estimate
-from wsdiag.analysis.degradation import Degradation
+from wsdiag.analysis.degradation import Degradation, share_text
 from wsdiag.analysis.fmt import num
 from wsdiag.analysis.group_stats import SCORES, GroupStats
 from wsdiag.analysis.groups import Group
@@ -57,7 +57,7 @@ def key_table(summaries: Sequence[RunSummary]) -> Table:
         else:
             row = [
                 s.run.name, num(d.baseline), f"{num(d.min_return)} ({d.min_step})", num(d.dip),
-                f"{100 * d.dip_fraction:.0f}% {d.dip_reference}",
+                share_text(d),
                 _recovery(d.recovery_step, d.time_to_recover), num(d.area_below),
                 num(d.final_return), num(d.mean_return),
             ]  # fmt: skip
