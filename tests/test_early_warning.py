@@ -72,6 +72,18 @@ def test_updates_from_step_0_on_a_fresh_critic_need_no_critic_probe() -> None:
     assert prognosis(confident, update_start=0, mode="both") is not None
 
 
+def test_a_pretrained_policy_no_better_than_random_is_never_warned() -> None:
+    """R0 -1588 against a random -1650: nothing to lose, so no warning (the tour's weak expert
+    rose to -1408 after a warning); the same stream with R0 well above random warns."""
+    series = {"probe/q_percentile": {0: 0.5}, WARN_KEY: {100: 0.05, 200: 0.4}}
+    weak = _stream(**series, **{"eval/baseline_return": {0: -1588.0},
+                                "eval/random_return": {0: -1650.0}})  # fmt: skip
+    assert prognosis(weak, update_start=0, mode="either") is None
+    expert = _stream(**series, **{"eval/baseline_return": {0: -150.0},
+                                  "eval/random_return": {0: -1650.0}})  # fmt: skip
+    assert prognosis(expert, update_start=0, mode="either") is not None
+
+
 def test_runs_without_the_fine_series_use_the_probes() -> None:
     stream = _stream(**{"probe/q_percentile": CONFIDENT,
                         "probe/action_mse/online": {1000: 0.0, 1500: 0.09}})  # fmt: skip

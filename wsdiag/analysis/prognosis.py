@@ -16,7 +16,8 @@ At the probe right before policy updates begin (ref) and at every later one, wit
 `probes.warn` chooses which of them warns: "both" (the default: the update warning, once the
 critic also extrapolated; a large first update alone is common in runs that recover, and a
 wrong critic alone in runs whose mitigation holds the policy), "update", "critic", "either"
-(the first of the two), or "off". The measured rates are in docs/diagnosis.md.
+(the first of the two), or "off". The measured rates are in docs/diagnosis.md. A run whose
+baseline R0 is near the random return (`near_random`) is never warned: there is nothing to lose.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from wsdiag.analysis.degradation import dip_share
 from wsdiag.analysis.evidence import Evidence, WarmStart
 from wsdiag.analysis.rules import extrapolation
 from wsdiag.analysis.thresholds import Thresholds
@@ -64,6 +66,14 @@ def _crossing(metrics: pd.DataFrame, after: int, level: float) -> tuple[int, flo
     return None
 
 
+def near_random(metrics: pd.DataFrame) -> bool:
+    """Whether the pretrained policy's baseline R0 is too near the random return R_random for
+    a share of it to mean much (`dip_share`): such a policy has nothing to lose, so no warning."""
+    base = metrics[metrics.key == "eval/baseline_return"].value
+    rand = metrics[metrics.key == "eval/random_return"].value
+    return bool(len(base) and len(rand)) and dip_share(0.0, base.iloc[0], rand.iloc[0])[0] is None
+
+
 def prognosis(
     metrics: pd.DataFrame,
     *,
@@ -79,6 +89,8 @@ def prognosis(
     if mode == "off":
         return None
     metrics = metrics[metrics.phase.isin(ONLINE_PHASES)]
+    if near_random(metrics):
+        return None
     if not (metrics.step >= update_start).any():  # the critic mid-warm-up is not the one
         return None  # the updates will follow
     ev = Evidence(metrics, None, update_start, th, warm)
