@@ -24,6 +24,7 @@ from wsdiag.agents import AGENTS, ActorCritic, make_agent
 from wsdiag.config import AgentConfig, build_section
 from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
+from wsdiag.limits import check_torch_file, first_line, human_bytes, mlp_parameters
 from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, META_FILE, STATE_FILE, resolve_checkpoint
 
 # What a corrupted, truncated or foreign file makes torch.load, json or zipfile raise.
@@ -51,6 +52,12 @@ class Checkpoint:
     def buffer_path(self) -> Path | None:
         p = self.path / BUFFER_FILE
         return p if p.exists() else None
+
+    @property
+    def buffer_capacity(self) -> int | None:
+        """The replay capacity of the agent that saved it (meta.json's agent_config)."""
+        capacity = self.meta.get("agent_config", {}).get("buffer_size")
+        return capacity if isinstance(capacity, int) and capacity > 0 else None
 
     @property
     def stage(self) -> str | None:
@@ -102,20 +109,55 @@ def agent_config_dict(cfg: AgentConfig) -> dict[str, Any]:
     }
 
 
+def least_parameters(cfg: AgentConfig, obs_dim: int, act_dim: int) -> int:
+    """Fewer parameters than the agent `cfg` builds has: its actor, its critic ensemble (all
+    but BC) and BCQ's perturbation network, each counted once."""
+    sizes = [[obs_dim, *cfg.hidden, act_dim]]
+    if cfg.algo != "bc":
+        sizes += [[obs_dim + act_dim, *cfg.hidden, 1]] * (cfg.ensemble or 1)
+    if cfg.algo == "bcq":
+        sizes.append([obs_dim, *cfg.bcq_hidden, act_dim])
+    return sum(mlp_parameters(s) for s in sizes)
+
+
+def _check_networks(path: Path, meta: dict[str, Any]) -> None:
+    """The networks meta.json declares fit in agent.pt, which stores each of their float32
+    parameters at least once: a meta.json asking for more is refused before any is built."""
+    cfg = build_section(AgentConfig, meta["agent_config"], "checkpoint.agent_config")
+    dims = (meta.get("obs_dim"), meta.get("act_dim"))
+    if not all(isinstance(d, int) and d > 0 for d in dims):
+        raise WsdiagError(
+            f"checkpoint {path}: meta.json's obs_dim and act_dim {dims} are not sizes"
+        )
+    if min((*cfg.hidden, *cfg.bcq_hidden), default=0) < 1 or (cfg.ensemble or 1) < 1:
+        raise WsdiagError(f"checkpoint {path}: meta.json declares a network without width")
+    params = least_parameters(cfg, *dims)
+    stored = (path / AGENT_FILE).stat().st_size
+    if 4 * params > stored:
+        raise WsdiagError(
+            f"checkpoint {path}: meta.json declares {cfg.algo} networks of widths "
+            f"{list(cfg.hidden)} (ensemble {cfg.ensemble or 1}: at least {params:,} parameters, "
+            f"{human_bytes(4 * params)}) but agent.pt holds {human_bytes(stored)}"
+        )
+
+
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:
-    """Read a checkpoint (a checkpoint, `checkpoints/` or run directory: `resolve_checkpoint`)."""
+    """Read a checkpoint (a checkpoint, `checkpoints/` or run directory: `resolve_checkpoint`):
+    agent.pt within the machine's memory and not inflating (`check_torch_file`), and the
+    networks meta.json declares within what agent.pt holds (`_check_networks`)."""
     path = resolve_checkpoint(path)
     try:
         meta = json.loads((path / META_FILE).read_text())
         loop_state = json.loads((path / STATE_FILE).read_text())
+        check_torch_file(path / AGENT_FILE, f"cannot read checkpoint {path}: agent.pt")
         agent_state = torch.load(path / AGENT_FILE, map_location=map_location, weights_only=True)
     except UNREADABLE as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WsdiagError(f"cannot read checkpoint {path}: {first}") from exc
+        raise WsdiagError(f"cannot read checkpoint {path}: {first_line(exc)}") from exc
     if not isinstance(meta, dict) or not isinstance(agent_state, dict):
         raise WsdiagError(f"cannot read checkpoint {path}: not a wsdiag checkpoint")
     if meta.get("algo") not in AGENTS:
         raise WsdiagError(f"checkpoint {path} holds an unknown algorithm '{meta.get('algo')}'")
-    if "agent_config" not in meta:
+    if not isinstance(meta.get("agent_config"), dict):
         raise WsdiagError(f"checkpoint {path}: meta.json has no agent_config")
+    _check_networks(path, meta)
     return Checkpoint(path, meta, agent_state, loop_state)

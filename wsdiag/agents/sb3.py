@@ -5,6 +5,9 @@ flat Box observations and Box actions, with SB3's `FlattenExtractor` and ReLU ac
 members of the zip are read: `data` as JSON (the fields SB3 cloudpickled, base64 strings under
 ":serialized:", are never decoded), `policy.pth` and `pytorch_variables.pth` with
 `torch.load(weights_only=True)`, which refuses any pickled object that is not plain tensors.
+Each member's declared size is checked before it is read, and read no further than its cap
+(MEMBER_CAPS): the JSON `data` (some KiB), `policy.pth` (a few MiB for SB3's default networks)
+and the two small ones.
 
 The layer widths come from the weight shapes in `policy.pth` (checked against the clear
 `net_arch` when the zip has one); the activation from the text SB3 writes in clear beside a
@@ -48,6 +51,7 @@ from wsdiag.agents.checkpoint import UNREADABLE, Checkpoint, agent_config_dict
 from wsdiag.config import AgentConfig, PretrainConfig
 from wsdiag.envs import action_bounds, space_dims
 from wsdiag.errors import WsdiagError
+from wsdiag.limits import check_torch_file, first_line, human_bytes
 
 SUPPORTED = (
     "supported: TD3, DDPG and SAC models with MlpPolicy (TD3Policy, SACPolicy) on flat Box "
@@ -59,6 +63,11 @@ DATA, POLICY, VARIABLES, VERSION = (
     "pytorch_variables.pth",
     "_stable_baselines3_version",
 )
+# The most bytes each member read may hold: `data` is some KiB of JSON; policy.pth holds the
+# actor, critics and their targets (SB3's default widths on a 376-dim Humanoid: about 1 M
+# float32 parameters, 4 MiB), so its cap admits 32 M (2048-2048 networks there); the version
+# and pytorch_variables.pth are tiny.
+MEMBER_CAPS = {DATA: 16 << 20, POLICY: 128 << 20, VARIABLES: 1 << 20, VERSION: 1 << 10}
 # Policy classes (module, name) -> wsdiag's actor family; MlpPolicy is an alias of each.
 POLICIES = {
     ("stable_baselines3.td3.policies", "TD3Policy"): "deterministic",
@@ -152,14 +161,18 @@ def read_sb3(path: str | Path) -> SB3Model:
             missing = [n for n in (DATA, POLICY) if n not in names]
             if missing:
                 raise WsdiagError(f"{where}: not an SB3 model.save() zip (no {missing[0]})")
-            data = json.loads(archive.read(DATA))
-            weights = _tensors(archive.read(POLICY), where, POLICY)
+            data = json.loads(_member(archive, DATA, where))
+            weights = _tensors(_member(archive, POLICY, where), where, POLICY)
             variables = (
-                _tensors(archive.read(VARIABLES), where, VARIABLES) if VARIABLES in names else {}
+                _tensors(_member(archive, VARIABLES, where), where, VARIABLES)
+                if VARIABLES in names
+                else {}
             )
-            version = archive.read(VERSION).decode().strip() if VERSION in names else "unknown"
+            version = (
+                _member(archive, VERSION, where).decode().strip() if VERSION in names else "unknown"
+            )
     except (*UNREADABLE, UnicodeDecodeError) as exc:
-        raise WsdiagError(f"{where}: cannot read it: {_first_line(exc)}") from exc
+        raise WsdiagError(f"{where}: cannot read it: {first_line(exc)}") from exc
     if not isinstance(data, dict):
         raise WsdiagError(f"{where}: its data file is not a JSON object")
     family = _policy_family(data.get("policy_class"), where)
@@ -184,22 +197,32 @@ def read_sb3(path: str | Path) -> SB3Model:
     return model
 
 
+def _member(archive: zipfile.ZipFile, name: str, where: str) -> bytes:
+    """A member's bytes, refused unread when it declares more than its cap (MEMBER_CAPS); the
+    read stops at the cap whatever the member holds (zipfile also stops at the declared size)."""
+    cap, size = MEMBER_CAPS[name], archive.getinfo(name).file_size
+    if size > cap:
+        raise WsdiagError(
+            f"{where}: its {name} declares {human_bytes(size)}, more than the "
+            f"{human_bytes(cap)} an SB3 model's {name} may hold"
+        )
+    with archive.open(name) as fh:
+        return fh.read(cap)
+
+
 def _tensors(raw: bytes, where: str, name: str) -> dict[str, Tensor]:
-    """A dict of tensors saved with torch.save, read with weights_only=True (no code runs)."""
+    """A dict of tensors saved with torch.save, read with weights_only=True (no code runs)
+    once its records are checked not to inflate (`check_torch_file`)."""
+    check_torch_file(raw, f"{where}: {name}")
     try:
         state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except UNREADABLE as exc:
         raise WsdiagError(
-            f"{where}: {name} is not plain tensors, refused unread ({_first_line(exc)})"
+            f"{where}: {name} is not plain tensors, refused unread ({first_line(exc)})"
         ) from exc
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         raise WsdiagError(f"{where}: {name} is not a dict of tensors")
     return state
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _class_name(entry: Any) -> str | None:

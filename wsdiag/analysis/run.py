@@ -20,6 +20,7 @@ from wsdiag.analysis.evidence import WarmStart, warm_start_event
 from wsdiag.config import Config, load_config, to_dict
 from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
+from wsdiag.limits import PROBE_FILE_BYTES, PROBE_FILE_WHY, npz_keys, read_npz
 from wsdiag.rundir import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -148,22 +149,20 @@ class Run:
         return self.path / PROBES_DIR / f"step_{step}.npz"
 
     def probe_arrays(self, step: int, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
-        """Arrays of probes/step_<step>.npz (only `keys` when given, those present)."""
-        with np.load(self.probe_file(step), allow_pickle=False) as data:
-            names = [k for k in data.files if keys is None or k in keys]
-            return {k: data[k] for k in names}
+        """Arrays of probes/step_<step>.npz (only `keys` when given, those present); the file's
+        arrays may declare at most PROBE_FILE_BYTES."""
+        return read_npz(self.probe_file(step), "probe file", PROBE_FILE_BYTES, PROBE_FILE_WHY, keys)
 
     def probe_keys(self, step: int) -> list[str]:
         """Names of the arrays in probes/step_<step>.npz (reads only the archive's index)."""
-        with np.load(self.probe_file(step), allow_pickle=False) as data:
-            return list(data.files)
+        return npz_keys(self.probe_file(step), "probe file")
 
     def probe_set(self) -> dict[str, np.ndarray] | None:
+        """The arrays of probes/probe_set.npz (at most PROBE_FILE_BYTES); None without one."""
         path = self.path / PROBES_DIR / PROBE_SET_FILE
         if not path.exists():
             return None
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        return read_npz(path, "probe set", PROBE_FILE_BYTES, PROBE_FILE_WHY)
 
     @cached_property
     def config_dict(self) -> dict[str, Any]:

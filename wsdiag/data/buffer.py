@@ -13,7 +13,6 @@ Until then it is NaN, "unknown": never 0.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from wsdiag.errors import WsdiagError
+from wsdiag.limits import read_npz
 
 ORIGIN_ONLINE = 0  # collected by the agent being trained
 ORIGIN_PRETRAIN = 1  # carried over from the online pretraining stage by a warm start
@@ -38,6 +38,7 @@ _FIELDS = (
 )
 _OPTIONAL = {"mc_return": np.nan}  # fields that older buffer files may lack, and their filler
 _RENAMED = {"origin": "source"}  # the name older buffer files use
+SAVED_STATE_BYTES = 1 << 16  # the write pointer and the sampling RNG's state (JSON) in a file
 
 
 @dataclass(frozen=True)
@@ -201,13 +202,24 @@ class ReplayBuffer:
         with open(path, "wb") as fh:
             np.savez(fh, **filled, ptr=np.int64(self.ptr), rng_state=np.frombuffer(state, np.uint8))
 
-    def load(self, path: str | Path, restore_rng: bool = True, origin: int | None = None) -> None:
-        """Replace the contents by those saved at `path` (re-tagged with `origin` if given).
+    def load(
+        self,
+        path: str | Path,
+        restore_rng: bool = True,
+        origin: int | None = None,
+        rows: int | None = None,
+    ) -> None:
+        """Replace the contents by those saved at `path` (re-tagged with `origin` if given);
+        `rows`: the capacity of the buffer that saved it (default: this one's), which bounds
+        what the file may declare.
 
         A buffer of the same capacity gets the exact slot layout back, so sampling continues as
         if never interrupted; otherwise the transitions are added oldest first.
         """
-        arrays, ptr, rng_state = read_buffer_file(path)
+        rows = self.capacity if rows is None else rows
+        arrays, ptr, rng_state = read_buffer_file(
+            path, saved_bytes(rows, self.obs_dim, self.act_dim), f"a buffer of {rows:,} transitions"
+        )
         if arrays["obs"].shape[1:] != self.obs.shape[1:] or (
             arrays["actions"].shape[1:] != self.actions.shape[1:]
         ):
@@ -231,16 +243,31 @@ class ReplayBuffer:
             self.rng.bit_generator.state = rng_state
 
 
-def read_buffer_file(path: str | Path) -> tuple[dict[str, np.ndarray], int, dict]:
-    """(slot arrays, write pointer, sampling-RNG state) of a buffer saved by `ReplayBuffer.save`;
-    a file that is not one (torn, foreign, holding pickled objects) is a WsdiagError."""
+def saved_bytes(rows: int, obs_dim: int, act_dim: int) -> int:
+    """The most bytes a saved buffer of `rows` transitions declares: every number at 8 bytes
+    (they are float32, origin int8) and the saved state."""
+    numbers = 2 * obs_dim + act_dim + len(_FIELDS) - 3
+    return 8 * rows * numbers + SAVED_STATE_BYTES
+
+
+def read_buffer_file(
+    path: str | Path, bound: int, why: str
+) -> tuple[dict[str, np.ndarray], int, dict]:
+    """(slot arrays, write pointer, sampling-RNG state) of a buffer saved by `ReplayBuffer.save`
+    whose arrays declare at most `bound` bytes (`why`: where the bound comes from); a file that
+    is not one (torn, foreign, holding pickled objects, declaring more) is a WsdiagError."""
+    data = read_npz(
+        Path(path), "replay buffer", bound, why, required=("rewards", "ptr", "rng_state")
+    )
     try:
-        with np.load(path, allow_pickle=False) as data:
-            n = len(data["rewards"])
-            arrays = {name: _field(data, name, n) for name in _FIELDS}
-            ptr = int(data["ptr"])
-            rng_state = json.loads(data["rng_state"].tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        n = len(data["rewards"])
+        arrays = {name: _field(data, name, n) for name in _FIELDS}
+        ragged = [name for name, a in arrays.items() if a.ndim == 0 or len(a) != n]
+        if ragged:
+            raise ValueError(f"array '{ragged[0]}' does not hold {n} rows as 'rewards' does")
+        ptr = int(data["ptr"])
+        rng_state = json.loads(data["rng_state"].tobytes().decode())
+    except (ValueError, TypeError, KeyError) as exc:
         raise WsdiagError(f"cannot read replay buffer {path}: {exc}") from exc
     return arrays, ptr, rng_state
 

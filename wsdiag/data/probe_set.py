@@ -17,6 +17,7 @@ import torch
 
 from wsdiag.atomic import atomic_write
 from wsdiag.data.buffer import ReplayBuffer
+from wsdiag.limits import PROBE_FILE_BYTES, PROBE_FILE_WHY, read_npz
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,10 @@ class ProbeSet:
 
     @classmethod
     def load(cls, path: Path) -> ProbeSet:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(**{f.name: data[f.name] for f in fields(cls)})
+        """The set saved at `path`, whose arrays may declare at most PROBE_FILE_BYTES."""
+        names = [f.name for f in fields(cls)]
+        data = read_npz(Path(path), "probe set", PROBE_FILE_BYTES, PROBE_FILE_WHY, names, names)
+        return cls(**data)
 
     @classmethod
     def from_buffer(cls, buffer: ReplayBuffer, n: int, label: str = "online") -> ProbeSet:

@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING
 import torch
 
 from wsdiag.agents.base import load_module
+from wsdiag.agents.checkpoint import UNREADABLE
 from wsdiag.atomic import atomic_write
 from wsdiag.config import ProbesConfig
 from wsdiag.core import ONLINE, Callback
 from wsdiag.data.probe_set import ProbeSet
+from wsdiag.errors import WsdiagError
+from wsdiag.limits import check_torch_file, first_line
 from wsdiag.probes import run_probes
 from wsdiag.probes.suite import protocol_probes
 from wsdiag.rundir import FROZEN_FILE, PROBES_DIR
@@ -41,13 +44,25 @@ def save_frozen(agent: ActorCritic, step: int, path: Path) -> None:
 
 def load_frozen(like: ActorCritic, path: Path, step: int) -> ActorCritic | None:
     """A copy of `like` with the networks saved at `path`; None if they were taken after
-    `step` (a run resumed from a checkpoint older than the copy takes it again)."""
-    state = torch.load(path, map_location=like.device, weights_only=True)
-    if int(state["step"]) > step:
-        return None
-    frozen = copy.deepcopy(like)
-    for key, module in frozen.modules().items():
-        load_module(module, state["networks"][key], key)
+    `step` (a run resumed from a checkpoint older than the copy takes it again). The file may
+    be at most twice the size of `like`'s networks (and 1 MiB); a file that is not such a copy
+    is a WsdiagError."""
+    where = f"cannot read the frozen copy {path}"
+    networks = sum(
+        t.numel() * t.element_size()
+        for m in like.modules().values()
+        for t in m.state_dict().values()
+    )
+    check_torch_file(path, where, 2 * networks + (1 << 20), "twice the agent's networks")
+    try:
+        state = torch.load(path, map_location=like.device, weights_only=True)
+        if int(state["step"]) > step:
+            return None
+        frozen = copy.deepcopy(like)
+        for key, module in frozen.modules().items():
+            load_module(module, state["networks"][key], key)
+    except (*UNREADABLE, TypeError, AttributeError, WsdiagError) as exc:
+        raise WsdiagError(f"{where}: {first_line(exc)}") from exc
     return frozen
 
 

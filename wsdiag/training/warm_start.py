@@ -44,7 +44,12 @@ def warm_start(
                 f"warmstart.load has 'buffer' but {pretrained_ckpt.path} holds no buffer "
                 "(pretrain with checkpoint.save_buffer = true)"
             )
-        store.load(pretrained_ckpt.buffer_path, restore_rng=False, origin=ORIGIN_PRETRAIN)
+        store.load(
+            pretrained_ckpt.buffer_path,
+            restore_rng=False,
+            origin=ORIGIN_PRETRAIN,
+            rows=pretrained_ckpt.buffer_capacity,
+        )
         loaded.append("buffer")
     offline = buffers.seed_with
     if offline is not None:
