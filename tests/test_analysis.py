@@ -211,3 +211,19 @@ def test_an_unknown_cause_lists_keys_and_titles() -> None:
 
     with pytest.raises(WsdiagError, match=r"known: extrapolation \(critic extrapolation\)"):
         cause_named("luck")
+
+
+def test_the_reference_group_is_plain_by_name_else_the_first_without_a_mitigation() -> None:
+    from wsdiag.analysis.group_stats import reference_index
+    from wsdiag.analysis.groups import Group
+
+    def group(label: str, mitigation: str = "none") -> Group:
+        return Group(key=(("mitigation.name", mitigation),), runs=[], label=label)
+
+    groups = [group("actor-critic"), group("ccl", "ccl_pqd"), group("plain")]
+    assert reference_index(groups) == 2
+    assert reference_index(groups[:2]) == 0
+    assert reference_index([group("ccl", "ccl_pqd"), group("loaded")]) == 1
+    assert reference_index(groups, "ccl") == 1
+    with pytest.raises(WsdiagError, match="--reference 'nope' is not a group"):
+        reference_index(groups, "nope")

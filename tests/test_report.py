@@ -553,3 +553,13 @@ def test_html_report_renders_in_headless_chromium(single_report, tmp_path: Path)
     # not a blank page: text and figures make many distinct, non-white pixels
     assert (pixels.mean(axis=2) < 0.5).mean() > 0.005
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+
+
+def test_a_band_of_fewer_than_five_seeds_is_their_range_and_says_so() -> None:
+    from wsdiag.report.learning_curve import band_label, mean_curve
+
+    steps = np.array([0, 100, 200])
+    curves = [(steps, np.array([0.0, -v, 0.0])) for v in (10.0, 30.0)]
+    grid, mean, band = mean_curve(curves)
+    assert band is not None and band[:, 1].tolist() == [-30.0, -10.0]
+    assert band_label(2) == "mean of 2 seeds, range" and band_label(5).endswith("95% CI")

@@ -54,6 +54,13 @@ def report(
             "tables, verdicts and cross-run figures only."
         ),
     ] = True,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The group the others are compared with (P(X > ref)), by its label (default: "
+            "plain, else the first without a mitigation)."
+        ),
+    ] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -83,6 +90,7 @@ def report(
                 per_run_figures=run_figures,
                 formats=figure_files,
                 progress=progress,
+                reference=reference,
             )
         if quiet:
             typer.echo(result.out / "report.html")

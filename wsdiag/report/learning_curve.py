@@ -1,12 +1,12 @@
 """Figure 1: evaluation return over pretraining and the online stage, phases shaded.
 
 Runs of one group (seeds of one config) are drawn as thin lines with their mean and a pointwise
-95% bootstrap band (`bootstrap_band`) on the common step grid; the baseline R0 is a dotted line,
-and the dip and the recovery point of the mean curve are annotated. When the runs recorded
-`eval/success`, a second panel below draws the success rate (in %) the same way, against the
-pretrained policy's S0. A run's early warning ("collapse likely", `probes.warn`) is a cross on
-its curve at the step it fired.
-"""
+95% bootstrap band (`bootstrap_band`) on the common step grid, or, with fewer than
+MIN_SEEDS_FOR_CI seeds (too few for an interval to mean much), the band of their range; the
+baseline R0 is a dotted line, and the dip and the recovery point of the mean curve are
+annotated. When the runs recorded `eval/success`, a second panel below draws the success rate
+(in %) the same way, against the pretrained policy's S0. A run's early warning ("collapse
+likely", `probes.warn`) is a cross on its curve at the step it fired."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ from wsdiag.report.style import (
 Curve = tuple[np.ndarray, np.ndarray]
 WARNING_MARK = {"marker": "X", "markersize": 11, "mec": "black", "zorder": 6}
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+MIN_SEEDS_FOR_CI = 5  # fewer seeds: their range is drawn, not a bootstrap interval
 
 
 @dataclass
@@ -120,7 +122,14 @@ def mean_curve(curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray, np.ndar
     hi = min(s[-1] for s, _ in curves)
     grid = np.unique(np.concatenate([s[(s >= lo) & (s <= hi)] for s, _ in curves]))
     stacked = np.stack([np.interp(grid, s, v) for s, v in curves])
+    if len(curves) < MIN_SEEDS_FOR_CI:
+        return grid, stacked.mean(0), np.stack([stacked.min(0), stacked.max(0)])
     return grid, stacked.mean(0), np.stack(bootstrap_band(stacked))
+
+
+def band_label(n: int) -> str:
+    """What a group's band is: a 95% CI from MIN_SEEDS_FOR_CI seeds, their range below."""
+    return f"mean of {n} seeds, 95% CI" if n >= MIN_SEEDS_FOR_CI else f"mean of {n} seeds, range"
 
 
 def _annotate(
@@ -298,7 +307,7 @@ def _panel(
             for steps, values in group.online:
                 ax.plot(steps, values, color=colour, linewidth=0.7, alpha=0.3)
         grid, mean, band = mean_curve(group.online)
-        label = group.label if n == 1 else f"{group.label} (mean of {n} seeds, 95% CI)"
+        label = group.label if n == 1 else f"{group.label} ({band_label(n)})"
         if not len(grid):
             label = f"{group.label} (pretraining only)"
         handles += ax.plot(grid, mean, color=colour, linewidth=2.2, label=label, marker=".")

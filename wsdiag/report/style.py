@@ -7,6 +7,7 @@ start (pretraining, when shown, at negative steps).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
@@ -81,8 +82,10 @@ def save(fig: Figure, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     files = [path.with_suffix(f".{fmt}") for fmt in written_formats()]
-    for file in files:
-        fig.savefig(file, dpi=DPI, facecolor="white")
+    with warnings.catch_warnings():  # a crowded figure keeps matplotlib's plain layout, quietly
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
+        for file in files:
+            fig.savefig(file, dpi=DPI, facecolor="white")
     return files[0]
 
 

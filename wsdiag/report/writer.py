@@ -83,6 +83,7 @@ def write_report(
     per_run_figures: bool = True,
     formats: Sequence[str] = ("png",),
     progress: FigureProgress | None = None,
+    reference: str | None = None,
 ) -> Report:
     """Write the report of the runs into `out` (module docstring) and return its contents.
 
@@ -97,14 +98,14 @@ def write_report(
     dirs = expand_sweeps(given)  # a sweep folder stands for its runs
     runs = load_runs(dirs)
     out = Path(out) if out is not None else default_out(given)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WsdiagError(f"cannot create the report folder {out}: {exc.strerror}") from exc
     th = thresholds or Thresholds()
     summaries = [summarise(run, th, r_random) for run in runs]
     report = Report(out, summaries, group_runs(runs), th)
-    report.stats = group_stats(report.groups, report.by_name, seed)
+    report.stats = group_stats(report.groups, report.by_name, seed, reference)
+    try:  # after every check of the input: a refused report leaves no folder
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WsdiagError(f"cannot create the report folder {out}: {exc.strerror}") from exc
     report.warnings += [f"{run.name}: {message}" for run in runs for message in run.warnings]
     report.confirmations = confirmations(runs, report.warnings.append)
     with figure_formats(tuple(formats)):
