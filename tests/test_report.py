@@ -563,3 +563,16 @@ def test_a_band_of_fewer_than_five_seeds_is_their_range_and_says_so() -> None:
     grid, mean, band = mean_curve(curves)
     assert band is not None and band[:, 1].tolist() == [-30.0, -10.0]
     assert band_label(2) == "mean of 2 seeds, range" and band_label(5).endswith("95% CI")
+
+
+def test_the_learning_curve_widens_and_lengthens_for_its_legend() -> None:
+    from types import SimpleNamespace
+
+    from wsdiag.report.learning_curve import _legend_room
+
+    def groups(n: int, label: str) -> list:
+        return [SimpleNamespace(label=label, online=[1, 2]) for _ in range(n)]
+
+    assert _legend_room(groups(1, "plain")) == (10.0, 5.2)
+    wide, tall = _legend_room(groups(12, "mine: loaded actor critic, long warm-up of 5000 steps"))
+    assert wide > 12 and tall > 5.9

@@ -270,11 +270,12 @@ def plot_learning_curve(
     panel, when any group has one, is drawn below on the same step axis."""
     colours = [COLOURS[i % len(COLOURS)] for i in range(len(groups))]
     with_success = [(g.success, c) for g, c in zip(groups, colours, strict=True) if g.success]
+    width, height = _legend_room(groups)
     if not with_success:
-        fig = new_figure(10, 5.2)
+        fig = new_figure(width, height)
         _panel(fig.add_subplot(), groups, colours, ylabel)
     else:
-        fig = new_figure(10, 8.2)
+        fig = new_figure(width, height + 3.0)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
         _panel(top, groups, colours, ylabel, steps_label=False)
         bottom.set_ylim(-5, 105)
@@ -282,6 +283,14 @@ def plot_learning_curve(
         _panel(bottom, success, success_colours, "success rate (%, at each episode's end)")
     fig.axes[0].set_title(title)
     return save(fig, path)
+
+
+def _legend_room(groups: Sequence[CurveGroup]) -> tuple[float, float]:
+    """Inches (width, height) that fit the plot and its legend on the right: wider for long
+    group labels, taller for many groups (about 0.08 in a character, 0.26 in an entry)."""
+    longest = max((len(g.label) + len(band_label(len(g.online))) + 3 for g in groups), default=0)
+    entries = len(groups) + 10  # the groups, then baselines, markers and phases
+    return max(10.0, 6.6 + 0.08 * longest), max(5.2, 0.26 * entries + 0.8)
 
 
 def _panel(
