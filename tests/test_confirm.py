@@ -373,7 +373,8 @@ def test_dry_run_lists_the_interventions_and_runs_nothing(tiny_run: Path) -> Non
     assert "extrapolation: the pretrained critic loaded too" in text
     assert "spiral: not tested (5% of the offline data retained" in text
     # extrapolation, gradient, update and drift on seeds 3 and 4, the original on seed 4
-    assert f"9 run(s) under {tiny_run / 'counterfactual'}" in text
+    assert f"9 run(s) under {tiny_run / 'counterfactual'}, about " in text
+    assert "with --jobs 1 (at the " in text and "steps/s it ran at)" in text
 
 
 def test_bad_confirm_input_is_one_line(tiny_run: Path, tmp_path: Path) -> None:

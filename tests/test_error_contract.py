@@ -201,7 +201,7 @@ def test_confirming_a_run_without_its_pretrained_agent_starts_nothing(
     run_dir = _copy(finished, tmp_path)
     shutil.rmtree(run_dir / "checkpoints")
     result = runner.invoke(app, ["diagnose", str(run_dir), "--confirm", "--force"])
-    assert result.exit_code == 2 and "cannot confirm" in result.stderr, result.output
+    _one_line_error(result, "cannot confirm")
     assert not (run_dir / "counterfactual").exists()
 
 

@@ -560,7 +560,7 @@ def test_a_band_of_fewer_than_five_seeds_is_their_range_and_says_so() -> None:
 
     steps = np.array([0, 100, 200])
     curves = [(steps, np.array([0.0, -v, 0.0])) for v in (10.0, 30.0)]
-    grid, mean, band = mean_curve(curves)
+    _, _, band = mean_curve(curves)
     assert band is not None and band[:, 1].tolist() == [-30.0, -10.0]
     assert band_label(2) == "mean of 2 seeds, range" and band_label(5).endswith("95% CI")
 

@@ -80,11 +80,13 @@ def diagnose(
         from wsdiag.analysis.thresholds import thresholds_from
         from wsdiag.report.terminal import print_diagnosis
         from wsdiag.sweep.confirm import check_confirm_options, confirm_run
+        from wsdiag.sweep.counterfactual import base_table
 
         thresholds = thresholds_from(overrides or [])
         chosen = [cause_named(c.strip()) for c in causes.split(",")] if causes else None
         if confirm:
             check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
+            base_table(run_dir)  # its pretrained agent is there to branch from
         else:
             _refuse_confirm_options_without_confirm(ctx)
         summary = summarise(load_run(run_dir), thresholds)

@@ -56,11 +56,17 @@ def sweep(
         jobs = jobs or max(1, (os.cpu_count() or 1) // threads)
         plan = build_plan(load_sweep(sweep_file), out, threads)
         if dry_run:
+            from wsdiag.sweep.estimate import plan_seconds
+            from wsdiag.sweep.progress import human_duration
+
             for line in plan.describe():
                 typer.echo(line)
+            seconds = plan_seconds(plan.jobs, jobs, threads)
+            typer.echo(f"about {human_duration(seconds)} with --jobs {jobs} --threads {threads} "
+                       "(steps, updates and probes timed on this machine)")  # fmt: skip
             return
         runner = make_backend(backend, address)
-        progress = SweepProgress(console, jobs)
+        progress = SweepProgress(console, jobs, {j.name: j.env_steps for j in plan.jobs})
         try:
             state = run_plan(plan, runner, jobs=jobs, threads=threads,
                              retry_failed=retry_failed, progress=progress)  # fmt: skip

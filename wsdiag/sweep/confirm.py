@@ -18,10 +18,11 @@ from wsdiag.analysis.rules import TITLES
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
 from wsdiag.report.counterfactual import FIGURE_FILE as FIGURE
 from wsdiag.report.counterfactual import plot_counterfactual
-from wsdiag.rundir import is_complete
+from wsdiag.rundir import is_complete, read_metrics
 from wsdiag.sweep.backends import BACKENDS, make_backend
 from wsdiag.sweep.counterfactual import (
     ORIGINAL,
@@ -31,8 +32,9 @@ from wsdiag.sweep.counterfactual import (
     plan_counterfactuals,
     run_dir_of,
 )
+from wsdiag.sweep.estimate import plan_seconds, rate_seconds, recorded_rate
 from wsdiag.sweep.plan import SweepPlan
-from wsdiag.sweep.progress import SweepProgress
+from wsdiag.sweep.progress import SweepProgress, human_duration
 from wsdiag.sweep.runner import run_plan
 
 
@@ -91,6 +93,17 @@ def check_confirm_options(
         raise WsdiagError("--jobs and --threads must be >= 1")
 
 
+def cost_line(run_dir: Path, plan: SweepPlan, jobs: int, threads: int) -> str:
+    """'about 12 min with --jobs 2 (...)': the plan's wall time at the step rate the original
+    run recorded on its online stage, else from a calibration on this machine."""
+    rate = recorded_rate(read_metrics(run_dir), ONLINE_PHASES)
+    if rate is not None:
+        seconds, how = rate_seconds(plan.jobs, rate, jobs), f"at the {rate:.0f} steps/s it ran at"
+    else:
+        seconds, how = plan_seconds(plan.jobs, jobs, threads), "timed on this machine"
+    return f"about {human_duration(seconds)} with --jobs {jobs} ({how})"
+
+
 def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, threads: int,
               console: Console) -> None:  # fmt: skip
     """Run what is left of `plan` with a progress display, the runs that failed before again
@@ -98,7 +111,7 @@ def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, thr
     with them missing."""
     if not plan.jobs:
         return
-    progress = SweepProgress(console, jobs)
+    progress = SweepProgress(console, jobs, {j.name: j.env_steps for j in plan.jobs})
     try:
         state = run_plan(plan, make_backend(backend, address), jobs=jobs, threads=threads,
                          retry_failed=True, progress=progress)  # fmt: skip
@@ -140,12 +153,14 @@ def confirm_run(
     plan, candidates = plan_counterfactuals(
         run_dir, seeds=seeds, causes=order, interventions=interventions, threads=threads
     )
+    most = "at most " if until_confirmed else ""
     if dry_run:
         for c in candidates:
             what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
             console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
-        most = "at most " if until_confirmed else ""
-        console.print(f"{most}{len(plan.jobs)} run(s) under {plan.root}", soft_wrap=True)
+    console.print(f"{most}{len(plan.jobs)} run(s) under {plan.root}, "
+                  f"{cost_line(run_dir, plan, jobs, threads)}", soft_wrap=True)  # fmt: skip
+    if dry_run:
         return None
     if not until_confirmed:
         _run_jobs(plan, backend, address, jobs, threads, console)
