@@ -460,7 +460,9 @@ def test_a_failed_counterfactual_run_is_retried_and_stops_the_measurement(
 
     monkeypatch.setattr(confirm, "run_plan", run_plan)
     monkeypatch.setattr(confirm, "make_backend", lambda *args: None)
-    jobs = [SimpleNamespace(name=n) for n in ("original-seed1", "extrapolation-seed1")]
+    jobs = [
+        SimpleNamespace(name=n, env_steps=400) for n in ("original-seed1", "extrapolation-seed1")
+    ]
     plan = SimpleNamespace(jobs=jobs, root=tmp_path)
     failed = r"1 counterfactual run\(s\) failed \(extrapolation-seed1: dataset 'x' is not on"
     with pytest.raises(WsdiagError, match=failed):
