@@ -134,39 +134,29 @@ def test_a_write_that_fails_leaves_no_dataset_and_no_staging(
 
 @pytest.mark.slow
 def test_kill_9_during_collect_leaves_no_dataset_or_a_complete_one(root: Path) -> None:
-    """`kill -9` at several points of `wsdiag data collect`: under its id there is either
-    nothing or a dataset that reads whole; the next write removes the dead staging folder."""
+    """`kill -9` of `wsdiag data collect` once its staging folder exists, then later and later
+    (into the write, past the end): under its id there is either nothing or a dataset that reads
+    whole; the next write removes the dead staging folders."""
     command = [str(Path(sys.executable).with_name("wsdiag")), "data", "collect", "--env",
-               "Pendulum-v1", "--steps", "3000", "--ref-max", "-100"]  # fmt: skip
-    outcomes = set()
-    for k, delay in enumerate((1.0, 2.0, 3.0, 4.0, 6.0)):
-        proc = subprocess.Popen([*command, f"kk/x{k}-v0"], env=os.environ.copy(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+               "Pendulum-v1", "--ref-max", "-100"]  # fmt: skip
+    outcomes = []
+    for k, (steps, delay) in enumerate(((50_000, 0.0), (2000, 0.5), (2000, 1.0), (2000, 2.0))):
+        proc = subprocess.Popen([*command, "--steps", str(steps), f"kk/x{k}-v0"],
+                                env=os.environ.copy(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not list(root.glob(f"{STAGING_PREFIX}{proc.pid}-*")) and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if (root / f"kk/x{k}-v0").exists():
-            assert describe(f"kk/x{k}-v0").steps == 3000
-            outcomes.add("complete")
+            assert describe(f"kk/x{k}-v0").steps == steps
+            outcomes.append("complete")
         else:
-            outcomes.add("absent")
+            outcomes.append("absent")
         assert _invoke("data", "list").exit_code == 0
+    assert outcomes[0] == "absent"  # killed mid-rollout: nothing under the id
     collect_dataset("kk/after-v0", env_id="Pendulum-v1", steps=200, ref_episodes=1)
     assert not list(root.glob(f"{STAGING_PREFIX}*"))
-    assert outcomes == {"absent", "complete"}
-
-
-@pytest.mark.parametrize(
-    ("option", "text"),
-    [
-        (["--ref-max", "nan"], "--ref-max must be a finite number"),
-        (["--noise", "inf"], "--noise must be a finite number"),
-        (["--steps", "100000000000"], "more than the"),
-    ],
-)
-def test_collect_options_beyond_reason_are_refused(
-    root: Path, option: list[str], text: str
-) -> None:
-    collect = ["data", "collect", "hx/q-v0", "--env", "Pendulum-v1", *option]
-    one_line_error(_invoke(*collect), 2, text)
-    assert not (root / "hx" / "q-v0").exists()
