@@ -25,8 +25,8 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check wsdiag tests examples
-	$(BIN)/ruff format --check wsdiag tests examples
+	$(BIN)/ruff check wsdiag tests examples benchmarks
+	$(BIN)/ruff format --check wsdiag tests examples benchmarks
 	$(BIN)/lint-imports
 
 demo: setup
@@ -34,7 +34,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/pip install --quiet -e ".[bench]"
-	$(BIN)/python -m examples.bench.run_all
+	$(BIN)/python -m benchmarks.run_all
 
 # Headless Chromium for the HTML report's browser test (skipped without it); best effort.
 chromium:

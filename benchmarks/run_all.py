@@ -1,4 +1,4 @@
-"""Run every benchmark in one process: `python -m examples.bench.run_all [--steps N]`.
+"""Run every benchmark in one process: `python -m benchmarks.run_all [--steps N]`.
 
 Prints a table per section, then a markdown summary, and writes all numbers to
 bench-results/bench.json. Timings are printed, never asserted.
@@ -15,8 +15,8 @@ from typing import Any
 
 from rich.console import Console
 
-from examples.bench import ensemble, flops, parallel, report, throughput
-from examples.bench.common import BATCH, load_average, machine_info
+from benchmarks import ensemble, flops, parallel, report, throughput
+from benchmarks.common import BATCH, load_average, machine_info
 
 SECTIONS = ("throughput", "flops", "ensemble", "parallel")
 EXTRA_SECTIONS = ("probes", "data", "cli")  # probe cost, dataset loading, command-line speed
@@ -104,17 +104,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
             console.print(report.parallel_table(results["parallel"]))
         elif section == "probes":
-            from examples.bench import probes
+            from benchmarks import probes
 
             results["probes"] = probes.run(args.threads, _td3_cheetah_steps_per_s(results))
             console.print(report.values_table("Probe cost (s)", results["probes"]))
         elif section == "data":
-            from examples.bench import data
+            from benchmarks import data
 
             results["data"] = data.run()
             console.print(report.values_table("Dataset loading", results["data"]))
         else:
-            from examples.bench import cli
+            from benchmarks import cli
 
             results["cli"] = cli.run(args.cli_repeats, args.report_run)
             console.print(report.cli_table(results["cli"]))

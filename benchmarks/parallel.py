@@ -24,7 +24,7 @@ def _train(
     """Worker: build a TD3 run, wait at the barrier, run it, report (seed, seconds)."""
     import torch
 
-    from examples.bench.common import training_loop
+    from benchmarks.common import training_loop
 
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
-from examples.bench.common import BATCH, ENV_IDS, HIDDEN, LR, set_threads, training_loop
+from benchmarks.common import BATCH, ENV_IDS, HIDDEN, LR, set_threads, training_loop
 from wsdiag.training.callbacks import Callback
 from wsdiag.training.loop import Loop
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from examples.bench.common import (
+from benchmarks.common import (
     BATCH,
     ENV_DIMS,
     HIDDEN,

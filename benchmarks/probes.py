@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from examples.bench.common import set_threads
+from benchmarks.common import set_threads
 from wsdiag.agents import make_agent
 from wsdiag.config import AgentConfig, ProbesConfig
 from wsdiag.probes import ProbeSet, action_grad_norm, critic_fn, q_percentile, run_probes

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from examples.bench.common import BATCH, ENV_DIMS, HIDDEN, LR, per_call_seconds, set_threads
+from benchmarks.common import BATCH, ENV_DIMS, HIDDEN, LR, per_call_seconds, set_threads
 from wsdiag.agents.base import adam
 from wsdiag.agents.networks import EnsembleCritic, mlp
 

@@ -1,4 +1,4 @@
-"""Benchmark suite: `python -m examples.bench.run_all` (or `make bench`).
+"""Benchmark suite: `python -m benchmarks.run_all` (or `make bench`).
 
 Each module measures one thing and returns a plain dict of numbers; `run_all` runs them in
 one process, prints a table per section, and writes every number to bench-results/bench.json.
