@@ -62,33 +62,57 @@ def _item(cause: str, original: list[float], after: list[float]) -> Intervention
 
 
 def test_the_earliest_confirmed_cause_is_named(tmp_path: Path) -> None:
+    five = [100.0] * 5
     items = [
-        _item("drift", [100, 100, 100], [0, 10, 5]),
-        _item("extrapolation", [100, 100, 100], [20, 10, 30]),
-        _item("gradient", [100, 100, 100], [100, 90, 110]),
+        _item("drift", five, [0, 10, 5, 0, 20]),
+        _item("extrapolation", five, [20, 10, 30, 20, 20]),
+        _item("gradient", five, [100, 90, 110, 100, 95]),
         Intervention("spiral", "", {}, [], [], [], skipped="not pretrained on a dataset"),
     ]
     result = Confirmation(items, min_share=0.5)
     assert result.confirmed is not None and result.confirmed.cause == "extrapolation"
     assert result.verdict().startswith("confirmed: critic extrapolation (its intervention")
-    assert "removed 80% [70, 90] of the dip, 3 seeds" in result.verdict()
+    assert "5 of 5 seeds removed >= 50% (sign test p = 0.031, level 0.031)" in result.verdict()
     assert not items[2].confirmed(0.5) and "not tested" in items[3].sentence()
     result.save(tmp_path)
     again = load_confirmation(tmp_path)
     assert again is not None and again.verdict() == result.verdict()
-    unsure = Confirmation([_item("gradient", [100, 100], [0, 120])], min_share=0.5)
+    unsure = Confirmation([_item("gradient", five, [0, 120, 0, 0, 0])], min_share=0.5)
     assert unsure.confirmed is None and unsure.truth == "inconclusive"
     assert unsure.verdict() == ("inconclusive: no intervention confirmed; more seeds would "
                                 "decide whether these remove 50% of the dip: steep critic "
-                                "(large action gradients) 40% [-20, 100]")  # fmt: skip
-    one_seed = Confirmation([_item("drift", [100], [40]), _item("gradient", [100], [60])], 0.5)
-    assert one_seed.confirmed is not None and one_seed.confirmed.cause == "drift"
-    assert "removed 60% of the dip, 1 seed)" in one_seed.verdict()
+                                "(large action gradients) 4 of 5 seeds removed >= 50% (sign "
+                                "test p = 0.19, level 0.031)")  # fmt: skip
+    three = Confirmation([_item("drift", [100] * 3, [0, 0, 0])], 0.5)
+    assert three.confirmed is None and three.truth == "inconclusive"  # 3 seeds never decide
+
+
+def test_the_sign_test_decides_by_counts_against_a_sequence_level() -> None:
+    """P(Bin(n, 1/2) >= k) by hand; seeds 5 to 10 looked at one by one keep the whole sequence's
+    error under 5% with a per-look level of 1/32: 5/5, 8/8, 8/9 or 9/10 decide."""
+    from wsdiag.analysis.confirm import decide
+    from wsdiag.analysis.sign_test import binom_tail, look_level, sequence_error
+
+    assert binom_tail(5, 5) == 1 / 32 and binom_tail(10, 9) == 11 / 1024
+    assert binom_tail(3, 3) == 1 / 8 and binom_tail(4, 0) == 1.0
+    assert look_level(5, 10) == 1 / 32 and sequence_error(5, 10, 1 / 32) == pytest.approx(
+        0.041, abs=1e-3
+    )
+    assert look_level(5, 5) == 1 / 32 and look_level(3, 3) == 0.0
+    assert decide([100.0] * 5, [10.0] * 5, 0.5)[0] == "confirmed"
+    assert decide([100.0] * 5, [90.0] * 5, 0.5)[0] == "refuted"  # 5 of 5 below 50%
+    assert decide([100.0] * 5, [10, 10, 10, 10, 90], 0.5)[0] == "inconclusive"
+    nine = [10.0] * 9 + [90.0]
+    assert decide([100.0] * 10, nine, 0.5)[0] == "confirmed"  # 9 of 10: p = 11/1024
+    eight = [10.0] * 8 + [90.0] * 2
+    assert decide([100.0] * 10, eight, 0.5)[0] == "inconclusive"  # p = 56/1024 > 1/32
+    assert decide([0.0] * 5 + [100.0], [0.0] * 5 + [0.0], 0.5)[0] == "inconclusive"  # 1 dip
 
 
 def test_an_intervention_is_refuted_only_when_its_interval_lies_below_the_share() -> None:
-    """Confirmed: s >= 0.5 and the lower end > 0; refuted: two seeds or more and the upper end
-    < 0.5; otherwise inconclusive. The truth is "none" only when every tested one is refuted."""
+    """The earlier bootstrap rule, kept for the records judged by it: confirmed: s >= 0.5 and
+    the lower end > 0; refuted: two seeds or more and the upper end < 0.5; otherwise
+    inconclusive. The truth is "none" only when every tested one is refuted."""
     from wsdiag.analysis.confirm import Share, outcome, truth_of
 
     assert outcome(Share(0.2, 0.13, 0.31, 3), 0.5) == "refuted"
@@ -100,16 +124,24 @@ def test_an_intervention_is_refuted_only_when_its_interval_lies_below_the_share(
     assert truth_of({"drift": "confirmed", "extrapolation": "confirmed"}) == "extrapolation"
     assert truth_of({"drift": "refuted", "update": "inconclusive"}) == "inconclusive"
     assert truth_of({"drift": "refuted"}) == truth_of({}) == "none"
+
+
+def test_a_run_whose_every_intervention_is_refuted_has_no_cause() -> None:
+    original = [900.0, 850, 1000, 950, 900]
     refuted = Confirmation(
-        [_item("extrapolation", [900, 850, 1000], [700, 700, 800]),
-         _item("drift", [900, 850, 1000], [850, 800, 900]),
+        [_item("extrapolation", original, [700, 700, 800, 700, 750]),
+         _item("drift", original, [850, 800, 900, 900, 850]),
          Intervention("spiral", "", {}, [], [], [], skipped="not pretrained on a dataset")],
         min_share=0.5,
     )  # fmt: skip
     assert refuted.truth == "none" and refuted.to_json()["truth"] == "none"
     assert refuted.verdict() == ("not confirmed: every intervention tested removed less than 50% "
-                                 "of the dip (each interval below it)")  # fmt: skip
-    assert refuted.interventions[0].sentence(0.5).endswith("vs 900, 850, 1000): refuted")
+                                 "of the dip (each by its sign test)")  # fmt: skip
+    assert (
+        refuted.interventions[0]
+        .sentence(0.5)
+        .endswith("refuted, 5 of 5 seeds removed < 50% (sign test p = 0.031, level 0.031)")
+    )
     untested = Confirmation([Intervention("spiral", "", {}, [], [], [], skipped="n/a")], 0.5)
     assert untested.verdict() == "not confirmed: no intervention could be tested"
     assert refuted.judgement("extrapolation") == (
@@ -284,8 +316,8 @@ def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(
 
 
 def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
-    base = ["diagnose", str(tiny_run), "--confirm", "--seeds", "2", "--jobs", "2",
-            "--causes", "extrapolation,drift"]  # fmt: skip
+    base = ["diagnose", str(tiny_run), "--confirm", "--seeds", "2", "--max-seeds", "3",
+            "--jobs", "2", "--causes", "extrapolation,drift"]  # fmt: skip
     skipped = runner.invoke(app, base)  # the tiny run does not degrade: nothing to confirm
     assert skipped.exit_code == 0 and "nothing to confirm" in skipped.output
     assert not (tiny_run / "counterfactual").exists()
@@ -297,17 +329,18 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     root = tiny_run / "counterfactual"
     saved = json.loads((root / "confirmation.json").read_text())
     assert " ".join(saved["verdict"].split()) in text
-    assert saved["truth"] in {"extrapolation", "drift", "none", "inconclusive"}
-    assert saved["verdict"].split(":")[0] in {"confirmed", "not confirmed", "inconclusive"}
-    more = f"more seeds: wsdiag diagnose {tiny_run} --confirm --seeds 4 (the finished runs"
-    assert (more in text) == (saved["truth"] == "inconclusive")
+    assert saved["truth"] == "inconclusive"  # three seeds never decide a sign test
+    assert saved["verdict"].startswith("inconclusive")
+    more = f"more seeds: wsdiag diagnose {tiny_run} --confirm --max-seeds 6 (the finished runs"
+    assert more in text
     assert {i["cause"] for i in saved["interventions"]} == {"extrapolation", "drift"}
-    for item in saved["interventions"]:
-        assert item["seeds"] == [3, 4] and len(item["dips"]) == 2
+    for item in saved["interventions"]:  # undecided on 2 seeds: a third added
+        assert item["seeds"] == [3, 4, 5] and len(item["dips"]) == 3
     assert (root / "counterfactual.png").stat().st_size > 0
     runs = sorted(p.name for p in (root / "runs").iterdir())
-    assert runs == ["drift-seed3", "drift-seed4", "extrapolation-seed3",
-                    "extrapolation-seed4", "original-seed4"]  # fmt: skip
+    assert runs == ["drift-seed3", "drift-seed4", "drift-seed5", "extrapolation-seed3",
+                    "extrapolation-seed4", "extrapolation-seed5", "original-seed4",
+                    "original-seed5"]  # fmt: skip
     assert all(is_complete(root / "runs" / r) for r in runs)
     events = read_events(root / "runs" / "extrapolation-seed3")
     assert "critic" in next(e for e in events if e["event"] == "warm_start")["loaded"]
@@ -366,15 +399,19 @@ def test_one_experiment_under_two_names_has_one_key(tiny_run: Path, tmp_path: Pa
 
 
 def test_dry_run_lists_the_interventions_and_runs_nothing(tiny_run: Path) -> None:
-    args = ["diagnose", str(tiny_run), "--confirm", "--dry-run", "--force", "--seeds", "2"]
+    args = ["diagnose", str(tiny_run), "--confirm", "--dry-run", "--force", "--seeds", "2",
+            "--max-seeds", "4"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "extrapolation: the pretrained critic loaded too" in text
     assert "spiral: not tested (5% of the offline data retained" in text
     # extrapolation, gradient, update and drift on seeds 3 and 4, the original on seed 4
-    assert f"9 run(s) under {tiny_run / 'counterfactual'}, about " in text
+    assert f"9 run(s) on 2 seeds under {tiny_run / 'counterfactual'}, about " in text
     assert "with --jobs 1 (at the " in text and "steps/s it ran at)" in text
+    # up to 4 seeds: 4 interventions x 4 seeds and the original on 3 more
+    assert "up to 19 on 4 seeds while a test is undecided" in text
+    one_line_error(runner.invoke(app, [*args[:-1], "1"]), 2, "--max-seeds (1) is below --seeds")
 
 
 def test_bad_confirm_input_is_one_line(tiny_run: Path, tmp_path: Path) -> None:
@@ -404,16 +441,16 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
     def run_jobs(plan, *args) -> None:
         ran.append({j.name.rsplit("-seed", 1)[0] for j in plan.jobs})
 
-    def measure(plan, original, candidate, thresholds) -> Intervention:
+    def measure(plan, original, candidate, thresholds, looks) -> Intervention:
         after = 100.0 * (1.0 - shares[candidate.cause])
-        return _item(candidate.cause, [100.0, 100.0], [after, after])
+        return _item(candidate.cause, [100.0] * 5, [after] * 5)
 
     monkeypatch.setattr(confirm, "_run_jobs", run_jobs)
     monkeypatch.setattr(confirm, "measure", measure)
     monkeypatch.setattr(confirm, "draw", lambda *args: None)
     monkeypatch.setattr(Confirmation, "save", lambda self, folder: folder)
     result = confirm.confirm_run(
-        tiny_run, thresholds=Thresholds(), seeds=2, causes=["drift", "gradient", "extrapolation"],
+        tiny_run, thresholds=Thresholds(), seeds=5, causes=["drift", "gradient", "extrapolation"],
         interventions=None, jobs=1, backend="local", address=None, threads=1, dry_run=False,
         console=Console(file=io.StringIO()), until_confirmed=True,
     )  # fmt: skip
@@ -429,7 +466,7 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
     assert dry.exit_code == 0 and "at most 9 run(s)" in " ".join(dry.output.split())
     ran.clear()
     result = confirm.confirm_run(
-        tiny_run, thresholds=Thresholds(), seeds=2, causes=["drift", "gradient", "extrapolation"],
+        tiny_run, thresholds=Thresholds(), seeds=5, causes=["drift", "gradient", "extrapolation"],
         interventions=None, jobs=1, backend="local", address=None, threads=1, dry_run=False,
         console=Console(file=io.StringIO()), until_confirmed=True, verdict="drift",
     )  # fmt: skip

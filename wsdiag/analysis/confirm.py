@@ -6,17 +6,23 @@ after the policy start). The share removed is
 
     s = 1 - mean_k D'_k / mean_k D_k,
 
-with a paired percentile bootstrap over seeds (the pairs (D_k, D'_k) resampled together; a
-resample whose original dips are all 0 is dropped). A cause is confirmed when s >=
-`confirm_share` and the interval's lower end is > 0 (with one seed there is no interval and the
-share alone decides); the confirmed cause is the earliest
-confirmed one in `PRIORITY` (root causes before the drift they cause).
+shown with a paired percentile bootstrap interval over seeds (the pairs (D_k, D'_k) resampled
+together; a resample whose original dips are all 0 is dropped).
 
-An intervention that does not confirm is *refuted* when, with two seeds or more, the interval's
-upper end is < `confirm_share` (it removes less than that share at the interval's level), and
-*inconclusive* otherwise: more seeds would decide. A run's ground truth is its confirmed cause;
-"none" when every tested intervention is refuted; "inconclusive" when none confirms and some
-is inconclusive.
+The decision is an exact sign test on the per-seed shares s_k = 1 - D'_k / D_k (the seeds whose
+original dipped, D_k > 0) against c = `confirm_share` (`wsdiag.analysis.sign_test`): an
+intervention is *confirmed* when the count of seeds with s_k >= c says, at the look level, that
+the median share is at least c; *refuted* when the count below c says it is less; and
+*inconclusive* otherwise: more seeds would decide. Seeds are added one at a time from `first`
+(default 5) to `last` (default 10), the test looked at after each, the per-look level chosen so
+that the whole sequence decides wrongly with probability <= 5% when the median share is exactly
+c. Three seeds never decide (the smallest p-value is 1/8). The confirmed cause is the earliest
+confirmed one in `PRIORITY` (root causes before the drift they cause); a run's ground truth is
+its confirmed cause, "none" when every tested intervention is refuted, and "inconclusive" when
+none confirms and some is inconclusive.
+
+Records judged before the sign test (three seeds, confirmed when s >= c and the bootstrap
+interval's lower end > 0) keep that rule: `outcome(share, c)`.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy as np
 
 from wsdiag.analysis.fmt import num as _g
 from wsdiag.analysis.rules import TITLES
+from wsdiag.analysis.sign_test import SignTest, sign_test
 from wsdiag.analysis.stats import N_RESAMPLES
 from wsdiag.atomic import atomic_write_text
 from wsdiag.errors import WsdiagError
@@ -37,6 +44,8 @@ from wsdiag.errors import WsdiagError
 PRIORITY = ("extrapolation", "gradient", "spiral", "closeness", "update", "drift")
 CONFIRMATION_FILE = "confirmation.json"
 FOLDER, ORIGINAL = "counterfactual", "original"  # RUN_DIR/counterfactual; the run's own variant
+CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
+NONE = "none"  # a run's truth when every tested intervention is refuted
 
 
 def counterfactual_name(variant: str, seed: int) -> str:
@@ -92,8 +101,31 @@ def share_removed(
     return Share(float(point), float(low), float(high), len(d))
 
 
+FIRST_SEEDS, MAX_SEEDS = 5, 10  # the sign test's first and last look (module docstring)
+
+
+def per_seed_shares(original: list[float], intervened: list[float]) -> list[float]:
+    """s_k = 1 - D'_k / D_k over the seeds whose original dipped (D_k > 0)."""
+    return [1.0 - b / a for a, b in zip(original, intervened, strict=True) if a > 0]
+
+
+def decide(
+    original: list[float],
+    intervened: list[float],
+    min_share: float,
+    first: int = FIRST_SEEDS,
+    last: int = MAX_SEEDS,
+) -> tuple[str, SignTest]:
+    """'confirmed', 'refuted' or 'inconclusive' by the sign test (module docstring)."""
+    test = sign_test(per_seed_shares(original, intervened), min_share, first, last)
+    if test.decided_above:
+        return CONFIRMED, test
+    return (REFUTED if test.decided_below else INCONCLUSIVE), test
+
+
 def confirms(share: Share | None, min_share: float) -> bool:
-    """share >= min_share and, with two seeds or more, the interval's lower end > 0."""
+    """The earlier rule: share >= min_share and, with two seeds or more, the interval's lower
+    end > 0."""
     if share is None or share.n == 0 or not share.share >= min_share:
         return False
     return share.n == 1 or share.low > 0
@@ -104,12 +136,9 @@ def refutes(share: Share | None, min_share: float) -> bool:
     return share is not None and share.n >= 2 and share.high < min_share
 
 
-CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
-NONE = "none"  # a run's truth when every tested intervention is refuted
-
-
 def outcome(share: Share | None, min_share: float) -> str:
-    """'confirmed', 'refuted' or 'inconclusive' (module docstring)."""
+    """'confirmed', 'refuted' or 'inconclusive' by the earlier bootstrap rule (module
+    docstring): how records made before the sign test were judged."""
     if confirms(share, min_share):
         return CONFIRMED
     return REFUTED if refutes(share, min_share) else INCONCLUSIVE
@@ -136,20 +165,28 @@ class Intervention:
     dips: list[float]
     share: Share | None = None
     skipped: str | None = None  # why it was not run (not applicable, failed)
+    looks: tuple[int, int] = (FIRST_SEEDS, MAX_SEEDS)  # the sign test's first and last look
 
     def confirmed(self, min_share: float) -> bool:
-        return confirms(self.share, min_share)
+        return self.outcome(min_share) == CONFIRMED
+
+    def test(self, min_share: float) -> SignTest:
+        return decide(self.original_dips, self.dips, min_share, *self.looks)[1]
 
     def outcome(self, min_share: float) -> str | None:
-        """'confirmed', 'refuted' or 'inconclusive'; None when it was not tested."""
-        return None if self.skipped else outcome(self.share, min_share)
+        """'confirmed', 'refuted' or 'inconclusive' by the sign test; None when it was not
+        tested."""
+        if self.skipped:
+            return None
+        return decide(self.original_dips, self.dips, min_share, *self.looks)[0]
 
     def sentence(self, min_share: float | None = None) -> str:
-        """What was changed, the share removed and, given `min_share`, the outcome."""
+        """What was changed, the share removed and, given `min_share`, the outcome and its
+        sign test."""
         if self.skipped:
             return f"{TITLES[self.cause]}: not tested ({self.skipped})"
         dips, before = (", ".join(_g(x) for x in d) for d in (self.dips, self.original_dips))
-        end = "" if min_share is None else f": {self.outcome(min_share)}"
+        end = "" if min_share is None else f": {self.outcome(min_share)}, {self.test(min_share)}"
         return (
             f"{TITLES[self.cause]}: {self.label} removed {self.share} of the dip "
             f"({self.share.seeds if self.share else ''}; dips {dips} vs {before}){end}"
@@ -188,7 +225,7 @@ class Confirmation:
         best = self.confirmed
         if best is None and self.truth == INCONCLUSIVE:
             unsure = [i for i in self.interventions if i.outcome(self.min_share) == INCONCLUSIVE]
-            which = "; ".join(f"{TITLES[i.cause]} {i.share}" for i in unsure)
+            which = "; ".join(f"{TITLES[i.cause]} {i.test(self.min_share)}" for i in unsure)
             return (
                 f"inconclusive: no intervention confirmed; more seeds would decide whether "
                 f"these remove {100 * self.min_share:.0f}% of the dip: {which}"
@@ -198,12 +235,11 @@ class Confirmation:
         if best is None:
             return (
                 f"not confirmed: every intervention tested removed less than "
-                f"{100 * self.min_share:.0f}% of the dip (each interval below it)"
+                f"{100 * self.min_share:.0f}% of the dip (each by its sign test)"
             )
-        assert best.share is not None
         return (
             f"confirmed: {TITLES[best.cause]} (its intervention, {best.label}, removed "
-            f"{best.share} of the dip, {best.share.seeds})"
+            f"{best.share} of the dip; {best.test(self.min_share)})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -232,7 +268,9 @@ def load_confirmation(folder: Path) -> Confirmation | None:
         items = []
         for entry in data["interventions"]:
             share = entry.pop("share")
-            items.append(Intervention(**entry, share=Share(**share) if share else None))
+            looks = tuple(entry.pop("looks", (FIRST_SEEDS, MAX_SEEDS)))
+            items.append(Intervention(**entry, share=Share(**share) if share else None,
+                                      looks=looks))  # fmt: skip
         return Confirmation(items, float(data["min_share"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise WsdiagError(f"damaged {path}: {exc}") from None

@@ -32,7 +32,13 @@ def diagnose(
         bool,
         typer.Option("--confirm", help="Run one intervention per candidate cause and measure it."),
     ] = False,
-    seeds: Annotated[int, typer.Option(help="Seeds per intervention, from the run's own.")] = 3,
+    seeds: Annotated[
+        int, typer.Option(help="Seeds each intervention starts on, from the run's own.")
+    ] = 5,
+    max_seeds: Annotated[
+        int,
+        typer.Option(help="Seeds an intervention may get, one at a time, while undecided."),
+    ] = 10,
     causes: Annotated[
         str | None,
         typer.Option(
@@ -70,7 +76,7 @@ def diagnose(
     The interventions fine-tune the run's own pretrained checkpoint with the same seeds (the
     run's seed and the next ones) under RUN_DIR/counterfactual/; rerun to continue.
 
-    Example: wsdiag diagnose runs/demo --confirm --seeds 3 --jobs 2
+    Example: wsdiag diagnose runs/demo --confirm --jobs 2
     """
     with cli_errors(debug):
         from wsdiag.analysis.confirm import INCONCLUSIVE
@@ -86,6 +92,8 @@ def diagnose(
         chosen = [cause_named(c.strip()) for c in causes.split(",")] if causes else None
         if confirm:
             check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
+            if max_seeds < seeds:
+                raise WsdiagError(f"--max-seeds ({max_seeds}) is below --seeds ({seeds})")
             base_table(run_dir)  # its pretrained agent is there to branch from
         else:
             _refuse_confirm_options_without_confirm(ctx)
@@ -101,6 +109,7 @@ def diagnose(
             run_dir,
             thresholds=thresholds,
             seeds=seeds,
+            max_seeds=max_seeds,
             causes=chosen,
             interventions=interventions,
             jobs=jobs,
@@ -121,6 +130,6 @@ def diagnose(
             if (judgement := result.judgement(verdict)) is not None:
                 console.print(judgement, soft_wrap=True, highlight=False)
             if result.truth == INCONCLUSIVE:
-                console.print(f"more seeds: wsdiag diagnose {run_dir} --confirm --seeds "
-                              f"{2 * seeds} (the finished runs are reused)", soft_wrap=True,
+                console.print(f"more seeds: wsdiag diagnose {run_dir} --confirm --max-seeds "
+                              f"{2 * max_seeds} (the finished runs are reused)", soft_wrap=True,
                               highlight=False)  # fmt: skip

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from wsdiag.analysis.confirm import PRIORITY, Confirmation, Intervention, share_removed
+from wsdiag.analysis.confirm import (
+    FIRST_SEEDS,
+    INCONCLUSIVE,
+    MAX_SEEDS,
+    PRIORITY,
+    Confirmation,
+    Intervention,
+    share_removed,
+)
 from wsdiag.analysis.rules import TITLES
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
@@ -31,6 +39,7 @@ from wsdiag.sweep.counterfactual import (
     load_interventions,
     plan_counterfactuals,
     run_dir_of,
+    seeds_of,
 )
 from wsdiag.sweep.estimate import plan_seconds, rate_seconds, recorded_rate
 from wsdiag.sweep.plan import SweepPlan
@@ -50,8 +59,10 @@ def measure(
     original: Path,
     candidate: Candidate,
     thresholds: Thresholds,
+    looks: tuple[int, int] = (FIRST_SEEDS, MAX_SEEDS),
 ) -> Intervention:
-    """Dips of the original and of one intervention per seed; the share removed."""
+    """Dips of the original and of one intervention per seed of `plan`; the share removed,
+    judged by the sign test looked at from `looks[0]` to `looks[1]` seeds."""
     cause, label, overrides = candidate.cause, candidate.label, candidate.overrides
     pairs = []
     for seed in plan.spec.seeds:
@@ -63,7 +74,7 @@ def measure(
         return Intervention(cause, label, overrides, [], [], [], skipped="no finished run")
     seeds, d, d2 = (list(x) for x in zip(*pairs, strict=True))
     share = share_removed(d, d2)
-    return Intervention(cause, label, overrides, seeds, d, d2, share)
+    return Intervention(cause, label, overrides, seeds, d, d2, share, looks=looks)
 
 
 def draw(plan: SweepPlan, original: Path, items: list[Intervention]) -> Path:
@@ -144,42 +155,58 @@ def confirm_run(
     console: Console,
     until_confirmed: bool = False,
     verdict: str | None = None,
+    max_seeds: int | None = None,
 ) -> Confirmation | None:
-    """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. With
-    `until_confirmed`, cause by cause in `PRIORITY` order up to the first confirmed one, and
-    the `verdict`'s cause after it."""
+    """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. Each
+    intervention starts on `seeds` seeds and gets one more at a time, up to `max_seeds`, while
+    its sign test is undecided (`wsdiag.analysis.confirm`). With `until_confirmed`, cause by
+    cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
+    it."""
+    last = max(seeds, max_seeds or MAX_SEEDS)
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
     order = [c for c in PRIORITY if c in set(causes or PRIORITY)]
     plan, candidates = plan_counterfactuals(
-        run_dir, seeds=seeds, causes=order, interventions=interventions, threads=threads
+        run_dir, seeds=last, causes=order, interventions=interventions, threads=threads
     )
-    most = "at most " if until_confirmed else ""
+    start = seeds_of(plan, seeds)
     if dry_run:
         for c in candidates:
             what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
             console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
-    console.print(f"{most}{len(plan.jobs)} run(s) under {plan.root}, "
-                  f"{cost_line(run_dir, plan, jobs, threads)}", soft_wrap=True)  # fmt: skip
+    most = "at most " if until_confirmed else ""
+    console.print(f"{most}{len(start.jobs)} run(s) on {seeds} seeds under {plan.root}, "
+                  f"{cost_line(run_dir, start, jobs, threads)}; up to {len(plan.jobs)} on "
+                  f"{last} seeds while a test is undecided", soft_wrap=True)  # fmt: skip
     if dry_run:
         return None
-    if not until_confirmed:
-        _run_jobs(plan, backend, address, jobs, threads, console)
-    items: list[Intervention] = []
+    tested = [c for c in candidates if not c.skipped]
+    measured: dict[str, Intervention] = {}
     first: str | None = None
-    for c in candidates:
-        if c.skipped or (first and c.cause != verdict):
-            why = c.skipped or f"not run: {TITLES[first]} was confirmed first"
-            items.append(Intervention(c.cause, c.label, {}, [], [], [], skipped=why))
+    share = thresholds.confirm_share
+    for group in [[c] for c in tested] if until_confirmed else [tested]:
+        if first is not None and group[0].cause != verdict:
             continue
-        if until_confirmed:
-            _run_jobs(jobs_of(plan, {ORIGINAL, c.cause}), backend, address, jobs, threads,
-                      console)  # fmt: skip
-        items.append(measure(plan, run_dir, c, thresholds))
-        if until_confirmed and items[-1].confirmed(thresholds.confirm_share):
-            first = c.cause
-    result = Confirmation(items, thresholds.confirm_share)
+        undecided, n = group, seeds
+        while undecided:
+            part = seeds_of(jobs_of(plan, {ORIGINAL, *(c.cause for c in undecided)}), n)
+            _run_jobs(part, backend, address, jobs, threads, console)
+            for c in undecided:
+                measured[c.cause] = measure(part, run_dir, c, thresholds, looks=(seeds, last))
+            undecided = [c for c in undecided if measured[c.cause].outcome(share) == INCONCLUSIVE]
+            if n >= last:
+                break
+            n += 1
+        if until_confirmed and first is None and measured[group[0].cause].confirmed(share):
+            first = group[0].cause
+    items = [measured.get(c.cause) or _not_run(c, first) for c in candidates]
+    result = Confirmation(items, share)
     result.save(plan.root)
     draw(plan, run_dir, [i for i in items if not i.skipped])
     console.print(f"confirmation: {plan.root / 'confirmation.json'}, {plan.root / FIGURE}",
                   soft_wrap=True)  # fmt: skip
     return result
+
+
+def _not_run(candidate: Candidate, first: str | None) -> Intervention:
+    why = candidate.skipped or f"not run: {TITLES[first or candidate.cause]} was confirmed first"
+    return Intervention(candidate.cause, candidate.label, {}, [], [], [], skipped=why)

@@ -250,6 +250,14 @@ def jobs_of(plan: SweepPlan, variants: set[str]) -> SweepPlan:
     return SweepPlan(plan.spec, plan.root, [j for j in plan.jobs if j.name in names])
 
 
+def seeds_of(plan: SweepPlan, n: int) -> SweepPlan:
+    """The part of `plan` on its first `n` seeds."""
+    seeds = plan.spec.seeds[:n]
+    names = {counterfactual_name(v.name, s) for v in plan.spec.variants for s in seeds}
+    spec = dataclasses.replace(plan.spec, seeds=seeds)
+    return SweepPlan(spec, plan.root, [j for j in plan.jobs if j.name in names])
+
+
 def run_dir_of(plan: SweepPlan, original: Path, variant: str, seed: int) -> Path:
     """The run directory of one variant and seed (the recorded run for its own seed)."""
     return counterfactual_dir(original, variant, seed, plan.spec.seeds[0])
