@@ -170,6 +170,29 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return exp.run_dir
 
 
+def test_counterfactuals_stop_once_the_dip_is_decided(tiny_run: Path) -> None:
+    """The horizon: the original's recovery (step 1500, policy start 100) plus four
+    evaluations of 200 steps = 2200 steps after the policy start; a run with a longer warm-up
+    stops as long after its own start; a run that never recovered is not cut."""
+    from wsdiag.analysis.degradation import degradation
+    from wsdiag.sweep.counterfactual import cut, horizon_of
+
+    steps = np.arange(0, 4001, 500)
+    dipped = degradation(steps, np.array([0, 0, -50, -80, 0, 0, 0, 0, 0.0]), 0.0, start=100)
+    assert dipped.recovery_step == 2000
+    assert horizon_of(dipped, 100, 200) == 2000 - 100 + 4 * 200
+    falling = degradation(steps, -np.arange(9.0), 0.0, start=100)
+    assert horizon_of(falling, 100, 200) is None and horizon_of(None, 100, 200) is None
+    config = tiny_config(finetune={"steps": 5000}, warmstart={"warmup_steps": 100})
+    assert cut(config, 2700) == 2800 and cut(config, None) == 5000
+    longer = tiny_config(finetune={"steps": 5000}, warmstart={"warmup_steps": 1000})
+    assert cut(longer, 2700) == 3700 and cut(longer, 9000) == 5000
+    plan, _ = plan_counterfactuals(tiny_run, seeds=2, causes=["drift"], horizon=150)
+    own = load_config(tiny_run / "config.toml")
+    for job in plan.jobs:
+        assert job.config.finetune.steps == own.warmstart.warmup_steps + 150 < own.finetune.steps
+
+
 def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     plan, candidates = plan_counterfactuals(
         tiny_run, seeds=2, causes=["extrapolation", "spiral", "drift"]
@@ -381,7 +404,7 @@ def _the_report_shows_the_confirmation(run: Path, saved: dict) -> None:
 def test_one_experiment_under_two_names_has_one_key(tiny_run: Path, tmp_path: Path) -> None:
     """The suite counts a run once when another has the same pretrained weights and the same
     config but for its name and pretraining settings (an expert stopped at either target)."""
-    from examples.diagnosis_suite import experiment_key
+    from wsdiag.suite.collect import experiment_key
 
     def copy(name: str, **sections: dict) -> Path:
         target = shutil.copytree(tiny_run, tmp_path / name)
@@ -441,7 +464,7 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
     def run_jobs(plan, *args) -> None:
         ran.append({j.name.rsplit("-seed", 1)[0] for j in plan.jobs})
 
-    def measure(plan, original, candidate, thresholds, looks) -> Intervention:
+    def measure(plan, original, candidate, looks, horizon) -> Intervention:
         after = 100.0 * (1.0 - shares[candidate.cause])
         return _item(candidate.cause, [100.0] * 5, [after] * 5)
 

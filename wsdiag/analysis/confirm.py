@@ -199,6 +199,7 @@ class Confirmation:
 
     interventions: list[Intervention]
     min_share: float
+    horizon: int | None = None  # steps after the policy start each counterfactual ran (None: all)
 
     @property
     def confirmed(self) -> Intervention | None:
@@ -249,6 +250,7 @@ class Confirmation:
             "confirmed": best.cause if best else None,
             "truth": self.truth,
             "min_share": self.min_share,
+            "horizon": self.horizon,
             "interventions": [asdict(i) for i in self.interventions],
         }
 
@@ -271,6 +273,6 @@ def load_confirmation(folder: Path) -> Confirmation | None:
             looks = tuple(entry.pop("looks", (FIRST_SEEDS, MAX_SEEDS)))
             items.append(Intervention(**entry, share=Share(**share) if share else None,
                                       looks=looks))  # fmt: skip
-        return Confirmation(items, float(data["min_share"]))
+        return Confirmation(items, float(data["min_share"]), data.get("horizon"))
     except (ValueError, KeyError, TypeError) as exc:
         raise WsdiagError(f"damaged {path}: {exc}") from None

@@ -43,9 +43,13 @@ def counterfactual_figure(
     except Exception as exc:  # one bad figure must not cost the whole report
         warn(f"{run.name}: {TITLE} not drawn: {type(exc).__name__}: {exc}")
         return []
+    ended = ("" if confirmation.horizon is None else
+             f" The counterfactual runs stop {confirmation.horizon} steps after their policy "
+             "start (the original's recovery and four evaluations); their dips, and the "
+             "original's, are measured up to there.")  # fmt: skip
     caption = (f"The run ('original') and each intervention of `wsdiag diagnose --confirm`, "
                f"from the same pretrained agent, on seeds {', '.join(map(str, seeds))}: mean "
-               f"and 95% bootstrap band per variant. {confirmation.verdict()}")  # fmt: skip
+               f"and band per variant.{ended} {confirmation.verdict()}")  # fmt: skip
     return [FigureFile(path.relative_to(root), TITLE, caption)]
 
 

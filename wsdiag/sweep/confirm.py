@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 
 from wsdiag.analysis.confirm import (
@@ -22,6 +23,7 @@ from wsdiag.analysis.confirm import (
     Intervention,
     share_removed,
 )
+from wsdiag.analysis.degradation import degradation
 from wsdiag.analysis.rules import TITLES
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
@@ -33,8 +35,10 @@ from wsdiag.report.counterfactual import plot_counterfactual
 from wsdiag.rundir import is_complete, read_metrics
 from wsdiag.sweep.backends import BACKENDS, make_backend
 from wsdiag.sweep.counterfactual import (
+    MARGIN_EVALS,
     ORIGINAL,
     Candidate,
+    horizon_of,
     jobs_of,
     load_interventions,
     plan_counterfactuals,
@@ -47,27 +51,35 @@ from wsdiag.sweep.progress import SweepProgress, human_duration
 from wsdiag.sweep.runner import run_plan
 
 
-def _dip(run_dir: Path, thresholds: Thresholds) -> float | None:
+def _dip(run_dir: Path, horizon: int | None) -> float | None:
+    """The dip of a finished run over its first `horizon` steps after its policy start (all of
+    them with None)."""
     if not is_complete(run_dir):
         return None
-    deg = summarise(load_run(run_dir), thresholds).diagnosis.degradation
-    return None if deg is None else deg.dip
+    run = load_run(run_dir)
+    steps, returns = run.series("eval/return")
+    end = np.inf if horizon is None else run.policy_start + horizon
+    keep = (steps >= run.policy_start) & (steps <= end)
+    if run.baseline is None or not keep.any():
+        return None
+    return degradation(steps[keep], returns[keep], run.baseline, start=run.policy_start).dip
 
 
 def measure(
     plan: SweepPlan,
     original: Path,
     candidate: Candidate,
-    thresholds: Thresholds,
     looks: tuple[int, int] = (FIRST_SEEDS, MAX_SEEDS),
+    horizon: int | None = None,
 ) -> Intervention:
     """Dips of the original and of one intervention per seed of `plan`; the share removed,
-    judged by the sign test looked at from `looks[0]` to `looks[1]` seeds."""
+    judged by the sign test looked at from `looks[0]` to `looks[1]` seeds; dips over the
+    `horizon` the runs were cut at."""
     cause, label, overrides = candidate.cause, candidate.label, candidate.overrides
     pairs = []
     for seed in plan.spec.seeds:
-        before = _dip(run_dir_of(plan, original, ORIGINAL, seed), thresholds)
-        after = _dip(run_dir_of(plan, original, cause, seed), thresholds)
+        before = _dip(run_dir_of(plan, original, ORIGINAL, seed), horizon)
+        after = _dip(run_dir_of(plan, original, cause, seed), horizon)
         if before is not None and after is not None:
             pairs.append((seed, before, after))
     if not pairs:
@@ -165,15 +177,21 @@ def confirm_run(
     last = max(seeds, max_seeds or MAX_SEEDS)
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
     order = [c for c in PRIORITY if c in set(causes or PRIORITY)]
-    plan, candidates = plan_counterfactuals(
-        run_dir, seeds=last, causes=order, interventions=interventions, threads=threads
-    )
+    run = load_run(run_dir)
+    own = summarise(run, thresholds).diagnosis.degradation
+    horizon = horizon_of(own, run.policy_start, run.config.eval.every)
+    plan, candidates = plan_counterfactuals(run_dir, seeds=last, causes=order,
+                                            interventions=interventions, threads=threads,
+                                            horizon=horizon)  # fmt: skip
     start = seeds_of(plan, seeds)
     if dry_run:
         for c in candidates:
             what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
             console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
     most = "at most " if until_confirmed else ""
+    if horizon is not None:
+        console.print(f"each run stops {horizon} steps after its policy start (the run's recovery "
+                      f"and {MARGIN_EVALS} evaluations)", soft_wrap=True)  # fmt: skip
     console.print(f"{most}{len(start.jobs)} run(s) on {seeds} seeds under {plan.root}, "
                   f"{cost_line(run_dir, start, jobs, threads)}; up to {len(plan.jobs)} on "
                   f"{last} seeds while a test is undecided", soft_wrap=True)  # fmt: skip
@@ -191,7 +209,7 @@ def confirm_run(
             part = seeds_of(jobs_of(plan, {ORIGINAL, *(c.cause for c in undecided)}), n)
             _run_jobs(part, backend, address, jobs, threads, console)
             for c in undecided:
-                measured[c.cause] = measure(part, run_dir, c, thresholds, looks=(seeds, last))
+                measured[c.cause] = measure(part, run_dir, c, (seeds, last), horizon)
             undecided = [c for c in undecided if measured[c.cause].outcome(share) == INCONCLUSIVE]
             if n >= last:
                 break
@@ -199,7 +217,7 @@ def confirm_run(
         if until_confirmed and first is None and measured[group[0].cause].confirmed(share):
             first = group[0].cause
     items = [measured.get(c.cause) or _not_run(c, first) for c in candidates]
-    result = Confirmation(items, share)
+    result = Confirmation(items, share, horizon)
     result.save(plan.root)
     draw(plan, run_dir, [i for i in items if not i.skipped])
     console.print(f"confirmation: {plan.root / 'confirmation.json'}, {plan.root / FIGURE}",

@@ -5,8 +5,10 @@ checkpoint (no pretraining again), the seeds s, s+1, ..., s+n-1 from the run's s
 variant per candidate cause from the interventions table (`wsdiag/sweep/interventions.toml`,
 documented there and in docs/diagnosis.md). The variant `original` reruns the run itself on the
 extra seeds; on the run's own seed the recorded run is the original (a fine-tune from a saved
-checkpoint is step for step the one that followed it in process). Everything lives under
-`<run>/counterfactual/`, resumable like any sweep.
+checkpoint is step for step the one that followed it in process). Each run stops once the dip is
+decided: `horizon_of` steps after its policy start (the original's recovery plus MARGIN_EVALS
+evaluations), and every dip, the original's included, is measured over that window.
+Everything lives under `<run>/counterfactual/`, resumable like any sweep.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wsdiag.analysis.confirm import FOLDER, ORIGINAL, counterfactual_dir, counterfactual_name
+from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.rules import TITLES
 from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
@@ -210,8 +213,10 @@ def plan_counterfactuals(
     causes: list[str],
     interventions: Path | None = None,
     threads: int = 1,
+    horizon: int | None = None,
 ) -> tuple[SweepPlan, list[Candidate]]:
-    """The sweep of the originals on the extra seeds and every applicable intervention."""
+    """The sweep of the originals on the extra seeds and every applicable intervention; each
+    run ends `horizon` steps after its own policy start (`horizon`), or where the run ends."""
     if seeds < 1:
         raise WsdiagError("--seeds must be >= 1")
     run_dir = Path(run_dir)
@@ -230,6 +235,9 @@ def plan_counterfactuals(
             values = [*overrides.items(), ("seed", seed), ("threads", threads)]
             values.append(("name", f"{config.name}-{name}"))
             job_config = from_dict(apply_values(raw, values))
+            end = cut(job_config, horizon)
+            if end < job_config.finetune.steps:
+                job_config = from_dict(apply_values(raw, [*values, ("finetune.steps", end)]))
             job_name = counterfactual_name(name, seed)
             jobs.append(Job(job_name, FINETUNE, root / "runs" / job_name, job_config))
     spec = SweepSpec(
@@ -242,6 +250,26 @@ def plan_counterfactuals(
         grid={},
     )
     return SweepPlan(spec, root, jobs), candidates
+
+
+MARGIN_EVALS = 4  # evaluations a counterfactual runs past the original's recovery
+
+
+def horizon_of(degradation: Degradation | None, policy_start: int, every: int) -> int | None:
+    """Steps after the policy start that the counterfactuals of a run need: its recovery plus
+    MARGIN_EVALS evaluations, by when its dip and (nearly always) theirs are behind them; None
+    where it never recovered (they run to its end)."""
+    if degradation is None or degradation.recovery_step is None:
+        return None
+    return degradation.recovery_step - policy_start + MARGIN_EVALS * every
+
+
+def cut(config: Config, horizon: int | None) -> int:
+    """`finetune.steps` of a counterfactual run: `horizon` steps after its own policy start
+    (a longer warm-up starts later), at most the run's own budget."""
+    if horizon is None:
+        return config.finetune.steps
+    return min(config.finetune.steps, config.warmstart.warmup_steps + horizon)
 
 
 def jobs_of(plan: SweepPlan, variants: set[str]) -> SweepPlan:
