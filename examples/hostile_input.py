@@ -93,7 +93,8 @@ class Scratch:
 
     def __init__(self, root: Path, bomb_gib: float) -> None:
         self.root, self.bomb_gib = root, bomb_gib
-        self.env = {**os.environ, "MINARI_DATASETS_PATH": str(root / "datasets")}
+        self.env = {**os.environ, "MINARI_DATASETS_PATH": str(root / "datasets"),
+                    "COLUMNS": "1000"}  # fmt: skip
         self.marker = root / "PWNED"
         code, err, _, _ = run(["train", DEMO, "--out", "runs", "-q", *TINY], self.env, root)
         assert code == 0, err
@@ -317,14 +318,19 @@ def cases(s: Scratch) -> list[tuple[str, Callable[[], list[str]], int | tuple[in
 
 
 def kill_collect(s: Scratch, kills: int) -> tuple[int, int]:
-    """`kill -9` of `data collect` at `kills` points: (torn datasets, complete ones)."""
+    """`kill -9` of `data collect` at `kills` points, from the moment its staging folder
+    exists (mid-rollout) to past its end: (torn datasets, complete ones)."""
     torn = complete = 0
     for k in range(kills):
+        steps = 20_000 if k == 0 else 2000
         proc = subprocess.Popen([WSDIAG, "data", "collect", f"kill/x{k}-v0", "--env",
-                                 "Pendulum-v1", "--steps", "3000", "--ref-max", "-100"],
+                                 "Pendulum-v1", "--steps", str(steps), "--ref-max", "-100"],
                                 env=s.env, cwd=s.root, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(1.0 + 0.6 * k)
+        staging = s.root / "datasets"
+        while not list(staging.glob(f".staging-{proc.pid}-*")) and proc.poll() is None:
+            time.sleep(0.02)
+        time.sleep(0.4 * k)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if (s.root / "datasets" / f"kill/x{k}-v0").exists():
