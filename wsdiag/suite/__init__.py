@@ -1,2 +1,11 @@
 """The diagnosis benchmark: scenarios with known causes, their records, and the tables scored
-on them (orchestration, above `wsdiag.sweep`)."""
+on them (orchestration, above `wsdiag.sweep`).
+
+    record     `SuiteRecord`, one run's row; JSON lines written and read (old files included)
+    collect    a record from a run directory (diagnosis, confirmation, warning, experiment key)
+    run        a part of the suite: its sweep, then each experiment's confirmation
+    scenarios  a run's scenario and each cause's share pooled over a scenario's seeds
+    targets    the targets' counts, per part and over all
+    tables     the tables of a set of records (docs/diagnosis.md)
+    paired     the verdicts checked against a sweep's own counterfactual variant
+"""

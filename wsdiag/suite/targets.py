@@ -1,20 +1,19 @@
-"""The diagnosis suite's targets (docs/diagnosis.md), counted on rows of `examples.diagnosis_suite`
-and tabulated per part (the sweep a run belongs to: 'part/name-seed0') beside all of them."""
+"""The diagnosis suite's targets (docs/diagnosis.md), counted on records and tabulated per part
+(the sweep a run belongs to: 'part/name-seed0') beside all of them."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, REFUTED
-
-UNCONFIRMED = "?"  # the confirmed cause and truth of a row not confirmed yet
+from wsdiag.suite.record import NOT_TESTED, UNCONFIRMED, SuiteRecord
 
 
 @dataclass(frozen=True)
 class Counts:
-    """What the targets count over a set of rows (each row: significant, verdict, truth, the
-    verdict's own outcome, warning, min_step)."""
+    """What the targets count over a set of records."""
 
     degrading: int  # runs with a significant dip
     known: int  # ... with a ground truth (confirmed already)
@@ -36,29 +35,37 @@ class Counts:
         return self.leads[len(self.leads) // 2] if self.leads else None
 
 
-def count(rows: list[dict]) -> Counts:
-    """The targets' counts; rows not confirmed yet (truth '?') are left out of the agreement."""
-    degrading = [r for r in rows if r["significant"]]
-    known = [r for r in degrading if r["truth"] != UNCONFIRMED]
-    decided = [r for r in known if r["truth"] != INCONCLUSIVE]
-    caused = [r for r in decided if r["truth"] != NONE]
-    others = [r for r in rows if not r["significant"]]
-    timely = [r for r in degrading if r["warning"] is not None and r["warning"] < r["min_step"]]
+def lead(record: SuiteRecord) -> int | None:
+    """Steps from the early warning to the lowest return; None without a warning before it."""
+    if record.warning is None or record.min_step is None or record.warning >= record.min_step:
+        return None
+    return record.min_step - record.warning
+
+
+def count(records: list[SuiteRecord]) -> Counts:
+    """The targets' counts; records not confirmed yet (truth '?') are left out of the
+    agreement."""
+    degrading = [r for r in records if r.significant]
+    known = [r for r in degrading if r.truth != UNCONFIRMED]
+    decided = [r for r in known if r.truth != INCONCLUSIVE]
+    caused = [r for r in decided if r.truth != NONE]
+    others = [r for r in records if not r.significant]
+    leads = sorted(x for r in degrading if (x := lead(r)) is not None)
     return Counts(
         degrading=len(degrading),
         known=len(known),
-        agree=sum(r["verdict"] == r["truth"] for r in known),
+        agree=sum(r.verdict == r.truth for r in known),
         caused=len(caused),
-        agree_caused=sum(r["verdict"] == r["truth"] for r in caused),
+        agree_caused=sum(r.verdict == r.truth for r in caused),
         decided=len(decided),
-        agree_decided=sum(r["verdict"] == r["truth"] for r in decided),
-        own=Counter(r["own"] for r in known),
-        truths=Counter(r["truth"] for r in known),
+        agree_decided=sum(r.verdict == r.truth for r in decided),
+        own=Counter(r.own for r in known),
+        truths=Counter(r.truth for r in known),
         others=len(others),
-        called=sum(r["verdict"] != NONE for r in others),
-        in_time=len(timely),
-        alarms=sum(r["warning"] is not None for r in others),
-        leads=sorted(r["min_step"] - r["warning"] for r in timely),
+        called=sum(r.verdict != NONE for r in others),
+        in_time=len(leads),
+        alarms=sum(r.warning is not None for r in others),
+        leads=leads,
     )
 
 
@@ -67,24 +74,25 @@ def _ratio(k: int, n: int, bold: bool = False) -> str:
     return f"**{text}**" if bold else text
 
 
-def targets_table(rows: list[dict]) -> str:
+def targets_table(records: list[SuiteRecord]) -> str:
     """One column per part and one for all: agreement (over runs with a confirmed cause, the
     decided ones, all degrading ones), the verdict's own intervention, the false calls, the
     warning's timeliness, false alarms and lead; the targets in the last column."""
-    parts = sorted({r["run"].split("/", 1)[0] for r in rows})
-    groups = [[r for r in rows if r["run"].split("/", 1)[0] == p] for p in parts]
-    counts = [count(g) for g in groups] + [count(rows)]
+    parts = sorted({r.part for r in records})
+    counts = [count([r for r in records if r.part == p]) for p in parts] + [count(records)]
     last = len(counts) - 1
 
-    def line(title: str, cell, target: str = "") -> str:
+    def line(title: str, cell: Callable[[Counts, bool], str], target: str = "") -> str:
         cells = [cell(c, i == last) for i, c in enumerate(counts)]
         return f"| {title} | " + " | ".join(cells) + f" | {target} |"
 
-    def ratio(k: str, n: str, target: str = "", bold: bool = True) -> tuple:
+    def ratio(
+        k: str, n: str, target: str = "", bold: bool = True
+    ) -> tuple[Callable[[Counts, bool], str], str]:
         """A line of k / n (bold, with its percentage, in the column of all)."""
         return (lambda c, b: _ratio(getattr(c, k), getattr(c, n), b and bold)), target
 
-    own = (CONFIRMED, REFUTED, INCONCLUSIVE, "not tested")
+    own = (CONFIRMED, REFUTED, INCONCLUSIVE, NOT_TESTED)
     lines = {
         "runs (degrading)": (lambda c, _: f"{c.degrading + c.others} ({c.degrading})", ""),
         "verdict = the run's confirmed cause, where one is": ratio(

@@ -1,0 +1,71 @@
+"""Running a part of the suite (wsdiag.suite.run): its sweep, then one confirmation per
+experiment, one job each."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wsdiag.suite import run as suite_run
+
+
+class InlinePool:
+    """A process pool that runs each task at once, in this process."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.workers = args[0]
+
+    def __enter__(self) -> InlinePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+
+@pytest.fixture
+def sweep_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A part's runs/ folder of finished runs a, b (the same experiment as a), c (no key)."""
+    runs = tmp_path / "diagnosis_suite_ip" / "runs"
+    for name in ("a", "b", "c"):
+        (runs / name).mkdir(parents=True)
+    monkeypatch.setattr(suite_run, "is_complete", lambda p: True)
+    monkeypatch.setattr(suite_run, "load_run", lambda p: p)
+    monkeypatch.setattr(suite_run, "experiment_key", lambda p: {"a": "k", "b": "k"}.get(p.name))
+    return runs
+
+
+def test_each_experiment_is_confirmed_once(sweep_runs: Path) -> None:
+    kept, repeats = suite_run.to_confirm(sweep_runs)
+    assert [p.name for p in kept] == ["a", "c"]
+    assert repeats == [("b", "a")]
+
+
+def test_a_part_sweeps_then_confirms_its_experiments(
+    sweep_runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`run_part` runs the sweep, then confirms every run but the repeats, `jobs` at a time."""
+    swept: list[tuple] = []
+    confirmed: list[tuple] = []
+    monkeypatch.setattr(suite_run, "run_sweep", lambda *a: swept.append(a) or sweep_runs)
+    monkeypatch.setattr(suite_run, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(
+        suite_run, "confirm_one", lambda *a: confirmed.append(a) or f"{a[0].name}: confirmed"
+    )
+    suite = Path("part.toml")
+    assert suite_run.run_part(suite, sweep_runs.parent, jobs=2, seeds=3, until_confirmed=True)
+    assert swept[0][:3] == (suite, sweep_runs.parent, 2)
+    assert [(p.name, seeds, until) for p, seeds, until in confirmed] == [
+        ("a", 3, True),
+        ("c", 3, True),
+    ]
+    err = capsys.readouterr().err
+    assert "not confirmed: b is the same experiment as a" in err
+    assert "a: confirmed" in err and "c: confirmed" in err

@@ -1,0 +1,105 @@
+"""A suite record from a run directory: its diagnosis (wsdiag.analysis.summary), its
+confirmation by counterfactual runs, its early warning, provenance and experiment key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from wsdiag.analysis.confirm import FOLDER, NONE, load_confirmation
+from wsdiag.analysis.prognosis import prognosis
+from wsdiag.analysis.run import Run, load_run
+from wsdiag.analysis.summary import summarise
+from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.config import ProbesConfig, to_dict
+from wsdiag.errors import WsdiagError
+from wsdiag.rundir import AGENT_FILE, META_FILE, is_complete, resolve_checkpoint
+from wsdiag.suite.record import UNCONFIRMED, SuiteRecord
+from wsdiag.sweep.counterfactual import pretrained_path
+
+
+def experiment_key(run: Run) -> str | None:
+    """What makes a run the run it is: its pretrained agent's weights (sha256 of agent.pt) and
+    its config but for its name and the pretraining's settings. Two scenarios can be one
+    experiment: an expert stopped at a lower target that jumped past the higher one at the
+    same evaluation is the same agent. None where the pretrained checkpoint is not found."""
+    try:
+        checkpoint = resolve_checkpoint(pretrained_path(run.path, run.config))
+    except WsdiagError:
+        return None
+    config = {k: v for k, v in to_dict(run.config).items() if k not in ("name", "pretrain")}
+    digest = hashlib.sha256((checkpoint / AGENT_FILE).read_bytes())
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def replayed_warning(run: Run, mode: str | None = None) -> int | None:
+    """The step of the early warning today's rules raise from the run's recorded probes, in
+    `mode` or today's default one (the mode the run ran with may be an older default)."""
+    found = prognosis(run.metrics, update_start=run.update_start, mode=mode or ProbesConfig().warn,
+                      warm=run.warm_start)  # fmt: skip
+    return None if found is None else found.step
+
+
+def provenance(run_dir: Path) -> tuple[dict[str, str] | None, str | None]:
+    """The library versions and processor a run recorded in its meta.json (None where it has
+    none): its results repeat step for step only where both agree."""
+    try:
+        meta = json.loads((run_dir / META_FILE).read_text())
+    except (OSError, ValueError):
+        meta = {}
+    return meta.get("versions"), meta.get("cpu")
+
+
+def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
+    """The run's record. The warning is the one the run raised, or with `replay` (True, or a
+    `probes.warn` mode) the one today's rules raise from its probes (runs recorded with older
+    rules). A run without a significant dip has nothing to confirm: its truth is "none"."""
+    s = summarise(run, Thresholds())
+    confirmation = load_confirmation(run.path / FOLDER)
+    interventions = confirmation.interventions if confirmation else []
+    shares = {i.cause: None if i.share is None else round(i.share.share, 4)
+              for i in interventions}  # fmt: skip
+    intervals = {i.cause: (round(i.share.low, 4), round(i.share.high, 4))
+                 for i in interventions if i.share and i.share.n > 1}  # fmt: skip
+    if not s.diagnosis.significant:
+        confirmed = truth = NONE
+    elif confirmation is None:
+        confirmed = truth = UNCONFIRMED
+    else:
+        best = confirmation.confirmed
+        confirmed, truth = (best.cause if best else NONE), confirmation.truth
+    if replay:
+        warning = replayed_warning(run, replay if isinstance(replay, str) else None)
+    else:
+        raised = run.collapse_warning
+        warning = None if raised is None else int(raised["step"])
+    deg = s.diagnosis.degradation
+    versions, cpu = provenance(run.path)
+    return SuiteRecord(
+        run=run.name,
+        significant=s.diagnosis.significant,
+        verdict=s.diagnosis.causes[0].cause if s.diagnosis.causes else NONE,
+        named=tuple(c.cause for c in s.diagnosis.causes),
+        confirmed=confirmed,
+        truth=truth,
+        warning=warning,
+        min_step=None if deg is None else deg.min_step,
+        dip=0.0 if deg is None else deg.dip,
+        shares=shares,
+        dips={i.cause: i.dips[0] for i in interventions if i.dips},
+        intervals=intervals,
+        seeds=max((i.share.n for i in interventions if i.share), default=0),
+        experiment=experiment_key(run),
+        versions=versions,
+        cpu=cpu,
+    )
+
+
+def collect(
+    runs: Path, load: Callable[[Path], Run] = load_run, replay: bool | str = False
+) -> list[SuiteRecord]:
+    """The record of every complete run under `runs` (a sweep's runs/ folder), by name."""
+    return [record_of(load(p), replay) for p in sorted(runs.iterdir()) if is_complete(p)]

@@ -1,0 +1,107 @@
+"""The suite's tables from its records (docs/diagnosis.md): the verdicts against the ground
+truth, the warning's timeliness and false alarms, one line per run, the verdicts against each
+scenario's pooled truth, and the targets per part; `report` puts them together, each
+experiment counted once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, PRIORITY, REFUTED, Share
+from wsdiag.suite.record import NOT_TESTED, UNCONFIRMED, SuiteRecord, distinct
+from wsdiag.suite.scenarios import scenarios
+from wsdiag.suite.targets import Counts, count, targets_table
+
+
+def _runs_line(records: list[SuiteRecord], c: Counts) -> str:
+    known = [r for r in records if r.significant and r.truth != UNCONFIRMED]
+    named = sum(r.confirmed in (r.named or ()) for r in known)
+    return (f"runs: {len(records)}, significantly degrading: {c.degrading} (with a ground truth: "
+            f"{c.known}); verdict = truth in {c.agree}/{c.known} (the truth named among its "
+            f"causes: {named})")  # fmt: skip
+
+
+def _others_line(c: Counts) -> str:
+    return f"non-degrading runs: {c.others}, called degrading: {c.called}"
+
+
+def _warning_line(c: Counts) -> str:
+    lead = "n/a" if c.median_lead is None else c.median_lead
+    return (f"early warning before the lowest return: {c.in_time}/{c.degrading}, median lead "
+            f"{lead} steps; false alarms {c.alarms}/{c.others}")  # fmt: skip
+
+
+def part_summary(records: list[SuiteRecord]) -> str:
+    """One line for a part of the suite: runs, false calls and the warning."""
+    c = count(records)
+    return "; ".join([_runs_line(records, c), _others_line(c), _warning_line(c)])
+
+
+def share_cell(record: SuiteRecord, cause: str) -> str:
+    """'63%', or '63% [38, 94]' when the record has the share's interval over seeds."""
+    share = record.shares.get(cause)
+    if share is None or share != share:
+        return ""
+    low, high = record.intervals.get(cause, (float("nan"), float("nan")))
+    return str(Share(share, low, high, record.seeds))
+
+
+def tables(records: list[SuiteRecord]) -> str:
+    """The confusion table (verdict vs truth, runs with a ground truth), the warning's
+    timeliness and false alarms, and one line per run."""
+    c = count(records)
+    known = [r for r in records if r.significant and r.truth != UNCONFIRMED]
+    lines = [_runs_line(records, c),
+             f"ground truth: {c.caused} confirmed, {c.truths[NONE]} none (every intervention "
+             f"refuted), {c.truths[INCONCLUSIVE]} inconclusive; verdict = truth where a cause is "
+             f"confirmed: {c.agree_caused}/{c.caused}, where the truth is decided: "
+             f"{c.agree_decided}/{c.decided}",
+             f"the verdict's own intervention: {c.own[CONFIRMED]} confirmed, {c.own[REFUTED]} "
+             f"refuted, {c.own[INCONCLUSIVE]} inconclusive, {c.own[NOT_TESTED]} not tested",
+             ""]  # fmt: skip
+    columns = [*sorted({r.truth for r in known} - {NONE, INCONCLUSIVE}), NONE, INCONCLUSIVE]
+    lines += ["| verdict \\ truth | " + " | ".join(columns) + " |",
+              "|---" * (len(columns) + 1) + "|"]  # fmt: skip
+    counts = Counter((r.verdict, r.truth) for r in known)
+    for v in sorted({r.verdict for r in known}):
+        lines.append(f"| {v} | " + " | ".join(str(counts[(v, t)]) for t in columns) + " |")
+    lines += ["", _others_line(c), _warning_line(c), ""]
+    tested = [k for k in PRIORITY if any(k in r.shares for r in records)]
+    lines += ["| run | degrading | dip | verdict | truth | " + " | ".join(tested) + " | "
+              "warning step | lowest return step |", "|---" * (7 + len(tested)) + "|"]  # fmt: skip
+    for r in records:
+        shares = " | ".join(share_cell(r, k) for k in tested)
+        cells = [r.run, "yes" if r.significant else "no", f"{r.dip:.0f}", r.verdict, r.truth,
+                 shares, str(r.warning), str(r.min_step)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def scenario_tables(records: list[SuiteRecord]) -> str:
+    """Each degrading run's verdict against its scenario's confirmed cause
+    (`wsdiag.suite.scenarios`)."""
+    groups = scenarios(records)
+    runs = [(r, g.confirmed) for g in groups for r in g.runs]
+    agree = sum(r.verdict == truth for r, truth in runs)
+    tested = [c for c in PRIORITY if any(c in g.shares for g in groups)]
+    lines = [f"by scenario (shares pooled over its degrading seeds): verdict = the scenario's "
+             f"confirmed cause in {agree}/{len(runs)}", "",
+             "| scenario | seeds | verdicts | " + " | ".join(tested) + " | confirmed |",
+             "|---" * (4 + len(tested)) + "|"]  # fmt: skip
+    for g in groups:
+        verdicts = ", ".join(r.verdict for r in g.runs)
+        cells = " | ".join(str(g.shares[c]) if c in g.shares else "" for c in tested)
+        lines.append(f"| {g.name} | {len(g.runs)} | {verdicts} | {cells} | {g.confirmed} |")
+    return "\n".join(lines)
+
+
+def report(records: list[SuiteRecord]) -> str:
+    """Every table of the records, each experiment once ('counted once' names the others)."""
+    kept, repeats = distinct(records)
+    lines = []
+    for run, first in repeats:
+        same = "recorded twice" if run == first else f"the same experiment as {first}"
+        lines.append(f"counted once: {run} is {same}")
+    lines += ["", tables(kept), "", scenario_tables(kept), "", "the targets, per part:", "",
+              targets_table(kept)]  # fmt: skip
+    return "\n".join(lines)
