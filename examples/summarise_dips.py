@@ -1,4 +1,6 @@
-"""Print, for every run under a folder, the baseline return and the lowest fine-tuning evaluation.
+"""Print, for every run under a folder, the baseline return, the lowest evaluation from the
+policy start (the package's dip: wsdiag.analysis.degradation, as `wsdiag report` measures it)
+and the final one.
 
 python -m examples.summarise_dips runs/pendulum-degradation
 """
@@ -8,22 +10,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from wsdiag.rundir import read_metrics
+from wsdiag.analysis.degradation import Degradation
+from wsdiag.analysis.run import load_run
+from wsdiag.analysis.summary import summarise
+from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.rundir import METRICS_FILE
 
 
-def summarise(root: Path) -> list[tuple[str, float, float, int, float]]:
-    """(run, baseline, lowest fine-tuning eval, its step, final eval) for each finished run."""
+def summarise_dips(root: Path) -> list[tuple[str, Degradation]]:
+    """(run, its degradation) for each run with an evaluation after its policy start."""
     rows = []
-    for run_dir in sorted(p for p in root.iterdir() if (p / "metrics.parquet").exists()):
-        frame = read_metrics(run_dir)
-        baseline = frame[frame.key == "eval/baseline_return"]
-        evals = frame[(frame.key == "eval/return") & (frame.phase == "finetune")]
-        if baseline.empty or evals.empty:
-            continue
-        low = evals.loc[evals.value.idxmin()]
-        rows.append(
-            (run_dir.name, baseline.value.item(), low.value, int(low.step), evals.value.iloc[-1])
-        )
+    for run_dir in sorted(p for p in root.iterdir() if (p / METRICS_FILE).exists()):
+        deg = summarise(load_run(run_dir), Thresholds()).diagnosis.degradation
+        if deg is not None:
+            rows.append((run_dir.name, deg))
     return rows
 
 
@@ -31,8 +31,9 @@ def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
     print("| run | baseline | lowest while fine-tuning (step) | final |")
     print("|---|---|---|---|")
-    for name, base, low, step, final in summarise(root):
-        print(f"| {name} | {base:.0f} | {low:.0f} ({step}) | {final:.0f} |")
+    for name, d in summarise_dips(root):
+        print(f"| {name} | {d.baseline:.0f} | {d.min_return:.0f} ({d.min_step}) | "
+              f"{d.final_return:.0f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -352,20 +353,22 @@ def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
     shutil.copytree(tiny_runs[0], twin, symlinks=True)
     config = twin / "config.toml"
     config.write_text(config.read_text().replace("seed = 3", "seed = 4", 1))
-    rep = write_report([tiny_runs[0], twin], tmp_path / "seeds", embedding="pca")
+    out = tmp_path / "seeds"
+    rep = write_report([tiny_runs[0], twin], out, embedding="pca")
     (group,) = rep.groups
     assert [r.name for r in group.runs] == ["tiny-seed3", "tiny-seed4"]
-    summary = json.loads((tmp_path / "seeds" / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     pooled = summary["groups"][0]["safety"]
     single = summary["runs"][0]["safety"]
     assert pooled["returns"]["min"] == single["returns"]["min"]
     assert pooled["returns"]["mean"] == pytest.approx(single["returns"]["mean"])
     assert pooled["differences"]["min"] == single["differences"]["min"]
-    md = (tmp_path / "seeds" / "summary.md").read_text()
+    md = (out / "summary.md").read_text()
     assert "Across seeds, mean [95% bootstrap CI]" in md and "| ΔR CVaR95 |" in md
-    from examples.compare_mitigations import comparison_table
-
-    header, _, row = comparison_table(summary).splitlines()
+    script = [sys.executable, "-m", "examples.compare_mitigations", str(out / "summary.json")]
+    root = Path(__file__).resolve().parents[1]  # docs/mitigations.md's table, as it is made
+    table = subprocess.run(script, cwd=root, capture_output=True, text=True, check=True).stdout
+    header, _, row = table.splitlines()
     low = f"{summary['runs'][0]['degradation']['min_return']:.0f}"
     assert header.startswith("| variant | R0 | dip |") and row.startswith("| tiny | ")
     assert f"| {low}, {low} |" in row

@@ -1,11 +1,16 @@
 """The reproduction kit (docs/reproduction.md): the sparse-reward task of R8, every sweep file of
-examples/sweeps/reproduction/ planned with all its configs checked, and the claims' tables and
-figures computed from tiny real runs laid out as a sweep folder."""
+examples/sweeps/reproduction/ planned with all its configs checked, the claims' tables and
+figures made by its script from tiny real runs laid out as a sweep folder, and the diagnosis
+checked against a sweep's own counterfactual (wsdiag.suite.paired)."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
+import subprocess
+import sys
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,13 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from examples.reproduction import sparse_pendulum, tables
-from examples.reproduction.claims import r1, r2, r3, r4
-from examples.reproduction.common import Figures, dip, sweep_groups
 from tests.conftest import tiny_config
+from wsdiag.analysis.aggregates import iqm_estimate
 from wsdiag.analysis.run import load_run
+from wsdiag.analysis.summary import summarise
+from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
+from wsdiag.rundir import SWEEP_FILE
 from wsdiag.suite.collect import collect
 from wsdiag.suite.paired import POOLED, load_with_pooled_cosine, paired_table
 from wsdiag.sweep.plan import build_plan
@@ -31,7 +37,9 @@ SWEEPS = ROOT / "examples" / "sweeps" / "reproduction"
 
 
 def test_the_sparse_pendulum_starts_down_and_rewards_only_upright_steps() -> None:
-    env = make_env(sparse_pendulum.ENV_ID, imports=["examples.reproduction.sparse_pendulum"])
+    """R8's task, made as its sweep file names it (`env.id` after `env.imports`)."""
+    settings = tomllib.loads((SWEEPS / "jsrl_sparse.toml").read_text())["set"]
+    env = make_env(settings["env.id"], imports=settings["env.imports"])
     total = 0.0
     for seed in range(3):
         env.reset(seed=seed)
@@ -97,39 +105,41 @@ def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _tiny_run(folder, "actor-critic", seed, warmstart={"load": ["actor", "critic"]})
         _tiny_run(folder, "ccl-pqd-1e-2", seed, mitigation={"name": "ccl_pqd"})
     shutil.copytree(folder / "runs" / "plain-seed0", folder / "runs" / "moderate-expert-seed0")
+    jobs = {p.name: {"seconds": 1.0} for p in (folder / "runs").iterdir()}
+    (folder / SWEEP_FILE).write_text(json.dumps({"jobs": jobs}))  # its plan: every run
     return folder
 
 
+def _tables(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "examples.reproduction.tables", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+
+
 def test_the_claims_tables_come_from_the_runs(sweep_folder: Path, tmp_path: Path) -> None:
-    groups = sweep_groups(sweep_folder)
-    assert sorted(groups) == ["actor-critic", "ccl-pqd-1e-2", "moderate-expert", "plain"]
-    assert [run.config.seed for run in groups["plain"]] == [0, 1]
-    plain = groups["plain"][0]
-    d = dip(plain)
-    assert d.start_step == plain.update_start and d.dip == max(0.0, d.baseline - d.min_return)
-    figures = Figures(tmp_path)
-    one = r1(groups, figures)
-    assert one[0].startswith("| variant |") and any(r.startswith("| plain | 2 |") for r in one)
-    assert any(line.startswith("P(actor-critic better than plain)") for line in one)
-    two = "\n".join(r2(groups, figures))
-    assert "| pretrained critic | unclipped (authors) |" in two
-    assert "| new critic untrained (plain, step 0) | truncate (default) |" in two
-    three = "\n".join(r3(groups, figures))
-    assert "| moderate-expert |" in three and "P(plain better than moderate-expert)" in three
-    four = r4(groups, figures)
-    assert sum(line.endswith("| yes |") for line in four) >= 1  # the front is never empty
+    """`python -m examples.reproduction.tables RUNS` prints R1-R4 with the package's dips and
+    draws their figures."""
+    done = _tables(str(sweep_folder.parent), "--img", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("## R1-R4: repro-pendulum-td3 (")
+    plain = [load_run(p) for p in sorted((sweep_folder / "runs").glob("plain-seed*"))]
+    dips = [summarise(r, Thresholds()).diagnosis.degradation.dip for r in plain]
+    (row,) = [x for x in out.splitlines() if x.startswith("| plain | 2 |")]
+    assert row.split(" | ")[4].split(" [")[0] == f"{iqm_estimate(np.array(dips)).value:.0f}"
+    assert "\nP(actor-critic better than plain) = " in out
+    assert "| pretrained critic | unclipped (authors) |" in out
+    assert "| new critic untrained (plain, step 0) | truncate (default) |" in out
+    assert "| moderate-expert |" in out and "P(plain better than moderate-expert)" in out
+    assert sum(line.endswith("| yes |") for line in out.splitlines()) >= 1  # a Pareto front
     for name in ("r1", "r2", "r3", "r4"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
-    other = r1(groups, Figures(tmp_path, "ip-"))  # a second sweep's figure of the same claim
-    assert other[-1] == "![ip-r1](img/reproduction/ip-r1.png)"
-    assert (tmp_path / "ip-r1.png").stat().st_size > 1000
+        assert f"![{name}](img/reproduction/{name}.png)" in out
 
 
-def test_the_tables_refuse_a_folder_without_reproduction_sweeps(tmp_path: Path, capsys) -> None:
-    with pytest.raises(SystemExit) as done:
-        tables.main([str(tmp_path)])
-    assert done.value.code == 2
-    assert capsys.readouterr().err.startswith("error: no reproduction sweep under")
+def test_the_tables_refuse_a_folder_without_reproduction_sweeps(tmp_path: Path) -> None:
+    done = _tables(str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: no reproduction sweep under")
 
 
 def test_the_paired_diagnosis_reads_the_sweeps_own_counterfactual(sweep_folder: Path) -> None:

@@ -4,7 +4,8 @@ Each `rN(groups, img)` reads the finished runs of one sweep (examples/sweeps/rep
 draws the claim's figure with `img` (`<folder>/<prefix>rN.png`), and returns its markdown: a
 table of interquartile means over seeds with 95% stratified-bootstrap intervals
 (wsdiag.analysis.aggregates) and the probability that one variant beats another. Dips are R0
-minus the lowest evaluation once policy updates begin (wsdiag.analysis.degradation).
+minus the lowest evaluation from the policy start, the package's (wsdiag.analysis.degradation);
+the returns "while fine-tuning" are the same window's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from examples.reproduction.common import (
     iqm_of,
     p_better,
     per_run,
+    summary,
     value_at,
 )
 from wsdiag.analysis.evidence import Evidence
@@ -176,11 +178,6 @@ def r3(groups: Groups, img: Figures) -> list[str]:
     return [*out, "", img.save(fig, "r3")]
 
 
-def _finetune_returns(run: Run) -> np.ndarray:
-    steps, values = run.series("eval/return")
-    return values[steps >= run.update_start]
-
-
 def r4(groups: Groups, img: Figures) -> list[str]:
     """CCL-PQD's alpha_start (and any other variant in the file) against plain: lowest return,
     pooled CVaR, mean return, and the Pareto front of dip against mean return."""
@@ -189,9 +186,9 @@ def r4(groups: Groups, img: Figures) -> list[str]:
     g = _pick(groups, names)
     rows, xs, ys = [], [], []
     for name, runs in g.items():
-        pooled = np.concatenate([_finetune_returns(r) for r in runs])
+        pooled = np.concatenate([summary(r).window for r in runs])
         _, cvar = var_cvar(pooled, 0.95)
-        means = per_run(runs, lambda r: float(_finetune_returns(r).mean()))
+        means = per_run(runs, lambda r: dip(r).mean_return)
         rows.append([
             name,
             fmt(iqm_of(per_run(runs, lambda r: dip(r).min_return))),

@@ -1,5 +1,9 @@
 """Reading a reproduction sweep (docs/reproduction.md): its finished runs grouped by variant,
-per-run numbers, interquartile means with stratified-bootstrap intervals, and curve panels."""
+per-run numbers, interquartile means with stratified-bootstrap intervals, and curve panels.
+
+Every dip, lowest return and recovery is the package's (`wsdiag report` and `wsdiag diagnose`
+compute the same: wsdiag.analysis.degradation from the policy start); every aggregate over
+seeds is wsdiag.analysis.aggregates'."""
 
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from wsdiag.analysis.aggregates import Estimate, improvement_estimate, iqm_estimate
-from wsdiag.analysis.degradation import Degradation, degradation
+from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.run import Run, load_run
+from wsdiag.analysis.summary import RunSummary, summarise
+from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.report.learning_curve import COLOURS, mean_curve
+from wsdiag.rundir import SWEEP_FILE, SWEEP_RUNS, is_complete
 
 SEED = re.compile(r"-seed(\d+)$")
 
@@ -38,13 +45,9 @@ class Figures:
         return f"![{self.prefix}{name}](img/reproduction/{self.prefix}{name}.png)"
 
 
-def finished(run: Run) -> bool:
-    return any(e.get("event") == "end" for e in run.events)
-
-
 def planned(folder: Path) -> set[str] | None:
     """The job names of the sweep's latest plan (sweep.json), None without one."""
-    path = folder / "sweep.json"
+    path = folder / SWEEP_FILE
     return set(json.loads(path.read_text())["jobs"]) if path.exists() else None
 
 
@@ -53,15 +56,13 @@ def sweep_groups(folder: Path) -> dict[str, list[Run]]:
     the file as it is now (a run directory left from an earlier version of it is ignored)."""
     names = planned(folder)
     groups: dict[str, list[tuple[int, Run]]] = {}
-    for path in sorted((folder / "runs").glob("*-seed*")):
+    for path in sorted((folder / SWEEP_RUNS).glob("*-seed*")):
         match = SEED.search(path.name)
-        if match is None or not (path / "metrics.parquet").exists():
+        if match is None or not is_complete(path):
             continue
         if names is not None and path.name not in names:
             continue
-        run = load_run(path)
-        if finished(run):
-            groups.setdefault(SEED.sub("", path.name), []).append((int(match.group(1)), run))
+        groups.setdefault(SEED.sub("", path.name), []).append((int(match.group(1)), load_run(path)))
     return {k: [run for _, run in sorted(v, key=lambda p: p[0])] for k, v in groups.items()}
 
 
@@ -72,18 +73,23 @@ def value_at(run: Run, key: str, step: int) -> float:
     return float(values[after[0]]) if len(after) else float("nan")
 
 
+_SUMMARIES: dict[Path, RunSummary] = {}
+
+
+def summary(run: Run) -> RunSummary:
+    """The run's summary with the default thresholds (wsdiag.analysis.summary), made once."""
+    if run.path not in _SUMMARIES:
+        _SUMMARIES[run.path] = summarise(run, Thresholds())
+    return _SUMMARIES[run.path]
+
+
 def dip(run: Run) -> Degradation:
-    """The run's degradation from R0 once policy updates begin (wsdiag.analysis.degradation)."""
-    steps, returns = run.series("eval/return")
-    _, floor = run.series("eval/random_return")
-    baseline = run.baseline if run.baseline is not None else float(returns[0])
-    return degradation(
-        steps,
-        returns,
-        baseline,
-        start=run.update_start,
-        r_random=float(floor[0]) if len(floor) else None,
-    )
+    """The run's degradation as the package measures it: from R0 at the policy start (the end
+    of the warm-up), R_random as recorded (module docstring)."""
+    found = summary(run).diagnosis.degradation
+    if found is None:
+        raise ValueError(f"{run.path}: no evaluation at or after the policy start")
+    return found
 
 
 def per_run(runs: Sequence[Run], fn: Callable[[Run], float]) -> np.ndarray:
@@ -125,5 +131,5 @@ def draw_curves(
 
 def seconds(folder: Path) -> float:
     """The sweep's one-thread compute: the sum of its jobs' seconds in sweep.json."""
-    jobs = json.loads((folder / "sweep.json").read_text())["jobs"]
+    jobs = json.loads((folder / SWEEP_FILE).read_text())["jobs"]
     return float(sum(job.get("seconds") or 0.0 for job in jobs.values()))
