@@ -8,12 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from tests.conftest import tiny_config
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.evidence import WarmStart
-from wsdiag.analysis.prognosis import WARN_KEY, prognosis
+from wsdiag.analysis.prognosis import prognosis
 from wsdiag.rundir import latest_checkpoint, read_events, read_metrics
 from wsdiag.training.experiment import Experiment
 
 UPDATE = 1000
+WARN_KEY = keys.metric(keys.WARN_ACTION_RMS)
 
 
 def _stream(**series: dict[int, float]) -> pd.DataFrame:

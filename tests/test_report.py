@@ -33,7 +33,7 @@ from wsdiag.cli.report import report
 from wsdiag.config import dump_config
 from wsdiag.report import write_report
 from wsdiag.report.embedding import EmbeddingPanel, embed, plot_embeddings
-from wsdiag.report.frozen import VIEWS, plot_frozen_critic
+from wsdiag.report.frozen import plot_frozen_critic, views
 from wsdiag.report.landscape import plot_q_landscape
 from wsdiag.report.learning_curve import CurveGroup, plot_learning_curve
 from wsdiag.report.pareto import ParetoPoint, plot_pareto
@@ -91,7 +91,7 @@ def _snapshot(step: int, da: int) -> Snapshot:
         "q_percentile": rng.uniform(0.3, 0.7, 100),
         "pretrained/q_percentile": rng.uniform(0.7, 1.0, 100),
     }
-    arrays |= {key: rng.normal(-10 + i, 2, 100) for i, (key, *_) in enumerate(VIEWS)}
+    arrays |= {key: rng.normal(-10 + i, 2, 100) for i, (key, *_) in enumerate(views())}
     return Snapshot(step, "synthetic", arrays)
 
 

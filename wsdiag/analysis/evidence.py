@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import Config
@@ -76,7 +77,7 @@ class Evidence:
             for k, g in online.sort_values("step", kind="stable").groupby("key")
         }
         self.deg, self.th = deg, th
-        probed = [s for k, (s, _) in self.series.items() if k.startswith("probe/")]
+        probed = [s for k, (s, _) in self.series.items() if keys.is_probe(k)]
         steps = np.unique(np.concatenate(probed)) if probed else np.zeros(0, np.int64)
         before = steps[steps <= update_start]
         self.ref: int | None = int(before[-1]) if len(before) else None
@@ -88,7 +89,7 @@ class Evidence:
             end = after[0]
         self.end = int(end)
 
-    def first_after(self, name: str) -> tuple[int, float] | None:
+    def first_after(self, name: keys.Key) -> tuple[int, float] | None:
         """(step, value) of a series' first probe after ref, or None."""
         steps, values = self.get(name)
         if self.ref is None:
@@ -96,10 +97,11 @@ class Evidence:
         later = np.nonzero(steps > self.ref)[0]
         return (int(steps[later[0]]), float(values[later[0]])) if len(later) else None
 
-    def get(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        return self.series.get(f"probe/{name}", (np.zeros(0, np.int64), np.zeros(0)))
+    def get(self, name: keys.Key) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of a probe key's series (empty arrays if absent)."""
+        return self.series.get(keys.metric(name), (np.zeros(0, np.int64), np.zeros(0)))
 
-    def _ref_index(self, name: str) -> int | None:
+    def _ref_index(self, name: keys.Key) -> int | None:
         """Index of a series' reference: its last value at or before ref, else its first value
         (a series that starts later, e.g. the online TD error without online data at step 0)."""
         steps, _ = self.get(name)
@@ -110,11 +112,11 @@ class Evidence:
             return int(before[-1])
         return 0 if steps[0] <= self.end else None
 
-    def at_ref(self, name: str) -> float | None:
+    def at_ref(self, name: keys.Key) -> float | None:
         i = self._ref_index(name)
         return None if i is None else float(self.get(name)[1][i])
 
-    def window(self, name: str, include_ref: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def window(self, name: keys.Key, include_ref: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The series over W: after its reference (from it with include_ref) up to the end."""
         steps, values = self.get(name)
         i = self._ref_index(name)
@@ -124,7 +126,7 @@ class Evidence:
         keep = low & (steps <= self.end)
         return steps[keep], values[keep]
 
-    def growth(self, name: str) -> tuple[float, float, float, int] | None:
+    def growth(self, name: keys.Key) -> tuple[float, float, float, int] | None:
         """(growth, value at ref, peak value, peak step), or None without data."""
         ref = self.at_ref(name)
         steps, values = self.window(name)
@@ -133,7 +135,7 @@ class Evidence:
         i = int(np.argmax(values))
         return float(values[i] / max(ref, EPS)), ref, float(values[i]), int(steps[i])
 
-    def shift(self, name: str) -> tuple[float, float, float, int] | None:
+    def shift(self, name: keys.Key) -> tuple[float, float, float, int] | None:
         """(relative shift, value at ref, farthest value, its step), or None without data."""
         ref = self.at_ref(name)
         steps, values = self.window(name)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.degradation import dip_share
 from wsdiag.analysis.evidence import Evidence, WarmStart
 from wsdiag.analysis.rules import extrapolation
@@ -34,8 +35,7 @@ from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import WARN_MODES
 from wsdiag.core import ONLINE_PHASES
 
-__all__ = ["WARN_KEY", "WARN_MODES", "Prognosis", "prognosis"]
-WARN_KEY = "warn/action_rms"
+__all__ = ["WARN_MODES", "Prognosis", "prognosis"]
 UNTRAINED = "policy updates begin on an untrained critic (no warm-up, no critic loaded)"
 
 
@@ -55,8 +55,9 @@ class Prognosis:
 
 def _crossing(metrics: pd.DataFrame, after: int, level: float) -> tuple[int, float] | None:
     """The first (step, rms) after `after` with rms >= level, from the finest series recorded."""
-    for key, squared in ((WARN_KEY, False), ("probe/action_rms/online", False),
-                         ("probe/action_mse/online", True)):  # fmt: skip
+    for key, squared in ((keys.metric(keys.WARN_ACTION_RMS), False),
+                         (keys.metric(keys.ACTION_RMS_ONLINE), False),
+                         (keys.metric(keys.ACTION_MSE_ONLINE), True)):  # fmt: skip
         rows = metrics[(metrics.key == key) & (metrics.step > after)].sort_values("step")
         if len(rows):
             values = rows.value.to_numpy(float)

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.evidence import EPS, Evidence
 from wsdiag.analysis.fmt import num as _g
 from wsdiag.analysis.mitigations import mitigations_for
@@ -103,7 +104,7 @@ class Finding:
         return mitigations_for(self.cause)
 
 
-def _critic_probe(ev: Evidence, name: str) -> tuple[int, float] | None:
+def _critic_probe(ev: Evidence, name: keys.Key) -> tuple[int, float] | None:
     """(step, value) of `name` for the critic the first policy updates follow (module doc)."""
     if ev.ref == 0 and not ev.warm.critic_loaded:
         return ev.first_after(name)
@@ -112,15 +113,18 @@ def _critic_probe(ev: Evidence, name: str) -> tuple[int, float] | None:
 
 
 def extrapolation(ev: Evidence) -> Finding:
-    own = _critic_probe(ev, "q_percentile")
+    own = _critic_probe(ev, keys.Q_PERCENTILE)
     if own is None:
-        return Finding("extrapolation", NA, "no q_percentile probe of the critic before updates")
+        missing = f"no {keys.Q_PERCENTILE.name} probe of the critic before updates"
+        return Finding("extrapolation", NA, missing)
     step, p = own
     th, parts, fired = ev.th, [], []
-    numbers = {"q_percentile": p, "step": float(step)}
+    numbers = {keys.Q_PERCENTILE.name: p, "step": float(step)}
     untrained = " (no warm-up: the first probe after updates began)" if step != ev.ref else ""
     parts.append(f"Q-percentile of the behavioural actions {_g(p)} at step {step}{untrained}")
-    pre = _critic_probe(ev, "pretrained/q_percentile") if ev.warm.reference_critic else None
+    pre = None
+    if ev.warm.reference_critic:
+        pre = _critic_probe(ev, keys.pretrained(keys.Q_PERCENTILE))
     band = 0.5 + th.percentile_band  # a reference inside it too has no preference to lose
     if (pre is None or th.band_with_reference or pre[1] <= band) and p <= band:
         also = " (the pretrained critic's too)" if pre is not None and pre[1] <= band else ""
@@ -132,8 +136,8 @@ def extrapolation(ev: Evidence) -> Finding:
             fired.append(f"{_g(pre[1] - p)} below the pretrained critic's")
     cos = None
     if ev.warm.reference_critic:  # the pooled cosine; runs recorded before it have the mean
-        cos = _critic_probe(ev, "grad_cos_pooled/behaviour") or _critic_probe(
-            ev, "grad_cos/behaviour"
+        cos = _critic_probe(ev, keys.GRAD_COS_POOLED_BEHAVIOUR) or _critic_probe(
+            ev, keys.GRAD_COS_BEHAVIOUR
         )
     if cos is not None:
         numbers["grad_cos"] = cos[1]
@@ -144,16 +148,16 @@ def extrapolation(ev: Evidence) -> Finding:
     return Finding("extrapolation", FIRED if fired else CLEAR, text, numbers)
 
 
-def _rms_series(ev: Evidence) -> tuple[str, str]:
+def _rms_series(ev: Evidence) -> tuple[keys.ProbeKey, str]:
     """The action-change series and its unit (older runs recorded only action_mse)."""
-    if len(ev.get("action_rms/online")[0]):
-        return "action_rms/online", "per dimension"
-    return "action_mse/online", "per state, ||.||_2"
+    if len(ev.get(keys.ACTION_RMS_ONLINE)[0]):
+        return keys.ACTION_RMS_ONLINE, "per dimension"
+    return keys.ACTION_MSE_ONLINE, "per state, ||.||_2"
 
 
-def _rms(name: str, value: Any) -> Any:
-    """The action change of a value (or array) of `name`: action_mse is a squared distance."""
-    return np.sqrt(np.maximum(value, 0.0)) if name.startswith("action_mse") else value
+def _rms(key: keys.ProbeKey, value: Any) -> Any:
+    """The action change of a value (or array) of `key`: action_mse is a squared distance."""
+    return np.sqrt(np.maximum(value, 0.0)) if key == keys.ACTION_MSE_ONLINE else value
 
 
 def update(ev: Evidence) -> Finding:
@@ -162,23 +166,26 @@ def update(ev: Evidence) -> Finding:
     if first is None:
         return Finding("update", NA, "no action-change probe after policy updates began")
     step, rms = first[0], float(_rms(name, first[1]))
-    grad = ev.at_ref("policy_grad_norm")
+    grad = ev.at_ref(keys.POLICY_GRAD_NORM)
     numbers = {"action_rms": rms, "step": float(step)}
     text = f"actions moved {_g(rms)} ({unit}, in half-ranges) from pi_pre by step {step}"
     if grad is not None:
-        numbers["policy_grad_norm"] = grad
+        numbers[keys.POLICY_GRAD_NORM.name] = grad
         text += f", policy-gradient norm {_g(grad)} at step {ev.ref}"
     text += f" (threshold {_g(ev.th.update_rms)})"
     return Finding("update", FIRED if rms >= ev.th.update_rms else CLEAR, text, numbers)
 
 
 def gradient(ev: Evidence, first_update: Finding, critic: Finding) -> Finding:
-    g = ev.at_ref("grad_norm/behaviour/mean")
+    g = ev.at_ref(keys.stat(keys.GRAD_NORM_BEHAVIOUR, keys.MEAN))
     if g is None:
-        return Finding("gradient", NA, "no grad_norm/behaviour probe before policy updates")
+        missing = f"no {keys.GRAD_NORM_BEHAVIOUR.name} probe before policy updates"
+        return Finding("gradient", NA, missing)
     numbers, parts = {"grad_norm": g}, [f"||dQ/da|| at the behavioural actions {_g(g)}"]
     steeper = False  # read only with a trained reference
-    pre = ev.at_ref("pretrained/grad_norm/behaviour/mean") if ev.warm.reference_critic else None
+    pre = None
+    if ev.warm.reference_critic:
+        pre = ev.at_ref(keys.stat(keys.pretrained(keys.GRAD_NORM_BEHAVIOUR), keys.MEAN))
     if pre is not None:
         ratio = g / max(pre, EPS)
         numbers["ratio"] = ratio
@@ -210,7 +217,7 @@ def drift(ev: Evidence, curve: tuple[np.ndarray, np.ndarray]) -> Finding:
         corr = float(np.corrcoef(rms, shortfall)[0, 1])
     i = int(np.argmax(rms))
     numbers = {"corr": corr, "action_rms_peak": float(rms[i]), "probes": float(len(steps))}
-    _, kl = ev.window("kl/online", include_ref=True)
+    _, kl = ev.window(keys.KL_ONLINE, include_ref=True)
     kl_text = f"; KL(pi_pre || pi) peak {_g(kl.max())} nats" if len(kl) else ""
     fired = rms[i] >= ev.th.drift_rms and corr >= ev.th.drift_corr
     text = (
@@ -223,8 +230,8 @@ def drift(ev: Evidence, curve: tuple[np.ndarray, np.ndarray]) -> Finding:
 
 def spiral(ev: Evidence) -> Finding:
     th = ev.th
-    td_off, td_on = ev.growth("td_error/behaviour"), ev.growth("td_error/online")
-    q_off, q_on = ev.shift("q/behaviour"), ev.shift("q/online")
+    td_off, td_on = ev.growth(keys.TD_ERROR_BEHAVIOUR), ev.growth(keys.TD_ERROR_ONLINE)
+    q_off, q_on = ev.shift(keys.Q_BEHAVIOUR), ev.shift(keys.Q_ONLINE)
     parts, numbers, fired = [], {}, False
     if td_off and td_on:
         numbers |= {"td_behaviour_growth": td_off[0], "td_online_growth": td_on[0]}
@@ -250,13 +257,13 @@ def spiral(ev: Evidence) -> Finding:
 
 def closeness(ev: Evidence) -> Finding:
     label = ev.th.non_expert_label
-    div_ref = ev.at_ref(f"divergence/{label}")
+    div_ref = ev.at_ref(keys.DIVERGENCE.of(label))
     if div_ref is None:
         return Finding("closeness", NA, f"no '{label}' transitions in the probe set")
-    grad = ev.growth(f"grad_norm/label/{label}")
+    grad = ev.growth(keys.GRAD_NORM_LABEL.of(label))
     if grad is None:
-        return Finding("closeness", NA, f"no grad_norm/label/{label} probes")
-    _, div = ev.window(f"divergence/{label}")
+        return Finding("closeness", NA, f"no {keys.GRAD_NORM_LABEL.of(label)} probes")
+    _, div = ev.window(keys.DIVERGENCE.of(label))
     rise = float(div.max() - div_ref) if len(div) else 0.0
     numbers = {"divergence_rise": rise, "grad_growth": grad[0]}
     met = {

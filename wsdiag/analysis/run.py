@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.evidence import WarmStart, warm_start_event
 from wsdiag.config import Config, load_config, to_dict
 from wsdiag.core import ONLINE_PHASES
@@ -33,8 +34,6 @@ from wsdiag.rundir import (
 
 COLLAPSE_WARNING = "collapse_likely"  # the `warning` field of the early warning's event
 PROBE_FILE = re.compile(r"step_(\d+)\.npz$")
-# Runs written before the behavioural probe set was called `behaviour` end its keys in /offline.
-LEGACY_BEHAVIOUR_KEY = (r"^(probe/.+)/offline$", r"\1/behaviour")
 
 
 @dataclass(frozen=True)
@@ -194,8 +193,8 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
 
 
 def _current_keys(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Metric keys under their current names (see LEGACY_BEHAVIOUR_KEY)."""
+    """Metric keys under their current names (`probe_keys.migrate`, once per distinct key)."""
     if len(metrics):
-        pattern, new = LEGACY_BEHAVIOUR_KEY
-        metrics = metrics.assign(key=metrics.key.str.replace(pattern, new, regex=True))
+        names = {k: keys.migrate(k) for k in metrics.key.unique()}
+        metrics = metrics.assign(key=metrics.key.map(names))
     return metrics

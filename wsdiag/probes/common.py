@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from wsdiag import probe_keys as keys
+
 QFn = Callable[[Tensor, Tensor], Tensor]
 PolicyFn = Callable[[Tensor], Tensor]
 CHUNK_ROWS = 16_384  # critic rows per forward pass when evaluating many actions per state
@@ -43,10 +45,10 @@ def q_many(q_fn: QFn, states: Tensor, actions: Tensor, chunk: int = CHUNK_ROWS) 
 def summary(values: np.ndarray) -> dict[str, float]:
     """mean, median, p90 and max of a 1-D array (as TD3BC++ monitors ||dQ/da||)."""
     return {
-        "mean": float(np.mean(values)),
-        "median": float(np.median(values)),
-        "p90": float(np.percentile(values, 90)),
-        "max": float(np.max(values)),
+        keys.MEAN: float(np.mean(values)),
+        keys.MEDIAN: float(np.median(values)),
+        keys.P90: float(np.percentile(values, 90)),
+        keys.MAX: float(np.max(values)),
     }
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from wsdiag import probe_keys as keys
 from wsdiag.agents import ActorCritic
 from wsdiag.data.buffer import Batch
 from wsdiag.data.probe_set import ProbeSet, collect_rollouts
@@ -32,13 +33,14 @@ def frozen_critic_eval(
     states_beta: Tensor,
     states_u: Tensor,
 ) -> dict[str, np.ndarray]:
-    """Q(s_beta, pi_beta), Q(s_beta, pi_U), Q(s_U, pi_beta), Q(s_U, pi_U) as arrays."""
+    """Q(s_beta, pi_beta), Q(s_beta, pi_U), Q(s_U, pi_beta), Q(s_U, pi_U) as arrays, by the
+    names of the views in `wsdiag.probe_keys` (`sbeta_pibeta`, ...)."""
     with torch.no_grad():
         return {
-            "sbeta_pibeta": q_fn(states_beta, policy_beta(states_beta)).cpu().numpy(),
-            "sbeta_piu": q_fn(states_beta, policy_u(states_beta)).cpu().numpy(),
-            "su_pibeta": q_fn(states_u, policy_beta(states_u)).cpu().numpy(),
-            "su_piu": q_fn(states_u, policy_u(states_u)).cpu().numpy(),
+            keys.SBETA_PIBETA.name: q_fn(states_beta, policy_beta(states_beta)).cpu().numpy(),
+            keys.SBETA_PIU.name: q_fn(states_beta, policy_u(states_beta)).cpu().numpy(),
+            keys.SU_PIBETA.name: q_fn(states_u, policy_beta(states_u)).cpu().numpy(),
+            keys.SU_PIU.name: q_fn(states_u, policy_u(states_u)).cpu().numpy(),
         }
 
 
@@ -101,5 +103,5 @@ def q_by_label(
         q_data = q_fn(states, actions).cpu().numpy()
         q_random = q_fn(states, random_actions.to(actions)).cpu().numpy()
     out = {str(lab): q_data[labels == lab] for lab in np.unique(labels)}
-    out["random"] = q_random
+    out[keys.RANDOM] = q_random
     return out

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from wsdiag import probe_keys as keys
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.networks import GaussianActor
 from wsdiag.config import ProbesConfig
@@ -40,7 +41,7 @@ class ProbeResult:
         """Store an array; its mean as a scalar, or its mean/median/p90/max with `stats`."""
         self.arrays[name] = values
         if stats:
-            self.scalars |= {f"{name}/{k}": v for k, v in summary(values).items()}
+            self.scalars |= {keys.stat(name, k): v for k, v in summary(values).items()}
         else:
             self.scalars[name] = float(np.mean(values))
 
@@ -51,16 +52,20 @@ def _critic_probes(
     t: dict[str, Tensor],
     cfg: ProbesConfig,
     seed: int,
-    prefix: str = "",
+    of_pretrained: bool = False,
 ) -> Tensor:
     """Q-percentiles (local with `probes.bounds`, local unclipped as the authors draw it, and
-    uniform over the box) and ||dQ/da|| at the behavioural actions; returns dQ/da there [N, da]
-    (the gradient cosines reuse it)."""
+    uniform over the box) and ||dQ/da|| at the behavioural actions, under the pretrained agent's
+    keys with `of_pretrained`; returns dQ/da there [N, da] (the gradient cosines reuse it)."""
+
+    def named(key: keys.ProbeKey) -> str:
+        return keys.pretrained(key) if of_pretrained else key.name
+
     q_fn = critic_fn(agent, cfg.reduce)
     forms = (
-        ("local", cfg.bounds, "q_percentile"),
-        ("local", "unclipped", "q_percentile_unclipped"),
-        ("uniform", cfg.bounds, "q_percentile_uniform"),
+        ("local", cfg.bounds, keys.Q_PERCENTILE),
+        ("local", "unclipped", keys.Q_PERCENTILE_UNCLIPPED),
+        ("uniform", cfg.bounds, keys.Q_PERCENTILE_UNIFORM),
     )
     for mode, bounds, key in forms:
         p = q_percentile(
@@ -73,16 +78,21 @@ def _critic_probes(
             bounds=bounds,
             generator=torch.Generator().manual_seed(seed),
         )
-        out.add(f"{prefix}{key}", p)
-        out.scalars[f"{prefix}{key}/median"] = float(np.median(p))
+        out.add(named(key), p)
+        out.scalars[keys.stat(named(key), keys.MEDIAN)] = float(np.median(p))
     grad = action_grad(q_fn, t["states"], t["actions"])
-    out.add(f"{prefix}grad_norm/behaviour", grad.norm(dim=-1).cpu().numpy(), True)
+    out.add(named(keys.GRAD_NORM_BEHAVIOUR), grad.norm(dim=-1).cpu().numpy(), True)
     return grad
 
 
 def _td(
-    out: ProbeResult, agent: ActorCritic, t: dict[str, Tensor], cfg: ProbesConfig, name: str
+    out: ProbeResult,
+    agent: ActorCritic,
+    t: dict[str, Tensor],
+    cfg: ProbesConfig,
+    named: tuple[keys.ProbeKey, keys.ProbeKey],
 ) -> None:
+    """The TD error and Q level of one probe set, under `named` = (TD-error key, Q key)."""
     td = td_errors(
         critic_fn(agent, cfg.reduce),
         critic_fn(agent, cfg.reduce, target=True),
@@ -94,8 +104,9 @@ def _td(
         t["terminated"],
         agent.gamma,
     )
-    out.add(f"td_error/{name}", td["td_error"])
-    out.add(f"q/{name}", td["q"])
+    td_key, q_key = named
+    out.add(td_key.name, td["td_error"])
+    out.add(q_key.name, td["q"])
 
 
 def _drift(
@@ -105,12 +116,18 @@ def _drift(
     states: Tensor,
     cfg: ProbesConfig,
     seed: int,
-    name: str,
+    named: tuple[keys.ProbeKey, keys.ProbeKey, keys.ProbeKey, keys.ProbeKey],
 ) -> None:
+    """Drift from the pretrained agent on some states, under `named` = the keys of its KL,
+    action MSE, action RMS and Q-softmax KL."""
+    kl, mse, rms, q_kl = named
     with torch.no_grad():
         dist_pre, dist = pretrained.policy_dist(states), agent.policy_dist(states)
         drift = policy_drift(dist_pre, dist, pretrained.policy(states), agent.policy(states))
-    drift["q_kl"] = q_softmax_kl(
+    out.add(kl.name, drift["kl"])
+    out.add(mse.name, drift["action_mse"])
+    out.add(rms.name, drift["action_rms"])
+    values = q_softmax_kl(
         critic_fn(pretrained, cfg.reduce),
         critic_fn(agent, cfg.reduce),
         states,
@@ -120,8 +137,19 @@ def _drift(
         squash=isinstance(agent.actor, GaussianActor),
         generator=torch.Generator().manual_seed(seed),
     )
-    for key, values in drift.items():
-        out.add(f"{key}/{name}", values)
+    out.add(q_kl.name, values)
+
+
+def _landscape_keys() -> dict[str, keys.ProbeKey]:
+    """The key of each array `perturbed_q` returns."""
+    return {
+        "states": keys.LANDSCAPE_STATES,
+        "actions": keys.LANDSCAPE_ACTIONS,
+        "perturbed": keys.LANDSCAPE_PERTURBED,
+        "q": keys.LANDSCAPE_Q,
+        "q_ref": keys.LANDSCAPE_Q_REF,
+        "percentile": keys.LANDSCAPE_PERCENTILE,
+    }
 
 
 def run_probes(
@@ -155,46 +183,53 @@ def run_probes(
         bounds=cfg.bounds,
         generator=gen,
     )
-    out.arrays |= {f"landscape/{k}": v for k, v in landscape.items()}
+    named = _landscape_keys()
+    out.arrays |= {named[k].name: v for k, v in landscape.items()}
     if pretrained is not None:  # the pretrained critic on the same perturbed actions
         pre_fn = critic_fn(pretrained, cfg.reduce)
         perturbed = torch.as_tensor(landscape["perturbed"], device=agent.device)
-        out.arrays["pretrained/landscape/q"] = (
-            q_many(pre_fn, t["states"][:n], perturbed).cpu().numpy()
-        )
+        q_pre = q_many(pre_fn, t["states"][:n], perturbed)
+        out.arrays[keys.pretrained(keys.LANDSCAPE_Q)] = q_pre.cpu().numpy()
         with torch.no_grad():
             q_ref = pre_fn(t["states"][:n], t["actions"][:n])
-        out.arrays["pretrained/landscape/q_ref"] = q_ref.cpu().numpy()
+        out.arrays[keys.pretrained(keys.LANDSCAPE_Q_REF)] = q_ref.cpu().numpy()
     with torch.no_grad():
         pi = agent.policy(t["states"])
     random_actions = (2 * torch.rand(t["actions"].shape, generator=gen) - 1).to(pi)
-    out.add("grad_norm/policy", action_grad_norm(q_fn, t["states"], pi), stats=True)
-    out.add("grad_norm/random", action_grad_norm(q_fn, t["states"], random_actions), stats=True)
-    out.scalars["policy_grad_norm"] = policy_grad_norm(q_fn, agent.policy, agent.actor, t["states"])
-    _td(out, agent, t, cfg, "behaviour")
+    out.add(keys.GRAD_NORM_POLICY.name, action_grad_norm(q_fn, t["states"], pi), stats=True)
+    random_norms = action_grad_norm(q_fn, t["states"], random_actions)
+    out.add(keys.GRAD_NORM_RANDOM.name, random_norms, stats=True)
+    out.scalars[keys.POLICY_GRAD_NORM.name] = policy_grad_norm(
+        q_fn, agent.policy, agent.actor, t["states"]
+    )
+    _td(out, agent, t, cfg, (keys.TD_ERROR_BEHAVIOUR, keys.Q_BEHAVIOUR))
     labels = behaviour.labels
     divergence = action_divergence(
         agent.policy, t["states"], t["actions"], labels, cfg.divergence_q
     )
-    out.scalars |= {f"divergence/{label}": v for label, v in divergence.items()}
-    grads = out.arrays["grad_norm/behaviour"]
+    out.scalars |= {keys.DIVERGENCE.of(label): v for label, v in divergence.items()}
+    grads = out.arrays[keys.GRAD_NORM_BEHAVIOUR.name]
     for label in np.unique(labels):
-        out.scalars[f"grad_norm/label/{label}"] = float(grads[labels == label].mean())
+        out.scalars[keys.GRAD_NORM_LABEL.of(label)] = float(grads[labels == label].mean())
     by_label = q_by_label(q_fn, t["states"], t["actions"], labels, generator=gen)
-    out.arrays |= {f"q_by_label/{k}": v for k, v in by_label.items()}
-    out.arrays["behaviour_states"] = behaviour.states
+    out.arrays |= {keys.Q_BY_LABEL.of(k): v for k, v in by_label.items()}
+    out.arrays[keys.BEHAVIOUR_STATES.name] = behaviour.states
     if pretrained is not None:
-        pre_grad = _critic_probes(out, pretrained, t, cfg, seed, prefix="pretrained/")
+        pre_grad = _critic_probes(out, pretrained, t, cfg, seed, of_pretrained=True)
         pairs, pooled = gradient_cosines(grad, pre_grad)  # both from one pair of gradients
-        out.add("grad_cos/behaviour", pairs)
-        out.scalars["grad_cos_pooled/behaviour"] = pooled
-        _drift(out, agent, pretrained, t["states"], cfg, seed, "behaviour")
+        out.add(keys.GRAD_COS_BEHAVIOUR.name, pairs)
+        out.scalars[keys.GRAD_COS_POOLED_BEHAVIOUR.name] = pooled
+        drift = (keys.KL_BEHAVIOUR, keys.ACTION_MSE_BEHAVIOUR, keys.ACTION_RMS_BEHAVIOUR,
+                 keys.Q_KL_BEHAVIOUR)  # fmt: skip
+        _drift(out, agent, pretrained, t["states"], cfg, seed, drift)
     if online is not None and len(online) > 0:
         o = online.tensors(agent.device)
-        out.arrays["online_states"] = online.states
-        _td(out, agent, o, cfg, "online")
+        out.arrays[keys.ONLINE_STATES.name] = online.states
+        _td(out, agent, o, cfg, (keys.TD_ERROR_ONLINE, keys.Q_ONLINE))
         if pretrained is not None:
-            _drift(out, agent, pretrained, o["states"], cfg, seed, "online")
+            drift = (keys.KL_ONLINE, keys.ACTION_MSE_ONLINE, keys.ACTION_RMS_ONLINE,
+                     keys.Q_KL_ONLINE)  # fmt: skip
+            _drift(out, agent, pretrained, o["states"], cfg, seed, drift)
         if frozen is not None and pretrained is not None:
             views = frozen_critic_eval(
                 critic_fn(frozen, cfg.reduce),
@@ -204,7 +239,7 @@ def run_probes(
                 o["states"],
             )
             for key, values in views.items():
-                out.add(f"frozen/{key}", values)
+                out.add(keys.frozen(key), values)
     return out.scalars, out.arrays
 
 
@@ -224,5 +259,5 @@ def protocol_probes(
         seed=seed,
     )
     for key, values in views.items():
-        out.add(f"frozen_protocol/{key}", values)
+        out.add(keys.frozen(key, protocol=True), values)
     return out.scalars, out.arrays

@@ -20,6 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.run import Run
 from wsdiag.report.choices import EMBEDDING_METHODS
@@ -89,12 +90,13 @@ def embedding_panels(run: Run, deg: Degradation | None) -> list[EmbeddingPanel]:
         panels.append(EmbeddingPanel("Probe-set (dataset) states by label", groups))
     online: dict[str, np.ndarray] = {}
     offline = probe_set["states"] if probe_set is not None else None
+    online_key, behaviour_key = keys.ONLINE_STATES.name, keys.BEHAVIOUR_STATES.name
     for step, caption in key_steps(run, deg):
-        arrays = run.probe_arrays(step, ("online_states", "behaviour_states"))
-        if offline is None and "behaviour_states" in arrays:
-            offline = arrays["behaviour_states"]
-        if "online_states" in arrays:
-            online[f"online, step {step} ({caption})"] = arrays["online_states"]
+        arrays = run.probe_arrays(step, (online_key, behaviour_key))
+        if offline is None and behaviour_key in arrays:
+            offline = arrays[behaviour_key]
+        if online_key in arrays:
+            online[f"online, step {step} ({caption})"] = arrays[online_key]
     if offline is not None and online:
         panels.append(
             EmbeddingPanel(

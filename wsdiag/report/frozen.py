@@ -13,23 +13,28 @@ from pathlib import Path
 
 import numpy as np
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.run import Run
 from wsdiag.report.key_steps import merge
 from wsdiag.report.snapshots import Snapshot
 from wsdiag.report.style import new_figure, note, save, styled
 
-VIEWS = (
-    ("frozen/sbeta_pibeta", "Q(s_β, π_β(s_β))", "#1f77b4", "-"),
-    ("frozen/sbeta_piu", "Q(s_β, π_U(s_β))", "#ff7f0e", "--"),
-    ("frozen/su_pibeta", "Q(s_U, π_β(s_U))", "#2ca02c", "-"),
-    ("frozen/su_piu", "Q(s_U, π_U(s_U))", "#d62728", "--"),
-)
+
+def views() -> tuple[tuple[str, str, str, str], ...]:
+    """(array key, legend label, colour, line style) of each frozen-critic view."""
+    return (
+        (keys.frozen(keys.SBETA_PIBETA), "Q(s_β, π_β(s_β))", "#1f77b4", "-"),
+        (keys.frozen(keys.SBETA_PIU), "Q(s_β, π_U(s_β))", "#ff7f0e", "--"),
+        (keys.frozen(keys.SU_PIBETA), "Q(s_U, π_β(s_U))", "#2ca02c", "-"),
+        (keys.frozen(keys.SU_PIU), "Q(s_U, π_U(s_U))", "#d62728", "--"),
+    )
 
 
 def frozen_snapshots(run: Run, deg: Degradation | None, limit: int = 3) -> list[Snapshot]:
     """Probe steps with frozen-critic arrays: the first, the one nearest the dip, the last."""
-    steps = [s for s in run.probe_steps if VIEWS[0][0] in run.probe_keys(s)]
+    names = tuple(v[0] for v in views())
+    steps = [s for s in run.probe_steps if names[0] in run.probe_keys(s)]
     later = [s for s in steps if s > run.update_start]  # at update_start pi_U is still pi_beta
     steps = later or steps
     if not steps:
@@ -38,14 +43,14 @@ def frozen_snapshots(run: Run, deg: Degradation | None, limit: int = 3) -> list[
     if deg is not None and deg.dip > 0:
         chosen.append((min(steps, key=lambda s: abs(s - deg.min_step)), "at the dip"))
     chosen.append((steps[-1], "final"))
-    keys = tuple(v[0] for v in VIEWS)
-    return [Snapshot(s, c, run.probe_arrays(s, keys)) for s, c in merge(chosen)[:limit]]
+    return [Snapshot(s, c, run.probe_arrays(s, names)) for s, c in merge(chosen)[:limit]]
 
 
 @styled
 def plot_frozen_critic(snapshots: Sequence[Snapshot], path: Path) -> Path:
     """One panel per snapshot: the four Q distributions of the frozen critic overlaid."""
-    snaps = [s for s in snapshots if all(v[0] in s.arrays for v in VIEWS)]
+    shown = views()
+    snaps = [s for s in snapshots if all(v[0] in s.arrays for v in shown)]
     fig = new_figure(4.6 * max(1, len(snaps)) + 0.4, 4.2)
     axes = fig.subplots(1, max(1, len(snaps)), squeeze=False)[0]
     if not snaps:
@@ -55,9 +60,9 @@ def plot_frozen_critic(snapshots: Sequence[Snapshot], path: Path) -> Path:
             "or the run was resumed after that point)",
         )
     for ax, snap in zip(axes, snaps, strict=False):
-        values = [snap.arrays[v[0]] for v in VIEWS]
+        values = [snap.arrays[v[0]] for v in shown]
         bins = np.histogram_bin_edges(np.concatenate(values), bins=30)
-        for v, (_, label, colour, style) in zip(values, VIEWS, strict=True):
+        for v, (_, label, colour, style) in zip(values, shown, strict=True):
             ax.hist(
                 v,
                 bins=bins,

@@ -19,23 +19,24 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
+from wsdiag import probe_keys as keys
 from wsdiag.report.snapshots import Snapshot
 from wsdiag.report.style import new_figure, note, save, styled
 
-KEYS = ("landscape/perturbed", "landscape/q", "landscape/q_ref", "landscape/actions")
-
 
 def has_landscape(snap: Snapshot) -> bool:
-    return all(k in snap.arrays for k in KEYS)
+    drawn = (keys.LANDSCAPE_PERTURBED, keys.LANDSCAPE_Q, keys.LANDSCAPE_Q_REF,
+             keys.LANDSCAPE_ACTIONS)  # fmt: skip
+    return all(k.name in snap.arrays for k in drawn)
 
 
 def with_pretrained(snaps: list[Snapshot]) -> list[Snapshot]:
     """Prepend the pretrained critic's landscape (same states and perturbations), when saved."""
-    if not snaps or "pretrained/landscape/q" not in snaps[0].arrays:
+    q, q_ref = keys.LANDSCAPE_Q, keys.LANDSCAPE_Q_REF
+    if not snaps or keys.pretrained(q) not in snaps[0].arrays:
         return snaps
     a = snaps[0].arrays
-    arrays = a | {"landscape/q": a["pretrained/landscape/q"],
-                  "landscape/q_ref": a["pretrained/landscape/q_ref"]}  # fmt: skip
+    arrays = a | {q.name: a[keys.pretrained(q)], q_ref.name: a[keys.pretrained(q_ref)]}
     return [Snapshot(snaps[0].step, "the pretrained critic", arrays), *snaps]
 
 
@@ -74,8 +75,10 @@ def _panel(
 @styled
 def plot_q_landscape(snapshots: Sequence[Snapshot], path: Path, n_states: int = 3) -> Path:
     """Rows: the first `n_states` landscape states; columns: the snapshots (module docstring)."""
+    perturbed_key, q_key = keys.LANDSCAPE_PERTURBED.name, keys.LANDSCAPE_Q.name
+    actions_key, ref_key = keys.LANDSCAPE_ACTIONS.name, keys.LANDSCAPE_Q_REF.name
     snaps = with_pretrained([s for s in snapshots if has_landscape(s)])
-    rows = max(1, min([n_states, *(len(s.arrays["landscape/q"]) for s in snaps)]))
+    rows = max(1, min([n_states, *(len(s.arrays[q_key]) for s in snaps)]))
     cols = max(1, len(snaps))
     fig = new_figure(4.3 * cols + 0.5, 3.3 * rows + 0.7)
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -88,19 +91,17 @@ def plot_q_landscape(snapshots: Sequence[Snapshot], path: Path, n_states: int = 
             _panel(
                 fig,
                 ax,
-                a["landscape/perturbed"][i],
-                a["landscape/q"][i],
-                a["landscape/actions"][i],
-                float(a["landscape/q_ref"][i]),
+                a[perturbed_key][i],
+                a[q_key][i],
+                a[actions_key][i],
+                float(a[ref_key][i]),
             )
-            q, q_ref = a["landscape/q"][i], float(a["landscape/q_ref"][i])
+            q, q_ref = a[q_key][i], float(a[ref_key][i])
             head = f"{snap.title}\n" if i == 0 else ""
             ax.set_title(f"{head}probe state {i}: P = {(q < q_ref).mean():.2f}", fontsize=10)
     if snaps:
         axes[0, 0].legend(loc="lower left")
-    colour = (
-        "" if not snaps or snaps[0].arrays["landscape/perturbed"].shape[2] == 1 else " (colour: Q)"
-    )
+    colour = "" if not snaps or snaps[0].arrays[perturbed_key].shape[2] == 1 else " (colour: Q)"
     fig.suptitle(
         f"Q landscape around the behavioural action{colour}\n"
         "P = share of perturbed actions valued below a_β"

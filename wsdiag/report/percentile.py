@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 
+from wsdiag import probe_keys as keys
 from wsdiag.report.snapshots import Snapshot
 from wsdiag.report.style import new_figure, note, save, styled
 
@@ -31,22 +32,24 @@ def plot_percentile_histograms(
     snapshots: Sequence[Snapshot], path: Path, n_states: int = 2
 ) -> Path:
     """One column per snapshot (module docstring)."""
-    snaps = [s for s in snapshots if "q_percentile" in s.arrays]
-    n_land = min([n_states, *(len(s.arrays.get("landscape/q", [])) for s in snaps)])
+    p_key, pre_key = keys.Q_PERCENTILE.name, keys.pretrained(keys.Q_PERCENTILE)
+    q_key, ref_key = keys.LANDSCAPE_Q.name, keys.LANDSCAPE_Q_REF.name
+    snaps = [s for s in snapshots if p_key in s.arrays]
+    n_land = min([n_states, *(len(s.arrays.get(q_key, [])) for s in snaps)])
     n_land = n_land if snaps else 0
     rows, cols = 1 + n_land, max(1, len(snaps))
     fig = new_figure(4.0 * cols + 0.4, 2.9 * rows + 0.8)
     axes = fig.subplots(rows, cols, squeeze=False)
     if not snaps:
-        note(axes[0, 0], "no q_percentile arrays in the probe files")
+        note(axes[0, 0], f"no {p_key} arrays in the probe files")
     for j, snap in enumerate(snaps):
         a, ax = snap.arrays, axes[0, j]
-        p = a["q_percentile"]
+        p = a[p_key]
         ax.hist(
             p, bins=BINS, color="#1f77b4", alpha=0.75, label=f"new critic (mean {p.mean():.2f})"
         )
-        if "pretrained/q_percentile" in a:
-            pre = a["pretrained/q_percentile"]
+        if pre_key in a:
+            pre = a[pre_key]
             ax.hist(
                 pre,
                 bins=BINS,
@@ -62,7 +65,7 @@ def plot_percentile_histograms(
         _room(ax)
         for i in range(n_land):
             ax = axes[1 + i, j]
-            q, q_ref = a["landscape/q"][i], float(a["landscape/q_ref"][i])
+            q, q_ref = a[q_key][i], float(a[ref_key][i])
             ax.hist(q, bins=30, color="#7f7f7f", alpha=0.8)
             ax.axvline(q_ref, color="#d62728", linewidth=2.2, label="Q(s, a_β)")
             share = 100 * (q < q_ref).mean()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.fmt import num
 from wsdiag.analysis.run import PhaseSpan, Run
 from wsdiag.report.style import (
@@ -43,15 +44,17 @@ class Panel:
 
 
 def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
+    """The panels, each naming the metric keys it draws (read from the registry when called)."""
+    m, mean = keys.metric, keys.MEAN
     return (
         Panel("Evaluation return", "return", (("eval/return", "evaluation return"),)),
         Panel(
             "Q-percentile of the behavioural action",
             "P(s), mean over states",
             (
-                ("probe/q_percentile", "new critic, local perturbations"),
-                ("probe/q_percentile_uniform", "new critic, uniform actions"),
-                ("probe/pretrained/q_percentile", "pretrained critic, local"),
+                (m(keys.Q_PERCENTILE), "new critic, local perturbations"),
+                (m(keys.Q_PERCENTILE_UNIFORM), "new critic, uniform actions"),
+                (m(keys.pretrained(keys.Q_PERCENTILE)), "pretrained critic, local"),
             ),
             hline=0.5,
             ylim=(0.0, 1.0),
@@ -60,10 +63,13 @@ def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
             "Action gradient ||dQ/da||",
             "L2 norm, mean over states",
             (
-                ("probe/grad_norm/behaviour/mean", "at a_β (behavioural action)"),
-                ("probe/grad_norm/policy/mean", "at π(s)"),
-                ("probe/grad_norm/random/mean", "at random actions"),
-                ("probe/pretrained/grad_norm/behaviour/mean", "pretrained critic at a_β"),
+                (m(keys.stat(keys.GRAD_NORM_BEHAVIOUR, mean)), "at a_β (behavioural action)"),
+                (m(keys.stat(keys.GRAD_NORM_POLICY, mean)), "at π(s)"),
+                (m(keys.stat(keys.GRAD_NORM_RANDOM, mean)), "at random actions"),
+                (
+                    m(keys.stat(keys.pretrained(keys.GRAD_NORM_BEHAVIOUR), mean)),
+                    "pretrained critic at a_β",
+                ),
             ),
             scale="log",
         ),
@@ -71,8 +77,8 @@ def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
             "TD error |Q − target|",
             "mean absolute TD error",
             (
-                ("probe/td_error/behaviour", "behavioural set"),
-                ("probe/td_error/online", "online (recent transitions)"),
+                (m(keys.TD_ERROR_BEHAVIOUR), "behavioural set"),
+                (m(keys.TD_ERROR_ONLINE), "online (recent transitions)"),
             ),
             scale="log",
         ),
@@ -80,23 +86,23 @@ def panels(divergence_q: float = 75.0) -> tuple[Panel, ...]:
             "Q level",
             "mean Q(s, a)",
             (
-                ("probe/q/behaviour", "behavioural set"),
-                ("probe/q/online", "online (recent transitions)"),
+                (m(keys.Q_BEHAVIOUR), "behavioural set"),
+                (m(keys.Q_ONLINE), "online (recent transitions)"),
             ),
         ),
         Panel(
             "Policy drift from the pretrained policy",
             "KL(π_pre ‖ π) [nats]",
             (
-                ("probe/kl/behaviour", "behavioural states"),
-                ("probe/kl/online", "online states"),
+                (m(keys.KL_BEHAVIOUR), "behavioural states"),
+                (m(keys.KL_ONLINE), "online states"),
             ),
             scale="symlog",
         ),
         Panel(
             "Divergence from dataset actions",
             f"{divergence_q:g}th pct of ||π(s) − a||²",
-            (("probe/divergence/", ""),),
+            ((m(keys.DIVERGENCE.prefix), ""),),
         ),
         Panel(
             "Controllers",

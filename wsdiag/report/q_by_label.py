@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.run import PhaseSpan, Run
 from wsdiag.report.style import new_figure, note, save, shade_phases, step_axis, styled
 
-PREFIX = "q_by_label/"
 Distributions = tuple[int, dict[str, np.ndarray]]
 
 
@@ -25,15 +25,18 @@ def q_by_label_series(run: Run) -> list[Distributions]:
     """(step, {label: Q values}) for every probe step, `random` included."""
     out = []
     for step in run.probe_steps:
-        keys = tuple(k for k in run.probe_keys(step) if k.startswith(PREFIX))
-        if keys:
-            arrays = run.probe_arrays(step, keys)
-            out.append((step, {k[len(PREFIX) :]: v for k, v in arrays.items()}))
+        found = [(k, keys.Q_BY_LABEL.member(k)) for k in run.probe_keys(step)]
+        labels = {k: label for k, label in found if label is not None}
+        if labels:
+            arrays = run.probe_arrays(step, tuple(labels))
+            out.append((step, {labels[k]: v for k, v in arrays.items()}))
     return out
 
 
 def _colour(label: str, i: int) -> str:
-    return "#7f7f7f" if label == "random" else ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd")[i % 4]
+    return (
+        "#7f7f7f" if label == keys.RANDOM else ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd")[i % 4]
+    )
 
 
 @styled
@@ -51,14 +54,14 @@ def plot_q_by_label(
         note(left, "no q_by_label arrays in the probe files")
         right.set_visible(False)
         return save(fig, path)
-    labels = sorted({k for _, d in series for k in d}, key=lambda k: (k == "random", k))
+    labels = sorted({k for _, d in series for k in d}, key=lambda k: (k == keys.RANDOM, k))
     colours = {k: _colour(k, i) for i, k in enumerate(labels)}
     shade_phases(left, phases, update_start=update_start)
     for label in labels:
         pts = [(s, d[label]) for s, d in series if label in d and len(d[label])]
         steps = np.array([s for s, _ in pts])
         q = np.array([np.percentile(v, [25, 50, 75]) for _, v in pts])
-        name = "random actions" if label == "random" else f"dataset actions: {label}"
+        name = "random actions" if label == keys.RANDOM else f"dataset actions: {label}"
         left.plot(steps, q[:, 1], color=colours[label], marker=".", linewidth=2, label=name)
         left.fill_between(steps, q[:, 0], q[:, 2], color=colours[label], alpha=0.2, linewidth=0)
     left.set_title("Median and interquartile range over training", loc="left")

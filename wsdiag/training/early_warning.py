@@ -17,8 +17,9 @@ import pandas as pd
 import torch
 from rich.console import Console
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.evidence import WarmStart
-from wsdiag.analysis.prognosis import WARN_KEY, prognosis
+from wsdiag.analysis.prognosis import prognosis
 from wsdiag.analysis.run import COLLAPSE_WARNING as COLLAPSE
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import ProbesConfig
@@ -59,7 +60,8 @@ class EarlyWarning(Callback):
         """The probe and warn rows recorded so far, reading each recorder row once."""
         fresh = loop.recorder.rows[self.seen :]
         self.seen = len(loop.recorder.rows)
-        self.rows += [r for r in fresh if r[2].startswith(("probe/", WARN_KEY))]
+        warn = keys.metric(keys.WARN_ACTION_RMS)
+        self.rows += [r for r in fresh if keys.is_probe(r[2]) or r[2].startswith(warn)]
         return pd.DataFrame(self.rows, columns=list(COLUMNS))
 
     def on_phase(self, loop: Loop, name: str) -> None:
@@ -83,7 +85,8 @@ class EarlyWarning(Callback):
         if loop.stage != ONLINE or loop.pretrained is None or loop.step < self.update_start:
             return
         if measure and self.cfg.warn != "critic":  # the critic mode reads the probes only
-            loop.recorder.log(loop.step, loop.phase.name, {WARN_KEY: self._action_rms(loop)})
+            warn = keys.metric(keys.WARN_ACTION_RMS)
+            loop.recorder.log(loop.step, loop.phase.name, {warn: self._action_rms(loop)})
         if self.warned:  # the series goes on: how far the actions went after it, and if back
             return
         found = prognosis(self._new_rows(loop), update_start=self.update_start, mode=self.cfg.warn,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from wsdiag import probe_keys as keys
 from wsdiag.agents.base import load_module
 from wsdiag.agents.checkpoint import UNREADABLE
 from wsdiag.atomic import atomic_write
@@ -98,7 +99,8 @@ class ProbeRunner(Callback):
             scalars, arrays = scalars | self.protocol[0], arrays | self.protocol[1]
             self.protocol = None
         elapsed = time.perf_counter() - start
-        loop.recorder.log(loop.step, loop.phase.name, {f"probe/{k}": v for k, v in scalars.items()})
+        metrics = {keys.metric(k): v for k, v in scalars.items()}
+        loop.recorder.log(loop.step, loop.phase.name, metrics)
         loop.recorder.log(loop.step, loop.phase.name, {"time/probe_s": elapsed})
         loop.recorder.save_probe(loop.step, loop.phase.name, scalars, arrays)
 
