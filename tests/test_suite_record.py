@@ -47,7 +47,7 @@ def test_a_record_round_trips_through_json_lines(tmp_path: Path) -> None:
             seeds=3,
             experiment="k1",
             versions={"torch": "2.13.0"},
-            cpu="x86_64",
+            cpu={"machine": "x86_64"},
         ),
         record("p/b-seed0", significant=False, verdict="none", dip=0.0, named=()),
     ]

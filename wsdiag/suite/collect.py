@@ -43,7 +43,7 @@ def replayed_warning(run: Run, mode: str | None = None) -> int | None:
     return None if found is None else found.step
 
 
-def provenance(run_dir: Path) -> tuple[dict[str, str] | None, str | None]:
+def provenance(run_dir: Path) -> tuple[dict[str, str] | None, dict[str, str] | None]:
     """The library versions and processor a run recorded in its meta.json (None where it has
     none): its results repeat step for step only where both agree."""
     try:

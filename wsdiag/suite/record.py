@@ -42,7 +42,7 @@ class SuiteRecord:
     seeds: int = 1  # seeds per intervention (records without it: one)
     experiment: str | None = None  # equal keys: the same experiment (`collect.experiment_key`)
     versions: dict[str, str] | None = None  # the libraries it ran with (meta.json)
-    cpu: str | None = None  # the processor it ran on (meta.json)
+    cpu: dict[str, str] | None = None  # the processor it ran on (meta.json)
     truth: str = ""  # the confirmed cause, "none" (every one refuted), "inconclusive", "?"
 
     def __post_init__(self) -> None:
