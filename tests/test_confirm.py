@@ -164,7 +164,8 @@ def test_the_interventions_table_is_checked(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config = tiny_config(probes={"every": 100, "states": 32, "n_perturb": 8})
+    config = tiny_config(probes={"every": 100, "states": 32, "n_perturb": 8},
+                         env={"id": "Pendulum-v1", "max_episode_steps": 50})  # fmt: skip
     exp = Experiment.create(config, tmp_path_factory.mktemp("runs"), progress="none")
     exp.run()
     return exp.run_dir
@@ -208,8 +209,13 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     assert names == ["drift-seed3", "drift-seed4", "extrapolation-seed3",
                      "extrapolation-seed4", f"{ORIGINAL}-seed4"]  # fmt: skip
     for job in plan.jobs:
-        assert job.config.pretrain.source == "checkpoint" and not job.deps
+        assert job.config.pretrain.source == "checkpoint"
         assert job.config.pretrain.path == str(tiny_run)
+    jobs = {j.name: j for j in plan.jobs}  # a BC penalty starts where updates begin
+    assert jobs["drift-seed3"].branch_from == tiny_run and not jobs["drift-seed3"].deps
+    assert jobs["drift-seed4"].deps == (f"{ORIGINAL}-seed4",)
+    assert jobs["drift-seed4"].branch_from == jobs[f"{ORIGINAL}-seed4"].run_dir
+    assert jobs["extrapolation-seed4"].branch_from is None and not jobs["extrapolation-seed4"].deps
     buffered = replace(load_config(tiny_run / "config.toml"),
                        warmstart={"load": ("actor", "buffer")})  # fmt: skip
     (added,) = relative_values(buffered, {"warmstart.load": "+critic"})
@@ -367,6 +373,11 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     assert all(is_complete(root / "runs" / r) for r in runs)
     events = read_events(root / "runs" / "extrapolation-seed3")
     assert "critic" in next(e for e in events if e["event"] == "warm_start")["loaded"]
+    assert "branched" not in {e["event"] for e in events}  # a loaded critic: from the start
+    for seed in (3, 4, 5):  # a BC penalty: from the original's branch checkpoint, on every seed
+        branched = [e for e in read_events(root / "runs" / f"drift-seed{seed}")
+                    if e["event"] == "branched"]  # fmt: skip
+        assert len(branched) == 1 and branched[0]["step"] == 150
     again = runner.invoke(app, args)  # nothing left to run: the same numbers
     assert again.exit_code == 0
     assert json.loads((root / "confirmation.json").read_text()) == saved

@@ -29,6 +29,7 @@ from wsdiag.errors import WsdiagError
 
 CONFIG_FILE, META_FILE = "config.toml", "meta.json"
 METRICS_FILE, EVENTS_FILE = "metrics.parquet", "events.jsonl"
+BRANCH = "branch"  # checkpoints/branch: the state counterfactual runs start from (Checkpointer)
 LOCK_FILE = ".lock"  # held (flock) by the one process that trains in a run directory
 PROBES_DIR, CHECKPOINTS_DIR = "probes", "checkpoints"
 PROBE_SET_FILE = "probe_set.npz"  # the behavioural probe set, under probes/

@@ -38,6 +38,7 @@ from wsdiag.sweep.counterfactual import (
     MARGIN_EVALS,
     ORIGINAL,
     Candidate,
+    branches,
     horizon_of,
     jobs_of,
     load_interventions,
@@ -187,6 +188,8 @@ def confirm_run(
     if dry_run:
         for c in candidates:
             what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
+            if not c.skipped and branches(c.overrides):
+                what += " (from the original's state where its policy updates begin)"
             console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
     most = "at most " if until_confirmed else ""
     if horizon is not None:

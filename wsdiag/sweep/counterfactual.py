@@ -232,6 +232,9 @@ def plan_counterfactuals(
         for seed in seed_list:
             if name == ORIGINAL and seed == config.seed:
                 continue
+            source = counterfactual_dir(run_dir, ORIGINAL, seed, config.seed)
+            branch = source if name != ORIGINAL and branches(overrides) else None
+            deps = (counterfactual_name(ORIGINAL, seed),) if branch and source != run_dir else ()
             values = [*overrides.items(), ("seed", seed), ("threads", threads)]
             values.append(("name", f"{config.name}-{name}"))
             job_config = from_dict(apply_values(raw, values))
@@ -239,7 +242,8 @@ def plan_counterfactuals(
             if end < job_config.finetune.steps:
                 job_config = from_dict(apply_values(raw, [*values, ("finetune.steps", end)]))
             job_name = counterfactual_name(name, seed)
-            jobs.append(Job(job_name, FINETUNE, root / "runs" / job_name, job_config))
+            jobs.append(Job(job_name, FINETUNE, root / "runs" / job_name, job_config, deps,
+                            branch))  # fmt: skip
     spec = SweepSpec(
         path=run_dir / CONFIG_FILE,
         name=FOLDER,
@@ -253,6 +257,19 @@ def plan_counterfactuals(
 
 
 MARGIN_EVALS = 4  # evaluations a counterfactual runs past the original's recovery
+# Mitigations that act only on policy updates: their runs repeat the original's warm-up step
+# for step, so they start from its branch checkpoint (tests/test_branch.py checks each)
+BRANCHING_MITIGATIONS = ("bc_penalty", "lr_scale", "critic_weighted")
+
+
+def branches(overrides: dict[str, Any]) -> bool:
+    """Whether an intervention changes nothing before policy updates begin: it only names a
+    mitigation of BRANCHING_MITIGATIONS (a longer warm-up, a loaded critic, random actions
+    change the warm-up itself, and start from the pretrained checkpoint)."""
+    return set(overrides) == {"mitigation.name"} and (
+        overrides["mitigation.name"] in BRANCHING_MITIGATIONS
+    )
+
 
 
 def horizon_of(degradation: Degradation | None, policy_start: int, every: int) -> int | None:

@@ -44,6 +44,7 @@ class Job:
     run_dir: Path
     config: Config
     deps: tuple[str, ...] = ()
+    branch_from: Path | None = None  # a run whose branch checkpoint this one starts from
 
     @property
     def env_steps(self) -> int:

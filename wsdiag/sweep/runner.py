@@ -30,6 +30,7 @@ def write_job_files(plan: SweepPlan) -> dict[str, Path]:
         spec = {"run_dir": str(job.run_dir), "config": str(config)}
         spec["lock"] = str(locks / f"{job.name}.lock")
         spec["until"] = PRETRAIN if job.kind == PRETRAIN else None
+        spec["branch_from"] = str(job.branch_from) if job.branch_from else None
         files[job.name] = folder / f"{job.name}.json"
         files[job.name].write_text(json.dumps(spec, indent=1))
     return files

@@ -60,8 +60,8 @@ def stage_callbacks(
     if stage == ONLINE and config.probes.every > 0 and behaviour is not None:
         probe_seed = config.seed + PROBE_SEED_OFFSET
         callbacks.append(ProbeRunner(config.probes, behaviour, probe_seed, eval_env))
+    update_start = config.warmstart.warmup_steps + config.warmstart.freeze_policy_steps
     if stage == ONLINE and config.probes.warn != "off" and behaviour is not None:
-        update_start = config.warmstart.warmup_steps + config.warmstart.freeze_policy_steps
         warm = warm or WarmStart.of(config)
         callbacks.append(EarlyWarning(config.probes, behaviour, update_start, warm, console))
     callbacks += [*mitigation, *observers]
@@ -74,6 +74,8 @@ def stage_callbacks(
             ck.save_buffer and save_buffer,
             checkpoint_meta,
             final_name=PRETRAINED if stage == PRETRAIN else None,
+            branch_at=update_start if stage == ONLINE and update_start > 0 else None,
+            episode_cap=eval_env.spec.max_episode_steps if eval_env.spec else None,
         )
     )
     return callbacks

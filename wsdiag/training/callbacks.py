@@ -7,7 +7,6 @@ periodic work happens when `loop.step % every == 0`, and at the last step of the
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ import gymnasium as gym
 
 from wsdiag.core import Callback, LoopView, due
 from wsdiag.envs import evaluate, evaluate_episodes, uniform_random
+from wsdiag.rundir import BRANCH
 from wsdiag.training.checkpoint import prune_checkpoints, save_checkpoint
 
 if TYPE_CHECKING:
@@ -33,23 +33,29 @@ class TrainLogger(Callback):
     """Averages the agent's update metrics over `every` env steps, each key over the updates
     that reported it (actor metrics come every `policy_delay` updates), as `train/<key>` rows
     (keys that carry their own namespace, such as `mitigation/bc_distance`, keep it); logs each
-    episode as `rollout/return` and `rollout/length`, and the throughput as `time/steps_per_s`."""
+    episode as `rollout/return` and `rollout/length`, and the throughput as `time/steps_per_s`.
+    The partial sums live in the loop's controller state, so that a run resumed between two
+    logs averages over the same updates as one that was not."""
 
     wants_updates = True
+    STATE = "train_logger"  # its key in loop.state.controllers
 
     def __init__(self, every: int) -> None:
         self.every = every
-        self.sums: dict[str, float] = defaultdict(float)
-        self.counts: dict[str, int] = defaultdict(int)
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
         self.clock = (time.perf_counter(), 0)
 
     def on_start(self, loop: LoopView) -> None:
         self.clock = (time.perf_counter(), loop.step)
+        saved = loop.state.controllers.get(self.STATE, {})
+        self.sums, self.counts = dict(saved.get("sums", {})), dict(saved.get("counts", {}))
+        loop.state.controllers[self.STATE] = {"sums": self.sums, "counts": self.counts}
 
     def on_update(self, loop: LoopView, batch: Any, metrics: dict[str, float]) -> None:
         for key, value in metrics.items():
-            self.sums[key] += value
-            self.counts[key] += 1
+            self.sums[key] = self.sums.get(key, 0.0) + value
+            self.counts[key] = self.counts.get(key, 0) + 1
 
     def on_episode_end(self, loop: LoopView, episode_return: float, length: int) -> None:
         loop.recorder.log(
@@ -150,6 +156,13 @@ class Checkpointer(Callback):
     """Saves `<folder>/<prefix><step>` every `every` steps (the newest `keep` are kept) and, at the
     end, `<folder>/<final_name>` (or `<prefix><step>` when no final name is given).
 
+    With `branch_at` (the step policy updates begin), it also keeps `<folder>/branch`: the state
+    at the last episode end at or before that step, buffer included, from which counterfactual
+    runs that change nothing before it start (`wsdiag.training.branch`). An episode end is where
+    a resumed run repeats the uninterrupted one step for step (the next episode's reset seed is
+    the same); only the ends within `episode_cap` steps of `branch_at` are saved (every one
+    when the cap is unknown), the newest replacing the one before.
+
     The recorder is flushed first, so the metrics on disk always cover the newest checkpoint.
     Register it last: it must see the rows the other callbacks logged at the same step.
     """
@@ -163,26 +176,40 @@ class Checkpointer(Callback):
         save_buffer: bool,
         meta: Callable[[Any], dict[str, Any]],
         final_name: str | None = None,
+        branch_at: int | None = None,
+        episode_cap: int | None = None,
     ) -> None:
         self.folder, self.prefix, self.every, self.keep = Path(folder), prefix, every, keep
         self.save_buffer, self.meta, self.final_name = save_buffer, meta, final_name
+        self.branch_at, self.episode_cap, self.ended = branch_at, episode_cap, -1
 
-    def save(self, loop: Loop, name: str | None = None) -> Path:
+    def save(self, loop: Loop, name: str | None = None, with_buffer: bool | None = None) -> Path:
         loop.recorder.flush()
+        keep_buffer = self.save_buffer if with_buffer is None else with_buffer
         path = save_checkpoint(
             self.folder / (name or f"{self.prefix}{loop.step}"),
             loop.agent,
             self.meta(loop),
             loop.snapshot(),
-            loop.buffer if self.save_buffer else None,
+            loop.buffer if keep_buffer else None,
         )
         prune_checkpoints(self.folder, self.prefix, self.keep)
         loop.recorder.event("checkpoint", stage=loop.stage, step=loop.step, path=path.name)
         return path
 
+    def on_episode_end(self, loop: Loop, episode_return: float, length: int) -> None:
+        self.ended = loop.step
+
     def on_env_step(self, loop: Loop) -> None:
+        if self._branch_due(loop):
+            self.save(loop, BRANCH, with_buffer=True)
         if self.every > 0 and loop.step % self.every == 0 and not loop.done:
             self.save(loop)
+
+    def _branch_due(self, loop: Loop) -> bool:
+        if self.branch_at is None or self.ended != loop.step or loop.step > self.branch_at:
+            return False
+        return self.episode_cap is None or self.branch_at - loop.step < self.episode_cap
 
     def on_end(self, loop: Loop) -> None:
         self.save(loop, self.final_name)
