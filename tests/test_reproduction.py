@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import tiny_config
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.aggregates import iqm_estimate
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
@@ -27,7 +28,7 @@ from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import SWEEP_FILE
 from wsdiag.suite.collect import collect
-from wsdiag.suite.paired import POOLED, load_with_pooled_cosine, paired_table
+from wsdiag.suite.paired import load_with_pooled_cosine, paired_table
 from wsdiag.sweep.plan import build_plan
 from wsdiag.sweep.spec import load_sweep
 from wsdiag.training.experiment import Experiment
@@ -166,9 +167,10 @@ def test_the_pooled_cosine_backfilled_from_the_arrays_is_the_recorded_one(
     old = tmp_path / "plain-seed0"  # the same run as if recorded before the probe existed
     shutil.copytree(recorded, old)
     metrics = pd.read_parquet(old / "metrics.parquet")
-    metrics[metrics.key != POOLED].to_parquet(old / "metrics.parquet")
-    want = load_run(recorded).series(POOLED)
-    got = load_with_pooled_cosine(old).series(POOLED)
+    pooled = keys.metric(keys.GRAD_COS_POOLED_BEHAVIOUR)
+    metrics[metrics.key != pooled].to_parquet(old / "metrics.parquet")
+    want = load_run(recorded).series(pooled)
+    got = load_with_pooled_cosine(old).series(pooled)
     assert len(want[0]) >= 2
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], rtol=1e-4, atol=1e-6)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from wsdiag import probe_keys as keys
 from wsdiag.analysis.confirm import NONE, share_removed
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.thresholds import Thresholds
@@ -30,15 +31,19 @@ from wsdiag.suite.collect import collect
 from wsdiag.suite.record import UNCONFIRMED, SuiteRecord
 from wsdiag.suite.targets import lead
 
-POOLED = "probe/grad_cos_pooled/behaviour"
-PAIR_ARRAYS = ("grad_cos/behaviour", "grad_norm/behaviour", "pretrained/grad_norm/behaviour")
+
+def pair_arrays() -> tuple[str, str, str]:
+    """The per-pair arrays the pooled cosine is made from (names from the registry)."""
+    grad = keys.GRAD_NORM_BEHAVIOUR
+    return keys.GRAD_COS_BEHAVIOUR.name, grad.name, keys.pretrained(grad)
 
 
 def pooled_from_arrays(arrays: dict[str, np.ndarray]) -> float | None:
     """The pooled gradient cosine of one probe from its per-pair arrays (module docstring)."""
-    if not all(k in arrays for k in PAIR_ARRAYS):
+    names = pair_arrays()
+    if not all(k in arrays for k in names):
         return None
-    cos, g, h = (np.asarray(arrays[k], float) for k in PAIR_ARRAYS)
+    cos, g, h = (np.asarray(arrays[k], float) for k in names)
     norm = np.sqrt((g**2).sum() * (h**2).sum())
     return float((cos * g * h).sum() / norm) if norm > 0 else 0.0
 
@@ -48,16 +53,17 @@ def load_with_pooled_cosine(run_dir: Path) -> Run:
     did not record it."""
     run = load_run(run_dir)
     m = run.metrics
-    if (m.key == POOLED).any():
+    pooled = keys.metric(keys.GRAD_COS_POOLED_BEHAVIOUR)
+    if (m.key == pooled).any():
         return run
-    phases = m[m.key.str.startswith("probe/")].groupby("step").phase.first()
+    phases = m[m.key.map(keys.is_probe)].groupby("step").phase.first()
     extra = []
     for step in run.probe_steps:
         if step not in phases.index:
             continue
-        value = pooled_from_arrays(run.probe_arrays(step, PAIR_ARRAYS))
+        value = pooled_from_arrays(run.probe_arrays(step, pair_arrays()))
         if value is not None:
-            extra.append({"step": step, "phase": phases[step], "key": POOLED, "value": value})
+            extra.append({"step": step, "phase": phases[step], "key": pooled, "value": value})
     return replace(run, metrics=pd.concat([m, pd.DataFrame(extra)], ignore_index=True))
 
 
