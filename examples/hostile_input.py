@@ -57,15 +57,18 @@ class Outcome:
         return self.code == self.expected and lines_ok and self.named and not self.traceback
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, float, float]:
-    """Exit code, stderr, seconds and peak MiB of one `wsdiag` process."""
+def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str, float, float]:
+    """Exit code, stderr, stdout, seconds and peak MiB of one `wsdiag` process."""
     start = time.perf_counter()
-    proc = subprocess.Popen([WSDIAG, *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    stderr = proc.stderr.read() if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, stderr, time.perf_counter() - start, usage.ru_maxrss / 1024
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([WSDIAG, *args], env=env, cwd=cwd, stdout=out,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        stderr = proc.stderr.read() if proc.stderr else ""
+        _, status, usage = os.wait4(proc.pid, 0)
+        out.seek(0)
+        stdout = out.read()
+    code = os.waitstatus_to_exitcode(status)
+    return code, stderr, stdout, time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def deflate_bomb(path: Path, member: str, header: bytes, gib: float) -> None:
@@ -96,7 +99,7 @@ class Scratch:
         self.env = {**os.environ, "MINARI_DATASETS_PATH": str(root / "datasets"),
                     "COLUMNS": "1000"}  # fmt: skip
         self.marker = root / "PWNED"
-        code, err, _, _ = run(["train", DEMO, "--out", "runs", "-q", *TINY], self.env, root)
+        code, err, *_ = run(["train", DEMO, "--out", "runs", "-q", *TINY], self.env, root)
         assert code == 0, err
         (self.run,) = (root / "runs").iterdir()
         for name in ("a", "b"):
@@ -334,7 +337,7 @@ def kill_collect(s: Scratch, kills: int) -> tuple[int, int]:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if (s.root / "datasets" / f"kill/x{k}-v0").exists():
-            code, _, _, _ = run(["data", "info", f"kill/x{k}-v0"], s.env, s.root)
+            code, *_ = run(["data", "info", f"kill/x{k}-v0"], s.env, s.root)
             torn, complete = torn + (code != 0), complete + (code == 0)
     return torn, complete
 
@@ -363,9 +366,9 @@ def main() -> None:
     for name, setup, expect in cases(s):
         expected, text = expect if isinstance(expect, tuple) else (expect, "")
         command = setup()
-        code, err, seconds, peak = run(command, s.env, root)
+        code, err, out, seconds, peak = run(command, s.env, root)
         lines = len([ln for ln in err.splitlines() if ln.strip() and not ln.startswith(SKIP)])
-        flat = " ".join(err.split())
+        flat = " ".join((err + out).split())  # a report's warnings are part of its output
         o = Outcome(name, code, lines, "Traceback" in err, seconds, peak, expected, text in flat)
         outcomes.append(o)
         verdict = "ok" if o.ok else "NO: " + err.strip()[:120]
