@@ -1,4 +1,5 @@
-"""What wsdiag offers against each cause of warm-start degradation (named in every verdict).
+"""The advice against each cause of warm-start degradation, named in every verdict (the
+mitigations themselves are `wsdiag.mitigations.MITIGATIONS`).
 
 Each entry names the config knob or hook that applies it. New mitigations register here under
 the cause they address, so that verdicts name them without changes to the rules.
@@ -6,7 +7,7 @@ the cause they address, so that verdicts name them without changes to the rules.
 
 from __future__ import annotations
 
-MITIGATIONS: dict[str, tuple[str, ...]] = {
+ADVICE: dict[str, tuple[str, ...]] = {
     "extrapolation": (
         "train the critic longer before policy updates (warmstart.warmup_steps, "
         "warmstart.freeze_policy_steps)",
@@ -49,4 +50,4 @@ MITIGATIONS: dict[str, tuple[str, ...]] = {
 
 
 def mitigations_for(cause: str) -> tuple[str, ...]:
-    return MITIGATIONS.get(cause, ())
+    return ADVICE.get(cause, ())

@@ -20,7 +20,6 @@ from wsdiag.rundir import (
 )
 from wsdiag.sweep.plan import PRETRAIN, Job, SweepPlan, pretraining_key
 
-STATE_FILE = SWEEP_FILE
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 
@@ -56,7 +55,7 @@ class SweepState:
     """The states of a plan's jobs, read from and written to `<root>/sweep.json`."""
 
     def __init__(self, plan: SweepPlan) -> None:
-        self.path = plan.root / STATE_FILE
+        self.path = plan.root / SWEEP_FILE
         self.jobs: dict[str, dict[str, Any]] = {}
         saved = json.loads(self.path.read_text())["jobs"] if self.path.exists() else {}
         for job in plan.jobs:

@@ -32,8 +32,8 @@ from wsdiag.rundir import (
     read_metrics,
 )
 from wsdiag.training.assemble import ONLINE_PREFIX
+from wsdiag.training.new_run import create_run_dir
 from wsdiag.training.recorder import COLUMNS, Recorder
-from wsdiag.training.run_dir import create_run_dir
 
 KEPT_EVENTS_FROM = "warm_start"  # the source's events from this one on are the branch's too
 DROPPED_EVENTS = ("checkpoint", "resume", "start")  # of checkpoints and starts not carried over

@@ -49,14 +49,14 @@ from wsdiag.rundir import (
 from wsdiag.training.assemble import PRETRAIN_PREFIX, checkpoint_meta, stage_callbacks
 from wsdiag.training.checkpoint import prune_checkpoints
 from wsdiag.training.loop import Loop
-from wsdiag.training.progress import progress_callback
-from wsdiag.training.recorder import Recorder
-from wsdiag.training.run_dir import (
+from wsdiag.training.new_run import (
     create_run_dir,
     device_name,
     outermost_missing,
     resolve_device,
 )
+from wsdiag.training.progress import progress_callback
+from wsdiag.training.recorder import Recorder
 from wsdiag.training.run_lock import RunLock
 from wsdiag.training.warm_start import behaviour_set, restore, warm_start
 

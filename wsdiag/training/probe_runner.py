@@ -23,7 +23,7 @@ from wsdiag.agents.base import load_module
 from wsdiag.agents.checkpoint import UNREADABLE
 from wsdiag.atomic import atomic_write
 from wsdiag.config import ProbesConfig
-from wsdiag.core import ONLINE, Callback
+from wsdiag.core import ONLINE, Callback, due
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.errors import WsdiagError
 from wsdiag.limits import check_torch_file, first_line
@@ -129,5 +129,5 @@ class ProbeRunner(Callback):
         return loop.recorder.run_dir / PROBES_DIR / FROZEN_FILE
 
     def on_env_step(self, loop: Loop) -> None:
-        if loop.step % self.cfg.every == 0 or loop.done:
+        if due(loop, self.cfg.every):
             self.run(loop)
