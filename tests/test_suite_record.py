@@ -1,6 +1,6 @@
 """Suite records (wsdiag.suite.record): JSON lines written and read back, old files included,
 the ground truth from recorded shares, and each experiment counted once; the committed records
-give docs/diagnosis.md's tables."""
+give docs/results/diagnosis-suite.md's tables."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from wsdiag.suite.targets import count
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "examples" / "results"
-DOCS = ROOT / "docs" / "diagnosis.md"
+DOCS = ROOT / "docs" / "results" / "diagnosis-suite.md"
 
 
 def record(run: str = "p/a-seed0", **fields) -> SuiteRecord:
@@ -139,7 +139,7 @@ def test_a_run_recorded_twice_is_counted_once_with_its_ground_truth() -> None:
 
 
 def test_the_committed_records_give_the_documented_tables() -> None:
-    """The offline part's record gives docs/diagnosis.md's per-run table line for line, and
+    """The offline part's record gives docs/results/diagnosis-suite.md's per-run table line for line, and
     the four confirmed parts its headline: the verdict names the confirmed cause in 26 of 28."""
     docs = DOCS.read_text()
     offline = read_records(RESULTS / "diagnosis_suite_offline.jsonl")
@@ -151,7 +151,7 @@ def test_the_committed_records_give_the_documented_tables() -> None:
 
 
 def test_the_suite_command_prints_the_documented_targets() -> None:
-    """`python -m examples.diagnosis_suite --records ...`, the command docs/diagnosis.md
+    """`python -m examples.diagnosis_suite --records ...`, the command docs/results/diagnosis-suite.md
     quotes, prints its table of the targets."""
     records = [str(p) for p in sorted(RESULTS.glob("*.jsonl"))]
     command = [sys.executable, "-m", "examples.diagnosis_suite", "--records", *records]

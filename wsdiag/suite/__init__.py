@@ -6,6 +6,6 @@ on them (orchestration, above `wsdiag.sweep`).
     run        a part of the suite: its sweep, then each experiment's confirmation
     scenarios  a run's scenario and each cause's share pooled over a scenario's seeds
     targets    the targets' counts, per part and over all
-    tables     the tables of a set of records (docs/diagnosis.md)
+    tables     the tables of a set of records (docs/results/diagnosis-suite.md)
     paired     the verdicts checked against a sweep's own counterfactual variant
 """
