@@ -1,5 +1,6 @@
-"""The comparison table of docs/mitigations.md from a sweep's report: a row per variant, sorted by
-dip, with means over seeds, each seed's lowest return, recoveries and the pooled lower tails.
+"""The comparison table of docs/results/mitigations.md from a sweep's report: a row per variant,
+sorted by dip, with means over seeds, each seed's lowest return, recoveries and the pooled lower
+tails.
 
     wsdiag sweep examples/sweeps/mitigations.toml --jobs 2 --report
     python -m examples.compare_mitigations runs/mitigations/report/summary.json
