@@ -11,14 +11,18 @@ from typing import Any
 import gymnasium as gym
 from rich.console import Console
 
+from wsdiag.agents import ActorCritic
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.config import Config, to_dict
-from wsdiag.core import ONLINE, PRETRAIN, Callback
+from wsdiag.core import ONLINE, PRETRAIN, Callback, LoopState
+from wsdiag.data.buffer import MixedReplay, ReplayBuffer
 from wsdiag.data.probe_set import ProbeSet
-from wsdiag.rundir import PRETRAINED
+from wsdiag.rundir import PRETRAINED, online_phases, pretrain_phases
 from wsdiag.training.callbacks import Checkpointer, Evaluator, PhaseEvents, TrainLogger
 from wsdiag.training.early_warning import EarlyWarning
+from wsdiag.training.loop import Loop
 from wsdiag.training.probe_runner import ProbeRunner
+from wsdiag.training.recorder import Recorder
 from wsdiag.training.warm_start import PROBE_SEED_OFFSET
 from wsdiag.versions import git_sha
 
@@ -98,3 +102,36 @@ def checkpoint_meta(config: Config, run_dir: Path) -> Callable[[Any], dict[str, 
         }
 
     return meta
+
+
+def stage_loop(
+    stage: str,
+    config: Config,
+    env: gym.Env,
+    agent: ActorCritic,
+    buffer: ReplayBuffer | MixedReplay,
+    recorder: Recorder,
+    state: LoopState | None,
+    *,
+    pretrained: ActorCritic | None = None,
+    offline: bool = False,
+    **callback_args: Any,
+) -> Loop:
+    """The stage's loop over its phases (an `offline` pretraining has no acting phase) with its
+    callbacks (`stage_callbacks(stage, config, **callback_args)`)."""
+    online = stage == ONLINE
+    cfg = config.finetune if online else config.pretrain
+    return Loop(
+        stage=stage,
+        env=env,
+        agent=agent,
+        buffer=buffer,
+        recorder=recorder,
+        phases=online_phases(config) if online else pretrain_phases(config, offline),
+        utd=cfg.utd,
+        batch_size=cfg.batch_size,
+        seed=config.seed + int(online),
+        callbacks=stage_callbacks(stage, config, **callback_args),
+        pretrained=pretrained,
+        state=state,
+    )

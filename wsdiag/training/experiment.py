@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,12 @@ from rich.console import Console
 
 from wsdiag.agents import ActorCritic, make_agent
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
-from wsdiag.agents.sb3 import check_warm_start, import_sb3
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.atomic import remove_temporaries
 from wsdiag.config import Config, check_memory, load_config
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
-from wsdiag.data.offline import OfflineData, check_dataset, load_offline_data, online_buffers
+from wsdiag.data.offline import online_buffers
 from wsdiag.envs import check_env, make_env, space_dims
 from wsdiag.errors import WsdiagError
 from wsdiag.mitigations import apply_mitigation, apply_to_pretraining
@@ -43,10 +41,8 @@ from wsdiag.rundir import (
     PROBES_DIR,
     is_complete,
     latest_checkpoint,
-    online_phases,
-    pretrain_phases,
 )
-from wsdiag.training.assemble import PRETRAIN_PREFIX, checkpoint_meta, stage_callbacks
+from wsdiag.training.assemble import PRETRAIN_PREFIX, checkpoint_meta, stage_loop
 from wsdiag.training.checkpoint import prune_checkpoints
 from wsdiag.training.loop import Loop
 from wsdiag.training.new_run import (
@@ -58,6 +54,7 @@ from wsdiag.training.new_run import (
 from wsdiag.training.progress import progress_callback
 from wsdiag.training.recorder import Recorder
 from wsdiag.training.run_lock import RunLock
+from wsdiag.training.sources import Sources
 from wsdiag.training.warm_start import behaviour_set, restore, warm_start
 
 
@@ -92,13 +89,8 @@ class Experiment:
         if self.checkpoints.exists() and not self.checkpoints.is_dir():
             raise WsdiagError(f"{self.checkpoints} is a file; a run keeps its checkpoints there")
         self.created: Path | None = None  # what a failed start removes (set by `create`)
-        if config.pretrain.path:  # fail now, not after the run has started
-            self.given_pretrained.make_agent(self.obs_dim, self.act_dim)
-            if config.pretrain.source == "sb3":
-                ws = config.warmstart
-                check_warm_start(self.given_pretrained, config.finetune, ws.load)
-        if config.pretrain.source == "offline":
-            check_dataset(config.pretrain.dataset, self.env)
+        self.sources = Sources(config, self.env)
+        self.sources.check()
 
     @classmethod
     def create(
@@ -169,7 +161,7 @@ class Experiment:
         still supplies the retained data: how a sweep shares one), or this run, else trained."""
         cfg = self.config.pretrain
         if cfg.path:
-            source = self.given_pretrained
+            source = self.sources.given
             imported = {"sb3": source.meta["sb3"]} if cfg.source == "sb3" else {}
             self.recorder.event(
                 "pretrained_loaded", path=str(source.path), algo=source.meta["algo"], **imported
@@ -185,25 +177,8 @@ class Experiment:
             source = load_checkpoint(self.checkpoints / PRETRAINED)
         return source.make_agent(self.obs_dim, self.act_dim, self.device), source
 
-    @cached_property
-    def given_pretrained(self) -> Checkpoint:
-        """The pretrained agent named by `pretrain.path`: a wsdiag checkpoint, or an SB3 zip
-        imported as one (checked against the environment's spaces)."""
-        cfg = self.config.pretrain
-        if cfg.source == "sb3":
-            return import_sb3(cfg.path, cfg, self.env)
-        return load_checkpoint(cfg.path)
-
-    @cached_property
-    def offline_data(self) -> OfflineData | None:
-        """The pretraining dataset (source = offline), in the agents' units."""
-        cfg = self.config.pretrain
-        if cfg.source != "offline":
-            return None
-        return load_offline_data(cfg.dataset, self.env, cfg.gamma)
-
     def _pretrain(self, resume: Checkpoint | None) -> None:
-        cfg, seed, data = self.config.pretrain, self.config.seed, self.offline_data
+        cfg, seed, data = self.config.pretrain, self.config.seed, self.sources.offline_data
         torch.manual_seed(seed)
         agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
         if apply_to_pretraining(agent, self.config):
@@ -230,7 +205,7 @@ class Experiment:
         cfg, seed = self.config.finetune, self.config.seed + 1
         torch.manual_seed(seed)
         agent = make_agent(cfg, self.obs_dim, self.act_dim, self.device)
-        ws, data = self.config.warmstart, self.offline_data
+        ws, data = self.config.warmstart, self.sources.offline_data
         dims = (self.obs_dim, self.act_dim)
         buffers = online_buffers(cfg.buffer_size, *dims, ws, data, seed, self.device)
         if resume is None:
@@ -259,31 +234,13 @@ class Experiment:
     ) -> Loop:
         """The stage's loop over its phases, with its callbacks (`callbacks`: behaviour and the
         mitigation's, online); the online loop's pretrained agent acts in the warm-up."""
-        config, data = self.config, self.offline_data
-        online = stage == ONLINE
-        cfg = config.finetune if online else config.pretrain
-        return Loop(
-            stage=stage,
-            env=self.env,
-            agent=agent,
-            buffer=buffer,
-            recorder=self.recorder,
-            phases=online_phases(config) if online else pretrain_phases(config, data is not None),
-            utd=cfg.utd,
-            batch_size=cfg.batch_size,
-            seed=config.seed + int(online),
-            callbacks=stage_callbacks(
-                stage,
-                config,
-                eval_env=self.eval_env,
-                checkpoints=self.checkpoints,
-                checkpoint_meta=checkpoint_meta(config, self.run_dir),
-                ref_scores=data.ref_scores if data is not None else None,
-                save_buffer=online or data is None,
-                observers=[self.progress, *self.user_callbacks],
-                console=self.console,
-                **callbacks,
-            ),
-            pretrained=pretrained,
-            state=state,
-        )
+        data = self.sources.offline_data
+        return stage_loop(
+            stage, self.config, self.env, agent, buffer, self.recorder, state,
+            pretrained=pretrained, offline=data is not None, eval_env=self.eval_env,
+            checkpoints=self.checkpoints,
+            checkpoint_meta=checkpoint_meta(self.config, self.run_dir),
+            ref_scores=data.ref_scores if data is not None else None,
+            save_buffer=stage == ONLINE or data is None,
+            observers=[self.progress, *self.user_callbacks], console=self.console, **callbacks,
+        )  # fmt: skip
