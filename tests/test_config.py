@@ -129,7 +129,6 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("key", "value"), BAD_VALUES, ids=[k for k, _ in BAD_VALUES])
 def test_every_range_is_checked_when_the_config_loads(key: str, value: object) -> None:
-    import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks, as every command does)
     from wsdiag.config import apply_overrides
 
     text = f"{key}={value!r}".replace("'", '"').replace("True", "true")
@@ -164,22 +163,117 @@ hidden = [400, 300]
 
 def test_configs_saved_by_earlier_versions_still_load(tmp_path: Path) -> None:
     """Earlier run directories wrote every mitigation table with its defaults."""
-    import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks)
+    from wsdiag.config.mitigations import bc_penalty
 
     path = tmp_path / "config.toml"
     path.write_text(OLD_MITIGATION_TABLES.format(name="none"))
     config = load_config(path)  # a resume: checked, what no longer exists dropped
-    assert "bcq" not in config.mitigation.tables
-    assert "controller" not in config.mitigation.tables["bc_penalty"]
+    assert config.mitigation.tables == {"bc_penalty": bc_penalty.Params()}
     path.write_text(OLD_MITIGATION_TABLES.format(name="bcq"))
     with pytest.raises(WsdiagError, match=r"finetune\.algo = 'bcq'"):
         load_config(path)
-    assert load_config(path, check_mitigation=False).mitigation.name == "bcq"  # a report
+    report = load_config(path, check_mitigation=False).mitigation  # a report: as written
+    assert report.name == "bcq" and report.tables["bcq"] == {"phi": 0.05, "hidden": [400, 300]}
+    assert report.tables["bc_penalty"] == bc_penalty.Params()
     path.write_text(
         OLD_MITIGATION_TABLES.format(name="bc_penalty").replace('"fixed"', '"confidence"')
     )
     with pytest.raises(WsdiagError, match="ccl_bc"):
         load_config(path)
+
+
+# Every algorithm's keys, flat, as each agent section of an earlier version's config.toml wrote
+# them (a td3 run's included): read into the selected algorithm's `params`, the rest of no effect.
+OLD_AGENT_KEYS = """
+bc_alpha = 2.5
+bc_reduce = "mean"
+normalize_obs = false
+iql_expectile = 0.7
+iql_beta = 3.0
+iql_max_weight = 100.0
+iql_policy = "squashed"
+iql_atanh_eps = 1e-06
+value_lr = 0.0003
+cql_alpha = 10.0
+cql_n_actions = 10
+cql_temperature = 1.0
+cql_backup_entropy = false
+calql_bound_online = true
+bcq_phi = 0.1
+bcq_hidden = [256, 256]
+bcq_input = "state"
+bcq_init = "random"
+"""
+
+
+def test_run_configs_of_earlier_versions_load_their_algorithm_keys(tmp_path: Path) -> None:
+    from wsdiag.config import OwnParams
+    from wsdiag.config.algorithms import iql
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[pretrain]\nalgo = "iql"\nsource = "offline"\ndataset = "a/b-v0"\n{OLD_AGENT_KEYS}'
+        f'[finetune]\nalgo = "td3"\n{OLD_AGENT_KEYS}'
+    )
+    for config in (load_config(path), load_config(path, check_mitigation=False)):
+        assert config.pretrain.params == iql.Params(iql_policy="squashed")
+        assert config.finetune.params == OwnParams()
+    (tmp_path / "again.toml").write_text(dump_config(config))
+    assert load_config(tmp_path / "again.toml") == config
+
+
+@pytest.mark.parametrize("algo", ["td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql"])
+def test_an_algorithms_keys_are_read_once_into_its_params(algo: str, tmp_path: Path) -> None:
+    """The keys stay flat in TOML; the section holds the algorithm's typed `Params`, written
+    back beside every other algorithm's keys (at their defaults) and read back equal."""
+    from wsdiag.config import ALGORITHMS, to_dict
+
+    source = {"source": "offline", "dataset": "a/b-v0"} if algo != "td3" else {}
+    config = from_dict({"pretrain": {"algo": algo, "value_lr": 1e-3, "cql_alpha": 5.0, **source}})
+    params = config.pretrain.params
+    assert type(params) is ALGORITHMS[algo].params
+    assert getattr(params, "value_lr", 1e-3) == 1e-3 and getattr(params, "cql_alpha", 5.0) == 5.0
+    saved = to_dict(config)["pretrain"]
+    every = {f for spec in ALGORITHMS.values() for f in spec.params.__dataclass_fields__}
+    assert every <= set(saved) and "params" not in saved
+    (tmp_path / "c.toml").write_text(dump_config(config))
+    assert load_config(tmp_path / "c.toml") == config
+
+
+def test_replace_sets_an_algorithm_and_its_keys() -> None:
+    from wsdiag.config import replace
+    from wsdiag.config.algorithms import cql, iql
+
+    config = replace(from_dict({}), finetune={"algo": "iql", "iql_beta": 2.0})
+    assert config.finetune.params == iql.Params(iql_beta=2.0)
+    assert replace(config, finetune={"algo": "cql"}).finetune.params == cql.Params()
+    with pytest.raises(WsdiagError, match=r"finetune\.iql_beta must be >= 0"):
+        replace(config, finetune={"iql_beta": -1.0})
+
+
+def test_a_mitigation_table_is_read_once_into_its_typed_params() -> None:
+    from wsdiag.config.mitigations import ccl_pqd
+
+    config = from_dict({"mitigation": {"name": "ccl_pqd", "ccl_pqd": {"alpha_start": 1e-3}}})
+    assert config.mitigation.params == ccl_pqd.Params(alpha_start=1e-3)
+    assert config.mitigation.tables == {"ccl_pqd": config.mitigation.params}
+    assert from_dict({}).mitigation.params is None  # `none` has no table
+
+
+def test_the_perturbation_bounds_are_the_probes_own() -> None:
+    from wsdiag.config import PERTURB_BOUNDS
+    from wsdiag.probes.q_percentile import BOUNDS
+
+    assert PERTURB_BOUNDS == BOUNDS
+
+
+def test_every_algorithm_key_is_in_the_config_reference() -> None:
+    """docs/config.md lists each algorithm's own keys (tests/test_docs.py the common fields)."""
+    from wsdiag.config import ALGORITHMS
+
+    text = (Path(__file__).parent.parent / "docs" / "config.md").read_text()
+    keys = {f for spec in ALGORITHMS.values() for f in spec.params.__dataclass_fields__}
+    assert not [k for k in sorted(keys) if f"| `{k}` |" not in text]
 
 
 @pytest.mark.parametrize(
@@ -217,18 +311,16 @@ def _float_fields(cls: type) -> list[str]:
     return names
 
 
-def _mitigation_float_fields() -> list[str]:
-    import wsdiag.mitigations  # noqa: F401
-    from wsdiag.mitigations.registry import MITIGATIONS
+def _own_float_fields() -> list[str]:
+    """The float keys of every algorithm (flat in [finetune]) and of every mitigation table."""
+    from wsdiag.config import ALGORITHMS, TABLES
 
-    return [
-        f"mitigation.{name}.{field}"
-        for name, mitigation in MITIGATIONS.items()
-        for field in _float_fields(mitigation.params)
-    ]
+    algorithms = {f for spec in ALGORITHMS.values() for f in _float_fields(spec.params)}
+    tables = [f"mitigation.{n}.{f}" for n, t in TABLES.items() for f in _float_fields(t.params)]
+    return [f"finetune.{f}" for f in sorted(algorithms)] + tables
 
 
-FLOAT_FIELDS = _float_fields(Config) + _mitigation_float_fields()
+FLOAT_FIELDS = _float_fields(Config) + _own_float_fields()
 
 
 def _with(key: str, value: object) -> dict:
@@ -240,14 +332,12 @@ def _with(key: str, value: object) -> dict:
 
 def test_float_fields_are_found() -> None:
     assert {"pretrain.target_return", "finetune.actor_lr", "probes.sigma"} <= set(FLOAT_FIELDS)
-    assert "mitigation.lr_scale.scale" in FLOAT_FIELDS
+    assert {"finetune.iql_expectile", "mitigation.lr_scale.scale"} <= set(FLOAT_FIELDS)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=str)
 @pytest.mark.parametrize("key", FLOAT_FIELDS)
 def test_every_float_field_must_be_finite(key: str, value: float) -> None:
-    import wsdiag.mitigations  # noqa: F401
-
     with pytest.raises(WsdiagError, match=rf"^{key}: expected a finite number, got"):
         from_dict(_with(key, value))
 

@@ -195,12 +195,13 @@ def test_smoke_run_records_the_mitigation(mitigation, algo: str, keys: set, runs
 
 def test_bcq_starts_at_the_behavioural_policy_and_stays_within_phi(runs) -> None:
     from wsdiag.agents.bcq import PerturbationActor
+    from wsdiag.config.algorithms.bcq import Params
 
     torch.manual_seed(0)
     pretrained = make_agent(AgentConfig(hidden=(16, 16)), 3, 2)
     base = pretrained.actor
-    bcq = {"bcq_phi": 0.1, "bcq_hidden": (8,), "bcq_init": "zero", "bcq_input": "state_action"}
-    agent = make_agent(AgentConfig(algo="bcq", hidden=(16, 16), **bcq), 3, 2)
+    bcq = Params(bcq_phi=0.1, bcq_hidden=(8,), bcq_init="zero", bcq_input="state_action")
+    agent = make_agent(AgentConfig(algo="bcq", hidden=(16, 16), params=bcq), 3, 2)
     assert agent.warm_start(pretrained, ["actor"]) == ["actor", "actor_target"]
     assert isinstance(agent.actor, PerturbationActor)
     obs = torch.randn(64, 3)
@@ -230,7 +231,8 @@ def test_bcq_run_resumes_and_probes(runs) -> None:
 
 def test_default_clip_threshold_measurably_shrinks_an_adam_step() -> None:
     """Adam is scale-invariant: only thresholds near its eps change the step (module docstring)."""
-    from wsdiag.mitigations.grad_clip import Params, clip_hook
+    from wsdiag.config.mitigations.grad_clip import Params
+    from wsdiag.mitigations.grad_clip import clip_hook
 
     torch.manual_seed(0)
     base = make_agent(AgentConfig(), OBS, 1)
@@ -258,4 +260,4 @@ def test_bcq_with_the_authors_defaults_perturbs_from_the_state_within_phi() -> N
     assert agent.actor.xi[0].in_features == 3  # xi(s): the state alone
     obs = torch.randn(256, 3)
     gap = (agent.policy(obs) - pretrained.actor(obs).clamp(-1, 1)).abs()
-    assert 0 < gap.max() <= agent.cfg.bcq_phi + 1e-6  # random init: near pi_beta, not on it
+    assert 0 < gap.max() <= agent.cfg.params.bcq_phi + 1e-6  # random init: near pi_beta

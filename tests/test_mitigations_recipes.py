@@ -209,7 +209,7 @@ def test_other_recipes_load(name: str) -> None:
 def test_the_default_pd_rule_moves_alpha_as_the_authors_code_does() -> None:
     """100 episodes of 200 steps with normalised returns in [0, 0.6]: the code's T-scaled rule
     (the default) takes alpha far down; eq. 2 without T barely moves it."""
-    from wsdiag.mitigations.adaptive_bc import Params
+    from wsdiag.config.mitigations.adaptive_bc import Params
 
     returns = np.random.default_rng(0).uniform(0.0, 0.6, 100)
 

@@ -19,7 +19,7 @@ from wsdiag.agents.iql import (
     squashed_log_prob,
     tanh_mean_log_prob,
 )
-from wsdiag.config import AgentConfig
+from wsdiag.config import ALGORITHMS, AgentConfig
 from wsdiag.data.buffer import ORIGIN_OFFLINE, ORIGIN_ONLINE, ORIGIN_PRETRAIN, Batch
 from wsdiag.errors import WsdiagError
 
@@ -33,7 +33,11 @@ def _batch(n: int = 8, seed: int = 0, **fields: Tensor) -> Batch:
 
 
 def _agent(algo: str, **changes: object):
-    return make_agent(dataclasses.replace(SMALL, algo=algo, **changes), OBS, ACT)
+    """An agent of `algo`; `changes` of the common fields and of the algorithm's own keys."""
+    spec = ALGORITHMS[algo]
+    own = {k: changes.pop(k) for k in list(changes) if k in spec.params.__dataclass_fields__}
+    cfg = dataclasses.replace(SMALL, algo=algo, params=spec.params(**own), **changes)
+    return make_agent(cfg, OBS, ACT)
 
 
 def test_registry_builds_every_offline_algorithm() -> None:

@@ -13,16 +13,10 @@ from wsdiag.agents.td3 import DDPG, TD3
 from wsdiag.agents.td3_bc import TD3BC
 from wsdiag.config import AgentConfig
 
+# Each agent class names its algorithm (`algo`), whose keys and defaults are
+# wsdiag.config.algorithms.ALGORITHMS[algo].
 AGENTS: dict[str, type[ActorCritic]] = {
-    "td3": TD3,
-    "ddpg": DDPG,
-    "sac": SAC,
-    "bc": BC,
-    "td3bc": TD3BC,
-    "iql": IQL,
-    "cql": CQL,
-    "calql": CalQL,
-    "bcq": BCQ,
+    cls.algo: cls for cls in (TD3, DDPG, SAC, BC, TD3BC, IQL, CQL, CalQL, BCQ)
 }
 
 

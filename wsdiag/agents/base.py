@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from wsdiag.agents.networks import EnsembleCritic, ObsNorm
-from wsdiag.config import AgentConfig, resolve_agent
+from wsdiag.config import AgentConfig, check_agent_params, resolve_agent
 from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
 
@@ -73,7 +73,8 @@ class ActorCritic:
     targets_follow_actor = True  # TD3: targets move with the delayed actor; SAC: every step
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
-        cfg = resolve_agent(cfg)  # the algorithm's defaults for ensemble, delay, subset, actor_q
+        check_agent_params(cfg, "")  # a config built in code: its algorithm's keys in range
+        cfg = resolve_agent(cfg)  # its algorithm's defaults: ensemble, delay, subset, actor_q
         self.cfg = cfg
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.device = torch.device(device)

@@ -16,16 +16,15 @@ from torch import Tensor
 from wsdiag.agents.base import soft_update
 from wsdiag.agents.td3 import TD3
 from wsdiag.config import AgentConfig
+from wsdiag.config.algorithms import bc
 from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
-
-BC_REDUCTIONS = ("mean", "sum")
 
 
 def bc_scale(reduce: str, act_dim: int) -> float:
     """The factor c in err = c * ||pi(s) - a||^2: 1/dim(A) for "mean", 1 for "sum"."""
-    if reduce not in BC_REDUCTIONS:
-        raise WsdiagError(f"bc_reduce = '{reduce}' is not one of {', '.join(BC_REDUCTIONS)}")
+    if reduce not in bc.BC_REDUCTIONS:
+        raise WsdiagError(f"bc_reduce = '{reduce}' is not one of {', '.join(bc.BC_REDUCTIONS)}")
     return 1.0 / act_dim if reduce == "mean" else 1.0
 
 
@@ -56,7 +55,7 @@ class BC(TD3):
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
-        self.bc_scale = bc_scale(cfg.bc_reduce, act_dim)
+        self.bc_scale = bc_scale(self.cfg.params_as(bc.Params).bc_reduce, act_dim)
 
     def update(self, batch: Batch, update_actor: bool = True) -> dict[str, float]:
         if not update_actor:

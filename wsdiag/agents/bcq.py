@@ -23,24 +23,23 @@ from wsdiag.agents.base import ActorCritic, adam, load_module
 from wsdiag.agents.networks import DeterministicActor, mlp
 from wsdiag.agents.td3 import TD3
 from wsdiag.config import AgentConfig
+from wsdiag.config.algorithms import bcq
 from wsdiag.errors import WsdiagError
 
 
 class PerturbationActor(nn.Module):
     """pi(s) = clip(pi_beta(s) + phi tanh(xi(x)), -1, 1) with pi_beta frozen (module docstring)."""
 
-    def __init__(
-        self, base: DeterministicActor, act_dim: int, cfg: AgentConfig, obs_dim: int
-    ) -> None:
+    def __init__(self, base: DeterministicActor, act_dim: int, p: bcq.Params, obs_dim: int) -> None:
         super().__init__()
         self.base = base.requires_grad_(False)
-        self.with_action = cfg.bcq_input == "state_action"
-        inputs = obs_dim + (act_dim if self.with_action else 0)
-        self.xi = mlp([inputs, *cfg.bcq_hidden, act_dim])
-        if cfg.bcq_init == "zero":
+        self.with_action = p.bcq_input == "state_action"
+        (sizes,) = p.networks(obs_dim, act_dim, ())
+        self.xi = mlp(sizes)
+        if p.bcq_init == "zero":
             nn.init.zeros_(self.xi[-1].weight)
             nn.init.zeros_(self.xi[-1].bias)
-        self.phi = cfg.bcq_phi
+        self.phi = p.bcq_phi
 
     def forward(self, obs: Tensor) -> Tensor:
         with torch.no_grad():
@@ -57,10 +56,11 @@ class BCQ(TD3):
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
+        p = self.cfg.params_as(bcq.Params)
 
         def perturbed() -> PerturbationActor:
             base = DeterministicActor(obs_dim, act_dim, cfg.hidden, cfg.layer_norm)
-            return PerturbationActor(base, act_dim, cfg, obs_dim)
+            return PerturbationActor(base, act_dim, p, obs_dim)
 
         self.actor = perturbed().to(self.device)
         self.actor_target = perturbed().to(self.device).requires_grad_(False)

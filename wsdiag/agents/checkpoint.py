@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import pickle
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ import gymnasium as gym
 import torch
 
 from wsdiag.agents import AGENTS, ActorCritic, make_agent
-from wsdiag.config import AgentConfig, build_section
+from wsdiag.config import AgentConfig, agent_table, build_section
+from wsdiag.config.algorithms import own_params
 from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
 from wsdiag.limits import check_torch_file, first_line, human_bytes, mlp_parameters
@@ -99,25 +100,25 @@ class Checkpoint:
 
 
 def agent_config_dict(cfg: AgentConfig) -> dict[str, Any]:
-    """The AgentConfig fields of `cfg` as JSON data (a Pretrain/FinetuneConfig's own dropped):
-    meta.json's `agent_config`, which `Checkpoint.make_agent` reads back."""
-    names = {f.name for f in fields(AgentConfig)}
-    return {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in asdict(cfg).items()
-        if k in names and v is not None
-    }
+    """The agent's fields of `cfg` as JSON data, its algorithm's keys flat (a
+    Pretrain/FinetuneConfig's own dropped): meta.json's `agent_config`, which
+    `Checkpoint.make_agent` reads back."""
+    section_only = {f.name for f in fields(cfg)} - {f.name for f in fields(AgentConfig)}
+    return {k: v for k, v in agent_table(cfg).items() if k not in section_only}
 
 
-def least_parameters(cfg: AgentConfig, obs_dim: int, act_dim: int) -> int:
-    """Fewer parameters than the agent `cfg` builds has: its actor, its critic ensemble (all
-    but BC) and BCQ's perturbation network, each counted once."""
+def _networks(cfg: AgentConfig, obs_dim: int, act_dim: int) -> list[list[int]]:
+    """Layer sizes of the networks the agent `cfg` builds, each counted once: its actor (one
+    head), its critic ensemble (all but BC) and the networks its algorithm adds."""
     sizes = [[obs_dim, *cfg.hidden, act_dim]]
     if cfg.algo != "bc":
         sizes += [[obs_dim + act_dim, *cfg.hidden, 1]] * (cfg.ensemble or 1)
-    if cfg.algo == "bcq":
-        sizes.append([obs_dim, *cfg.bcq_hidden, act_dim])
-    return sum(mlp_parameters(s) for s in sizes)
+    return sizes + own_params(cfg).networks(obs_dim, act_dim, cfg.hidden)
+
+
+def least_parameters(cfg: AgentConfig, obs_dim: int, act_dim: int) -> int:
+    """Fewer parameters than the agent `cfg` builds has (`_networks`)."""
+    return sum(mlp_parameters(s) for s in _networks(cfg, obs_dim, act_dim))
 
 
 def _check_networks(path: Path, meta: dict[str, Any]) -> None:
@@ -129,7 +130,8 @@ def _check_networks(path: Path, meta: dict[str, Any]) -> None:
         raise WsdiagError(
             f"checkpoint {path}: meta.json's obs_dim and act_dim {dims} are not sizes"
         )
-    if min((*cfg.hidden, *cfg.bcq_hidden), default=0) < 1 or (cfg.ensemble or 1) < 1:
+    widths = [w for sizes in _networks(cfg, *dims) for w in sizes[1:-1]]
+    if min(widths, default=0) < 1 or (cfg.ensemble or 1) < 1:
         raise WsdiagError(f"checkpoint {path}: meta.json declares a network without width")
     params = least_parameters(cfg, *dims)
     stored = (path / AGENT_FILE).stat().st_size

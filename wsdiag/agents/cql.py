@@ -53,15 +53,15 @@ from torch import Tensor
 from wsdiag.agents.base import ActorCritic, Metrics
 from wsdiag.agents.sac import SAC
 from wsdiag.config import AgentConfig
+from wsdiag.config.algorithms import cql
 from wsdiag.data.buffer import ORIGIN_OFFLINE, Batch
-from wsdiag.errors import WsdiagError
 
 
 def cql_regulariser(agent: ActorCritic, batch: Batch) -> tuple[Tensor, Metrics]:
     """alpha * sum_e mean_s [ood_e(s) - Q_e(s, a_data)] (Cal-QL: policy Q-values bounded)."""
     assert isinstance(agent, CQL)
-    cfg = agent.cfg
-    n, temp = cfg.cql_n_actions, cfg.cql_temperature
+    p = agent.params
+    n, temp = p.cql_n_actions, p.cql_temperature
     num, da = batch.actions.shape
     obs_n = batch.obs.repeat_interleave(n, 0)
     with torch.no_grad():
@@ -89,7 +89,7 @@ def cql_regulariser(agent: ActorCritic, batch: Batch) -> tuple[Tensor, Metrics]:
     )
     ood = temp * torch.logsumexp(terms / temp, dim=-1)  # [E, N]
     gap = (ood - q_data).mean(1)  # [E]
-    loss = cfg.cql_alpha * gap.sum()
+    loss = p.cql_alpha * gap.sum()
     stats |= {"cql_loss": loss, "cql_gap": gap.mean(), "cql_q_rand": q_rand.mean()}
     return loss, {k: v.detach() for k, v in stats.items()}
 
@@ -107,8 +107,7 @@ class CQL(SAC):
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
-        if cfg.cql_n_actions < 1 or cfg.cql_temperature <= 0:
-            raise WsdiagError("cql_n_actions must be >= 1 and cql_temperature > 0")
+        self.params = self.cfg.params_as(cql.Params)
         self.critic_regularisers.append(cql_regulariser)
 
     def policy_q_bound(self, batch: Batch) -> Tensor | None:
@@ -116,7 +115,7 @@ class CQL(SAC):
         return None
 
     def backup_entropy(self) -> bool:
-        return self.cfg.cql_backup_entropy
+        return self.params.cql_backup_entropy
 
 
 class CalQL(CQL):
@@ -127,6 +126,6 @@ class CalQL(CQL):
     def policy_q_bound(self, batch: Batch) -> Tensor:
         """mc_return where it is known, -inf elsewhere (max(Q, -inf) = Q: no bound)."""
         known = torch.isfinite(batch.mc_return)
-        if not self.cfg.calql_bound_online:
+        if not self.cfg.params_as(cql.CalQLParams).calql_bound_online:
             known = known & (batch.origin == ORIGIN_OFFLINE)
         return torch.where(known, batch.mc_return, torch.full_like(batch.mc_return, -math.inf))

@@ -50,6 +50,7 @@ from wsdiag.agents.base import ActorCritic, adam, adopt_optimizer_state, load_mo
 from wsdiag.agents.networks import GaussianActor, mlp
 from wsdiag.agents.sac import SAC
 from wsdiag.config import AgentConfig
+from wsdiag.config.algorithms import iql
 from wsdiag.data.buffer import Batch
 from wsdiag.errors import WsdiagError
 
@@ -104,21 +105,22 @@ class IQL(ActorCritic):
 
     def _explore(self, obs: Tensor) -> Tensor:
         """a ~ N(tanh mu(s), sigma^2) clipped to [-1, 1] ("tanh_mean"), else SAC's sample."""
-        if self.cfg.iql_policy != "tanh_mean":
+        if self.params.iql_policy != "tanh_mean":
             return SAC._explore(self, obs)
         mean, std = self.actor(obs)
         return (torch.tanh(mean) + std * torch.randn_like(mean)).clamp(-1.0, 1.0)
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
-        if not 0.0 < cfg.iql_expectile < 1.0:
-            raise WsdiagError(f"iql_expectile must be in (0, 1), got {cfg.iql_expectile}")
+        self.params = p = self.cfg.params_as(iql.Params)
+        if not p.iql_expectile < 1.0:  # tau = 1 regresses V on the max: no expectile
+            raise WsdiagError(f"iql_expectile must be in (0, 1), got {p.iql_expectile}")
         self.actor = GaussianActor(obs_dim, act_dim, cfg.hidden, cfg.layer_norm).to(self.device)
-        if cfg.iql_policy == "tanh_mean":
+        if p.iql_policy == "tanh_mean":
             hold_std_state_independent(self.actor)
         self.actor_opt = adam(self.actor, cfg.actor_lr)
         self.value = mlp([obs_dim, *cfg.hidden, 1], cfg.layer_norm).to(self.device)
-        self.value_opt = adam(self.value, cfg.value_lr)
+        self.value_opt = adam(self.value, p.value_lr)
 
     def v(self, obs: Tensor) -> Tensor:
         """V(s), [N]."""
@@ -138,7 +140,7 @@ class IQL(ActorCritic):
         """(expectile loss of V, advantage Q'(s, a) - V(s), V(s)); the last two detached."""
         v = self.v(batch.obs)
         adv = self.target_q(batch) - v
-        return expectile_loss(adv, self.cfg.iql_expectile), adv.detach(), v.detach()
+        return expectile_loss(adv, self.params.iql_expectile), adv.detach(), v.detach()
 
     def _actor_loss(
         self, batch: Batch, adv: Tensor | None = None
@@ -146,13 +148,12 @@ class IQL(ActorCritic):
         if adv is None:
             with torch.no_grad():
                 adv = self.target_q(batch) - self.v(batch.obs)
-        w = advantage_weights(adv, self.cfg.iql_beta, self.cfg.iql_max_weight)
-        if self.cfg.iql_policy == "tanh_mean":
+        p = self.params
+        w = advantage_weights(adv, p.iql_beta, p.iql_max_weight)
+        if p.iql_policy == "tanh_mean":
             log_prob = tanh_mean_log_prob(self.actor, batch.obs, batch.actions)
         else:
-            log_prob = squashed_log_prob(
-                self.actor, batch.obs, batch.actions, self.cfg.iql_atanh_eps
-            )
+            log_prob = squashed_log_prob(self.actor, batch.obs, batch.actions, p.iql_atanh_eps)
         loss = -(w * log_prob).mean()
         metrics = {"actor_loss": loss.detach(), "log_prob": log_prob.detach().mean()}
         return loss, metrics | {"weight_mean": w.mean(), "adv_mean": adv.mean()}

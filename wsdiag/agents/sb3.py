@@ -457,14 +457,15 @@ def _fmt(values: np.ndarray) -> str:
 def agent_config(model: SB3Model, pretrain: PretrainConfig) -> AgentConfig:
     """The pretrained agent's config: the zip's algorithm, widths and number of critics, its
     clear gamma and tau; the rest (TD3's exploration noise in the warm-up, say) from
-    `[pretrain]`."""
+    `[pretrain]`, but not its algorithm's keys (td3, ddpg and sac have none)."""
     cfg = AgentConfig(
         **{f.name: getattr(pretrain, f.name) for f in dataclasses.fields(AgentConfig)}
     )
     clear = {k: model.data[k] for k in ("gamma", "tau") if isinstance(model.data.get(k), float)}
     return dataclasses.replace(
         cfg, algo=model.algo, hidden=model.pi, ensemble=len(model.critics), target_subset=None,
-        policy_delay=None, actor_q="auto", layer_norm=False, normalize_obs=False, **clear,
+        policy_delay=None, actor_q="auto", layer_norm=False, normalize_obs=False, params=None,
+        **clear,
     )  # fmt: skip
 
 

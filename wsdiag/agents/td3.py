@@ -75,7 +75,7 @@ class TD3(ActorCritic):
 
 class DDPG(TD3):
     """DDPG (Lillicrap et al., 2016) in the TD3 paper's re-tuned form: one critic and no policy
-    delay by default (config.ALGO_DEFAULTS)."""
+    delay by default (wsdiag.config.algorithms.ALGORITHMS)."""
 
     algo = "ddpg"
     smoothing = False

@@ -33,6 +33,7 @@ from wsdiag.agents.base import ActorCritic, Metrics
 from wsdiag.agents.bc import bc_error, bc_gradient, bc_scale
 from wsdiag.agents.td3 import TD3
 from wsdiag.config import AgentConfig
+from wsdiag.config.algorithms import td3_bc
 from wsdiag.data.buffer import Batch
 
 # (agent, batch) -> (w: a scalar or one weight per transition [N], its metrics), no gradient.
@@ -66,8 +67,9 @@ class TD3BC(TD3):
 
     def __init__(self, cfg: AgentConfig, obs_dim: int, act_dim: int, device: str = "cpu") -> None:
         super().__init__(cfg, obs_dim, act_dim, device)
-        self.bc_alpha = cfg.bc_alpha
-        self.bc_scale = bc_scale(cfg.bc_reduce, act_dim)
+        p = self.cfg.params_as(td3_bc.Params)
+        self.bc_alpha = p.bc_alpha
+        self.bc_scale = bc_scale(p.bc_reduce, act_dim)
         self.bc_weight: BCWeight = unit_weight
         self.actor_directions.append(self._td3bc_hook)
 

@@ -49,45 +49,15 @@ from wsdiag.agents import TD3, TD3BC, ActorCritic
 from wsdiag.agents.base import ActorDirection, Metrics
 from wsdiag.agents.bc import bc_scale
 from wsdiag.agents.td3_bc import td3bc_direction
-from wsdiag.config import Config
+from wsdiag.config.algorithms import bc
+from wsdiag.config.mitigations.adaptive_bc import TABLE, Params
 from wsdiag.core import Callback, LoopView
 from wsdiag.data.buffer import Batch
 from wsdiag.envs import evaluate, uniform_random
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
+from wsdiag.mitigations.base import Mitigation, MitigationContext
 
-NAME = "adaptive_bc"
-PD_VARIANTS = ("paper", "code")
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.adaptive_bc] REDQ+AdaptiveBC: a PD controller on the BC weight."""
-
-    alpha_offline: float = 0.4  # starting alpha_online and its upper clip (paper Table 1)
-    kp: float = 3e-5  # K_P, proportional gain on R_current - R_target (Table 1)
-    kd: float = 1e-4  # K_D, derivative gain on max(0, R_last - R_current) (code; Table 1: 8e-5)
-    target: float = 1.05  # R_target, normalised return (code; Table 1: 1 = the max reference)
-    ref_min: float | None = None  # return normalised to 0; None: dataset ref_min, else random
-    ref_max: float | None = None  # return normalised to 1; None: dataset ref_max, else baseline
-    ref_episodes: int = 5  # episodes per evaluation when a reference is measured
-    variant: str = "code"  # PD rule: code (T-scaled, moving average) | paper (eq. 2, per episode)
-
-
-def check(p: Params) -> None:
-    where = f"mitigation.{NAME}"
-    one_of(p.variant, PD_VARIANTS, f"{where}.variant")
-    need(p.alpha_offline >= 0, f"{where}.alpha_offline must be >= 0, got {p.alpha_offline}")
-    need(p.ref_episodes >= 1, f"{where}.ref_episodes must be >= 1, got {p.ref_episodes}")
-    if p.ref_min is not None and p.ref_max is not None:
-        need(p.ref_max > p.ref_min, f"{where}: need ref_max > ref_min")
-
-
-def requires(config: Config) -> None:
-    need(
-        config.finetune.algo in ("td3", "td3bc"),
-        f"{NAME} needs finetune.algo = 'td3' or 'td3bc' (got '{config.finetune.algo}')",
-    )
+NAME = TABLE.name
 
 
 @dataclass
@@ -118,12 +88,12 @@ class PDController:
 
 def adaptive_bc_direction(ctrl: PDController) -> ActorDirection:
     """For a td3 agent: g / mean|Q| + 2 c alpha_online (a - a_data), alpha_online read from
-    `ctrl` at each call."""
+    `ctrl` at each call, c of BC's default reduction (the mean over action dimensions)."""
 
     def direction(
         agent: ActorCritic, batch: Batch, actions: Tensor, q: Tensor, g: Tensor
     ) -> tuple[Tensor, Metrics]:
-        c = bc_scale(agent.cfg.bc_reduce, agent.act_dim)
+        c = bc_scale(bc.Params.bc_reduce, agent.act_dim)
         return td3bc_direction(g, q, actions, batch.actions, 1.0, c, ctrl.alpha)
 
     return direction
@@ -219,4 +189,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [AdaptiveBCController(ctx, p, ctrl)]
 
 
-MITIGATION = Mitigation(NAME, Params, install, check, requires)
+MITIGATION = Mitigation(TABLE, install)

@@ -1,10 +1,12 @@
-"""What a mitigation is: its parameters, their check, what it installs; and the context it gets.
+"""What a mitigation is: the table it reads, what it installs; and the context it gets.
 
-A mitigation module defines a frozen dataclass `Params` (every field documented where it is
-declared: the table [mitigation.<name>]), optionally `check(params)` (names the bad field),
-`requires(config)` (what it needs of the rest of the config) and `pretrain(agent, params)` (the
-part that also applies to the pretraining agent), and `install(ctx, params) -> callbacks`, and
-ends with `MITIGATION = Mitigation("<name>", Params, install, ...)`: its name, written once.
+A mitigation's table, [mitigation.<name>], is `wsdiag.config.mitigations.<name>`: its frozen
+dataclass `Params` (every field documented where it is declared), their check and what it
+requires of the rest of the config, read once when the config loads. The module
+`wsdiag.mitigations.<name>` defines `install(ctx, params) -> callbacks`, optionally
+`pretrain(agent, params)` (the part that also applies to the pretraining agent) and
+`inputs(params, where)` (the files its parameters name, checked when the run starts), and ends
+with `MITIGATION = Mitigation(TABLE, install, ...)`: the name is the table's, written once.
 
 `install` is the only code allowed to change how the agent learns: it adds hooks to the
 fine-tuning agent (`actor_directions`, `critic_regularisers`, `target_hooks`, a TD3BC agent's
@@ -24,10 +26,10 @@ from typing import Any
 import gymnasium as gym
 
 from wsdiag.agents import ActorCritic
-from wsdiag.config import Config
+from wsdiag.config import Config, OwnParams
+from wsdiag.config.mitigations.base import Table
 from wsdiag.core import Callback, LoopView
 from wsdiag.data.probe_set import ProbeSet
-from wsdiag.errors import WsdiagError
 
 
 @dataclass
@@ -42,11 +44,7 @@ class MitigationContext:
     seed: int
 
 
-def _no_check(params: Any) -> None:
-    return None
-
-
-def _no_requirement(config: Config) -> None:
+def _no_inputs(params: Any, where: str) -> None:
     return None
 
 
@@ -58,23 +56,20 @@ def _always(config: Config) -> bool:
 class Mitigation:
     """One registered mitigation (see the module docstring)."""
 
-    name: str
-    params: type  # frozen dataclass of [mitigation.<name>]
+    table: Table  # its name, `Params`, check and requirements (wsdiag.config.mitigations)
     install: Callable[[MitigationContext, Any], list[Callback]]
-    check: Callable[[Any], None] = _no_check
-    requires: Callable[[Config], None] = _no_requirement
     pretrain: Callable[[ActorCritic, Any], None] | None = None
     pretrains: Callable[[Config], bool] = _always  # does `pretrain` change this config's agent?
+    inputs: Callable[[Any, str], None] = _no_inputs  # the files its parameters name
 
+    @property
+    def name(self) -> str:
+        return self.table.name
 
-def need(condition: bool, message: str) -> None:
-    """A check: raise WsdiagError(message) unless `condition`."""
-    if not condition:
-        raise WsdiagError(message)
-
-
-def one_of(value: str, options: tuple[str, ...], where: str) -> None:
-    need(value in options, f"{where} = '{value}' is not one of {', '.join(options)}")
+    @property
+    def params(self) -> type[OwnParams]:
+        """The dataclass of [mitigation.<name>]."""
+        return self.table.params
 
 
 class LogConstants(Callback):

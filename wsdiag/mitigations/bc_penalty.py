@@ -13,45 +13,17 @@ CCL-BC (wsdiag.mitigations.ccl_bc) is the convex form with CCL's confidence-cont
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from torch import Tensor
 
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.base import Metrics
 from wsdiag.agents.bc import bc_scale
+from wsdiag.config.mitigations.bc_penalty import TABLE, Params
 from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
-from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext, need, one_of
-from wsdiag.mitigations.behaviour import (
-    REDUCTIONS,
-    TARGETS,
-    Target,
-    behaviour_target,
-    distance_gradient,
-)
-
-FORMS = ("eq6", "convex")
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.bc_penalty]"""
-
-    alpha: float = 0.1  # penalty weight (eq. 6), or the Q weight for form = "convex"
-    form: str = "eq6"  # "eq6": -Q + alpha D; "convex": alpha (-Q) + (1 - alpha) D (code)
-    bc_reduce: str = "sum"  # D = c ||a - a_beta||^2 with c = 1 ("sum") or 1/dim(A) ("mean", code)
-    target: str = "pretrained"  # a_beta: "pretrained" policy's action, or "batch" action (code)
-
-
-def check(p: Params) -> None:
-    where = "mitigation.bc_penalty"
-    one_of(p.form, FORMS, f"{where}.form")
-    one_of(p.bc_reduce, REDUCTIONS, f"{where}.bc_reduce")
-    one_of(p.target, TARGETS, f"{where}.target")
-    need(p.alpha >= 0, f"{where}.alpha must be >= 0, got {p.alpha}")
-    if p.form == "convex":
-        need(p.alpha <= 1, f"{where}.alpha must be in [0, 1] with form = 'convex'")
+from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext
+from wsdiag.mitigations.behaviour import Target, behaviour_target, distance_gradient
 
 
 def bc_direction(alpha: Callable[[], float], form: str, scale: float, a_beta: Target):
@@ -76,4 +48,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [LogConstants({"alpha": p.alpha})]
 
 
-MITIGATION = Mitigation("bc_penalty", Params, install, check)
+MITIGATION = Mitigation(TABLE, install)

@@ -18,8 +18,6 @@ from wsdiag.agents.base import Metrics
 from wsdiag.agents.bc import bc_error, bc_gradient
 from wsdiag.data.buffer import Batch
 
-TARGETS = ("pretrained", "batch")
-REDUCTIONS = ("sum", "mean")
 Target = Callable[[Batch], Tensor]
 
 

@@ -4,35 +4,17 @@ alpha (wsdiag.mitigations.ccl_pqd) in place of a fixed one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from wsdiag.agents.bc import bc_scale
+from wsdiag.config.mitigations.ccl_bc import TABLE, Params
 from wsdiag.core import Callback
-from wsdiag.mitigations.base import Mitigation, MitigationContext, one_of
+from wsdiag.mitigations.base import Mitigation, MitigationContext
 from wsdiag.mitigations.bc_penalty import bc_direction
-from wsdiag.mitigations.behaviour import REDUCTIONS, TARGETS, behaviour_target
-from wsdiag.mitigations.ccl_pqd import ConfidenceController, ConfidenceParams, check_confidence
-
-NAME = "ccl_bc"
-
-
-@dataclass(frozen=True)
-class Params(ConfidenceParams):
-    """[mitigation.ccl_bc] The controller's fields and the BC distance's."""
-
-    bc_reduce: str = "sum"  # D = c ||a - a_beta||^2 with c = 1 ("sum") or 1/dim(A) ("mean", code)
-    target: str = "pretrained"  # a_beta: "pretrained" policy's action, or "batch" action (code)
-
-
-def check(p: Params) -> None:
-    where = f"mitigation.{NAME}"
-    check_confidence(p, where)
-    one_of(p.bc_reduce, REDUCTIONS, f"{where}.bc_reduce")
-    one_of(p.target, TARGETS, f"{where}.target")
+from wsdiag.mitigations.behaviour import behaviour_target
+from wsdiag.mitigations.ccl_pqd import ConfidenceController
 
 
 def install(ctx: MitigationContext, p: Params) -> list[Callback]:
-    controller = ConfidenceController(NAME, ctx, p)
+    controller = ConfidenceController(TABLE.name, ctx, p)
     scale = bc_scale(p.bc_reduce, ctx.agent.act_dim)
     a_beta = behaviour_target(ctx.pretrained, p.target)
     hook = bc_direction(lambda: controller.alpha, "convex", scale, a_beta)
@@ -40,4 +22,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [controller]
 
 
-MITIGATION = Mitigation(NAME, Params, install, check)
+MITIGATION = Mitigation(TABLE, install)

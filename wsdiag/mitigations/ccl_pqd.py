@@ -19,45 +19,16 @@ CCL-PQD is the PQD update (wsdiag.mitigations.pqd) mixed by this alpha; CCL-BC
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from wsdiag.config.mitigations.ccl_pqd import TABLE, ConfidenceParams, Params
 from wsdiag.core import Callback, LoopView
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
-from wsdiag.mitigations.pqd import check_projection, projection_hook
+from wsdiag.mitigations.base import Mitigation, MitigationContext
+from wsdiag.mitigations.pqd import projection_hook
 from wsdiag.probes.common import critic_fn
-from wsdiag.probes.q_percentile import BOUNDS, q_percentile
-
-NAME = "ccl_pqd"
-
-
-@dataclass(frozen=True)
-class ConfidenceParams:
-    """The CCL confidence controller: P = Q-percentile of behavioural actions -> alpha."""
-
-    alpha_start: float = 1e-2  # alpha while P <= p_start (paper: 1e-2 moderate, 1e-4 strong expert)
-    p_start: float = 0.5  # P at which alpha starts to rise (log-linearly) to 1 at P = 1
-    every: int = 500  # recompute P every this many critic updates (code: 500)
-    n_perturb: int = 500  # perturbed actions per state in the percentile (paper: 500)
-    sigma: float = 1.0  # perturbation half-width as a fraction of the action half-range
-    bounds: str = "unclipped"  # a + eps off the box (code) | truncate (to the box) | clip
-    n_states: int = 256  # behavioural states (a fixed random subset of the probe set) used for P
-    states: str = "behaviour"  # "behaviour" (the run's probe set) or "batch" (code: the update's)
-    q_reduce: str = "mean"  # "mean" or "min" over the critic ensemble for the percentile
-
-
-def check_confidence(p: ConfidenceParams, where: str) -> None:
-    """The controller's fields; `where` is the mitigation's table."""
-    need(0.0 < p.alpha_start <= 1.0, f"{where}.alpha_start must be in (0, 1], got {p.alpha_start}")
-    need(0.0 <= p.p_start < 1.0, f"{where}.p_start must be in [0, 1), got {p.p_start}")
-    for name in ("every", "n_perturb", "n_states"):
-        need(getattr(p, name) >= 1, f"{where}.{name} must be >= 1, got {getattr(p, name)}")
-    need(p.sigma > 0, f"{where}.sigma must be > 0, got {p.sigma}")
-    one_of(p.states, ("behaviour", "batch"), f"{where}.states")
-    one_of(p.q_reduce, ("mean", "min"), f"{where}.q_reduce")
-    one_of(p.bounds, BOUNDS, f"{where}.bounds")
+from wsdiag.probes.q_percentile import q_percentile
 
 
 def alpha_from_confidence(p: float, alpha_start: float, p_start: float = 0.5) -> float:
@@ -124,24 +95,10 @@ class ConfidenceController(Callback):
         self._log(loop)
 
 
-@dataclass(frozen=True)
-class Params(ConfidenceParams):
-    """[mitigation.ccl_pqd] The controller's fields and PQD's."""
-
-    mix: str = "eq7"  # "eq7": (1-alpha) q_pqd + alpha g; "eq12": (1-alpha) q_pqd + alpha (g-q_pqd)
-    bc_reduce: str = "sum"  # D = c ||a - a_beta||^2 with c = 1 ("sum") or 1/dim(A) ("mean", code)
-    target: str = "pretrained"  # a_beta: "pretrained" policy's action, or "batch" action (code)
-
-
-def check(p: Params) -> None:
-    check_confidence(p, f"mitigation.{NAME}")
-    check_projection(p, f"mitigation.{NAME}")
-
-
 def install(ctx: MitigationContext, p: Params) -> list[Callback]:
-    controller = ConfidenceController(NAME, ctx, p)
+    controller = ConfidenceController(TABLE.name, ctx, p)
     ctx.agent.actor_directions.append(projection_hook(ctx, p, lambda: controller.alpha))
     return [controller]
 
 
-MITIGATION = Mitigation(NAME, Params, install, check)
+MITIGATION = Mitigation(TABLE, install)

@@ -12,30 +12,15 @@ no gradient through the penalty, installed as a target hook of the agent, so TD3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import Tensor
 
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.base import Metrics
 from wsdiag.agents.bc import bc_error, bc_scale
+from wsdiag.config.mitigations.critic_bc import TABLE, Params
 from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
-from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext, need, one_of
-from wsdiag.mitigations.behaviour import REDUCTIONS
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.critic_bc]"""
-
-    alpha: float = 0.1  # y = r + gamma (1 - d) (Q'(s', a') - alpha D(a_beta(s'), a'))
-    bc_reduce: str = "sum"  # D = c ||a - a_beta||^2 with c = 1 ("sum") or 1/dim(A) ("mean")
-
-
-def check(p: Params) -> None:
-    need(p.alpha >= 0, f"mitigation.critic_bc.alpha must be >= 0, got {p.alpha}")
-    one_of(p.bc_reduce, REDUCTIONS, "mitigation.critic_bc.bc_reduce")
+from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext
 
 
 def install(ctx: MitigationContext, p: Params) -> list[Callback]:
@@ -51,4 +36,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [LogConstants({"alpha": p.alpha})]
 
 
-MITIGATION = Mitigation("critic_bc", Params, install, check)
+MITIGATION = Mitigation(TABLE, install)

@@ -14,41 +14,16 @@ prints it (no min-max step). Records `mitigation/cr_weight_mean`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import Tensor
 
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.base import Metrics
 from wsdiag.agents.td3_bc import TD3BC, BCWeight
 from wsdiag.config import Config
+from wsdiag.config.mitigations.critic_weighted import TABLE, Params
 from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
-
-NORMALISE = ("minmax", "none")
-REDUCE = ("mean", "min")
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.critic_weighted] TD3BC++'s relaxation on its own."""
-
-    normalise: str = "minmax"  # weight W: minmax (paper eq. 10) | none (raw Q, Listing 1)
-    reduce: str = "mean"  # Q of the dataset action over the ensemble: mean (Listing 1) | min
-
-
-def check(p: Params, where: str = "mitigation.critic_weighted") -> None:
-    one_of(p.normalise, NORMALISE, f"{where}.normalise")
-    one_of(p.reduce, REDUCE, f"{where}.reduce")
-
-
-def requires_td3bc(config: Config) -> None:
-    need(
-        config.finetune.algo == "td3bc",
-        f"mitigation '{config.mitigation.name}' weights TD3+BC's BC term: set finetune.algo = "
-        f"'td3bc' (got '{config.finetune.algo}')",
-    )
+from wsdiag.mitigations.base import Mitigation, MitigationContext
 
 
 def relaxation_weights(q: Tensor, normalise: str = "minmax", eps: float = 1e-8) -> Tensor:
@@ -89,6 +64,4 @@ def relaxes_pretraining(config: Config) -> bool:
     return config.pretrain.algo == "td3bc"
 
 
-MITIGATION = Mitigation(
-    "critic_weighted", Params, install, check, requires_td3bc, relax, relaxes_pretraining
-)
+MITIGATION = Mitigation(TABLE, install, pretrain=relax, pretrains=relaxes_pretraining)

@@ -17,25 +17,13 @@ the default TD3 actor about 3x (tests/test_mitigations_policy.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.base import Metrics
+from wsdiag.config.mitigations.grad_clip import TABLE, Params
 from wsdiag.core import Callback
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.grad_clip]"""
-
-    max_norm: float = 3e-6  # clip the actor's parameter-gradient norm to this (authors: 3e-9..3e-3)
-
-
-def check(p: Params) -> None:
-    need(p.max_norm > 0, f"mitigation.grad_clip.max_norm must be > 0, got {p.max_norm}")
+from wsdiag.mitigations.base import Mitigation, MitigationContext
 
 
 def clip_hook(max_norm: float):
@@ -57,4 +45,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return []
 
 
-MITIGATION = Mitigation("grad_clip", Params, install, check)
+MITIGATION = Mitigation(TABLE, install)

@@ -13,8 +13,6 @@ the paper's experiments), from the policy's exploration distribution, or the bat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -22,28 +20,10 @@ from torch import Tensor
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.base import CriticRegulariser, Metrics
 from wsdiag.agents.networks import EnsembleCritic
+from wsdiag.config.mitigations.gradient_penalty import TABLE, Params
 from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
-
-GP_ACTIONS = ("uniform", "policy", "dataset")
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.gradient_penalty] TD3BC++'s gradient penalty on its own."""
-
-    weight: float = 1.0  # lambda_GP (TD3BC++ Table 7: 1, or 0.1 on relocate)
-    k: float = 1.0  # norm threshold: penalise ReLU(||dQ_e/da|| - k)^2
-    every: int = 5  # apply on every N-th critic update, 0 on the others (paper: N = 5)
-    n_actions: int = 16  # sampled actions per state (uniform, policy); dataset: its own action
-    actions: str = "uniform"  # where the actions come from: uniform | policy | dataset
-
-
-def check(p: Params, where: str = "mitigation.gradient_penalty") -> None:
-    one_of(p.actions, GP_ACTIONS, f"{where}.actions")
-    need(p.every >= 1 and p.n_actions >= 1, f"{where}: every and n_actions must be >= 1")
-    need(p.weight >= 0 and p.k >= 0, f"{where}: weight and k must be >= 0")
+from wsdiag.mitigations.base import Mitigation, MitigationContext
 
 
 def gradient_penalty(critic: EnsembleCritic, obs: Tensor, actions: Tensor, k: float) -> Tensor:
@@ -97,4 +77,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return []
 
 
-MITIGATION = Mitigation("gradient_penalty", Params, install, check, pretrain=add_penalty)
+MITIGATION = Mitigation(TABLE, install, pretrain=add_penalty)

@@ -19,7 +19,6 @@ loop.state.controllers["jsrl"].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,47 +29,23 @@ import torch
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.agents.networks import DeterministicActor
+from wsdiag.config.mitigations import jsrl_random
+from wsdiag.config.mitigations.jsrl import TABLE, Params
 from wsdiag.core import Actor, Callback, LoopView
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need, one_of
+from wsdiag.mitigations.base import Mitigation, MitigationContext
 from wsdiag.rundir import resolve_checkpoint
 
-NAME = "jsrl"
-GUIDE_NOISES = ("own", "learner")
+NAME = TABLE.name
 
 
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.jsrl] Jump-Start RL curriculum: a guide acts for the first h steps."""
-
-    guide_path: str | None = None  # a run or checkpoint directory; None: the pretrained agent
-    guide_explore: bool = False  # the guide explores (else it acts with its deterministic pi(s))
-    guide_noise: str = "own"  # exploring: own (the guide's) | learner (the port: SB3's noise)
-    max_horizon: int | None = None  # h at the start; None: the env's episode step limit
-    stages: int = 10  # curriculum stages: h goes max_horizon -> 0 in steps of max_horizon/stages
-    tolerance: float = 0.0  # advance when the moving mean >= best - tolerance |best|
-    window: int = 1  # evaluations in the moving mean
-    eval_every: int = 1_000  # env steps between evaluations of the guide + learner policy
-    eval_episodes: int = 20  # episodes per evaluation
-
-
-def check_guide(guide_path: str | None, guide_noise: str, where: str) -> None:
-    """A given guide must be a checkpoint on disk (checked before anything runs)."""
-    one_of(guide_noise, GUIDE_NOISES, f"{where}.guide_noise")
-    if guide_path is not None:
+def guide_inputs(p: Params | jsrl_random.Params, where: str) -> None:
+    """A given guide is a checkpoint on disk (its path was found when the config loaded)."""
+    if p.guide_path is not None:
         try:
-            resolve_checkpoint(Path(guide_path))
+            resolve_checkpoint(Path(p.guide_path))
         except WsdiagError as exc:
             raise WsdiagError(f"{where}.guide_path: {exc}") from None
-
-
-def check(p: Params) -> None:
-    where = f"mitigation.{NAME}"
-    for name in ("stages", "window", "eval_every", "eval_episodes"):
-        need(getattr(p, name) >= 1, f"{where}.{name} must be >= 1, got {getattr(p, name)}")
-    need(p.max_horizon is None or p.max_horizon >= 1, f"{where}.max_horizon must be >= 1")
-    need(p.tolerance >= 0, f"{where}.tolerance must be >= 0, got {p.tolerance}")
-    check_guide(p.guide_path, p.guide_noise, where)
 
 
 def load_guide(ctx: MitigationContext, guide_path: str | None) -> ActorCritic:
@@ -197,4 +172,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [JSRLCurriculum(ctx, p, switch, curriculum(horizon, p.stages))]
 
 
-MITIGATION = Mitigation(NAME, Params, install, check)
+MITIGATION = Mitigation(TABLE, install, inputs=guide_inputs)

@@ -8,35 +8,14 @@ draws' RNG) lives in loop.state.controllers["jsrl_random"].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from wsdiag.config.mitigations.jsrl_random import TABLE, Params
 from wsdiag.core import Callback, LoopView
-from wsdiag.mitigations.base import Mitigation, MitigationContext, need
-from wsdiag.mitigations.jsrl import GuideSwitch, check_guide, load_guide
+from wsdiag.mitigations.base import Mitigation, MitigationContext
+from wsdiag.mitigations.jsrl import GuideSwitch, guide_inputs, load_guide
 
-NAME = "jsrl_random"
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.jsrl_random]"""
-
-    guide_path: str | None = None  # a run or checkpoint directory; None: the pretrained agent
-    guide_explore: bool = False  # the guide explores (else it acts with its deterministic pi(s))
-    guide_noise: str = "own"  # exploring: own (the guide's) | learner (the port: SB3's noise)
-    p_start: float = 0.5  # probability that an episode starts with a guide roll-in
-    decay_steps: int = 100_000  # the probability falls linearly to 0 over these env steps
-    gamma: float = 0.99  # roll-in length ~ Geometric(1 - gamma) (mean 1 / (1 - gamma))
-
-
-def check(p: Params) -> None:
-    where = f"mitigation.{NAME}"
-    need(0.0 <= p.gamma < 1.0, f"{where}.gamma must be in [0, 1), got {p.gamma}")
-    need(0.0 <= p.p_start <= 1.0, f"{where}.p_start must be in [0, 1], got {p.p_start}")
-    need(p.decay_steps >= 1, f"{where}.decay_steps must be >= 1, got {p.decay_steps}")
-    check_guide(p.guide_path, p.guide_noise, where)
+NAME = TABLE.name
 
 
 class JSRLRandomSwitch(Callback):
@@ -71,4 +50,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [JSRLRandomSwitch(ctx, p, switch)]
 
 
-MITIGATION = Mitigation(NAME, Params, install, check)
+MITIGATION = Mitigation(TABLE, install, inputs=guide_inputs)

@@ -6,21 +6,9 @@ installing it again on resume is harmless). Records `mitigation/actor_lr` once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from wsdiag.config.mitigations.lr_scale import TABLE, Params
 from wsdiag.core import Callback
-from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext, need
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.lr_scale]"""
-
-    scale: float = 0.1  # actor lr = scale * finetune.actor_lr
-
-
-def check(p: Params) -> None:
-    need(p.scale > 0, f"mitigation.lr_scale.scale must be > 0, got {p.scale}")
+from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext
 
 
 def install(ctx: MitigationContext, p: Params) -> list[Callback]:
@@ -30,4 +18,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [LogConstants({"actor_lr": lr})]
 
 
-MITIGATION = Mitigation("lr_scale", Params, install, check)
+MITIGATION = Mitigation(TABLE, install)

@@ -24,47 +24,18 @@ BC gradient opposed the policy gradient and was projected).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from torch import Tensor
 
 from wsdiag.agents import ActorCritic
 from wsdiag.agents.base import Metrics
 from wsdiag.agents.bc import bc_scale
+from wsdiag.config.mitigations import ccl_pqd
+from wsdiag.config.mitigations.pqd import TABLE, Params
 from wsdiag.core import Callback
 from wsdiag.data.buffer import Batch
-from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext, need, one_of
-from wsdiag.mitigations.behaviour import (
-    REDUCTIONS,
-    TARGETS,
-    Target,
-    behaviour_target,
-    distance_gradient,
-)
-
-MIXES = ("eq7", "eq12")
-
-
-@dataclass(frozen=True)
-class Params:
-    """[mitigation.pqd] PQD-only ablation: eq. 12 with a fixed alpha."""
-
-    alpha: float = 1e-2  # fixed mixing weight of the policy gradient (0: pure PQD vector)
-    mix: str = "eq7"  # "eq7": (1-alpha) q_pqd + alpha g; "eq12": (1-alpha) q_pqd + alpha (g-q_pqd)
-    bc_reduce: str = "sum"  # D = c ||a - a_beta||^2 with c = 1 ("sum") or 1/dim(A) ("mean", code)
-    target: str = "pretrained"  # a_beta: "pretrained" policy's action, or "batch" action (code)
-
-
-def check_projection(p, where: str) -> None:
-    """The fields PQD and CCL-PQD share: mix, bc_reduce, target."""
-    one_of(p.mix, MIXES, f"{where}.mix")
-    one_of(p.bc_reduce, REDUCTIONS, f"{where}.bc_reduce")
-    one_of(p.target, TARGETS, f"{where}.target")
-
-
-def check(p: Params) -> None:
-    check_projection(p, "mitigation.pqd")
-    need(0.0 <= p.alpha <= 1.0, f"mitigation.pqd.alpha must be in [0, 1], got {p.alpha}")
+from wsdiag.mitigations.base import LogConstants, Mitigation, MitigationContext
+from wsdiag.mitigations.behaviour import Target, behaviour_target, distance_gradient
 
 
 def pqd_vector(grad_d: Tensor, g: Tensor) -> Tensor:
@@ -97,7 +68,7 @@ def pqd_direction(alpha: Callable[[], float], mix: str, scale: float, a_beta: Ta
     return hook
 
 
-def projection_hook(ctx: MitigationContext, p, alpha: Callable[[], float]):
+def projection_hook(ctx: MitigationContext, p: Params | ccl_pqd.Params, alpha: Callable[[], float]):
     """The PQD hook for parameters with mix, bc_reduce and target (PQD, CCL-PQD)."""
     scale = bc_scale(p.bc_reduce, ctx.agent.act_dim)
     return pqd_direction(alpha, p.mix, scale, behaviour_target(ctx.pretrained, p.target))
@@ -108,4 +79,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return [LogConstants({"alpha": p.alpha})]
 
 
-MITIGATION = Mitigation("pqd", Params, install, check)
+MITIGATION = Mitigation(TABLE, install)

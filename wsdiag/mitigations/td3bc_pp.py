@@ -7,22 +7,11 @@ Its table holds the fields of both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from wsdiag.agents import ActorCritic
+from wsdiag.config.mitigations.td3bc_pp import TABLE, Params
 from wsdiag.core import Callback
 from wsdiag.mitigations import critic_weighted, gradient_penalty
 from wsdiag.mitigations.base import Mitigation, MitigationContext
-
-
-@dataclass(frozen=True)
-class Params(gradient_penalty.Params, critic_weighted.Params):
-    """[mitigation.td3bc_pp] The gradient penalty's fields and the relaxation's."""
-
-
-def check(p: Params) -> None:
-    gradient_penalty.check(p, "mitigation.td3bc_pp")
-    critic_weighted.check(p, "mitigation.td3bc_pp")
 
 
 def apply(agent: ActorCritic, p: Params) -> None:
@@ -35,6 +24,4 @@ def install(ctx: MitigationContext, p: Params) -> list[Callback]:
     return []
 
 
-MITIGATION = Mitigation(
-    "td3bc_pp", Params, install, check, critic_weighted.requires_td3bc, pretrain=apply
-)
+MITIGATION = Mitigation(TABLE, install, pretrain=apply)

@@ -30,9 +30,8 @@ from wsdiag.data.buffer import MixedReplay, ReplayBuffer
 from wsdiag.data.offline import online_buffers
 from wsdiag.envs import check_env, make_env, space_dims
 from wsdiag.errors import WsdiagError
-from wsdiag.mitigations import apply_mitigation, apply_to_pretraining
+from wsdiag.mitigations import apply_mitigation, apply_to_pretraining, check_inputs
 from wsdiag.mitigations.base import MitigationContext
-from wsdiag.mitigations.registry import SCHEMA
 from wsdiag.rundir import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
@@ -70,7 +69,7 @@ class Experiment:
         callbacks: Sequence[Callback] = (),
     ) -> None:
         """Extra `callbacks` join each stage's loop after the built-in ones, before checkpoints."""
-        SCHEMA.resolve(config)  # a Config built before wsdiag.mitigations loaded is checked too
+        check_inputs(config)  # the files the mitigation names (a guide's checkpoint) exist
         self.config, self.run_dir = config, Path(run_dir)
         self.lock = RunLock(self.run_dir)  # before anything reads the run's history
         for folder in (self.run_dir, self.run_dir / PROBES_DIR, self.run_dir / CHECKPOINTS_DIR):
