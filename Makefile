@@ -10,7 +10,7 @@ CONSTRAINTS ?= constraints.txt
 DEMO_CONFIG ?= wsdiag/configs/demo.toml
 RUNS ?= runs
 
-.PHONY: setup test lint demo bench clean chromium
+.PHONY: setup test test-fast lint demo bench clean chromium
 
 setup: $(BIN)/.installed
 
@@ -23,6 +23,10 @@ $(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Every test but those marked slow (over 2 s each): under two minutes on two cores.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check wsdiag tests examples benchmarks

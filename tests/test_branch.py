@@ -30,6 +30,7 @@ def _original(folder: Path, algo: str) -> Path:
     return Experiment.create(config, folder, progress="none").run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mitigation", BRANCHING_MITIGATIONS)
 def test_a_branched_run_equals_the_full_run_with_its_intervention(
     tmp_path: Path, mitigation: str

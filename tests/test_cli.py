@@ -243,6 +243,7 @@ def test_data_commands(tmp_path: Path) -> None:
     _one_line_error(_invoke(*mix, "--out", "cli/y-v0", "--percent", "0"), 2, "must be in (0, 100)")
 
 
+@pytest.mark.slow
 def test_train_with_report(tmp_path: Path) -> None:
     args = ["--set", "probes.states=32", "--set", "probes.n_perturb=8", "--report"]
     result = _invoke("train", DEMO, "--out", str(tmp_path), "-q", *TINY, *args)

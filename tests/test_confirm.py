@@ -344,6 +344,7 @@ def test_a_sweep_runs_relative_pretrained_path_is_found_from_anywhere(
     assert pretrained_path(run_dir, moved) == str(pretrained)  # an absolute --out, moved
 
 
+@pytest.mark.slow
 def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     base = ["diagnose", str(tiny_run), "--confirm", "--seeds", "2", "--max-seeds", "3",
             "--jobs", "2", "--causes", "extrapolation,drift"]  # fmt: skip

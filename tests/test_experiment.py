@@ -68,12 +68,14 @@ def test_warmup_updates_critic_but_not_actor(runs: Path) -> None:
     assert all(torch.equal(pre[k], final[k]) for k in pre)
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(tiny: Config, runs: Path) -> None:
     a, b = _run(tiny, runs), _run(tiny, runs)
     assert a != b
     assert _comparable(a).equals(_comparable(b))
 
 
+@pytest.mark.slow
 def test_sac_and_buffer_and_critic_warm_start(runs: Path) -> None:
     config = tiny_config(
         pretrain={"algo": "sac"},
@@ -87,6 +89,7 @@ def test_sac_and_buffer_and_critic_warm_start(runs: Path) -> None:
     assert "train/alpha" in set(read_metrics(run_dir).key)
 
 
+@pytest.mark.slow
 def test_finetune_from_saved_pretrained_checkpoint_equals_in_process(
     tiny: Config, runs: Path
 ) -> None:
@@ -110,6 +113,7 @@ class _Crash(Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_gives_a_continuous_table(tiny: Config, runs: Path) -> None:
     exp = Experiment.create(tiny, runs, progress="none", callbacks=[_Crash(330)])
     with pytest.raises(KeyboardInterrupt):
@@ -132,6 +136,7 @@ def test_resume_after_interruption_gives_a_continuous_table(tiny: Config, runs: 
     assert upto(resumed).equals(upto(clean))
 
 
+@pytest.mark.slow
 def test_a_run_resumed_after_policy_updates_began_keeps_the_frozen_critic_view(
     runs: Path,
 ) -> None:

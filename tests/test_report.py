@@ -295,6 +295,7 @@ def single_report(tiny_runs: list[Path], tmp_path_factory: pytest.TempPathFactor
     return out, CliRunner().invoke(app, args)
 
 
+@pytest.mark.slow
 def test_report_of_a_tiny_run_writes_every_file(single_report, tiny_runs: list[Path]) -> None:
     out, result = single_report
     assert result.exit_code == 0, result.output
@@ -331,6 +332,7 @@ def test_quiet_report_prints_its_path_alone(tiny_runs: list[Path], tmp_path: Pat
     assert result.stdout == f"{out / 'report.html'}\n" and result.stderr == ""
 
 
+@pytest.mark.slow
 def test_multi_run_report_has_a_pareto_front(tiny_runs: list[Path], tmp_path: Path) -> None:
     rep = write_report(tiny_runs, tmp_path / "multi", embedding="pca")
     assert rep.warnings == []
@@ -346,6 +348,7 @@ def test_multi_run_report_has_a_pareto_front(tiny_runs: list[Path], tmp_path: Pa
         "runs"]] == ["tiny-seed3", "tiny-b-seed3"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
     tiny_runs: list[Path], tmp_path: Path
 ) -> None:
@@ -462,6 +465,7 @@ def test_report_without_run_figures_keeps_tables_and_overview(
     assert [r["name"] for r in summary["runs"]] == ["tiny-seed3", "tiny-b-seed3"]
 
 
+@pytest.mark.slow
 def test_report_format_option(tiny_runs: list[Path], tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "formats"

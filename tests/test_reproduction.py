@@ -116,6 +116,7 @@ def _tables(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_the_claims_tables_come_from_the_runs(sweep_folder: Path, tmp_path: Path) -> None:
     """`python -m examples.reproduction.tables RUNS` prints R1-R4 with the package's dips and
     draws their figures."""

@@ -83,6 +83,7 @@ def _mitigation_rows(run_dir: Path, up_to: int) -> pd.DataFrame:
     ],
     ids=lambda m: m["name"],
 )
+@pytest.mark.slow
 def test_a_resume_right_after_a_checkpoint_records_no_mitigation_row_twice(
     mitigation: dict, runs: Path
 ) -> None:

@@ -139,8 +139,9 @@ def test_a_run_recorded_twice_is_counted_once_with_its_ground_truth() -> None:
 
 
 def test_the_committed_records_give_the_documented_tables() -> None:
-    """The offline part's record gives docs/results/diagnosis-suite.md's per-run table line for line, and
-    the four confirmed parts its headline: the verdict names the confirmed cause in 26 of 28."""
+    """The offline part's record gives docs/results/diagnosis-suite.md's per-run table line for
+    line, and the four confirmed parts its headline: the verdict names the confirmed cause in 26
+    of 28."""
     docs = DOCS.read_text()
     offline = read_records(RESULTS / "diagnosis_suite_offline.jsonl")
     lines = [x for x in tables(offline).splitlines() if x.startswith("| diagnosis_suite_offline/")]
@@ -150,9 +151,10 @@ def test_the_committed_records_give_the_documented_tables() -> None:
     assert (c.agree_caused, c.caused, c.degrading, c.in_time) == (26, 28, 36, 31)
 
 
+@pytest.mark.slow
 def test_the_suite_command_prints_the_documented_targets() -> None:
-    """`python -m examples.diagnosis_suite --records ...`, the command docs/results/diagnosis-suite.md
-    quotes, prints its table of the targets."""
+    """`python -m examples.diagnosis_suite --records ...`, the command
+    docs/results/diagnosis-suite.md quotes, prints its table of the targets."""
     records = [str(p) for p in sorted(RESULTS.glob("*.jsonl"))]
     command = [sys.executable, "-m", "examples.diagnosis_suite", "--records", *records]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)

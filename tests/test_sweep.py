@@ -152,6 +152,7 @@ def _invoke(path: Path, out: Path, *args: str):
     return runner.invoke(app, ["sweep", str(path), "--out", str(out), "--jobs", "2", *args])
 
 
+@pytest.mark.slow
 def test_a_tiny_sweep_pretrains_once_per_seed_reports_and_reruns_nothing(tmp_path: Path) -> None:
     path, out = _sweep_file(tmp_path, TWO_VARIANTS), tmp_path / "out"
     result = _invoke(path, out, "--report")
@@ -186,6 +187,7 @@ def test_a_tiny_sweep_pretrains_once_per_seed_reports_and_reruns_nothing(tmp_pat
         assert load_config(root / "runs" / r / "config.toml").finetune.steps == 301
 
 
+@pytest.mark.slow
 def test_a_failing_run_does_not_stop_the_others(tmp_path: Path) -> None:
     extra = (
         TWO_VARIANTS
@@ -206,6 +208,7 @@ set = { "warmstart.load" = ["actor", "buffer"], "checkpoint.save_buffer" = false
     assert _invoke(path, out).exit_code == 1  # still failed: not retried without --retry-failed
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_with_sigkill_resumes_and_loses_nothing(tmp_path: Path) -> None:
     path, out = _sweep_file(tmp_path, TWO_VARIANTS, seeds="[0]"), tmp_path / "out"
     command = [sys.executable, "-m", "wsdiag", "sweep", str(path), "--out", str(out), "--jobs", "2"]
@@ -228,6 +231,7 @@ def test_a_sweep_killed_with_sigkill_resumes_and_loses_nothing(tmp_path: Path) -
     assert all(is_complete(p) for p in (root / "runs").iterdir())
 
 
+@pytest.mark.slow
 def test_the_same_sweep_runs_on_a_local_ray_instance(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     path, out = _sweep_file(tmp_path, TWO_VARIANTS, seeds="[0]"), tmp_path / "out"
