@@ -254,3 +254,8 @@ def test_a_usage_error_is_one_line_from_the_console_entry_point(
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("wsdiag ")
+
+
+def test_a_budget_shorter_than_the_warm_up_says_how_to_fix_it() -> None:
+    args = ["config", "check", DEMO, "--set", "finetune.steps=500"]  # the demo warms up 1,000
+    _one_line_error(runner.invoke(app, args), "set finetune.steps above 1000 or shorten")

@@ -201,11 +201,13 @@ def _stage_checks(config: Config) -> None:
         raise WsdiagError(f"warmstart.load names a part twice: {list(ws.load)}")
     choice(ws.warmup_policy, ("pretrained", "random"), "warmstart.warmup_policy")
     at_least(ws, "warmstart", 0, "warmup_steps", "freeze_policy_steps")
-    if ws.warmup_steps + ws.freeze_policy_steps > config.finetune.steps:
+    before = ws.warmup_steps + ws.freeze_policy_steps
+    if before > config.finetune.steps:
         raise WsdiagError(
-            "warmstart.warmup_steps + freeze_policy_steps "
-            f"({ws.warmup_steps + ws.freeze_policy_steps}) exceed finetune.steps "
-            f"({config.finetune.steps}), which counts every online step"
+            f"warmstart.warmup_steps + freeze_policy_steps ({before}) exceed finetune.steps "
+            f"({config.finetune.steps}), which counts every online step, the warm-up's too (as "
+            f"SB3's learning_starts counts in total_timesteps): set finetune.steps above {before}"
+            " or shorten the warm-up"
         )
 
 
