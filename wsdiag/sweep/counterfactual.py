@@ -271,7 +271,6 @@ def branches(overrides: dict[str, Any]) -> bool:
     )
 
 
-
 def horizon_of(degradation: Degradation | None, policy_start: int, every: int) -> int | None:
     """Steps after the policy start that the counterfactuals of a run need: its recovery plus
     MARGIN_EVALS evaluations, by when its dip and (nearly always) theirs are behind them; None
