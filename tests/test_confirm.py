@@ -216,6 +216,8 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     assert jobs["drift-seed4"].deps == (f"{ORIGINAL}-seed4",)
     assert jobs["drift-seed4"].branch_from == jobs[f"{ORIGINAL}-seed4"].run_dir
     assert jobs["extrapolation-seed4"].branch_from is None and not jobs["extrapolation-seed4"].deps
+    full, _ = plan_counterfactuals(tiny_run, seeds=2, causes=["drift"], horizon=None, branch=False)
+    assert all(j.branch_from is None and not j.deps for j in full.jobs)  # --full: as before
     buffered = replace(load_config(tiny_run / "config.toml"),
                        warmstart={"load": ("actor", "buffer")})  # fmt: skip
     (added,) = relative_values(buffered, {"warmstart.load": "+critic"})

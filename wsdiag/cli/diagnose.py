@@ -39,6 +39,14 @@ def diagnose(
         int,
         typer.Option(help="Seeds an intervention may get, one at a time, while undecided."),
     ] = 10,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Run every counterfactual from the pretrained agent to the run's end (no "
+            "branching, no cut), as earlier versions did.",
+        ),
+    ] = False,
     causes: Annotated[
         str | None,
         typer.Option(
@@ -110,6 +118,7 @@ def diagnose(
             thresholds=thresholds,
             seeds=seeds,
             max_seeds=max_seeds,
+            full=full,
             causes=chosen,
             interventions=interventions,
             jobs=jobs,

@@ -169,26 +169,28 @@ def confirm_run(
     until_confirmed: bool = False,
     verdict: str | None = None,
     max_seeds: int | None = None,
+    full: bool = False,
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. Each
     intervention starts on `seeds` seeds and gets one more at a time, up to `max_seeds`, while
     its sign test is undecided (`wsdiag.analysis.confirm`). With `until_confirmed`, cause by
     cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
-    it."""
+    it. `full` runs every counterfactual from the pretrained agent to the run's end (neither
+    branched nor cut: the earlier way, for comparison)."""
     last = max(seeds, max_seeds or MAX_SEEDS)
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
     order = [c for c in PRIORITY if c in set(causes or PRIORITY)]
     run = load_run(run_dir)
     own = summarise(run, thresholds).diagnosis.degradation
-    horizon = horizon_of(own, run.policy_start, run.config.eval.every)
+    horizon = None if full else horizon_of(own, run.policy_start, run.config.eval.every)
     plan, candidates = plan_counterfactuals(run_dir, seeds=last, causes=order,
                                             interventions=interventions, threads=threads,
-                                            horizon=horizon)  # fmt: skip
+                                            horizon=horizon, branch=not full)  # fmt: skip
     start = seeds_of(plan, seeds)
     if dry_run:
         for c in candidates:
             what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
-            if not c.skipped and branches(c.overrides):
+            if not c.skipped and not full and branches(c.overrides):
                 what += " (from the original's state where its policy updates begin)"
             console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
     most = "at most " if until_confirmed else ""

@@ -214,9 +214,11 @@ def plan_counterfactuals(
     interventions: Path | None = None,
     threads: int = 1,
     horizon: int | None = None,
+    branch: bool = True,
 ) -> tuple[SweepPlan, list[Candidate]]:
     """The sweep of the originals on the extra seeds and every applicable intervention; each
-    run ends `horizon` steps after its own policy start (`horizon`), or where the run ends."""
+    run ends `horizon` steps after its own policy start, or where the run ends; with `branch`,
+    an intervention that acts only on policy updates starts where they begin."""
     if seeds < 1:
         raise WsdiagError("--seeds must be >= 1")
     run_dir = Path(run_dir)
@@ -233,8 +235,9 @@ def plan_counterfactuals(
             if name == ORIGINAL and seed == config.seed:
                 continue
             source = counterfactual_dir(run_dir, ORIGINAL, seed, config.seed)
-            branch = source if name != ORIGINAL and branches(overrides) else None
-            deps = (counterfactual_name(ORIGINAL, seed),) if branch and source != run_dir else ()
+            from_branch = branch and name != ORIGINAL and branches(overrides)
+            parting = source if from_branch else None
+            deps = (counterfactual_name(ORIGINAL, seed),) if parting and source != run_dir else ()
             values = [*overrides.items(), ("seed", seed), ("threads", threads)]
             values.append(("name", f"{config.name}-{name}"))
             job_config = from_dict(apply_values(raw, values))
@@ -243,7 +246,7 @@ def plan_counterfactuals(
                 job_config = from_dict(apply_values(raw, [*values, ("finetune.steps", end)]))
             job_name = counterfactual_name(name, seed)
             jobs.append(Job(job_name, FINETUNE, root / "runs" / job_name, job_config, deps,
-                            branch))  # fmt: skip
+                            parting))  # fmt: skip
     spec = SweepSpec(
         path=run_dir / CONFIG_FILE,
         name=FOLDER,
