@@ -260,13 +260,6 @@ def test_a_mitigation_table_is_read_once_into_its_typed_params() -> None:
     assert from_dict({}).mitigation.params is None  # `none` has no table
 
 
-def test_the_perturbation_bounds_are_the_probes_own() -> None:
-    from wsdiag.config import PERTURB_BOUNDS
-    from wsdiag.probes.q_percentile import BOUNDS
-
-    assert PERTURB_BOUNDS == BOUNDS
-
-
 def test_every_algorithm_key_is_in_the_config_reference() -> None:
     """docs/config.md lists each algorithm's own keys (tests/test_docs.py the common fields)."""
     from wsdiag.config import ALGORITHMS

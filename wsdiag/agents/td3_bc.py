@@ -19,8 +19,8 @@ gradient w.r.t. a is g / N) the loss above is the direction
 
 the first `actor_directions` hook, so that later hooks see the TD3+BC direction.
 
-Left out: the paper's state normalisation (observations standardised by the dataset's mean and
-std) is a property of the dataset and the environment wrapper, not of the agent.
+The paper's state normalisation (observations standardised by the dataset's mean and std) is
+`normalize_obs`: the statistics are set once from the dataset and saved with the networks.
 """
 
 from __future__ import annotations

@@ -57,7 +57,6 @@ def check(
     Example: wsdiag config check wsdiag/configs/demo.toml --set mitigation.name='"ccl_pqd"'
     """
     with cli_errors(debug):
-        import wsdiag.mitigations  # noqa: F401  (installs the mitigation checks into wsdiag.config)
         from wsdiag.config import dump_config, load_config
 
         extra = [f"seed={seed}"] if seed is not None else []

@@ -14,13 +14,13 @@ from wsdiag import probe_keys as keys
 QFn = Callable[[Tensor, Tensor], Tensor]
 PolicyFn = Callable[[Tensor], Tensor]
 CHUNK_ROWS = 16_384  # critic rows per forward pass when evaluating many actions per state
-REDUCTIONS = ("mean", "min")
+CRITIC_REDUCTIONS = ("mean", "min")
 
 
 def critic_fn(agent: object, reduce: str = "mean", target: bool = False) -> QFn:
     """q_fn of an agent's critic ensemble (or its target): the mean (or min) over its E critics."""
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    if reduce not in CRITIC_REDUCTIONS:
+        raise ValueError(f"reduce must be one of {CRITIC_REDUCTIONS}, got {reduce!r}")
     critic = agent.critic_target if target else agent.critic  # type: ignore[attr-defined]
 
     def q_fn(states: Tensor, actions: Tensor) -> Tensor:

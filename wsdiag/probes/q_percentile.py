@@ -29,10 +29,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from wsdiag.config import PERTURB_BOUNDS
 from wsdiag.probes.common import QFn, q_many
 
 MODES = ("local", "uniform")
-BOUNDS = ("truncate", "unclipped", "clip")
+BOUNDS = PERTURB_BOUNDS  # the forms `probes.bounds` may name
 
 
 def perturb_actions(

@@ -2,5 +2,7 @@
 mitigations share: c = 1 ("sum") or 1/dim(A) ("mean", the authors' code), and a_beta the
 pretrained policy's action or the batch's ("pretrained" | "batch")."""
 
+from wsdiag.config.algorithms.bc import BC_REDUCTIONS
+
 TARGETS = ("pretrained", "batch")
-REDUCTIONS = ("sum", "mean")
+__all__ = ["BC_REDUCTIONS", "TARGETS"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wsdiag.config.mitigations.base import Table
-from wsdiag.config.mitigations.behaviour import REDUCTIONS, TARGETS
+from wsdiag.config.mitigations.behaviour import BC_REDUCTIONS, TARGETS
 from wsdiag.config.mitigations.ccl_pqd import ConfidenceParams, check_confidence
 from wsdiag.config.rules import one_of
 
@@ -21,7 +21,7 @@ class Params(ConfidenceParams):
 
 def check(p: Params, where: str) -> None:
     check_confidence(p, where)
-    one_of(p.bc_reduce, REDUCTIONS, f"{where}.bc_reduce")
+    one_of(p.bc_reduce, BC_REDUCTIONS, f"{where}.bc_reduce")
     one_of(p.target, TARGETS, f"{where}.target")
 
 
