@@ -12,7 +12,7 @@ down to eps = 1e-8. A threshold T spread over P parameters gives about T / sqrt(
 (3e-6 / sqrt(67,000) ~ 1e-8 for the default 256-256 actor of a 3-D state), so T = 1 clips often
 and changes nothing, while the authors' thresholds 3e-9 .. 3e-3 (scripts/Gradient-Clipping)
 shrink the step through eps. The default is 3e-6, from that range: it cuts the first Adam step of
-the default TD3 actor about 3x (tests/test_mitigations_policy.py).
+the default TD3 actor about 3x (tests/mitigations/test_mitigations_policy.py).
 """
 
 from __future__ import annotations

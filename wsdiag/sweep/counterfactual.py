@@ -261,7 +261,7 @@ def plan_counterfactuals(
 
 MARGIN_EVALS = 4  # evaluations a counterfactual runs past the original's recovery
 # Mitigations that act only on policy updates: their runs repeat the original's warm-up step
-# for step, so they start from its branch checkpoint (tests/test_branch.py checks each)
+# for step, so they start from its branch checkpoint (tests/training/test_branch.py checks each)
 BRANCHING_MITIGATIONS = ("bc_penalty", "lr_scale", "critic_weighted")
 
 

@@ -22,7 +22,7 @@ from wsdiag.report.figures import RUN_FIGURES
 from wsdiag.report.probe_series import panels, series_of
 from wsdiag.training.experiment import Experiment
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 PACKAGE = ROOT / "wsdiag"
 DOC = ROOT / "docs" / "probes.md"
 

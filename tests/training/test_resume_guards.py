@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import one_line_error, tiny_config
-from tests.test_experiment import _Crash
+from tests.training.test_experiment import _Crash
 from wsdiag.config import Config
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import METRICS_FILE

@@ -33,7 +33,7 @@ from wsdiag.sweep.plan import build_plan
 from wsdiag.sweep.spec import load_sweep
 from wsdiag.training.experiment import Experiment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SWEEPS = ROOT / "examples" / "sweeps" / "reproduction"
 
 

@@ -179,7 +179,7 @@ def test_paths_that_are_not_what_a_command_needs_are_one_line(
     blocker.write_text("")
     export = ["export", str(finished), "--tensorboard", str(blocker)]
     _one_line_error(runner.invoke(app, export), "Not a directory")
-    sweep = Path(__file__).parent.parent / "examples" / "sweeps" / "wsrl.toml"
+    sweep = Path(__file__).parents[2] / "examples" / "sweeps" / "wsrl.toml"
     _one_line_error(runner.invoke(app, ["sweep", str(sweep), "--out", str(blocker)]), "a-file")
     loop = tmp_path / "loop"
     loop.symlink_to(loop)

@@ -20,7 +20,7 @@ from wsdiag.mitigations.jsrl import GuideSwitch, curriculum
 from wsdiag.training.experiment import Experiment
 from wsdiag.training.recorder import read_events, read_metrics
 
-RECIPES = Path(__file__).parent.parent / "examples" / "recipes"
+RECIPES = Path(__file__).parents[2] / "examples" / "recipes"
 
 
 class LinearQ(torch.nn.Module):

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import one_line_error
-from tests.test_experiment import _Crash
+from tests.training.test_experiment import _Crash
 from wsdiag.cli.main import app
 from wsdiag.config import Config
 from wsdiag.errors import WsdiagError

@@ -19,7 +19,7 @@ import torch
 from typer.testing import CliRunner
 
 from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
-from tests.test_sweep import TINY, TWO_VARIANTS
+from tests.sweep.test_sweep import TINY, TWO_VARIANTS
 from wsdiag.agents.checkpoint import Checkpoint
 from wsdiag.agents.sb3 import check_warm_start, import_sb3, read_sb3
 from wsdiag.cli.main import app

@@ -9,7 +9,7 @@ import pytest
 from wsdiag.config import Config, dump_config, from_dict, load_config
 from wsdiag.errors import WsdiagError
 
-CONFIGS = sorted((Path(__file__).parent.parent / "wsdiag" / "configs").glob("*.toml"))
+CONFIGS = sorted((Path(__file__).parents[2] / "wsdiag" / "configs").glob("*.toml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -68,7 +68,7 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
 
 EXAMPLES = sorted(
     p
-    for p in (Path(__file__).parent.parent / "examples").glob("**/*.toml")
+    for p in (Path(__file__).parents[2] / "examples").glob("**/*.toml")
     if "sweeps" not in p.parts
 )  # sweep files are checked by test_example_sweeps_plan_and_fit_their_pretrainings
 
@@ -83,7 +83,7 @@ def test_example_sweeps_plan_and_fit_their_pretrainings(name: str, tmp_path: Pat
     from wsdiag.sweep.plan import build_plan
     from wsdiag.sweep.spec import load_sweep
 
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]
     plan = build_plan(load_sweep(root / "examples" / "sweeps" / f"{name}.toml"), tmp_path)
     pretrainings = {j.name: j.config.pretrain for j in plan.pretrainings}
     assert plan.runs and len(pretrainings) <= len(plan.runs)
@@ -264,14 +264,14 @@ def test_every_algorithm_key_is_in_the_config_reference() -> None:
     """docs/config.md lists each algorithm's own keys (tests/test_docs.py the common fields)."""
     from wsdiag.config import ALGORITHMS
 
-    text = (Path(__file__).parent.parent / "docs" / "config.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "config.md").read_text()
     keys = {f for spec in ALGORITHMS.values() for f in spec.params.__dataclass_fields__}
     assert not [k for k in sorted(keys) if f"| `{k}` |" not in text]
 
 
 @pytest.mark.parametrize(
     "path",
-    sorted((Path(__file__).parent.parent / "examples" / "sweeps").glob("diagnosis_suite*.toml")),
+    sorted((Path(__file__).parents[2] / "examples" / "sweeps").glob("diagnosis_suite*.toml")),
     ids=lambda p: p.stem,
 )
 def test_the_diagnosis_suite_parts_plan_three_seeds_per_scenario(

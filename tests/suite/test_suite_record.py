@@ -23,7 +23,7 @@ from wsdiag.suite.record import (
 from wsdiag.suite.tables import report, tables
 from wsdiag.suite.targets import count
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "examples" / "results"
 DOCS = ROOT / "docs" / "results" / "diagnosis-suite.md"
 

@@ -369,7 +369,7 @@ def test_seeds_of_one_config_get_mean_and_pooled_safety_tables(
     md = (out / "summary.md").read_text()
     assert "Across seeds, mean [95% bootstrap CI]" in md and "| ΔR CVaR95 |" in md
     script = [sys.executable, "-m", "examples.compare_mitigations", str(out / "summary.json")]
-    root = Path(__file__).resolve().parents[1]  # docs/results/mitigations.md's table
+    root = Path(__file__).resolve().parents[2]  # docs/results/mitigations.md's table
     table = subprocess.run(script, cwd=root, capture_output=True, text=True, check=True).stdout
     header, _, row = table.splitlines()
     low = f"{summary['runs'][0]['degradation']['min_return']:.0f}"

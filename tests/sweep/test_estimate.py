@@ -65,7 +65,7 @@ def test_durations_read_as_a_person_would_say_them() -> None:
 
 def test_sweep_dry_run_prints_its_cost_in_time(tmp_path: Path) -> None:
     sweep = tmp_path / "s.toml"
-    base = Path(__file__).parent.parent / "wsdiag" / "configs" / "demo.toml"
+    base = Path(__file__).parents[2] / "wsdiag" / "configs" / "demo.toml"
     sweep.write_text(
         f'name = "s"\nbase = "{base}"\nseeds = [0]\n[set]\n"pretrain.steps" = 300\n'
         '"finetune.steps" = 300\n"warmstart.warmup_steps" = 100\n'
