@@ -67,9 +67,7 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
 
 
 EXAMPLES = sorted(
-    p
-    for p in (Path(__file__).parents[2] / "examples").glob("**/*.toml")
-    if "sweeps" not in p.parts
+    p for p in (Path(__file__).parents[2] / "examples").glob("**/*.toml") if "sweeps" not in p.parts
 )  # sweep files are checked by test_example_sweeps_plan_and_fit_their_pretrainings
 
 
