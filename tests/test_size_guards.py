@@ -27,7 +27,7 @@ from wsdiag.cli.main import app
 from wsdiag.data.buffer import ReplayBuffer
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.errors import WsdiagError
-from wsdiag.limits import MAX_INFLATION, read_npz
+from wsdiag.safe_files import MAX_INFLATION, read_npz
 from wsdiag.training.probe_runner import load_frozen
 
 runner = CliRunner()

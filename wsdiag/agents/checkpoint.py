@@ -25,8 +25,9 @@ from wsdiag.config import AgentConfig, agent_table, build_section
 from wsdiag.config.algorithms import own_params
 from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
-from wsdiag.limits import check_torch_file, first_line, human_bytes, mlp_parameters
+from wsdiag.limits import human_bytes, mlp_parameters
 from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, META_FILE, STATE_FILE, resolve_checkpoint
+from wsdiag.safe_files import check_torch_file, first_line
 
 # What a corrupted, truncated or foreign file makes torch.load, json or zipfile raise.
 UNREADABLE = (

@@ -51,7 +51,8 @@ from wsdiag.agents.checkpoint import UNREADABLE, Checkpoint, agent_config_dict
 from wsdiag.config import AgentConfig, PretrainConfig
 from wsdiag.envs import action_bounds, space_dims
 from wsdiag.errors import WsdiagError
-from wsdiag.limits import check_torch_file, first_line, human_bytes
+from wsdiag.limits import human_bytes
+from wsdiag.safe_files import check_torch_file, first_line
 
 SUPPORTED = (
     "supported: TD3, DDPG and SAC models with MlpPolicy (TD3Policy, SACPolicy) on flat Box "

@@ -21,7 +21,6 @@ from wsdiag.analysis.evidence import WarmStart, warm_start_event
 from wsdiag.config import Config, load_config, to_dict
 from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
-from wsdiag.limits import PROBE_FILE_BYTES, PROBE_FILE_WHY, npz_keys, read_npz
 from wsdiag.rundir import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -31,6 +30,7 @@ from wsdiag.rundir import (
     read_events,
     read_metrics,
 )
+from wsdiag.safe_files import PROBE_FILE_BYTES, PROBE_FILE_WHY, npz_keys, read_npz
 
 COLLAPSE_WARNING = "collapse_likely"  # the `warning` field of the early warning's event
 PROBE_FILE = re.compile(r"step_(\d+)\.npz$")

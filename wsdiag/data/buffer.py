@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from wsdiag.errors import WsdiagError
-from wsdiag.limits import read_npz
+from wsdiag.safe_files import read_npz
 
 ORIGIN_ONLINE = 0  # collected by the agent being trained
 ORIGIN_PRETRAIN = 1  # carried over from the online pretraining stage by a warm start

@@ -17,7 +17,7 @@ import torch
 
 from wsdiag.atomic import atomic_write
 from wsdiag.data.buffer import ReplayBuffer
-from wsdiag.limits import PROBE_FILE_BYTES, PROBE_FILE_WHY, read_npz
+from wsdiag.safe_files import PROBE_FILE_BYTES, PROBE_FILE_WHY, read_npz
 
 
 @dataclass(frozen=True)

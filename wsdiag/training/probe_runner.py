@@ -26,10 +26,10 @@ from wsdiag.config import ProbesConfig
 from wsdiag.core import ONLINE, Callback, due
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.errors import WsdiagError
-from wsdiag.limits import check_torch_file, first_line
 from wsdiag.probes import run_probes
 from wsdiag.probes.suite import protocol_probes
 from wsdiag.rundir import FROZEN_FILE, PROBES_DIR
+from wsdiag.safe_files import check_torch_file, first_line
 
 if TYPE_CHECKING:
     from wsdiag.agents import ActorCritic
