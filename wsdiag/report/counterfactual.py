@@ -27,7 +27,7 @@ def plot_counterfactual(
         dirs = [counterfactual_dir(run_dir, variant, s, seeds[0]) for s in seeds]
         runs = [load_run(d) for d in dirs if is_complete(d)]
         if runs:
-            groups.append(curve_group(f"{label} ({len(runs)} seeds)", runs))
+            groups.append(curve_group(label, runs))  # the legend adds the seeds
     return plot_learning_curve(groups, path, title=TITLE)
 
 
