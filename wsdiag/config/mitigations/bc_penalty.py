@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wsdiag.config.mitigations.base import Table
-from wsdiag.config.mitigations.behaviour import BC_REDUCTIONS, TARGETS
+from wsdiag.config.mitigations.behaviour import check_distance
 from wsdiag.config.rules import need, one_of
 from wsdiag.config.schema import OwnParams
 
@@ -25,8 +25,7 @@ class Params(OwnParams):
 
 def check(p: Params, where: str) -> None:
     one_of(p.form, FORMS, f"{where}.form")
-    one_of(p.bc_reduce, BC_REDUCTIONS, f"{where}.bc_reduce")
-    one_of(p.target, TARGETS, f"{where}.target")
+    check_distance(p, where)
     need(p.alpha >= 0, f"{where}.alpha must be >= 0, got {p.alpha}")
     if p.form == "convex":
         need(p.alpha <= 1, f"{where}.alpha must be in [0, 1] with form = 'convex'")

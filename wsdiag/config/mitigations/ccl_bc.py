@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wsdiag.config.mitigations.base import Table
-from wsdiag.config.mitigations.behaviour import BC_REDUCTIONS, TARGETS
+from wsdiag.config.mitigations.behaviour import check_distance
 from wsdiag.config.mitigations.ccl_pqd import ConfidenceParams, check_confidence
-from wsdiag.config.rules import one_of
 
 
 @dataclass(frozen=True)
@@ -21,8 +20,7 @@ class Params(ConfidenceParams):
 
 def check(p: Params, where: str) -> None:
     check_confidence(p, where)
-    one_of(p.bc_reduce, BC_REDUCTIONS, f"{where}.bc_reduce")
-    one_of(p.target, TARGETS, f"{where}.target")
+    check_distance(p, where)
 
 
 TABLE = Table("ccl_bc", Params, check)

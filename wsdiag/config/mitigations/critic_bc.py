@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wsdiag.config.mitigations.base import Table
-from wsdiag.config.mitigations.behaviour import BC_REDUCTIONS
-from wsdiag.config.rules import need, one_of
+from wsdiag.config.mitigations.behaviour import check_distance
+from wsdiag.config.rules import need
 from wsdiag.config.schema import OwnParams
 
 
@@ -21,7 +21,7 @@ class Params(OwnParams):
 
 def check(p: Params, where: str) -> None:
     need(p.alpha >= 0, f"{where}.alpha must be >= 0, got {p.alpha}")
-    one_of(p.bc_reduce, BC_REDUCTIONS, f"{where}.bc_reduce")
+    check_distance(p, where)
 
 
 TABLE = Table("critic_bc", Params, check)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wsdiag.config.mitigations.base import Table
-from wsdiag.config.mitigations.behaviour import BC_REDUCTIONS, TARGETS
+from wsdiag.config.mitigations.behaviour import check_distance
 from wsdiag.config.rules import need, one_of
 from wsdiag.config.schema import OwnParams
 
@@ -27,8 +27,7 @@ class Params(OwnParams):
 def check_projection(p: Any, where: str) -> None:
     """The fields PQD and CCL-PQD share: mix, bc_reduce, target."""
     one_of(p.mix, MIXES, f"{where}.mix")
-    one_of(p.bc_reduce, BC_REDUCTIONS, f"{where}.bc_reduce")
-    one_of(p.target, TARGETS, f"{where}.target")
+    check_distance(p, where)
 
 
 def check(p: Params, where: str) -> None:
