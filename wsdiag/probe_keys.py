@@ -239,42 +239,18 @@ DIVERGENCE = ProbeKey(
 )
 
 # --- frozen-critic views
-SBETA_PIBETA = ProbeKey(
-    "sbeta_pibeta",
-    "Q(s_beta, pi_beta(s_beta)) of the frozen critic",
-    "Q units",
-    (FIGURE_FROZEN,),
-    array=True,
-    variants=(FROZEN, FROZEN_PROTOCOL),
-    bare=False,
-)
-SBETA_PIU = ProbeKey(
-    "sbeta_piu",
-    "Q(s_beta, pi_U(s_beta)) of the frozen critic",
-    "Q units",
-    (FIGURE_FROZEN,),
-    array=True,
-    variants=(FROZEN, FROZEN_PROTOCOL),
-    bare=False,
-)
-SU_PIBETA = ProbeKey(
-    "su_pibeta",
-    "Q(s_U, pi_beta(s_U)) of the frozen critic",
-    "Q units",
-    (FIGURE_FROZEN,),
-    array=True,
-    variants=(FROZEN, FROZEN_PROTOCOL),
-    bare=False,
-)
-SU_PIU = ProbeKey(
-    "su_piu",
-    "Q(s_U, pi_U(s_U)) of the frozen critic",
-    "Q units",
-    (FIGURE_FROZEN,),
-    array=True,
-    variants=(FROZEN, FROZEN_PROTOCOL),
-    bare=False,
-)
+
+
+def _frozen_view(name: str, where: str) -> ProbeKey:
+    """One of the four views of the frozen critic: Q at `where` (states and policy)."""
+    return ProbeKey(name, f"Q({where}) of the frozen critic", "Q units", (FIGURE_FROZEN,),
+                    array=True, variants=(FROZEN, FROZEN_PROTOCOL), bare=False)  # fmt: skip
+
+
+SBETA_PIBETA = _frozen_view("sbeta_pibeta", "s_beta, pi_beta(s_beta)")
+SBETA_PIU = _frozen_view("sbeta_piu", "s_beta, pi_U(s_beta)")
+SU_PIBETA = _frozen_view("su_pibeta", "s_U, pi_beta(s_U)")
+SU_PIU = _frozen_view("su_piu", "s_U, pi_U(s_U)")
 
 # --- arrays for figures
 LANDSCAPE_STATES = ProbeKey(
