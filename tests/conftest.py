@@ -111,6 +111,18 @@ TINY_ARGS = [
 DEMO_CONFIG = str(Path(__file__).parent.parent / "wsdiag" / "configs" / "demo.toml")
 
 
+def train_tiny(out: Path, args: list[str]) -> Path:
+    """A finished demo run made by `wsdiag train` with tiny settings `args`, in `out`."""
+    from typer.testing import CliRunner
+
+    from wsdiag.cli.main import app
+
+    result = CliRunner().invoke(app, ["train", DEMO_CONFIG, "--out", str(out), "-q", *args])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = out.iterdir()
+    return run_dir
+
+
 def one_line_error(result: Any, code: int, text: str) -> None:
     """A CLI result that failed with `code` and one `error:` line containing `text` on stderr
     (besides the `run directory:` line of a run that had started), no traceback."""

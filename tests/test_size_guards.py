@@ -19,7 +19,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
+from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error, train_tiny
 from wsdiag.agents.checkpoint import load_checkpoint
 from wsdiag.agents.sb3 import read_sb3
 from wsdiag.analysis.run import load_run
@@ -39,11 +39,7 @@ RUN_ARGS = [*TINY_ARGS, "--set", "probes.every=150", "--set", "probes.states=32"
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny run with probe files, a frozen copy and checkpoints (with buffers) at 150, 300."""
-    out = tmp_path_factory.mktemp("runs")
-    result = runner.invoke(app, ["train", DEMO_CONFIG, "--out", str(out), "-q", *RUN_ARGS])
-    assert result.exit_code == 0, result.output
-    (run_dir,) = out.iterdir()
-    return run_dir
+    return train_tiny(tmp_path_factory.mktemp("runs"), RUN_ARGS)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
+from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error, train_tiny
 from wsdiag.cli.main import app
 from wsdiag.rundir import read_events
 
@@ -30,11 +30,7 @@ def _one_line_error(result, text: str) -> None:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A complete tiny run with a periodic checkpoint at step 150 and the final one at 300."""
-    out = tmp_path_factory.mktemp("runs")
-    result = runner.invoke(app, ["train", DEMO, "--out", str(out), "-q", *TINY])
-    assert result.exit_code == 0, result.output
-    (run_dir,) = out.iterdir()
-    return run_dir
+    return train_tiny(tmp_path_factory.mktemp("runs"), TINY)
 
 
 def _copy(run_dir: Path, tmp_path: Path) -> Path:
