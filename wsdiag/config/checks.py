@@ -23,6 +23,7 @@ from wsdiag.config.schema import (
     PERTURB_BOUNDS,
     PRETRAIN_SOURCES,
     RESERVED_ENV_KWARGS,
+    TRAINER_PATTERN,
     WARMSTART_PARTS,
     WARN_MODES,
     AgentConfig,
@@ -147,6 +148,10 @@ def _run_checks(config: Config) -> None:
     within(config, "", "threads", 0, MAX_THREADS)
     if not DEVICE_PATTERN.fullmatch(config.device):
         raise WsdiagError(f"device = '{config.device}' is not one of cpu, cuda, cuda:N, mps, auto")
+    if not TRAINER_PATTERN.fullmatch(config.trainer):
+        raise WsdiagError(
+            f"trainer = {config.trainer!r} must be a short lower-case name (wsdiag, sb3, ...)"
+        )
     _env_checks(config.env)
 
 

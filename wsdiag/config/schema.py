@@ -22,6 +22,8 @@ PERTURB_BOUNDS = ("truncate", "unclipped", "clip")  # perturbed actions at the a
 WARN_MODES = ("update", "critic", "either", "both", "off")  # probes.warn (docs/diagnosis.md)
 DEVICE_PATTERN = re.compile(r"cpu|auto|mps|cuda(:\d+)?")
 MODULE_PATTERN = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+WSDIAG_TRAINER = "wsdiag"  # `trainer` of the runs `wsdiag train` makes
+TRAINER_PATTERN = re.compile(r"[a-z][a-z0-9_.-]{0,63}")  # sb3, cleanrl, d3rlpy, api, ...
 RESERVED_ENV_KWARGS = {"id": "env.id", "max_episode_steps": "env.max_episode_steps"}
 # Bounds of the fields that no type or range implies (docs/config.md, "Bounds").
 MAX_SEED = 2**31 - 1  # the code adds fixed offsets (at most 20_001) and episode counters to the
@@ -223,6 +225,9 @@ class Config:
     seed: int = 0
     device: str = "cpu"  # cpu | cuda | cuda:N | auto
     threads: int = 0  # torch intra-op threads; 0: torch's default (all cores)
+    trainer: str = WSDIAG_TRAINER  # who ran the online stage: wsdiag, or the trainer a run
+    # recorded through wsdiag.api names (sb3, cleanrl, d3rlpy, ...); `wsdiag train` runs only
+    # wsdiag's (docs/api.md)
     env: EnvConfig = field(default_factory=EnvConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     warmstart: WarmstartConfig = field(default_factory=WarmstartConfig)

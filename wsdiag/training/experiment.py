@@ -24,7 +24,7 @@ from wsdiag.agents import ActorCritic, make_agent
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.atomic import remove_temporaries
-from wsdiag.config import Config, check_memory, load_config
+from wsdiag.config import WSDIAG_TRAINER, Config, check_memory, load_config
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
 from wsdiag.data.offline import online_buffers
@@ -69,6 +69,11 @@ class Experiment:
         callbacks: Sequence[Callback] = (),
     ) -> None:
         """Extra `callbacks` join each stage's loop after the built-in ones, before checkpoints."""
+        if config.trainer != WSDIAG_TRAINER:
+            raise WsdiagError(
+                f"this config records a run of the {config.trainer} trainer (trainer = "
+                f"'{config.trainer}'); wsdiag trains only configs with trainer = 'wsdiag'"
+            )
         check_inputs(config)  # the files the mitigation names (a guide's checkpoint) exist
         self.config, self.run_dir = config, Path(run_dir)
         self.lock = RunLock(self.run_dir)  # before anything reads the run's history
