@@ -191,7 +191,7 @@ def read_sb3(path: str | Path) -> SB3Model:
         raise WsdiagError(f"{where}: its action bounds are not readable")
     model = SB3Model(
         path, family, version, obs_shape, act_shape, low, high,
-        **_networks(family, weights, where),
+        **networks_of(family, weights, where),
         log_ent_coef=_log_ent_coef(family, data, variables, where), data=data,
     )  # fmt: skip
     _check_declared(model, kwargs)
@@ -351,7 +351,7 @@ def _shapes(layers: list[Linear]) -> list[torch.Size]:
     return [w.shape for w, _ in layers]
 
 
-def _networks(family: str, weights: dict[str, Tensor], where: str) -> dict[str, Any]:
+def networks_of(family: str, weights: dict[str, Tensor], where: str) -> dict[str, Any]:
     """The SB3Model fields of the networks. Every tensor of policy.pth must belong to them (a
     custom extractor or extra module is refused), and every network needs a hidden layer."""
     critics = _critics(weights, "critic", where)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,23 @@ import numpy as np
 import tomli_w
 
 from wsdiag.analysis.evidence import WarmStart
-from wsdiag.config import Config, from_dict
+from wsdiag.config import Config, from_dict, to_dict
 from wsdiag.core import ONLINE, Actor, Callback, LoopState, Phase
 from wsdiag.data.probe_set import ProbeSet, collect_rollouts
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
 from wsdiag.integrations.agent import CallableAgent
-from wsdiag.rundir import CONFIG_FILE, META_FILE, PROBE_SET_FILE, PROBES_DIR, online_phases
+from wsdiag.rundir import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    META_FILE,
+    PROBE_SET_FILE,
+    PROBES_DIR,
+    online_phases,
+)
 from wsdiag.training.assemble import EVAL_SEED_OFFSET
 from wsdiag.training.callbacks import Evaluator, PhaseEvents
+from wsdiag.training.checkpoint import save_checkpoint
 from wsdiag.training.early_warning import EarlyWarning
 from wsdiag.training.new_run import create_run_dir, outermost_missing
 from wsdiag.training.probe_runner import ProbeRunner
@@ -80,39 +89,61 @@ class Phases:
         }
 
 
-class _RecentTransitions:
-    """What the probe and warning callbacks read of a replay buffer: its newest transitions,
-    from the user's `online(n) -> ProbeSet | None`."""
+class _Transitions:
+    """What the probe and warning callbacks read of a replay buffer: a probe set of its newest
+    transitions (`ProbeSet.from_buffer` reads `recent`)."""
 
-    def __init__(self, online: Any, act_dim: int) -> None:
-        self.online, self.act_dim = online, act_dim
-        self.latest: ProbeSet | None = None
-
-    def refresh(self, n: int) -> None:
-        self.latest = self.online(n) if self.online is not None else None
+    def __init__(self, found: ProbeSet | None, act_dim: int) -> None:
+        self.found, self.act_dim = found, act_dim
 
     def __len__(self) -> int:
-        return len(self.latest) if self.latest is not None else 0
+        return 0 if self.found is None else len(self.found)
 
     def recent(self, n: int) -> dict[str, np.ndarray]:
-        assert self.latest is not None
-        s = self.latest
+        assert self.found is not None
+        s = self.found
         return {"obs": s.states[-n:], "actions": s.actions[-n:], "rewards": s.rewards[-n:],
                 "next_obs": s.next_states[-n:], "terminated": s.terminated[-n:]}  # fmt: skip
 
 
 class _LoopView:
-    """The `wsdiag.core.LoopView` of an external loop: its step, phase, networks, recorder."""
+    """The `wsdiag.core.LoopView` of an external loop: its step and phase, the networks and
+    the newest transitions as they are now (each read once per step, and only when a callback
+    needs it), the recorder."""
 
-    def __init__(self, phases: list[Phase], recorder: Recorder, agent: Any, pretrained: Any,
-                 buffer: _RecentTransitions) -> None:  # fmt: skip
+    def __init__(
+        self,
+        phases: list[Phase],
+        recorder: Recorder,
+        agent: Callable[[], Any],
+        pretrained: Any,
+        online: Callable[[], ProbeSet | None],
+        act_dim: int,
+    ) -> None:
         self.stage, self.phases, self.recorder = ONLINE, phases, recorder
-        self.agent, self.pretrained, self.buffer = agent, pretrained, buffer
+        self.pretrained, self.act_dim = pretrained, act_dim
+        self._sources = {"agent": agent, "buffer": lambda: _Transitions(online(), act_dim)}
+        self._cache: dict[str, tuple[int, Any]] = {}
         self.state = LoopState()
         self.phase = self.phase_at(0)
         self.episode_length = 0
         self.action_override = None
         self.total_steps = phases[-1].end
+
+    def _now(self, name: str) -> Any:
+        step, value = self._cache.get(name, (-1, None))
+        if step != self.state.step:
+            value = self._sources[name]()
+            self._cache[name] = (self.state.step, value)
+        return value
+
+    @property
+    def agent(self) -> Any:
+        return self._now("agent")
+
+    @property
+    def buffer(self) -> _Transitions:
+        return self._now("buffer")
 
     @property
     def step(self) -> int:
@@ -150,14 +181,14 @@ class Recording:
         phases: Phases,
         *,
         probe_set: ProbeSet | None = None,
-        online: Any = None,
+        online: Callable[[int], ProbeSet | None] | None = None,
         critic_loaded: bool = False,
         reference_algo: str = "",
-        get_agent: Any = None,
+        current: Callable[[], Any] | None = None,
     ) -> None:
         """`online(n)`: the newest n transitions of the user's buffer as a ProbeSet (or None);
-        `get_agent()`: the fine-tuned agent as it is now, when `agent` is a snapshot that must
-        be rebuilt at each call (an SB3 model's networks)."""
+        `current()`: the fine-tuned agent as it is now, where `agent` is a copy that must be
+        made again at each call that reads it (an SB3 model's networks)."""
         phases.check()
         run_dir = Path(run_dir)
         if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
@@ -176,8 +207,8 @@ class Recording:
         n = self.config.probes.states
         behaviour = probe_set or collect_rollouts(self.env, reference, n, seed)
         check_probe_set(behaviour, self.env)
-        self.get_agent = get_agent
-        self.buffer = _RecentTransitions(online, space_dims(self.env)[1])
+        self.current = current or (lambda: agent)
+        self.online = online
         # every input checked: only now is anything written
         if run_dir.exists():
             run_dir.rmdir()  # empty (checked above)
@@ -202,11 +233,12 @@ class Recording:
         algo = reference_algo or self.config.pretrain.algo
         self.recorder.event("warm_start", loaded=loaded, pretrained_algo=algo,
                             trainer=self.config.trainer)  # fmt: skip
-        self.loop = _LoopView(online_phases(self.config), self.recorder, agent, reference,
-                              self.buffer)  # fmt: skip
+        n, online = self.config.probes.states, self.online
+        self.loop = _LoopView(online_phases(self.config), self.recorder, self.current, reference,
+                              (lambda: online(n)) if online is not None else (lambda: None),
+                              space_dims(self.env)[1])  # fmt: skip
         self.callbacks = self._callbacks(behaviour, WarmStart.of(self.config, loaded, algo))
         self.closed = False
-        self._refresh()
         for cb in self.callbacks:
             cb.on_start(self.loop)
             cb.on_phase(self.loop, self.loop.phase.name)
@@ -237,7 +269,6 @@ class Recording:
         if step <= loop.step:
             raise WsdiagError(f"step: {step} does not come after step {loop.step}")
         rows = len(self.recorder.rows)
-        self._refresh()
         for s in range(loop.step + 1, min(step, loop.total_steps) + 1):
             loop.state.step = s
             for cb in self.callbacks:
@@ -258,6 +289,16 @@ class Recording:
         rows = {(k if "/" in k else f"train/{k}"): float(v) for k, v in metrics.items()}
         self.recorder.log(step, self.loop.phase_at(step).name, rows)
 
+    def save_agent(self, name: str, agent: Any) -> Path:
+        """A wsdiag agent as checkpoints/<name> (`wsdiag probe --checkpoint` reads it; the
+        one named `pretrained` is the reference of the others)."""
+        loop = self.loop
+        meta = {"stage": ONLINE, "step": loop.step, "phase": loop.phase.name, "done": loop.done,
+                "env_id": self.config.env.id, "run": self.run_dir.name, "seed": self.config.seed,
+                "trainer": self.config.trainer, "config": to_dict(self.config)}  # fmt: skip
+        path = self.run_dir / CHECKPOINTS_DIR / name
+        return save_checkpoint(path, agent, meta, {"step": loop.step})
+
     @property
     def stopped(self) -> bool:
         """True once the early warning asked the run to stop (`probes.stop_on_warning`)."""
@@ -269,7 +310,8 @@ class Recording:
             return self.run_dir
         self.closed = True
         try:
-            self._refresh()
+            self.loop.state.step = max(self.loop.step, 0)
+            self.loop._cache.clear()  # the networks as they are at the end
             for cb in self.callbacks:
                 cb.on_end(self.loop)
             reason = self.loop.state.stop_reason or (
@@ -286,11 +328,6 @@ class Recording:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _refresh(self) -> None:
-        if self.get_agent is not None:
-            self.loop.agent = self.get_agent()
-        self.buffer.refresh(self.config.probes.states)
 
 
 # ----------------------------------------------------------------------------- checks
