@@ -11,6 +11,8 @@ Better experts sit where the critic is steeper, so their updates are larger and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -24,6 +26,14 @@ def action_grad(q_fn: QFn, states: Tensor, actions: Tensor) -> Tensor:
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(q_fn(states, a).sum(), a)
     return grad
+
+
+def action_grads(q_fn: QFn, states: Tensor, actions: Sequence[Tensor]) -> list[Tensor]:
+    """dQ/da at the pairs (states, actions[i]) for each action set [N, da], in one forward and
+    one backward pass: [N, da] each."""
+    n = len(states)
+    grad = action_grad(q_fn, states.repeat(len(actions), 1), torch.cat(list(actions)))
+    return list(grad.split(n))
 
 
 def action_grad_norm(q_fn: QFn, states: Tensor, actions: Tensor) -> np.ndarray:

@@ -25,6 +25,8 @@ and sigma the relative width, the "local" draws are, per coordinate j:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -34,6 +36,47 @@ from wsdiag.probes.common import QFn, q_many
 
 MODES = ("local", "uniform")
 BOUNDS = PERTURB_BOUNDS  # the forms `probes.bounds` may name
+
+
+def _draws(actions: Tensor, n_perturb: int, generator: torch.Generator | None) -> Tensor:
+    """The uniform draws u [N, K, da] in [0, 1) that every perturbation form maps to actions."""
+    n, da = actions.shape
+    u = torch.rand(n, n_perturb, da, generator=generator, dtype=actions.dtype)
+    return u.to(actions.device)
+
+
+def _check(mode: str, bounds: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if bounds not in BOUNDS:
+        raise ValueError(f"bounds must be one of {BOUNDS}, got {bounds!r}")
+
+
+def _map_draws(
+    u: Tensor,
+    actions: Tensor,
+    *,
+    sigma: float,
+    low: float | Tensor,
+    high: float | Tensor,
+    mode: str,
+    bounds: str,
+) -> Tensor:
+    """Perturbed actions [N, K, da] from the draws u and the reference actions [N, da]."""
+    low_t = torch.as_tensor(low, dtype=actions.dtype, device=actions.device)
+    high_t = torch.as_tensor(high, dtype=actions.dtype, device=actions.device)
+    if mode == "uniform":
+        return low_t + u * (high_t - low_t)
+    width = sigma * (high_t - low_t) / 2
+    a = actions[:, None, :]
+    if bounds == "truncate":
+        lo = torch.maximum(a - width, low_t)
+        hi = torch.minimum(a + width, high_t)
+        return lo + u * (hi - lo)
+    perturbed = a + (2 * u - 1) * width
+    if bounds == "unclipped":
+        return perturbed
+    return torch.maximum(torch.minimum(perturbed, high_t), low_t)
 
 
 def perturb_actions(
@@ -48,27 +91,9 @@ def perturb_actions(
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Perturbed actions [N, K, da] around actions [N, da] (see module docstring)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if bounds not in BOUNDS:
-        raise ValueError(f"bounds must be one of {BOUNDS}, got {bounds!r}")
-    n, da = actions.shape
-    low_t = torch.as_tensor(low, dtype=actions.dtype, device=actions.device)
-    high_t = torch.as_tensor(high, dtype=actions.dtype, device=actions.device)
-    u = torch.rand(n, n_perturb, da, generator=generator, dtype=actions.dtype)
-    u = u.to(actions.device)
-    if mode == "uniform":
-        return low_t + u * (high_t - low_t)
-    width = sigma * (high_t - low_t) / 2
-    a = actions[:, None, :]
-    if bounds == "truncate":
-        lo = torch.maximum(a - width, low_t)
-        hi = torch.minimum(a + width, high_t)
-        return lo + u * (hi - lo)
-    perturbed = a + (2 * u - 1) * width
-    if bounds == "unclipped":
-        return perturbed
-    return torch.maximum(torch.minimum(perturbed, high_t), low_t)
+    _check(mode, bounds)
+    u = _draws(actions, n_perturb, generator)
+    return _map_draws(u, actions, sigma=sigma, low=low, high=high, mode=mode, bounds=bounds)
 
 
 def fraction_below(q: Tensor, q_ref: Tensor, bounds: str = "truncate") -> np.ndarray:
@@ -90,6 +115,44 @@ def _perturbed_and_q(
     return perturbed, q, q_ref
 
 
+def q_percentiles(
+    q_fn: QFn,
+    states: Tensor,
+    actions: Tensor,
+    forms: Sequence[tuple[str, str]],
+    *,
+    n_perturb: int = 500,
+    sigma: float = 1.0,
+    low: float | Tensor = -1.0,
+    high: float | Tensor = 1.0,
+    generator: torch.Generator | None = None,
+) -> list[np.ndarray]:
+    """P(s) [N] for each (mode, bounds) form, all from one set of draws u.
+
+    Each form maps the same u to its own actions: the result for a form is what `q_percentile`
+    gives with a generator in the same state. The distinct perturbed actions of all forms go
+    through the critic in one pass (forms that map u alike, such as "uniform" under any bounds,
+    are evaluated once), and Q(s, a) of the reference actions once.
+    """
+    for mode, bounds in forms:
+        _check(mode, bounds)
+    u = _draws(actions, n_perturb, generator)
+    distinct = list(dict.fromkeys(_mapping(*form) for form in forms))
+    perturbed = [
+        _map_draws(u, actions, sigma=sigma, low=low, high=high, mode=m, bounds=b)
+        for m, b in distinct
+    ]
+    q = q_many(q_fn, states, torch.cat(perturbed, dim=1)).split(n_perturb, dim=1)
+    with torch.no_grad():
+        q_ref = q_fn(states, actions)
+    return [fraction_below(q[distinct.index(_mapping(*form))], q_ref, form[1]) for form in forms]
+
+
+def _mapping(mode: str, bounds: str) -> tuple[str, str]:
+    """What decides a form's actions: its bounds count in local mode only."""
+    return (mode, bounds if mode == "local" else "truncate")
+
+
 def q_percentile(
     q_fn: QFn,
     states: Tensor,
@@ -104,19 +167,18 @@ def q_percentile(
     generator: torch.Generator | None = None,
 ) -> np.ndarray:
     """P(s) for each state: the fraction of perturbed actions the critic values below a [N]."""
-    _, q, q_ref = _perturbed_and_q(
+    (p,) = q_percentiles(
         q_fn,
         states,
         actions,
-        n_perturb,
+        [(mode, bounds)],
+        n_perturb=n_perturb,
         sigma=sigma,
         low=low,
         high=high,
-        mode=mode,
-        bounds=bounds,
         generator=generator,
     )
-    return fraction_below(q, q_ref, bounds)
+    return p
 
 
 def perturbed_q(

@@ -20,13 +20,8 @@ from wsdiag.probes.common import critic_fn, q_many, summary
 from wsdiag.probes.divergence import action_divergence
 from wsdiag.probes.drift import policy_drift, q_softmax_kl
 from wsdiag.probes.frozen import frozen_critic_eval, frozen_critic_protocol, q_by_label
-from wsdiag.probes.gradients import (
-    action_grad,
-    action_grad_norm,
-    gradient_cosines,
-    policy_grad_norm,
-)
-from wsdiag.probes.q_percentile import perturbed_q, q_percentile
+from wsdiag.probes.gradients import action_grad, action_grads, gradient_cosines, policy_grad_norm
+from wsdiag.probes.q_percentile import perturbed_q, q_percentiles
 from wsdiag.probes.td import td_errors
 
 
@@ -53,34 +48,40 @@ def _critic_probes(
     cfg: ProbesConfig,
     seed: int,
     of_pretrained: bool = False,
+    grad: Tensor | None = None,
 ) -> Tensor:
     """Q-percentiles (local with `probes.bounds`, local unclipped as the authors draw it, and
     uniform over the box) and ||dQ/da|| at the behavioural actions, under the pretrained agent's
-    keys with `of_pretrained`; returns dQ/da there [N, da] (the gradient cosines reuse it)."""
+    keys with `of_pretrained`; returns dQ/da there [N, da] (the gradient cosines reuse it), or
+    takes it as `grad` when the caller computed it with other gradients.
+
+    The three forms map one set of uniform draws each its own way (the generator seeded by
+    `seed` for each, as `q_percentile` would), so one pass of the critic over their perturbed
+    actions serves all three."""
 
     def named(key: keys.ProbeKey) -> str:
         return keys.pretrained(key) if of_pretrained else key.name
 
     q_fn = critic_fn(agent, cfg.reduce)
-    forms = (
-        ("local", cfg.bounds, keys.Q_PERCENTILE),
-        ("local", "unclipped", keys.Q_PERCENTILE_UNCLIPPED),
-        ("uniform", cfg.bounds, keys.Q_PERCENTILE_UNIFORM),
+    forms = {
+        keys.Q_PERCENTILE: ("local", cfg.bounds),
+        keys.Q_PERCENTILE_UNCLIPPED: ("local", "unclipped"),
+        keys.Q_PERCENTILE_UNIFORM: ("uniform", cfg.bounds),
+    }
+    percentiles = q_percentiles(
+        q_fn,
+        t["states"],
+        t["actions"],
+        list(forms.values()),
+        n_perturb=cfg.n_perturb,
+        sigma=cfg.sigma,
+        generator=torch.Generator().manual_seed(seed),
     )
-    for mode, bounds, key in forms:
-        p = q_percentile(
-            q_fn,
-            t["states"],
-            t["actions"],
-            n_perturb=cfg.n_perturb,
-            sigma=cfg.sigma,
-            mode=mode,
-            bounds=bounds,
-            generator=torch.Generator().manual_seed(seed),
-        )
+    for key, p in zip(forms, percentiles, strict=True):
         out.add(named(key), p)
         out.scalars[keys.stat(named(key), keys.MEDIAN)] = float(np.median(p))
-    grad = action_grad(q_fn, t["states"], t["actions"])
+    if grad is None:
+        grad = action_grad(q_fn, t["states"], t["actions"])
     out.add(named(keys.GRAD_NORM_BEHAVIOUR), grad.norm(dim=-1).cpu().numpy(), True)
     return grad
 
@@ -172,7 +173,6 @@ def run_probes(
     t = behaviour.tensors(agent.device)
     q_fn = critic_fn(agent, cfg.reduce)
     gen = torch.Generator().manual_seed(seed + 1)
-    grad = _critic_probes(out, agent, t, cfg, seed)
     n = cfg.landscape_states
     landscape = perturbed_q(
         q_fn,
@@ -183,6 +183,12 @@ def run_probes(
         bounds=cfg.bounds,
         generator=gen,
     )
+    with torch.no_grad():
+        pi = agent.policy(t["states"])
+    random_actions = (2 * torch.rand(t["actions"].shape, generator=gen) - 1).to(pi)
+    # dQ/da at the behavioural, policy and random actions: one forward and backward
+    grad, grad_pi, grad_random = action_grads(q_fn, t["states"], [t["actions"], pi, random_actions])
+    _critic_probes(out, agent, t, cfg, seed, grad=grad)
     named = _landscape_keys()
     out.arrays |= {named[k].name: v for k, v in landscape.items()}
     if pretrained is not None:  # the pretrained critic on the same perturbed actions
@@ -193,12 +199,8 @@ def run_probes(
         with torch.no_grad():
             q_ref = pre_fn(t["states"][:n], t["actions"][:n])
         out.arrays[keys.pretrained(keys.LANDSCAPE_Q_REF)] = q_ref.cpu().numpy()
-    with torch.no_grad():
-        pi = agent.policy(t["states"])
-    random_actions = (2 * torch.rand(t["actions"].shape, generator=gen) - 1).to(pi)
-    out.add(keys.GRAD_NORM_POLICY.name, action_grad_norm(q_fn, t["states"], pi), stats=True)
-    random_norms = action_grad_norm(q_fn, t["states"], random_actions)
-    out.add(keys.GRAD_NORM_RANDOM.name, random_norms, stats=True)
+    out.add(keys.GRAD_NORM_POLICY.name, grad_pi.norm(dim=-1).cpu().numpy(), stats=True)
+    out.add(keys.GRAD_NORM_RANDOM.name, grad_random.norm(dim=-1).cpu().numpy(), stats=True)
     out.scalars[keys.POLICY_GRAD_NORM.name] = policy_grad_norm(
         q_fn, agent.policy, agent.actor, t["states"]
     )
