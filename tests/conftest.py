@@ -132,3 +132,19 @@ def one_line_error(result: Any, code: int, text: str) -> None:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error:") and text in lines[0], lines[0]
     assert "Traceback" not in result.output
+
+
+def trained_sb3(
+    sb3: Any, algo: str, folder: Path, steps: int = 300, name: str = "", **kwargs: Any
+) -> Path:
+    """A tiny SB3 model trained on Pendulum-v1 (steps - 100 gradient steps; 0: untrained),
+    saved as `<name or algo>.zip`."""
+    torch.manual_seed(0)
+    model = getattr(sb3, algo)("MlpPolicy", "Pendulum-v1", learning_starts=100, batch_size=32,
+                               seed=0, device="cpu", **kwargs)  # fmt: skip
+    if steps:  # SB3's default logger makes a folder in the system's temporary directory
+        model.set_logger(sb3.common.logger.configure(str(folder / "sb3-log"), []))
+        model.learn(steps)
+    path = folder / f"{name or algo.lower()}.zip"
+    model.save(path)
+    return path

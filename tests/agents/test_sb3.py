@@ -18,7 +18,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error
+from tests.conftest import DEMO_CONFIG, TINY_ARGS, one_line_error, trained_sb3
 from tests.sweep.test_sweep import TINY, TWO_VARIANTS
 from wsdiag.agents.checkpoint import Checkpoint
 from wsdiag.agents.sb3 import check_warm_start, import_sb3, read_sb3
@@ -42,25 +42,9 @@ def sb3() -> Any:
     )
 
 
-def _trained(
-    sb3: Any, algo: str, folder: Path, steps: int = 300, name: str = "", **kwargs: Any
-) -> Path:
-    """A tiny SB3 model trained on Pendulum-v1 (steps - 100 gradient steps; 0: untrained),
-    saved as `<name or algo>.zip`."""
-    torch.manual_seed(0)
-    model = getattr(sb3, algo)("MlpPolicy", "Pendulum-v1", learning_starts=100, batch_size=32,
-                               seed=0, device="cpu", **kwargs)  # fmt: skip
-    if steps:  # SB3's default logger makes a folder in the system's temporary directory
-        model.set_logger(sb3.common.logger.configure(str(folder / "sb3-log"), []))
-        model.learn(steps)
-    path = folder / f"{name or algo.lower()}.zip"
-    model.save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def td3_zip(sb3: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _trained(
+    return trained_sb3(
         sb3, "TD3", tmp_path_factory.mktemp("td3"), policy_kwargs={"net_arch": [32, 32]}
     )
 
@@ -68,7 +52,7 @@ def td3_zip(sb3: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def sac_zip(sb3: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SAC with unequal widths (not SB3's default 256-256), so the shapes must be read."""
-    return _trained(
+    return trained_sb3(
         sb3, "SAC", tmp_path_factory.mktemp("sac"), policy_kwargs={"net_arch": [48, 24]}
     )
 
@@ -141,7 +125,7 @@ def test_sac_actor_temperature_and_critics_reproduce_sb3(sb3: Any, sac_zip: Path
 def test_ddpg_one_critic_and_sac_with_its_own_critic_widths(sb3: Any, tmp_path: Path) -> None:
     """Untrained models (the mapping does not depend on training): DDPG's single critic, and a
     SAC whose critic widths differ from its actor's (actor imported, critic refused)."""
-    ddpg = _trained(sb3, "DDPG", tmp_path, steps=0, policy_kwargs={"net_arch": [16, 8]})
+    ddpg = trained_sb3(sb3, "DDPG", tmp_path, steps=0, policy_kwargs={"net_arch": [16, 8]})
     agent, meta = _imported(ddpg)
     assert meta["algo"] == "ddpg" and agent.ensemble == 1
     model = sb3.DDPG.load(ddpg, device="cpu")
@@ -151,7 +135,7 @@ def test_ddpg_one_critic_and_sac_with_its_own_critic_widths(sb3: Any, tmp_path: 
         check_warm_start(_checkpoint(ddpg), td3, ("actor", "critic"))
     check_warm_start(_checkpoint(ddpg), td3, ("actor",))
     arch = {"net_arch": {"pi": [24, 16], "qf": [40, 8]}}
-    sac = _trained(sb3, "SAC", tmp_path, steps=0, policy_kwargs=arch, ent_coef=0.2)
+    sac = trained_sb3(sb3, "SAC", tmp_path, steps=0, policy_kwargs=arch, ent_coef=0.2)
     agent, meta = _imported(sac)
     assert meta["sb3"]["imported"] == ["actor", "log_alpha"]
     assert _action_error(sb3.SAC.load(sac, device="cpu"), agent) < TOL
@@ -166,15 +150,15 @@ def test_ddpg_one_critic_and_sac_with_its_own_critic_widths(sb3: Any, tmp_path: 
 
 def test_unsupported_models_are_refused(sb3: Any, tmp_path: Path) -> None:
     kwargs = {"policy_kwargs": {"activation_fn": torch.nn.Tanh}}
-    tanh = _trained(sb3, "TD3", tmp_path, steps=0, name="tanh", **kwargs)
+    tanh = trained_sb3(sb3, "TD3", tmp_path, steps=0, name="tanh", **kwargs)
     with pytest.raises(
         WsdiagError, match=re.escape("activation_fn 'torch.nn.modules.activation.Tanh'")
     ):
         read_sb3(tanh)
-    sde = _trained(sb3, "SAC", tmp_path, steps=0, use_sde=True)
+    sde = trained_sb3(sb3, "SAC", tmp_path, steps=0, use_sde=True)
     with pytest.raises(WsdiagError, match="gSDE"):
         read_sb3(sde)
-    td3 = _trained(sb3, "TD3", tmp_path, steps=0)
+    td3 = trained_sb3(sb3, "TD3", tmp_path, steps=0)
     data = json.loads(zipfile.ZipFile(td3).read("data"))
     data["observation_space"] = {":type:": "<class 'gymnasium.spaces.dict.Dict'>"}
     with pytest.raises(WsdiagError, match=re.escape("spaces.dict.Dict, not a Box; supported")):

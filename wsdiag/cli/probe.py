@@ -20,13 +20,26 @@ def probe(
         typer.Option(
             "--checkpoint",
             "-c",
-            help="A checkpoint directory, a run directory (its pretrained agent) or checkpoints/.",
+            help="A checkpoint directory, a run directory (its pretrained agent), checkpoints/, "
+            "or an SB3 model.save() zip (with --env).",
         ),
     ],
     reference: Annotated[
         Path | None,
         typer.Option(
-            help="The pretrained agent (default: the 'pretrained' checkpoint beside this one)."
+            help="The pretrained agent, a checkpoint or an SB3 zip (default: the 'pretrained' "
+            "checkpoint beside this one)."
+        ),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(help="The Gymnasium id, for SB3 zips (which name none)."),
+    ] = None,
+    states: Annotated[
+        Path | None,
+        typer.Option(
+            help="Behavioural probe set to use instead of rollouts: a run's "
+            "probes/probe_set.npz (the run's own numbers then come out)."
         ),
     ] = None,
     rollouts: Annotated[
@@ -66,8 +79,9 @@ def probe(
             raise WsdiagError(f"--set here accepts only probes.* settings, got '{bad[0]}'")
         cfg = from_dict(apply_overrides({"probes": {"states": rollouts}}, overrides or [])).probes
         result = probe_checkpoint(
-            checkpoint, reference=reference, rollouts=rollouts, out=out, cfg=cfg, seed=seed
-        )
+            checkpoint, reference=reference, rollouts=rollouts, out=out, cfg=cfg, seed=seed,
+            states=states, env_id=env,
+        )  # fmt: skip
         if quiet:
             typer.echo(result.out / "probes")
             return

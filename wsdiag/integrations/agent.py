@@ -124,32 +124,41 @@ class CallableAgent:
 
     def check(self, obs: np.ndarray, name: str) -> None:
         """The networks answer a few observations of the env with the shapes it needs: the
-        actor finite [N, da], the critic [E, N]; WsdiagError naming `name`."""
+        actor finite [N, da], the critic [E, N]; WsdiagError naming `<name>actor` or
+        `<name>critic`."""
         o = torch.as_tensor(np.atleast_2d(obs)[:TRIAL_ROWS], dtype=torch.float32)
         o = o.to(self.device)
-        self.obs_dim = int(o.shape[1])
-        try:
-            with torch.no_grad():
-                raw = torch.as_tensor(self.actor.fn(o))
-                a = self.to_unit(raw)
-                q = self.critic(o, a.clamp(-1, 1)) if self.critic is not None else None
-        except Exception as exc:  # any error of user code: name the argument
+        self.obs_dim, n = int(o.shape[1]), len(o)
+        with torch.no_grad():
+            raw = torch.as_tensor(_call(self.actor.fn, f"{name}actor", o))
+        if tuple(raw.shape) != (n, self.act_dim):
             raise WsdiagError(
-                f"{name}: calling it on observations of shape {tuple(o.shape)} failed: "
-                f"{type(exc).__name__}: {first_line(exc)}"
-            ) from exc
-        if tuple(raw.shape) != (len(o), self.act_dim):
-            raise WsdiagError(
-                f"{name}: the actor returned shape {tuple(raw.shape)} for {len(o)} observations; "
-                f"the environment needs ({len(o)}, {self.act_dim})"
+                f"{name}actor: returned shape {tuple(raw.shape)} for {n} observations; the "
+                f"environment needs ({n}, {self.act_dim})"
             )
         if not torch.isfinite(raw).all():
-            raise WsdiagError(f"{name}: the actor returned non-finite actions")
-        if q is not None and (q.dim() != 2 or q.shape[1] != len(o)):
+            raise WsdiagError(f"{name}actor: returned non-finite actions")
+        if self.critic is None:
+            return
+        with torch.no_grad():
+            q = _call(self.critic, f"{name}critic", o, self.to_unit(raw).clamp(-1, 1))
+        if q.dim() != 2 or q.shape[1] != n:
             raise WsdiagError(
-                f"{name}: the critic returned shape {tuple(q.shape)} for {len(o)} pairs; "
-                f"expected (E, {len(o)}) or ({len(o)},)"
+                f"{name}critic: returned shape {tuple(q.shape)} for {n} pairs; expected "
+                f"(E, {n}) or ({n},)"
             )
+
+
+def _call(fn: Callable[..., Any], name: str, *args: Tensor) -> Tensor:
+    """fn(*args); an error of the user's code as a WsdiagError naming the argument."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        shapes = ", ".join(str(tuple(a.shape)) for a in args)
+        raise WsdiagError(
+            f"{name}: calling it on inputs of shape {shapes} failed: {type(exc).__name__}: "
+            f"{first_line(exc)}"
+        ) from exc
 
 
 def _has_parameters(module: nn.Module) -> bool:

@@ -201,8 +201,8 @@ class Recording:
         self.env = make_env(env_cfg.id, env_cfg.max_episode_steps, env_cfg.kwargs, env_cfg.imports)
         obs, _ = self.env.reset(seed=self.config.seed)
         probe_obs = np.stack([obs, self.env.observation_space.sample()])
-        check_agent(agent, self.env, probe_obs, "actor/critic")
-        check_agent(reference, self.env, probe_obs, "reference")
+        check_agent(agent, self.env, probe_obs, "")
+        check_agent(reference, self.env, probe_obs, "reference_")
         seed = self.config.seed + PROBE_SEED_OFFSET
         n = self.config.probes.states
         behaviour = probe_set or collect_rollouts(self.env, reference, n, seed)
@@ -333,16 +333,16 @@ class Recording:
 # ----------------------------------------------------------------------------- checks
 
 
-def check_agent(agent: Any, env: gym.Env, obs: np.ndarray, name: str) -> None:
+def check_agent(agent: Any, env: gym.Env, obs: np.ndarray, prefix: str) -> None:
     """`agent` answers the env's observations with the shapes it needs (CallableAgent.check;
-    a wsdiag agent by its dimensions)."""
+    a wsdiag agent by its dimensions); errors name `<prefix>actor` or `<prefix>critic`."""
     if isinstance(agent, CallableAgent):
-        agent.check(obs, name)
+        agent.check(obs, prefix)
         return
     dims = (getattr(agent, "obs_dim", None), getattr(agent, "act_dim", None))
     if dims != space_dims(env):
         raise WsdiagError(
-            f"{name}: made for observations ({dims[0]},) and actions ({dims[1]},); the "
+            f"{prefix}actor: made for observations ({dims[0]},) and actions ({dims[1]},); the "
             f"environment has observations ({space_dims(env)[0]},) and actions "
             f"({space_dims(env)[1]},)"
         )

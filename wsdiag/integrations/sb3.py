@@ -216,8 +216,8 @@ class WsdiagCallback(BaseCallback):
 
     def _on_training_end(self) -> None:
         if self.recording is not None:
-            step = self.recording.loop.step
-            self.recording.save_agent(f"step_{step}", as_agent(live_model(self.model)))
+            loop = self.recording.loop  # the networks its last probes saw: SB3 trains once
+            self.recording.save_agent(f"step_{loop.step}", loop.agent)  # more after this call
             self.recording.close()
 
 
