@@ -279,3 +279,40 @@ def test_the_comparison_can_fail() -> None:
     )
     with pytest.raises(AssertionError):
         _assert_same(new, old)
+
+
+def test_the_pretrained_critics_numbers_are_computed_once_while_it_stays_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second call with the same pretrained critic, probe set, config and seed reuses its
+    numbers (only the agent's Q-percentiles are computed); a changed weight, even one written
+    through `.data`, or another seed computes them again; every call still matches the
+    reference, and changing a returned array changes no later call."""
+    from wsdiag.probes import suite
+
+    agent, pretrained, _ = _agents("td3")
+    behaviour = _probe_set(64, torch.Generator().manual_seed(4))
+    cfg = ProbesConfig(states=64, n_perturb=32, landscape_perturb=20)
+    calls: list[int] = []
+    counted = suite.q_percentiles
+
+    def spy(*args: object, **kwargs: object) -> list[np.ndarray]:
+        calls.append(1)
+        return counted(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(suite, "q_percentiles", spy)
+
+    def check(seed: int, computed: int) -> None:
+        calls.clear()
+        kwargs = {"online": None, "pretrained": pretrained, "frozen": None, "seed": seed}
+        new = run_probes(agent, behaviour, cfg, **kwargs)
+        assert len(calls) == computed
+        _assert_same(new, _old_run_probes(agent, behaviour, cfg, **kwargs))
+        new[1][keys.pretrained(keys.Q_PERCENTILE)][:] = -1.0  # the caller's copy only
+
+    check(seed=1, computed=2)
+    check(seed=1, computed=1)
+    pretrained.critic.linears[1].weight.data.mul_(1.5)
+    check(seed=1, computed=2)
+    check(seed=1, computed=1)
+    check(seed=2, computed=2)

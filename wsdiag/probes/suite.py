@@ -7,13 +7,15 @@ generators seeded by `seed`, so successive calls in a run see the same perturbat
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from wsdiag import probe_keys as keys
 from wsdiag.agents import ActorCritic
-from wsdiag.agents.networks import GaussianActor
+from wsdiag.agents.networks import EnsembleCritic, GaussianActor
 from wsdiag.config import ProbesConfig
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.probes.common import critic_fn, q_many, summary
@@ -41,49 +43,51 @@ class ProbeResult:
             self.scalars[name] = float(np.mean(values))
 
 
-def _critic_probes(
-    out: ProbeResult,
+def _critic_numbers(
     agent: ActorCritic,
     t: dict[str, Tensor],
     cfg: ProbesConfig,
     seed: int,
-    of_pretrained: bool = False,
     grad: Tensor | None = None,
-) -> Tensor:
+) -> tuple[list[np.ndarray], Tensor]:
     """Q-percentiles (local with `probes.bounds`, local unclipped as the authors draw it, and
-    uniform over the box) and ||dQ/da|| at the behavioural actions, under the pretrained agent's
-    keys with `of_pretrained`; returns dQ/da there [N, da] (the gradient cosines reuse it), or
-    takes it as `grad` when the caller computed it with other gradients.
+    uniform over the box) and dQ/da at the behavioural actions
+    [N, da] (the gradient cosines reuse it), unless the caller computed it with other gradients
+    and passes it as `grad`.
 
     The three forms map one set of uniform draws each its own way (the generator seeded by
     `seed` for each, as `q_percentile` would), so one pass of the critic over their perturbed
     actions serves all three."""
-
-    def named(key: keys.ProbeKey) -> str:
-        return keys.pretrained(key) if of_pretrained else key.name
-
     q_fn = critic_fn(agent, cfg.reduce)
-    forms = {
-        keys.Q_PERCENTILE: ("local", cfg.bounds),
-        keys.Q_PERCENTILE_UNCLIPPED: ("local", "unclipped"),
-        keys.Q_PERCENTILE_UNIFORM: ("uniform", cfg.bounds),
-    }
+    forms = [("local", cfg.bounds), ("local", "unclipped"), ("uniform", cfg.bounds)]
     percentiles = q_percentiles(
         q_fn,
         t["states"],
         t["actions"],
-        list(forms.values()),
+        forms,
         n_perturb=cfg.n_perturb,
         sigma=cfg.sigma,
         generator=torch.Generator().manual_seed(seed),
     )
+    if grad is None:
+        grad = action_grad(q_fn, t["states"], t["actions"])
+    return percentiles, grad
+
+
+def _add_critic_probes(
+    out: ProbeResult, percentiles: list[np.ndarray], grad: Tensor, of_pretrained: bool = False
+) -> None:
+    """The numbers of `_critic_numbers` and ||dQ/da||, under the pretrained agent's keys with
+    `of_pretrained`."""
+
+    def named(key: keys.ProbeKey) -> str:
+        return keys.pretrained(key) if of_pretrained else key.name
+
+    forms = (keys.Q_PERCENTILE, keys.Q_PERCENTILE_UNCLIPPED, keys.Q_PERCENTILE_UNIFORM)
     for key, p in zip(forms, percentiles, strict=True):
         out.add(named(key), p)
         out.scalars[keys.stat(named(key), keys.MEDIAN)] = float(np.median(p))
-    if grad is None:
-        grad = action_grad(q_fn, t["states"], t["actions"])
     out.add(named(keys.GRAD_NORM_BEHAVIOUR), grad.norm(dim=-1).cpu().numpy(), True)
-    return grad
 
 
 def _td(
@@ -153,6 +157,55 @@ def _landscape_keys() -> dict[str, keys.ProbeKey]:
     }
 
 
+PretrainedNumbers = tuple[np.ndarray, np.ndarray, list[np.ndarray], Tensor]
+_FIXED: dict[bytes, PretrainedNumbers] = {}  # see `_of_pretrained`
+_FIXED_KEEP = 4  # entries kept (the oldest goes first)
+
+
+def _fingerprint(agent: ActorCritic, t: dict[str, Tensor], cfg: ProbesConfig, seed: int) -> bytes:
+    """A hash of everything the pretrained critic's numbers depend on: its weights and
+    statistics, the probe set, the probe config and the seed."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((cfg, seed, str(agent.device))).encode())
+    for name, tensor in [*agent.critic.state_dict().items(), *sorted(t.items())]:
+        array = tensor.detach().cpu().contiguous().numpy()
+        h.update(repr((name, array.shape, array.dtype.str)).encode())
+        h.update(array.tobytes())
+    return h.digest()
+
+
+def _copy(numbers: PretrainedNumbers) -> PretrainedNumbers:
+    q_pre, q_ref, percentiles, grad = numbers
+    return q_pre.copy(), q_ref.copy(), [p.copy() for p in percentiles], grad.clone()
+
+
+def _of_pretrained(
+    pretrained: ActorCritic, t: dict[str, Tensor], cfg: ProbesConfig, seed: int, perturbed: Tensor
+) -> PretrainedNumbers:
+    """The pretrained critic's numbers: its Q on the landscape's perturbed actions [n, K] (which
+    the probe set, config and seed decide) and on their reference actions [n], and its
+    `_critic_numbers`. Nothing of them changes while its weights, the probe set, the config and
+    the seed stay the same, as through a run, where they were a third of a call's time: for a
+    critic of wsdiag's own (all its state in its state dict) they are computed once per
+    fingerprint of the four and then copied."""
+    cached = isinstance(pretrained.critic, EnsembleCritic)
+    key = _fingerprint(pretrained, t, cfg, seed) if cached else b""
+    if cached and key in _FIXED:
+        return _copy(_FIXED[key])
+    pre_fn = critic_fn(pretrained, cfg.reduce)
+    n = cfg.landscape_states
+    q_pre = q_many(pre_fn, t["states"][:n], perturbed)
+    with torch.no_grad():
+        q_ref = pre_fn(t["states"][:n], t["actions"][:n])
+    percentiles, grad = _critic_numbers(pretrained, t, cfg, seed)
+    numbers = (q_pre.cpu().numpy(), q_ref.cpu().numpy(), percentiles, grad)
+    if cached:
+        while len(_FIXED) >= _FIXED_KEEP:
+            del _FIXED[next(iter(_FIXED))]
+        _FIXED[key] = _copy(numbers)
+    return numbers
+
+
 def run_probes(
     agent: ActorCritic,
     behaviour: ProbeSet,
@@ -188,17 +241,16 @@ def run_probes(
     random_actions = (2 * torch.rand(t["actions"].shape, generator=gen) - 1).to(pi)
     # dQ/da at the behavioural, policy and random actions: one forward and backward
     grad, grad_pi, grad_random = action_grads(q_fn, t["states"], [t["actions"], pi, random_actions])
-    _critic_probes(out, agent, t, cfg, seed, grad=grad)
+    _add_critic_probes(out, *_critic_numbers(agent, t, cfg, seed, grad=grad))
     named = _landscape_keys()
     out.arrays |= {named[k].name: v for k, v in landscape.items()}
     if pretrained is not None:  # the pretrained critic on the same perturbed actions
-        pre_fn = critic_fn(pretrained, cfg.reduce)
         perturbed = torch.as_tensor(landscape["perturbed"], device=agent.device)
-        q_pre = q_many(pre_fn, t["states"][:n], perturbed)
-        out.arrays[keys.pretrained(keys.LANDSCAPE_Q)] = q_pre.cpu().numpy()
-        with torch.no_grad():
-            q_ref = pre_fn(t["states"][:n], t["actions"][:n])
-        out.arrays[keys.pretrained(keys.LANDSCAPE_Q_REF)] = q_ref.cpu().numpy()
+        q_pre, q_ref, pre_percentiles, pre_grad = _of_pretrained(
+            pretrained, t, cfg, seed, perturbed
+        )
+        out.arrays[keys.pretrained(keys.LANDSCAPE_Q)] = q_pre
+        out.arrays[keys.pretrained(keys.LANDSCAPE_Q_REF)] = q_ref
     out.add(keys.GRAD_NORM_POLICY.name, grad_pi.norm(dim=-1).cpu().numpy(), stats=True)
     out.add(keys.GRAD_NORM_RANDOM.name, grad_random.norm(dim=-1).cpu().numpy(), stats=True)
     out.scalars[keys.POLICY_GRAD_NORM.name] = policy_grad_norm(
@@ -217,7 +269,7 @@ def run_probes(
     out.arrays |= {keys.Q_BY_LABEL.of(k): v for k, v in by_label.items()}
     out.arrays[keys.BEHAVIOUR_STATES.name] = behaviour.states
     if pretrained is not None:
-        pre_grad = _critic_probes(out, pretrained, t, cfg, seed, of_pretrained=True)
+        _add_critic_probes(out, pre_percentiles, pre_grad, of_pretrained=True)
         pairs, pooled = gradient_cosines(grad, pre_grad)  # both from one pair of gradients
         out.add(keys.GRAD_COS_BEHAVIOUR.name, pairs)
         out.scalars[keys.GRAD_COS_POOLED_BEHAVIOUR.name] = pooled
