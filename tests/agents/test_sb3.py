@@ -297,3 +297,28 @@ def test_a_sweep_from_an_sb3_model_has_no_pretraining(td3_zip: Path, tmp_path: P
     assert not plan.pretrainings and len(plan.runs) == 4
     assert all(not j.deps and j.config.pretrain.source == "sb3" for j in plan.runs)
     assert "pretrain.source = checkpoint or sb3" in "\n".join(plan.describe())
+
+
+def test_a_sac_zip_trains_with_no_hand_settings(sb3: Any, sac_zip: Path, tmp_path: Path) -> None:
+    """The algorithm, widths and critics come from the zip where the config keeps wsdiag's
+    defaults; the zip is kept as the run's reference for `wsdiag probe --checkpoint`."""
+    config = tmp_path / "from-sac.toml"
+    config.write_text(
+        f'name = "from-sac"\nthreads = 1\n[env]\nid = "Pendulum-v1"\n'
+        f'[pretrain]\nsource = "sb3"\npath = "{sac_zip}"\n[warmstart]\nwarmup_steps = 100\n'
+        "[finetune]\nsteps = 200\n[eval]\nevery = 100\nepisodes = 1\n[probes]\nevery = 100\n"
+        "states = 16\n"
+    )
+    result = runner.invoke(app, ["train", str(config), "--out", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "from-sac-seed0"
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    taken = next(e for e in events if e["event"] == "finetune_from_model")["fields"]
+    assert taken == {"algo": "sac", "hidden": [48, 24]}
+    probed = runner.invoke(app, ["probe", "--checkpoint", str(run_dir / "checkpoints" / "latest"),
+                                 "--rollouts", "16", "-o", str(tmp_path / "p")])  # fmt: skip
+    assert probed.exit_code == 0, probed.output
+    assert f"reference: {run_dir / 'checkpoints' / 'pretrained'}" in probed.output
+    explicit = ["--set", 'finetune.algo="ddpg"']
+    refused = runner.invoke(app, ["config", "check", str(config), *explicit])
+    assert refused.exit_code == 2 and "sac" in refused.output  # an explicit setting stays

@@ -60,7 +60,9 @@ def check(
         from wsdiag.config import dump_config, load_config
 
         extra = [f"seed={seed}"] if seed is not None else []
-        resolved = load_config(config, [*(overrides or []), *extra])
+        from wsdiag.training.sources import with_model_architecture
+
+        resolved, _ = with_model_architecture(load_config(config, [*(overrides or []), *extra]))
         check_inputs(resolved)
         typer.echo(dump_config(resolved), nl=False)
         console.print(f"[green]ok[/]: {config}", highlight=False, soft_wrap=True)

@@ -24,7 +24,7 @@ from wsdiag.agents import ActorCritic, make_agent
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.atomic import remove_temporaries
-from wsdiag.config import WSDIAG_TRAINER, Config, check_memory, load_config
+from wsdiag.config import WSDIAG_TRAINER, Config, check_memory, load_config, to_dict
 from wsdiag.core import ONLINE, ONLINE_PHASES, PRETRAIN, PRETRAIN_PHASES, Callback, LoopState
 from wsdiag.data.buffer import MixedReplay, ReplayBuffer
 from wsdiag.data.offline import online_buffers
@@ -42,7 +42,7 @@ from wsdiag.rundir import (
     latest_checkpoint,
 )
 from wsdiag.training.assemble import PRETRAIN_PREFIX, checkpoint_meta, stage_loop
-from wsdiag.training.checkpoint import prune_checkpoints
+from wsdiag.training.checkpoint import prune_checkpoints, save_checkpoint
 from wsdiag.training.loop import Loop
 from wsdiag.training.new_run import (
     create_run_dir,
@@ -53,7 +53,7 @@ from wsdiag.training.new_run import (
 from wsdiag.training.progress import progress_callback
 from wsdiag.training.recorder import Recorder
 from wsdiag.training.run_lock import RunLock
-from wsdiag.training.sources import Sources
+from wsdiag.training.sources import Sources, with_model_architecture
 from wsdiag.training.warm_start import behaviour_set, restore, warm_start
 
 
@@ -102,6 +102,7 @@ class Experiment:
     ) -> Experiment:
         """A new run directory (in `out`, or exactly `run_dir`): resolved config, provenance."""
         check_env(config.env.id, config.env.imports)  # fail before creating anything
+        config, taken = with_model_architecture(config)  # an SB3 zip's, where left at defaults
         device = resolve_device(config.device)
         made = outermost_missing(Path(run_dir).parent if run_dir else Path(out))
         run_dir = create_run_dir(out, config, run_dir, device)
@@ -112,6 +113,8 @@ class Experiment:
             raise
         exp.created = made or run_dir  # a failed start then removes what it made
         exp.recorder.event("start", run=run_dir.name)
+        if taken:
+            exp.recorder.event("finetune_from_model", path=config.pretrain.path, fields=taken)
         return exp
 
     @classmethod
@@ -170,6 +173,8 @@ class Experiment:
             self.recorder.event(
                 "pretrained_loaded", path=str(source.path), algo=source.meta["algo"], **imported
             )
+            if imported and not (self.checkpoints / PRETRAINED).exists():  # the run's reference
+                self._keep_imported(source)
         elif (self.checkpoints / PRETRAINED).exists():
             source = load_checkpoint(self.checkpoints / PRETRAINED)
             if not any(e["event"] == "pretrain_end" for e in self.recorder.events):
@@ -180,6 +185,15 @@ class Experiment:
             self._pretrain(ckpt if ckpt is not None and ckpt.stage == PRETRAIN else None)
             source = load_checkpoint(self.checkpoints / PRETRAINED)
         return source.make_agent(self.obs_dim, self.act_dim, self.device), source
+
+    def _keep_imported(self, source: Checkpoint) -> None:
+        """An imported model (an SB3 zip) as checkpoints/pretrained, which the probes of the
+        run's checkpoints take as their reference (`wsdiag probe --checkpoint`)."""
+        agent = source.make_agent(self.obs_dim, self.act_dim, self.device)
+        meta = {"stage": PRETRAIN, "step": 0, "env_id": self.config.env.id,
+                "source": source.meta["source"], "imported_from": str(source.path),
+                "config": to_dict(self.config)}  # fmt: skip
+        save_checkpoint(self.checkpoints / PRETRAINED, agent, meta, {"step": 0})
 
     def _pretrain(self, resume: Checkpoint | None) -> None:
         cfg, seed, data = self.config.pretrain, self.config.seed, self.sources.offline_data

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import gymnasium as gym
 
 from wsdiag.agents.checkpoint import Checkpoint, load_checkpoint
-from wsdiag.agents.sb3 import check_warm_start, import_sb3
-from wsdiag.config import Config
+from wsdiag.agents.sb3 import check_warm_start, import_sb3, read_sb3
+from wsdiag.config import Config, FinetuneConfig, replace, resolve_agent
 from wsdiag.data.offline import OfflineData, check_dataset, load_offline_data
 from wsdiag.envs import space_dims
 
@@ -47,3 +48,31 @@ class Sources:
         if cfg.source != "offline":
             return None
         return load_offline_data(cfg.dataset, self.env, cfg.gamma)
+
+
+def with_model_architecture(config: Config) -> tuple[Config, dict[str, Any]]:
+    """With pretrain.source = sb3: the config whose [finetune] takes the zip's algorithm, layer
+    widths and (when the critic is loaded) number of critics wherever it keeps wsdiag's
+    defaults for them, and what it took. A value set otherwise stays, and is checked against the
+    zip before the run starts (`check_warm_start`). When the algorithm is taken, the fields
+    that follow from it (ensemble, policy_delay, target_subset, actor_q) are derived for it
+    again unless they differ from TD3's."""
+    pre, fine = config.pretrain, config.finetune
+    if pre.source != "sb3" or not pre.path:
+        return config, {}
+    model, default = read_sb3(pre.path), resolve_agent(FinetuneConfig())
+    taken: dict[str, Any] = {}
+    if fine.algo == default.algo and model.algo != fine.algo:
+        taken["algo"] = model.algo
+        derived = {"ensemble": None, "policy_delay": None, "target_subset": None,
+                   "actor_q": "auto"}  # fmt: skip
+        taken |= {k: v for k, v in derived.items() if getattr(fine, k) == getattr(default, k)}
+    if fine.hidden == default.hidden and model.pi != fine.hidden:
+        taken["hidden"] = model.pi
+    critics, loads = len(model.critics), "critic" in config.warmstart.load
+    if loads and "critic" in model.parts() and fine.ensemble == default.ensemble != critics:
+        taken["ensemble"] = critics
+    if not taken:
+        return config, {}
+    shown = {k: (list(v) if isinstance(v, tuple) else v) for k, v in taken.items() if v is not None}
+    return replace(config, finetune=taken), {k: v for k, v in shown.items() if k != "actor_q"}
