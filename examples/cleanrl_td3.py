@@ -13,6 +13,10 @@ they record the fine-tuning into `--out`, a run directory that `wsdiag report` a
 
     python -m examples.cleanrl_td3 --out runs/cleanrl_td3
     wsdiag diagnose runs/cleanrl_td3
+
+The defaults (6,000 pretraining steps, enough for a policy well above random on Pendulum-v1,
+then 4,000 fine-tuning steps) take about 1.5 minutes on two CPU cores; fewer pretraining steps
+leave a policy no better than random, which `wsdiag diagnose` does not judge.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import sys
 import tomllib
+import types
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,29 @@ def test_the_example_records_a_run_that_diagnose_reads(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["diagnose", str(run_dir)])
     assert result.exit_code == 0, result.output
     assert "critic extrapolation" in result.output  # the table of causes, judged
+
+
+@pytest.mark.slow
+def test_the_script_trains_the_same_without_its_wsdiag_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording draws nothing from the training's random streams: the fine-tuning's episode
+    returns are those of the script with its marked lines deleted."""
+    from examples.cleanrl_td3 import main
+
+    def returns(out: str) -> list[str]:
+        return [line for line in out.splitlines() if line.startswith("finetune step=")]
+
+    main(["--out", str(tmp_path / "recorded"), *TINY])
+    recorded = returns(capsys.readouterr().out)
+    plain = [line for line in EXAMPLE.read_text().splitlines() if MARK not in line]
+    module = types.ModuleType("cleanrl_td3_without_wsdiag")
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # for its dataclasses
+    exec(compile("\n".join(plain), str(EXAMPLE), "exec"), module.__dict__)
+    module.main(["--out", str(tmp_path / "plain"), *TINY])
+    assert len(recorded) == 2  # one line per 200-step episode
+    assert returns(capsys.readouterr().out) == recorded
+    assert not (tmp_path / "plain").exists()
 
 
 def test_wsdiag_is_at_most_15_marked_lines_and_the_script_is_whole_without_them() -> None:
