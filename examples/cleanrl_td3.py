@@ -7,7 +7,7 @@ the critics learn for `--learning-starts` steps, then TD3's delayed policy updat
 the default fresh critics this is the setting in which the return dips once the policy updates
 start (docs/diagnosis.md).
 
-wsdiag is the lines marked `# wsdiag` (at most 15; delete them and the script trains the same):
+wsdiag is the 13 lines with a `wsdiag` comment (at most 15; deleted, the script trains the same):
 they record the fine-tuning into `--out`, a run directory that `wsdiag report` and
 `wsdiag diagnose` read. The networks given to wsdiag work in the environment's units.
 
