@@ -16,10 +16,12 @@ that wsdiag does not run records its online stage into a standard run directory,
     run.close()
 
 Networks work in the environment's units: `actor(obs [N, ds]) -> actions [N, da]` and
-`critic(obs [N, ds], actions [N, da]) -> Q [E, N]` (every critic of the ensemble; [N] for one),
-torch modules or any callables on tensors. The probe keys recorded are those of
-`wsdiag.probe_keys`, the vocabulary of every metric. Stable-Baselines3 has its callback:
-`wsdiag.integrations.sb3.WsdiagCallback`.
+`critic(obs [N, ds], actions [N, da]) -> Q [E, N]` (every critic of the ensemble; [N] for one).
+The critic is a torch module (an `nn.ModuleList` of the critics with a `forward` that stacks
+them will do): the frozen-critic probes keep a copy of it taken when policy updates begin, and
+a plain function cannot be copied; the actors may be modules or any callables on tensors. The
+probe keys recorded are those of `wsdiag.probe_keys`, the vocabulary of every metric.
+Stable-Baselines3 has its callback: `wsdiag.integrations.sb3.WsdiagCallback`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from wsdiag import probe_keys
 from wsdiag.data.offline import load_offline_data
@@ -81,6 +84,12 @@ def record(
     probes: [probes] settings (docs/config.md). Everything is checked before a file is
     written; a bad argument is a WsdiagError naming it.
     """
+    if not isinstance(critic, nn.Module):
+        raise WsdiagError(
+            "critic: must be a torch module (an nn.ModuleList of the critics whose forward "
+            "returns Q [E, N], say): the frozen-critic probes keep a copy of it, taken when "
+            "policy updates begin, and a plain function cannot be copied"
+        )
     made = make_env(env, max_episode_steps, env_kwargs or {})
     low, high = action_bounds(made)
     common = {"low": low, "high": high, "gamma": gamma, "policy_std": policy_std,

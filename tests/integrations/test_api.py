@@ -106,7 +106,8 @@ def test_wsdiag_train_refuses_another_trainers_run(tmp_path: Path) -> None:
     ("change", "named"),
     [
         ({"actor": lambda o: torch.zeros(len(o), 2)}, "actor: returned shape"),
-        ({"critic": lambda o, a: torch.zeros(3, 3, 3)}, "critic: returned shape"),
+        ({"critic": lambda o, a: torch.zeros(2, len(o))}, "critic: must be a torch module"),
+        ({"critic": nn.Bilinear(3, 1, 3)}, "critic: returned shape"),
         ({"reference_actor": nn.Linear(5, 1)}, "reference_actor: calling it"),
         ({"phases": Phases(50, 40, 200)}, "phases: need 0 <= policy_start"),
         ({"probe_set": "no-such-dataset"}, "no-such-dataset"),
@@ -127,6 +128,14 @@ def test_a_probe_set_of_the_wrong_width_and_a_used_folder_are_refused(tmp_path: 
     record_tiny(tmp_path / "mine")
     with pytest.raises(WsdiagError, match="holds another run already"):
         record_tiny(tmp_path / "mine")
+
+
+def test_confirm_is_refused_on_a_run_wsdiag_cannot_rerun(tmp_path: Path) -> None:
+    run_dir = record_tiny(tmp_path / "mine")
+    result = CliRunner().invoke(app, ["diagnose", str(run_dir), "--confirm", "--force"])
+    assert result.exit_code == 2 and "handmade trainer recorded has none wsdiag can load" in (
+        " ".join(result.output.split())
+    )
 
 
 def test_callable_agent_works_in_the_unit_action_box() -> None:

@@ -83,3 +83,23 @@ def test_a_sac_fine_tune_is_recorded_with_its_settings(sb3: Any, tmp_path: Path)
     assert len(q) >= 3 and np.isfinite(q).all()
     result = CliRunner().invoke(app, ["diagnose", str(run_dir)])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+def test_confirm_reruns_an_sb3_run_in_wsdiags_trainer(sb3: Any, tmp_path: Path) -> None:
+    """The original is rerun on every seed, its own included (SB3 trained the recorded one),
+    and the counterfactuals start from the same zip."""
+    zip_path = trained_sb3(sb3, "TD3", tmp_path, policy_kwargs={"net_arch": [32, 32]})
+    run_dir = fine_tune(sb3, "TD3", zip_path, tmp_path / "mine", steps=250)
+    confirm = ["--confirm", "--force", "--causes", "update", "--seeds", "3", "--max-seeds", "3"]
+    result = CliRunner().invoke(app, ["diagnose", str(run_dir), *confirm])
+    assert result.exit_code == 0, result.output
+    runs = run_dir / "counterfactual" / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == [
+        *(f"original-seed{k}" for k in range(3)),
+        *(f"update-seed{k}" for k in range(3)),
+    ]
+    rerun = load_run(runs / "original-seed0")
+    assert rerun.config.trainer == "wsdiag" and rerun.config.pretrain.path == str(zip_path)
+    confirmation = json.loads((run_dir / "counterfactual" / "confirmation.json").read_text())
+    assert [i["cause"] for i in confirmation["interventions"]] == ["update"]

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from wsdiag.agents.base import ActorCritic, adam, load_module, soft_update
 from wsdiag.agents.networks import DeterministicActor
-from wsdiag.config import AgentConfig
+from wsdiag.config import AgentConfig, FinetuneConfig
 from wsdiag.data.buffer import Batch
 
 
@@ -36,9 +36,12 @@ class TD3(ActorCritic):
         return self.actor(obs)
 
     def policy_dist(self, obs: Tensor) -> torch.distributions.Normal:
-        """N(pi(s), expl_noise^2 I): the deterministic actor with its exploration noise."""
+        """N(pi(s), sigma^2 I): the deterministic actor with its exploration noise sigma =
+        expl_noise, or TD3's default when it explores without noise (SB3's TD3 by default),
+        so that the KL probes stay finite."""
         mean = self.actor(obs)
-        return torch.distributions.Normal(mean, torch.full_like(mean, self.cfg.expl_noise))
+        std = self.cfg.expl_noise or FinetuneConfig.expl_noise
+        return torch.distributions.Normal(mean, torch.full_like(mean, std))
 
     def _explore(self, obs: Tensor) -> Tensor:
         a = self.actor(obs)

@@ -39,7 +39,9 @@ from wsdiag.analysis.rules import TITLES
 from wsdiag.analysis.sign_test import SignTest, sign_test
 from wsdiag.analysis.stats import N_RESAMPLES
 from wsdiag.atomic import atomic_write_text
+from wsdiag.config import WSDIAG_TRAINER, load_config
 from wsdiag.errors import WsdiagError
+from wsdiag.rundir import CONFIG_FILE
 
 PRIORITY = ("extrapolation", "gradient", "spiral", "closeness", "update", "drift")
 CONFIRMATION_FILE = "confirmation.json"
@@ -53,9 +55,16 @@ def counterfactual_name(variant: str, seed: int) -> str:
     return f"{variant}-seed{seed}"
 
 
-def counterfactual_dir(run_dir: Path, variant: str, seed: int, own_seed: int) -> Path:
+def recorded_seed(run_dir: Path) -> int | None:
+    """The seed on which the recorded run is itself the original; None for a run another
+    trainer recorded (wsdiag.api), whose original wsdiag reruns on every seed."""
+    config = load_config(Path(run_dir) / CONFIG_FILE, check_mitigation=False)
+    return config.seed if config.trainer == WSDIAG_TRAINER else None
+
+
+def counterfactual_dir(run_dir: Path, variant: str, seed: int, own_seed: int | None) -> Path:
     """The run directory of one variant and seed under RUN_DIR/counterfactual/runs (the
-    original's own seed is the recorded run itself)."""
+    original on `own_seed`, the `recorded_seed`, is the recorded run itself)."""
     if variant == ORIGINAL and seed == own_seed:
         return Path(run_dir)
     return Path(run_dir) / FOLDER / "runs" / counterfactual_name(variant, seed)

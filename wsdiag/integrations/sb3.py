@@ -38,7 +38,7 @@ from wsdiag.data.probe_set import ProbeSet
 from wsdiag.envs import make_env
 from wsdiag.errors import WsdiagError
 from wsdiag.integrations.recording import Phases, Recording
-from wsdiag.rundir import PRETRAINED
+from wsdiag.rundir import CHECKPOINTS_DIR, PRETRAINED
 
 TRAINER = "sb3"
 LIVE = Path("<the model being trained>")  # the SB3Model path of a live model
@@ -194,6 +194,9 @@ class WsdiagCallback(BaseCallback):
         pretrain: dict[str, Any] = {"source": "sb3", "algo": reference.algo}
         if self.reference_path:
             pretrain["path"] = str(Path(self.reference_path).resolve())
+        else:  # the model as it was at the start, which the run keeps as its reference
+            kept = self.run_dir / CHECKPOINTS_DIR / PRETRAINED
+            pretrain |= {"source": "checkpoint", "path": str(kept.resolve())}
         config = {
             "name": self.run_dir.name, "seed": self.seed if self.seed is not None else
             int(model.seed or 0), "trainer": TRAINER, "env": {"id": env_id},

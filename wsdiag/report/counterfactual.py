@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from wsdiag.analysis.confirm import ORIGINAL, Confirmation, Intervention, counterfactual_dir
+from wsdiag.analysis.confirm import (
+    ORIGINAL,
+    Confirmation,
+    Intervention,
+    counterfactual_dir,
+    recorded_seed,
+)
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.report.figures import FigureFile
 from wsdiag.report.learning_curve import curve_group, plot_learning_curve
@@ -19,12 +25,12 @@ FIGURE_FILE = "counterfactual.png"
 def plot_counterfactual(
     run_dir: Path, items: Sequence[Intervention], seeds: Sequence[int], path: Path
 ) -> Path:
-    """Draw the original (its own seed is `seeds[0]`, the recorded run) and every tested
-    intervention on `seeds`; variants with no finished run are left out."""
-    groups = []
+    """Draw the original (on its own seed the recorded run, unless another trainer recorded
+    it) and every tested intervention on `seeds`; variants with no finished run are left out."""
+    groups, own = [], recorded_seed(run_dir)
     tested = [(i.cause, i.label) for i in items if not i.skipped]
     for variant, label in [(ORIGINAL, "original"), *tested]:
-        dirs = [counterfactual_dir(run_dir, variant, s, seeds[0]) for s in seeds]
+        dirs = [counterfactual_dir(run_dir, variant, s, own) for s in seeds]
         runs = [load_run(d) for d in dirs if is_complete(d)]
         if runs:
             groups.append(curve_group(label, runs))  # the legend adds the seeds

@@ -18,17 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wsdiag.analysis.confirm import FOLDER, ORIGINAL, counterfactual_dir, counterfactual_name
+from wsdiag.analysis.confirm import (
+    FOLDER,
+    ORIGINAL,
+    counterfactual_dir,
+    counterfactual_name,
+    recorded_seed,
+)
 from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.rules import TITLES
-from wsdiag.config import Config, apply_values, from_dict, read_toml, to_dict
+from wsdiag.config import WSDIAG_TRAINER, Config, apply_values, from_dict, read_toml, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import BUFFER_FILE, CONFIG_FILE, read_events, resolve_checkpoint
 from wsdiag.sweep.plan import FINETUNE, Job, SweepPlan
 from wsdiag.sweep.spec import SweepSpec, Variant
 
 INTERVENTIONS_FILE = Path(__file__).resolve().parent / "interventions.toml"
+SB3_TRAINER = "sb3"  # the external trainer whose runs --confirm reruns (from the same zip)
 KEPT_SOURCES = ("offline", "sb3")  # a dataset still supplies data; an SB3 zip is read as is
 NEEDS = ("trained_critic", "offline", "in_sample_critic", "pretraining_buffer")
 IN_SAMPLE = ("iql",)  # pretrainings whose critic never evaluates an action outside the data
@@ -132,6 +139,14 @@ def base_table(run_dir: Path) -> tuple[Config, dict[str, Any]]:
     if not config_file.is_file():
         raise WsdiagError(f"not a wsdiag run directory (no {CONFIG_FILE}): {run_dir}")
     raw = read_toml(config_file)
+    trainer = raw.get("trainer", WSDIAG_TRAINER)
+    if trainer not in (WSDIAG_TRAINER, SB3_TRAINER):
+        raise WsdiagError(
+            f"cannot confirm {run_dir}: its counterfactual runs rerun it in wsdiag's trainer from "
+            f"its pretrained agent, and a run the {trainer} trainer recorded has none wsdiag can "
+            "load (SB3 runs can be confirmed: docs/api.md)"
+        )
+    raw = apply_values(raw, [("trainer", WSDIAG_TRAINER)])  # the reruns are wsdiag's
     config = from_dict(raw)
     source = config.pretrain.source if config.pretrain.source in KEPT_SOURCES else "checkpoint"
     path = pretrained_path(run_dir, config)
@@ -227,14 +242,15 @@ def plan_counterfactuals(
     warm = WarmStart.recorded(config, read_events(run_dir))
     candidates = [choose(c, table.get(c, []), config, raw, warm) for c in causes]
     seed_list = [config.seed + k for k in range(seeds)]
+    own = recorded_seed(run_dir)
     root = run_dir / FOLDER
     jobs = []
     variants = [(ORIGINAL, {})] + [(c.cause, c.overrides) for c in candidates if not c.skipped]
     for name, overrides in variants:
         for seed in seed_list:
-            if name == ORIGINAL and seed == config.seed:
+            if name == ORIGINAL and seed == own:
                 continue
-            source = counterfactual_dir(run_dir, ORIGINAL, seed, config.seed)
+            source = counterfactual_dir(run_dir, ORIGINAL, seed, own)
             from_branch = branch and name != ORIGINAL and branches(overrides)
             parting = source if from_branch else None
             deps = (counterfactual_name(ORIGINAL, seed),) if parting and source != run_dir else ()
@@ -307,4 +323,4 @@ def seeds_of(plan: SweepPlan, n: int) -> SweepPlan:
 
 def run_dir_of(plan: SweepPlan, original: Path, variant: str, seed: int) -> Path:
     """The run directory of one variant and seed (the recorded run for its own seed)."""
-    return counterfactual_dir(original, variant, seed, plan.spec.seeds[0])
+    return counterfactual_dir(original, variant, seed, recorded_seed(original))
