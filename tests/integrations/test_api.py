@@ -156,3 +156,15 @@ def test_callable_agent_works_in_the_unit_action_box() -> None:
     (grad,) = torch.autograd.grad(q.sum(), a)
     assert torch.allclose(grad[:, 0], -4 * (2 * a.detach()[:, 0] - 1))
     assert torch.allclose(agent.policy_dist(obs).stddev, torch.full((3, 1), 0.1))
+
+
+def test_a_reference_without_critic_and_an_actor_given_as_a_function(tmp_path: Path) -> None:
+    """The probes that need what is missing are left out; the others are recorded."""
+    actor, critic, ref_actor, _ = networks()
+    run_dir = record_tiny(tmp_path / "mine", actor=lambda o: actor(o), critic=critic,
+                          reference_actor=ref_actor, reference_critic=None)  # fmt: skip
+    run = load_run(run_dir)
+    assert run.has(keys.metric(keys.Q_PERCENTILE)) and run.has(keys.metric(keys.KL_BEHAVIOUR))
+    assert not run.has(keys.metric(keys.pretrained(keys.Q_PERCENTILE)))
+    assert not run.has(keys.metric(keys.Q_KL_BEHAVIOUR))
+    assert not run.has(keys.metric(keys.POLICY_GRAD_NORM))

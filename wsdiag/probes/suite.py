@@ -132,6 +132,8 @@ def _drift(
     out.add(kl.name, drift["kl"])
     out.add(mse.name, drift["action_mse"])
     out.add(rms.name, drift["action_rms"])
+    if pretrained.critic is None:  # a reference with no critic (wsdiag.api): no Q-softmax KL
+        return
     values = q_softmax_kl(
         critic_fn(pretrained, cfg.reduce),
         critic_fn(agent, cfg.reduce),
@@ -244,7 +246,8 @@ def run_probes(
     _add_critic_probes(out, *_critic_numbers(agent, t, cfg, seed, grad=grad))
     named = _landscape_keys()
     out.arrays |= {named[k].name: v for k, v in landscape.items()}
-    if pretrained is not None:  # the pretrained critic on the same perturbed actions
+    reference = pretrained is not None and pretrained.critic is not None  # its critic's probes
+    if reference:  # the pretrained critic on the same perturbed actions
         perturbed = torch.as_tensor(landscape["perturbed"], device=agent.device)
         q_pre, q_ref, pre_percentiles, pre_grad = _of_pretrained(
             pretrained, t, cfg, seed, perturbed
@@ -253,9 +256,10 @@ def run_probes(
         out.arrays[keys.pretrained(keys.LANDSCAPE_Q_REF)] = q_ref
     out.add(keys.GRAD_NORM_POLICY.name, grad_pi.norm(dim=-1).cpu().numpy(), stats=True)
     out.add(keys.GRAD_NORM_RANDOM.name, grad_random.norm(dim=-1).cpu().numpy(), stats=True)
-    out.scalars[keys.POLICY_GRAD_NORM.name] = policy_grad_norm(
-        q_fn, agent.policy, agent.actor, t["states"]
-    )
+    if next(agent.actor.parameters(), None) is not None:  # an actor given as a plain function
+        out.scalars[keys.POLICY_GRAD_NORM.name] = policy_grad_norm(  # (wsdiag.api) has none
+            q_fn, agent.policy, agent.actor, t["states"]
+        )
     _td(out, agent, t, cfg, (keys.TD_ERROR_BEHAVIOUR, keys.Q_BEHAVIOUR))
     labels = behaviour.labels
     divergence = action_divergence(
@@ -268,11 +272,12 @@ def run_probes(
     by_label = q_by_label(q_fn, t["states"], t["actions"], labels, generator=gen)
     out.arrays |= {keys.Q_BY_LABEL.of(k): v for k, v in by_label.items()}
     out.arrays[keys.BEHAVIOUR_STATES.name] = behaviour.states
-    if pretrained is not None:
+    if reference:
         _add_critic_probes(out, pre_percentiles, pre_grad, of_pretrained=True)
         pairs, pooled = gradient_cosines(grad, pre_grad)  # both from one pair of gradients
         out.add(keys.GRAD_COS_BEHAVIOUR.name, pairs)
         out.scalars[keys.GRAD_COS_POOLED_BEHAVIOUR.name] = pooled
+    if pretrained is not None:
         drift = (keys.KL_BEHAVIOUR, keys.ACTION_MSE_BEHAVIOUR, keys.ACTION_RMS_BEHAVIOUR,
                  keys.Q_KL_BEHAVIOUR)  # fmt: skip
         _drift(out, agent, pretrained, t["states"], cfg, seed, drift)
