@@ -257,6 +257,7 @@ def _constant_cql(algo: str, c: float, n: int = 3, **changes: object):
     agent = _agent(algo, cql_n_actions=n, cql_alpha=2.0, **changes)
     agent.critic = ConstantCritic(agent.ensemble, c)
     agent.actor.sample = lambda obs: (torch.zeros(obs.shape[0], ACT), torch.zeros(obs.shape[0]))
+    agent.actor.sample_many = lambda obs, n: agent.actor.sample(obs.repeat_interleave(n, 0))
     return agent
 
 

@@ -66,8 +66,8 @@ def cql_regulariser(agent: ActorCritic, batch: Batch) -> tuple[Tensor, Metrics]:
     obs_n = batch.obs.repeat_interleave(n, 0)
     with torch.no_grad():
         a_rand = torch.rand(num * n, da, device=batch.actions.device) * 2.0 - 1.0
-        a_cur, logp_cur = agent.actor.sample(obs_n)
-        a_next, logp_next = agent.actor.sample(batch.next_obs.repeat_interleave(n, 0))
+        a_cur, logp_cur = agent.actor.sample_many(batch.obs, n)
+        a_next, logp_next = agent.actor.sample_many(batch.next_obs, n)
     # one batched critic call: 3 n sampled actions per state, then the dataset actions
     q = agent.critic(
         torch.cat([obs_n, obs_n, obs_n, batch.obs]),

@@ -60,12 +60,21 @@ class EnsembleLinear(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor, members: Tensor | slice | None = None) -> Tensor:
-        """x: [N, in] (shared by all members) or [E', N, in]; returns [E', N, out]."""
+        """x: [N, in] (shared by all members) or [E', N, in]; returns [E', N, out].
+
+        A shared input enters the batched matmul as a stride-0 view (no copy, and the bias is
+        added inside it); a layer with one output (a critic's head) runs one matrix-vector
+        product per member, which beats a batched matmul whose output is a column
+        (docs/performance.md, CQL).
+        """
         w, b = self.weight, self.bias
         if members is not None:
             w, b = w[members], b[members]
         if x.dim() == 2:
-            return torch.matmul(x, w) + b
+            x = x.expand(w.shape[0], *x.shape)
+        if w.shape[-1] == 1:
+            pieces = zip(x.unbind(0), w.unbind(0), b.unbind(0), strict=True)
+            return torch.stack([torch.addmm(b_e, x_e, w_e) for x_e, w_e, b_e in pieces])
         return torch.baddbmm(b, x, w)
 
 
@@ -116,7 +125,7 @@ class EnsembleCritic(nn.Module):
             x = linear(x, members)
             if self.norms is not None:
                 x = self.norms[i](x, members)
-            x = F.relu(x)
+            x = F.relu(x, inplace=True)  # x is this layer's own output: no copy needed
         return self.linears[-1](x, members).squeeze(-1)
 
 
@@ -158,7 +167,19 @@ class GaussianActor(nn.Module):
         The Jacobian term uses log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), exact and stable.
         """
         mean, std = self(obs)
-        u = mean + std * torch.randn_like(mean)
+        return self._squashed(mean, std, torch.randn_like(mean))
+
+    def sample_many(self, obs: Tensor, n: int) -> tuple[Tensor, Tensor]:
+        """n actions per state in one pass of the network: what `sample` returns for
+        `obs.repeat_interleave(n, 0)` ([N n, da], [N n]; row i n + j is state i), with the same
+        random numbers drawn in the same order."""
+        mean, std = self(obs)
+        mean, std = mean.repeat_interleave(n, 0), std.repeat_interleave(n, 0)
+        return self._squashed(mean, std, torch.randn_like(mean))
+
+    @staticmethod
+    def _squashed(mean: Tensor, std: Tensor, noise: Tensor) -> tuple[Tensor, Tensor]:
+        u = mean + std * noise
         log_prob = (-0.5 * ((u - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(
             -1
         )

@@ -1,0 +1,200 @@
+"""Time per agent update on HalfCheetah shapes (obs 17, action 6, batch 256, [256, 256]), and the
+paths of the critic ensemble's one-output head.
+
+`run` times `agent.update` on pre-sampled batches for each algorithm at the given thread count
+(the best of `repeats` means over `iters` updates, after a warm-up). `head` times the 256 -> 1
+output layer of a two-critic ensemble, forward and backward, at CQL's 7,936 rows per critic
+(256 states x (3 x 10 sampled actions + the dataset action)): the batched matmul the other layers
+use against the one matrix-vector product per member that `EnsembleLinear` now runs.
+
+`python -m benchmarks.updates --against REV` compares this checkout with a git revision side by
+side: each repeat runs one process per checkout (the same seed and batches), alternating which
+goes first, and prints every sample; `--env VAR=VALUE` compares this checkout with and without
+environment variables the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from benchmarks.common import (
+    BATCH,
+    ENV_DIMS,
+    HIDDEN,
+    load_average,
+    per_call_seconds,
+    random_buffer,
+    set_threads,
+)
+
+ALGOS = ("td3", "sac", "td3bc", "iql", "cql", "calql")
+CQL_ROWS = BATCH * (3 * 10 + 1)  # critic rows per member in one CQL update
+
+
+def update_ms(algo: str, iters: int, repeats: int = 3, seed: int = 0) -> float:
+    """Best mean ms of `agent.update` over `iters` pre-sampled HalfCheetah-shaped batches."""
+    from wsdiag.agents import make_agent
+    from wsdiag.config import AgentConfig
+
+    obs_dim, act_dim = ENV_DIMS["HalfCheetah-v5"]
+    torch.manual_seed(seed)
+    agent = make_agent(AgentConfig(algo=algo, hidden=HIDDEN, batch_size=BATCH), obs_dim, act_dim)
+    buffer = random_buffer(obs_dim, act_dim, seed=seed)
+    batches = [buffer.sample(BATCH) for _ in range(iters)]
+    it = iter(range(1 << 62))
+
+    def step() -> None:
+        agent.update(batches[next(it) % iters])
+
+    return per_call_seconds(step, iters, repeats=repeats, warmup=10) * 1e3
+
+
+def run(
+    threads: int = 1, iters: int = 50, repeats: int = 3, algos: tuple[str, ...] = ALGOS
+) -> dict[str, float]:
+    """ms per update of each algorithm at `threads` torch threads."""
+    set_threads(threads)
+    return {f"{algo}_ms": update_ms(algo, iters, repeats) for algo in algos}
+
+
+def head(threads: int = 1, iters: int = 50, ensemble: int = 2) -> dict[str, float]:
+    """ms of the 256 -> 1 head, forward and backward (input, weight and bias gradients), at CQL's
+    rows: the batched matmul (`torch.baddbmm`) against one `torch.addmm` per member."""
+    set_threads(threads)
+    torch.manual_seed(0)
+    x = torch.randn(ensemble, CQL_ROWS, HIDDEN[-1], requires_grad=True)
+    w = torch.randn(ensemble, HIDDEN[-1], 1, requires_grad=True)
+    b = torch.randn(ensemble, 1, 1, requires_grad=True)
+    grad_out = torch.randn(ensemble, CQL_ROWS, 1)
+
+    def batched() -> torch.Tensor:
+        return torch.baddbmm(b, x, w)
+
+    def per_member() -> torch.Tensor:
+        pieces = zip(x.unbind(0), w.unbind(0), b.unbind(0), strict=True)
+        return torch.stack([torch.addmm(b_e, x_e, w_e) for x_e, w_e, b_e in pieces])
+
+    out = {}
+    for name, fn in (("batched", batched), ("per_member", per_member)):
+        with torch.no_grad():
+            out[f"head_{name}_forward_ms"] = per_call_seconds(fn, iters) * 1e3
+
+        def both(fn=fn) -> None:
+            torch.autograd.grad(fn(), (x, w, b), grad_out)
+
+        out[f"head_{name}_forward_backward_ms"] = per_call_seconds(both, iters) * 1e3
+    return out
+
+
+def _one_process(
+    root: Path, algos: tuple[str, ...], threads: int, iters: int, env: dict[str, str] | None = None
+) -> dict:
+    """ms per update measured in a fresh process importing wsdiag from `root`, with `env` added
+    to its environment."""
+    code = (
+        "import json, sys, wsdiag; from benchmarks.updates import run; "
+        f"r = run({threads}, {iters}, 1, {algos!r}); r['wsdiag'] = wsdiag.__file__; "
+        "print(json.dumps(r))"
+    )
+    env = os.environ | (env or {}) | {"PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(result.pop("wsdiag")).resolve().is_relative_to(root.resolve()), "wrong checkout"
+    return result
+
+
+def against(
+    rev: str, algos: tuple[str, ...], threads: int, iters: int, repeats: int
+) -> dict[str, object]:
+    """Every sample of this checkout ("now") and of `rev` ("then"), alternating processes; the
+    benchmark code of this checkout times both (copied into the other one)."""
+    here = Path(__file__).resolve().parents[1]
+    samples: dict[str, list[dict]] = {"now": [], "then": []}
+    loads = [load_average()]
+    with tempfile.TemporaryDirectory() as tmp:
+        other = Path(tmp) / "then"
+        subprocess.run(
+            ["git", "-C", str(here), "worktree", "add", "--detach", str(other), rev],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            (other / "benchmarks").mkdir(exist_ok=True)
+            for name in ("__init__.py", "common.py", "updates.py"):
+                (other / "benchmarks" / name).write_text((here / "benchmarks" / name).read_text())
+            for r in range(repeats):
+                order = ("now", "then") if r % 2 == 0 else ("then", "now")
+                for side in order:
+                    root = here if side == "now" else other
+                    samples[side].append(_one_process(root, algos, threads, iters))
+                loads.append(load_average())
+        finally:
+            subprocess.run(
+                ["git", "-C", str(here), "worktree", "remove", "--force", str(other)],
+                check=False,
+                capture_output=True,
+            )
+    return {"rev": rev, "threads": threads, "samples": samples, "load_average": loads}
+
+
+def with_env(
+    env: dict[str, str], algos: tuple[str, ...], threads: int, iters: int, repeats: int
+) -> dict[str, object]:
+    """Every sample of this checkout without ("now") and with ("then") the variables `env`
+    (such as the C library's MALLOC_TOP_PAD_), alternating processes."""
+    here = Path(__file__).resolve().parents[1]
+    samples: dict[str, list[dict]] = {"now": [], "then": []}
+    loads = [load_average()]
+    for r in range(repeats):
+        for side in ("now", "then") if r % 2 == 0 else ("then", "now"):
+            extra = env if side == "then" else None
+            samples[side].append(_one_process(here, algos, threads, iters, extra))
+        loads.append(load_average())
+    return {"env": env, "threads": threads, "samples": samples, "load_average": loads}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--against", metavar="REV", help="compare with this git revision")
+    p.add_argument("--env", metavar="VAR=VALUE", nargs="+", help="compare with these set")
+    p.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--iters", type=int, default=50, help="timed updates per sample")
+    p.add_argument("--repeats", type=int, default=5, help="samples per side (alternating)")
+    args = p.parse_args(argv)
+    algos = tuple(args.algos)
+    if args.against is None and args.env is None:
+        print(json.dumps(run(args.threads, args.iters, args.repeats, algos) | head(args.threads)))
+        return
+    if args.against is not None:
+        result = against(args.against, algos, args.threads, args.iters, args.repeats)
+        other = args.against
+    else:
+        env = dict(item.split("=", 1) for item in args.env)
+        result = with_env(env, algos, args.threads, args.iters, args.repeats)
+        other = " ".join(args.env)
+    print(f"load average before and after each repeat: {result['load_average']}")
+    for algo in algos:
+        key = f"{algo}_ms"
+        now = [s[key] for s in result["samples"]["now"]]  # type: ignore[index]
+        then = [s[key] for s in result["samples"]["then"]]  # type: ignore[index]
+        print(
+            f"{algo}: now best {min(now):.1f} ms {[round(x, 1) for x in now]}, "
+            f"{other} best {min(then):.1f} ms {[round(x, 1) for x in then]}, "
+            f"then / now (best) {min(then) / min(now):.2f}, "
+            f"range of pairwise ratios {min(then) / max(now):.2f}-{max(then) / min(now):.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
