@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -142,3 +148,49 @@ def training_loop(
         seed=seed,
         callbacks=list(callbacks),
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """A temporary git worktree of `rev` holding this checkout's benchmark code (so that both
+    sides of a comparison are timed by the same code); removed on exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        other = Path(tmp) / "then"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(other), rev],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            (other / "benchmarks").mkdir(exist_ok=True)
+            for path in (ROOT / "benchmarks").glob("*.py"):
+                (other / "benchmarks" / path.name).write_text(path.read_text())
+            yield other
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)],
+                check=False,
+                capture_output=True,
+            )
+
+
+def in_process(root: Path, code: str, env: dict[str, str] | None = None) -> dict:
+    """The JSON that `code` prints last, run in a fresh Python process that imports wsdiag and
+    the benchmarks from `root`, with `env` added to its environment."""
+    env = os.environ | (env or {}) | {"PYTHONPATH": str(root)}
+    code = f"import wsdiag; {code}; print(json.dumps({{'wsdiag': wsdiag.__file__}}))"
+    done = subprocess.run(
+        [sys.executable, "-c", "import json; " + code],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.strip().splitlines()
+    where = Path(json.loads(lines[-1])["wsdiag"]).resolve()
+    assert where.is_relative_to(root.resolve()), f"wsdiag imported from {where}, not {root}"
+    return json.loads(lines[-2])

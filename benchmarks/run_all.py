@@ -19,7 +19,8 @@ from benchmarks import ensemble, flops, parallel, report, throughput
 from benchmarks.common import BATCH, load_average, machine_info
 
 SECTIONS = ("throughput", "flops", "ensemble", "parallel")
-EXTRA_SECTIONS = ("probes", "data", "cli")  # probe cost, dataset loading, command-line speed
+# probe cost, time per update of every algorithm, dataset loading, command-line speed
+EXTRA_SECTIONS = ("probes", "updates", "data", "cli")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,14 +63,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _td3_cheetah_steps_per_s(results: dict[str, Any]) -> float | None:
-    """wsdiag's TD3 HalfCheetah training speed from the throughput section, if it ran."""
-    for row in results.get("throughput", []):
-        if row["algo"] == "td3" and row["env"] == "HalfCheetah-v5":
-            return float(row["wsdiag_steps_per_s"])
-    return None
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     console = Console()
@@ -106,8 +99,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         elif section == "probes":
             from benchmarks import probes
 
-            results["probes"] = probes.run(args.threads, _td3_cheetah_steps_per_s(results))
-            console.print(report.values_table("Probe cost (s)", results["probes"]))
+            results["probes"] = probes.run()
+            console.print(report.values_table("Probe cost (s), share", results["probes"]))
+        elif section == "updates":
+            from benchmarks import updates
+
+            results["updates"] = {"load_average_start": load_average()}
+            for n in (1, 2):
+                results["updates"] |= {f"{k[:-3]}_{n}t_ms": v for k, v in updates.run(n).items()}
+                results["updates"] |= {f"{k[:-3]}_{n}t_ms": v for k, v in updates.head(n).items()}
+            console.print(report.values_table("Time per update (ms)", results["updates"]))
         elif section == "data":
             from benchmarks import data
 

@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -29,6 +25,9 @@ from benchmarks.common import (
     BATCH,
     ENV_DIMS,
     HIDDEN,
+    ROOT,
+    checkout,
+    in_process,
     load_average,
     per_call_seconds,
     random_buffer,
@@ -94,73 +93,33 @@ def head(threads: int = 1, iters: int = 50, ensemble: int = 2) -> dict[str, floa
     return out
 
 
-def _one_process(
-    root: Path, algos: tuple[str, ...], threads: int, iters: int, env: dict[str, str] | None = None
+def _sample(
+    root: Path, algos: tuple[str, ...], threads: int, iters: int, env: dict[str, str] | None
 ) -> dict:
-    """ms per update measured in a fresh process importing wsdiag from `root`, with `env` added
-    to its environment."""
-    code = (
-        "import json, sys, wsdiag; from benchmarks.updates import run; "
-        f"r = run({threads}, {iters}, 1, {algos!r}); r['wsdiag'] = wsdiag.__file__; "
-        "print(json.dumps(r))"
+    """One process's ms per update of each algorithm."""
+    run_once = f"run({threads}, {iters}, 1, {algos!r})"
+    return in_process(
+        root, f"from benchmarks.updates import run; print(json.dumps({run_once}))", env
     )
-    env = os.environ | (env or {}) | {"PYTHONPATH": str(root)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert Path(result.pop("wsdiag")).resolve().is_relative_to(root.resolve()), "wrong checkout"
-    return result
 
 
-def against(
-    rev: str, algos: tuple[str, ...], threads: int, iters: int, repeats: int
+def alternating(
+    sides: dict[str, tuple[Path, dict[str, str] | None]],
+    algos: tuple[str, ...],
+    threads: int,
+    iters: int,
+    repeats: int,
 ) -> dict[str, object]:
-    """Every sample of this checkout ("now") and of `rev` ("then"), alternating processes; the
-    benchmark code of this checkout times both (copied into the other one)."""
-    here = Path(__file__).resolve().parents[1]
-    samples: dict[str, list[dict]] = {"now": [], "then": []}
-    loads = [load_average()]
-    with tempfile.TemporaryDirectory() as tmp:
-        other = Path(tmp) / "then"
-        subprocess.run(
-            ["git", "-C", str(here), "worktree", "add", "--detach", str(other), rev],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            (other / "benchmarks").mkdir(exist_ok=True)
-            for name in ("__init__.py", "common.py", "updates.py"):
-                (other / "benchmarks" / name).write_text((here / "benchmarks" / name).read_text())
-            for r in range(repeats):
-                order = ("now", "then") if r % 2 == 0 else ("then", "now")
-                for side in order:
-                    root = here if side == "now" else other
-                    samples[side].append(_one_process(root, algos, threads, iters))
-                loads.append(load_average())
-        finally:
-            subprocess.run(
-                ["git", "-C", str(here), "worktree", "remove", "--force", str(other)],
-                check=False,
-                capture_output=True,
-            )
-    return {"rev": rev, "threads": threads, "samples": samples, "load_average": loads}
-
-
-def with_env(
-    env: dict[str, str], algos: tuple[str, ...], threads: int, iters: int, repeats: int
-) -> dict[str, object]:
-    """Every sample of this checkout without ("now") and with ("then") the variables `env`
-    (such as the C library's MALLOC_TOP_PAD_), alternating processes."""
-    here = Path(__file__).resolve().parents[1]
-    samples: dict[str, list[dict]] = {"now": [], "then": []}
+    """Every sample of each side (a checkout and environment variables), one process per
+    sample, the sides alternating which goes first; the load average after each repeat."""
+    samples: dict[str, list[dict]] = {name: [] for name in sides}
     loads = [load_average()]
     for r in range(repeats):
-        for side in ("now", "then") if r % 2 == 0 else ("then", "now"):
-            extra = env if side == "then" else None
-            samples[side].append(_one_process(here, algos, threads, iters, extra))
+        for name in list(sides) if r % 2 == 0 else list(sides)[::-1]:
+            root, env = sides[name]
+            samples[name].append(_sample(root, algos, threads, iters, env))
         loads.append(load_average())
-    return {"env": env, "threads": threads, "samples": samples, "load_average": loads}
+    return {"threads": threads, "samples": samples, "load_average": loads}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -176,13 +135,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.against is None and args.env is None:
         print(json.dumps(run(args.threads, args.iters, args.repeats, algos) | head(args.threads)))
         return
+    runs = (args.threads, args.iters, args.repeats)
     if args.against is not None:
-        result = against(args.against, algos, args.threads, args.iters, args.repeats)
         other = args.against
+        with checkout(args.against) as then:
+            result = alternating({"now": (ROOT, None), "then": (then, None)}, algos, *runs)
     else:
-        env = dict(item.split("=", 1) for item in args.env)
-        result = with_env(env, algos, args.threads, args.iters, args.repeats)
         other = " ".join(args.env)
+        env = dict(item.split("=", 1) for item in args.env)
+        result = alternating({"now": (ROOT, None), "then": (ROOT, env)}, algos, *runs)
     print(f"load average before and after each repeat: {result['load_average']}")
     for algo in algos:
         key = f"{algo}_ms"

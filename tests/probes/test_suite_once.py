@@ -248,7 +248,7 @@ def test_run_probes_records_what_the_per_form_implementation_recorded(
     agent, pretrained, frozen = _agents(algo)
     gen = torch.Generator().manual_seed(3)
     behaviour, online = _probe_set(96, gen), _probe_set(80, gen)
-    # 96 x 48 perturbed actions per form: more rows than one chunk of the forward pass
+    # 96 x 48 perturbed actions per form: more rows than one chunk of the forward pass (2,048)
     cfg = ProbesConfig(states=96, n_perturb=48, sigma=0.7, bounds=bounds, landscape_perturb=40)
     kwargs = {"online": online, "pretrained": pretrained, "frozen": frozen, "seed": 5}
     _assert_same(
