@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import one_line_error, tiny_config
 from wsdiag.analysis.confirm import (
+    CONTROL,
     Confirmation,
     Intervention,
     load_confirmation,
@@ -28,6 +29,7 @@ from wsdiag.config import dump_config, load_config, replace, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import AGENT_FILE, BUFFER_FILE, EVENTS_FILE, is_complete, read_events
 from wsdiag.sweep.counterfactual import (
+    CONTROL_SEED_OFFSET,
     ORIGINAL,
     choose,
     load_interventions,
@@ -563,3 +565,26 @@ def test_a_no_op_intervention_is_seldom_confirmed() -> None:
                 break
         confirmed += decide(original, after, 0.5)[0] == "confirmed"
     assert confirmed / 2000 < 0.05
+
+
+def test_the_no_op_control_is_the_original_on_other_seeds(tiny_run: Path) -> None:
+    plan, candidates = plan_counterfactuals(tiny_run, seeds=2, causes=[], control=True)
+    assert [c.cause for c in candidates] == [CONTROL]
+    own = load_config(tiny_run / "config.toml")
+    jobs = {j.name: j for j in plan.jobs}
+    assert sorted(jobs) == [f"{CONTROL}-seed3", f"{CONTROL}-seed4", f"{ORIGINAL}-seed4"]
+    for seed in (3, 4):  # paired by name with the original's seed, run 100,000 further
+        job = jobs[f"{CONTROL}-seed{seed}"]
+        assert job.config.seed == seed + CONTROL_SEED_OFFSET
+        assert job.branch_from is None and not job.deps  # it differs from the start
+        same = {**to_dict(job.config), "seed": own.seed, "name": own.name, "threads": 0}
+        assert same == {**to_dict(own), "pretrain": same["pretrain"], "threads": 0}
+
+
+def test_the_no_op_control_never_makes_the_truth() -> None:
+    control = _item(CONTROL, [100.0] * 6, [0.0] * 6)  # "confirmed": a false confirmation
+    refuted = _item("extrapolation", [100.0] * 6, [100.0] * 6)
+    result = Confirmation([refuted, control], 0.5)
+    assert control.confirmed(0.5) and result.confirmed is None
+    assert result.truth == "none" and result.to_json()["control"] == "confirmed"
+    assert control.sentence(0.5).startswith("no-op control: ")

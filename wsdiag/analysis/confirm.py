@@ -48,6 +48,15 @@ CONFIRMATION_FILE = "confirmation.json"
 FOLDER, ORIGINAL = "counterfactual", "original"  # RUN_DIR/counterfactual; the run's own variant
 CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
 NONE = "none"  # a run's truth when every tested intervention is refuted
+# The no-op control (`diagnose --confirm --control`): the original again on other seeds, an
+# intervention whose effect is nil by construction; its confirmations are false ones.
+CONTROL, CONTROL_TITLE = "noop", "no-op control"
+CONTROL_LABEL = "the original itself, on seeds 100,000 further"
+
+
+def title(cause: str) -> str:
+    """The printed name of a cause, or of the no-op control."""
+    return CONTROL_TITLE if cause == CONTROL else TITLES[cause]
 
 
 def counterfactual_name(variant: str, seed: int) -> str:
@@ -193,11 +202,11 @@ class Intervention:
         """What was changed, the share removed and, given `min_share`, the outcome and its
         sign test."""
         if self.skipped:
-            return f"{TITLES[self.cause]}: not tested ({self.skipped})"
+            return f"{title(self.cause)}: not tested ({self.skipped})"
         dips, before = (", ".join(_g(x) for x in d) for d in (self.dips, self.original_dips))
         end = "" if min_share is None else f": {self.outcome(min_share)}, {self.test(min_share)}"
         return (
-            f"{TITLES[self.cause]}: {self.label} removed {self.share} of the dip "
+            f"{title(self.cause)}: {self.label} removed {self.share} of the dip "
             f"({self.share.seeds if self.share else ''}; dips {dips} vs {before}){end}"
         )
 
@@ -219,8 +228,18 @@ class Confirmation:
     def truth(self) -> str:
         """The confirmed cause, or "none" (every tested intervention refuted; also when none
         was tested), or "inconclusive"."""
-        return truth_of({i.cause: i.outcome(self.min_share) for i in self.interventions
+        return truth_of({i.cause: i.outcome(self.min_share) for i in self.causes
                          if not i.skipped})  # fmt: skip
+
+    @property
+    def causes(self) -> list[Intervention]:
+        """The interventions that test a cause (the no-op control aside)."""
+        return [i for i in self.interventions if i.cause != CONTROL]
+
+    @property
+    def control(self) -> Intervention | None:
+        """The no-op control, when it ran."""
+        return next((i for i in self.interventions if i.cause == CONTROL), None)
 
     def judgement(self, cause: str | None) -> str | None:
         """What the interventions say of a verdict naming `cause`: its own intervention's
@@ -234,13 +253,13 @@ class Confirmation:
     def verdict(self) -> str:
         best = self.confirmed
         if best is None and self.truth == INCONCLUSIVE:
-            unsure = [i for i in self.interventions if i.outcome(self.min_share) == INCONCLUSIVE]
+            unsure = [i for i in self.causes if i.outcome(self.min_share) == INCONCLUSIVE]
             which = "; ".join(f"{TITLES[i.cause]} {i.test(self.min_share)}" for i in unsure)
             return (
                 f"inconclusive: no intervention confirmed; more seeds would decide whether "
                 f"these remove {100 * self.min_share:.0f}% of the dip: {which}"
             )
-        if best is None and all(i.skipped for i in self.interventions):
+        if best is None and all(i.skipped for i in self.causes):
             return "not confirmed: no intervention could be tested"
         if best is None:
             return (
@@ -258,6 +277,7 @@ class Confirmation:
             "verdict": self.verdict(),
             "confirmed": best.cause if best else None,
             "truth": self.truth,
+            "control": self.control.outcome(self.min_share) if self.control else None,
             "min_share": self.min_share,
             "horizon": self.horizon,
             "interventions": [asdict(i) for i in self.interventions],

@@ -16,6 +16,9 @@ console = Console(stderr=True)
 NOT_OF_CONFIRM = ("run_dir", "confirm", "overrides", "debug")  # every other option is --confirm's
 
 
+NO_CAUSE = "none"  # --causes none: test no cause (the no-op control alone, with --control)
+
+
 def _refuse_confirm_options_without_confirm(ctx: typer.Context) -> None:
     """An option of --confirm given without it would be silently ignored: refuse it."""
     for name in (p.name for p in ctx.command.params if p.name not in NOT_OF_CONFIRM):
@@ -54,6 +57,14 @@ def diagnose(
             "(extrapolation or critic_extrapolation; default: all)."
         ),
     ] = None,
+    control: Annotated[
+        bool,
+        typer.Option(
+            "--control",
+            help="Also run the no-op control: the original on other seeds, whose confirmations "
+            "are false ones (with --causes none, the control alone).",
+        ),
+    ] = False,
     interventions: Annotated[
         Path | None, typer.Option(help="Interventions table (default: the built-in one).")
     ] = None,
@@ -97,7 +108,9 @@ def diagnose(
         from wsdiag.sweep.counterfactual import base_table
 
         thresholds = thresholds_from(overrides or [])
-        chosen = [cause_named(c.strip()) for c in causes.split(",")] if causes else None
+        chosen = None if not causes else [] if causes.strip() == NO_CAUSE else [
+            cause_named(c.strip()) for c in causes.split(",")
+        ]  # fmt: skip  ([]: the no-op control alone)
         if confirm:
             check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
             if max_seeds < seeds:
@@ -129,6 +142,7 @@ def diagnose(
             console=console,
             until_confirmed=until_confirmed,
             verdict=verdict,
+            control=control,
         )
         if result is not None:
             for item in result.interventions:

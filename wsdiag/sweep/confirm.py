@@ -15,6 +15,7 @@ import numpy as np
 from rich.console import Console
 
 from wsdiag.analysis.confirm import (
+    CONTROL,
     FIRST_SEEDS,
     INCONCLUSIVE,
     MAX_SEEDS,
@@ -22,9 +23,9 @@ from wsdiag.analysis.confirm import (
     Confirmation,
     Intervention,
     share_removed,
+    title,
 )
 from wsdiag.analysis.degradation import degradation
-from wsdiag.analysis.rules import TITLES
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
@@ -170,22 +171,25 @@ def confirm_run(
     verdict: str | None = None,
     max_seeds: int | None = None,
     full: bool = False,
+    control: bool = False,
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. Each
     intervention starts on `seeds` seeds and gets one more at a time, up to `max_seeds`, while
     its sign test is undecided (`wsdiag.analysis.confirm`). With `until_confirmed`, cause by
     cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
     it. `full` runs every counterfactual from the pretrained agent to the run's end (neither
-    branched nor cut: the earlier way, for comparison)."""
+    branched nor cut: the earlier way, for comparison). `control` adds the no-op control
+    (`plan_counterfactuals`); `causes = []` tests no cause (the control alone)."""
     last = max(seeds, max_seeds or MAX_SEEDS)
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
-    order = [c for c in PRIORITY if c in set(causes or PRIORITY)]
+    order = [c for c in PRIORITY if c in set(PRIORITY if causes is None else causes)]
     run = load_run(run_dir)
     own = summarise(run, thresholds).diagnosis.degradation
     horizon = None if full else horizon_of(own, run.policy_start, run.config.eval.every)
     plan, candidates = plan_counterfactuals(run_dir, seeds=last, causes=order,
                                             interventions=interventions, threads=threads,
-                                            horizon=horizon, branch=not full)  # fmt: skip
+                                            horizon=horizon, branch=not full,
+                                            control=control)  # fmt: skip
     start = seeds_of(plan, seeds)
     if dry_run:
         for c in candidates:
@@ -207,7 +211,7 @@ def confirm_run(
     first: str | None = None
     share = thresholds.confirm_share
     for group in [[c] for c in tested] if until_confirmed else [tested]:
-        if first is not None and group[0].cause != verdict:
+        if first is not None and group[0].cause not in (verdict, CONTROL):
             continue
         undecided, n = group, seeds
         while undecided:
@@ -231,5 +235,5 @@ def confirm_run(
 
 
 def _not_run(candidate: Candidate, first: str | None) -> Intervention:
-    why = candidate.skipped or f"not run: {TITLES[first or candidate.cause]} was confirmed first"
+    why = candidate.skipped or f"not run: {title(first or candidate.cause)} was confirmed first"
     return Intervention(candidate.cause, candidate.label, {}, [], [], [], skipped=why)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from wsdiag.analysis.confirm import (
+    CONTROL,
+    CONTROL_LABEL,
     FOLDER,
     ORIGINAL,
     counterfactual_dir,
@@ -230,10 +232,14 @@ def plan_counterfactuals(
     threads: int = 1,
     horizon: int | None = None,
     branch: bool = True,
+    control: bool = False,
 ) -> tuple[SweepPlan, list[Candidate]]:
     """The sweep of the originals on the extra seeds and every applicable intervention; each
     run ends `horizon` steps after its own policy start, or where the run ends; with `branch`,
-    an intervention that acts only on policy updates starts where they begin."""
+    an intervention that acts only on policy updates starts where they begin. With `control`,
+    also the no-op control: the original on seeds CONTROL_SEED_OFFSET further, paired with the
+    original of the seed it is named after (its pretraining and config are the original's,
+    only its random numbers differ)."""
     if seeds < 1:
         raise WsdiagError("--seeds must be >= 1")
     run_dir = Path(run_dir)
@@ -241,6 +247,8 @@ def plan_counterfactuals(
     table = load_interventions(interventions)
     warm = WarmStart.recorded(config, read_events(run_dir))
     candidates = [choose(c, table.get(c, []), config, raw, warm) for c in causes]
+    if control:
+        candidates.append(Candidate(CONTROL, CONTROL_LABEL, {}, config))
     seed_list = [config.seed + k for k in range(seeds)]
     own = recorded_seed(run_dir)
     root = run_dir / FOLDER
@@ -254,7 +262,8 @@ def plan_counterfactuals(
             from_branch = branch and name != ORIGINAL and branches(overrides)
             parting = source if from_branch else None
             deps = (counterfactual_name(ORIGINAL, seed),) if parting and source != run_dir else ()
-            values = [*overrides.items(), ("seed", seed), ("threads", threads)]
+            run_seed = seed + CONTROL_SEED_OFFSET if name == CONTROL else seed
+            values = [*overrides.items(), ("seed", run_seed), ("threads", threads)]
             values.append(("name", f"{config.name}-{name}"))
             job_config = from_dict(apply_values(raw, values))
             end = cut(job_config, horizon)
@@ -275,6 +284,7 @@ def plan_counterfactuals(
     return SweepPlan(spec, root, jobs), candidates
 
 
+CONTROL_SEED_OFFSET = 100_000  # the no-op control's seeds, from the original's it pairs with
 MARGIN_EVALS = 4  # evaluations a counterfactual runs past the original's recovery
 # Mitigations that act only on policy updates: their runs repeat the original's warm-up step
 # for step, so they start from its branch checkpoint (tests/training/test_branch.py checks each)
