@@ -204,7 +204,8 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     assert chosen["spiral"].skipped == (
         "5% of the offline data retained: the run was not pretrained on a dataset; "
         "the pretraining's replay buffer retained: the run did not load a trained pretrained "
-        "critic"
+        "critic; WSRL's warm-up: 5,000 steps of the pretrained policy with no updates: the run "
+        "was not pretrained on a dataset"
     )
     assert chosen["extrapolation"].overrides == {"warmstart.load": ["actor", "critic"]}
     names = sorted(j.name for j in plan.jobs)
@@ -236,15 +237,18 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     assert longer.finetune.steps == 400 + 100
 
 
-def test_a_run_without_warm_up_and_with_its_critic_loaded_gets_wsrls_warm_up() -> None:
-    """Loading the critic and a 4x longer warm-up do not change such a run: the third entry
-    (a 5,000-step warm-up) is its extrapolation intervention, with as many steps after it."""
+def test_a_run_without_warm_up_and_with_its_critic_loaded_gets_a_5000_step_warm_up() -> None:
+    """Loading the critic and a 4x longer warm-up do not change such a run: the last entry
+    (a 5,000-step warm-up, the critic learning) is its extrapolation intervention, with as many
+    steps after it."""
     table = load_interventions()["extrapolation"]
     config = tiny_config(warmstart={"load": ["actor", "critic"], "warmup_steps": 0,
                                     "freeze_policy_steps": 0})  # fmt: skip
     chosen = choose("extrapolation", table, config, to_dict(config))
     assert chosen.label.startswith("a 5,000-step warm-up")
-    assert chosen.overrides == {"warmstart.warmup_steps": 5000, "finetune.steps": 5400}
+    assert chosen.overrides == {"warmstart.warmup_steps": 5000,
+                                "warmstart.train_critic_during_warmup": True,
+                                "finetune.steps": 5400}  # fmt: skip
     warmed = tiny_config(warmstart={"load": ["actor", "critic"], "warmup_steps": 100})
     assert choose("extrapolation", table, warmed, to_dict(warmed)).overrides == {
         "warmstart.warmup_steps": 400, "finetune.steps": 700}  # fmt: skip
@@ -252,9 +256,9 @@ def test_a_run_without_warm_up_and_with_its_critic_loaded_gets_wsrls_warm_up() -
 
 def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
     """IQL's critic has seen only the data's actions: where the run has no warm-up, its
-    intervention is WSRL's random-action ablation, 5,000 random-action steps the critic learns
-    from, with as many steps after them. A TD3+BC critic (it evaluates its policy's actions)
-    keeps WSRL's warm-up, and so does an IQL run that did not load the critic (there a warm-up
+    intervention is 5,000 random-action steps the critic learns from, with as many steps after
+    them. A TD3+BC critic (it evaluates its policy's actions) keeps the 5,000-step warm-up on
+    the pretrained policy, and so does an IQL run that did not load the critic (there a warm-up
     4x longer or 5,000 steps apply)."""
     table = load_interventions()["extrapolation"]
     warm = {"load": ["actor", "critic"], "warmup_steps": 0, "freeze_policy_steps": 0}
