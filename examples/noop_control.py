@@ -3,9 +3,10 @@ nothing get confirmed?
 
     python -m examples.noop_control --out runs/noop-control --decisions 40 --jobs 2
 
-One pretrained TD3 on Pendulum-v1 (the demo's recipe with 64-64 networks, to be cheap), then
-`--decisions` independent decisions. Decision d fine-tunes the demo's way (a fresh critic,
-1,000 warm-up steps: a dip every time) on seeds 10 d, 10 d + 1, ..., and confirms the no-op
+One pretrained TD3 on Pendulum-v1 (the demo's recipe with 64-64 networks and 4,000 fine-tuning
+steps, to be cheap), then `--decisions` independent decisions. Decision d fine-tunes the demo's
+way (a fresh critic, 1,000 warm-up steps: a dip every time) on seeds 10 d, 10 d + 1, ..., and
+confirms the no-op
 control alone (`--control --causes none`): the same fine-tune on seeds 100,000 further, paired
 seed by seed, measured and decided exactly as an intervention (a sign test from 5 seeds, one
 more at a time up to 10 while undecided). Each decision's seeds are its own, so the decisions
@@ -34,7 +35,13 @@ from wsdiag.sweep.confirm import confirm_run
 from wsdiag.training.experiment import Experiment
 
 DEMO = Path(__file__).resolve().parent.parent / "wsdiag" / "configs" / "demo.toml"
-CHEAP = ["pretrain.hidden=[64,64]", "finetune.hidden=[64,64]", "threads=1", "probes.every=0"]
+CHEAP = [
+    "pretrain.hidden=[64,64]",
+    "finetune.hidden=[64,64]",
+    "threads=1",
+    "probes.every=0",
+    "finetune.steps=4000",
+]  # the dip is over by step 4,000: a run as long as it
 SEED_BLOCK = 10  # decision d uses seeds 10 d ... 10 d + 9 (and the control 100,000 further)
 RECORDS = "noop_control.jsonl"
 
