@@ -73,12 +73,16 @@ def test_a_td3_fine_tune_is_reported_and_diagnosed(sb3: Any, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_a_sac_fine_tune_is_recorded_with_its_settings(sb3: Any, tmp_path: Path) -> None:
-    zip_path = trained_sb3(sb3, "SAC", tmp_path, steps=150, policy_kwargs={"net_arch": [24, 24]})
-    run_dir = fine_tune(sb3, "SAC", zip_path, tmp_path / "mine", steps=200)
+@pytest.mark.parametrize(("algo", "recorded", "critics"), [("SAC", "sac", 2), ("DDPG", "ddpg", 1)])
+def test_sac_and_ddpg_fine_tunes_are_recorded_with_their_settings(
+    sb3: Any, tmp_path: Path, algo: str, recorded: str, critics: int
+) -> None:
+    zip_path = trained_sb3(sb3, algo, tmp_path, steps=150, policy_kwargs={"net_arch": [24, 24]})
+    run_dir = fine_tune(sb3, algo, zip_path, tmp_path / "mine", steps=200)
     run = load_run(run_dir)
-    assert (run.config.finetune.algo, run.config.finetune.hidden) == ("sac", (24, 24))
-    assert run.config.finetune.autotune_alpha
+    fine = run.config.finetune
+    assert (fine.algo, fine.hidden, fine.ensemble) == (recorded, (24, 24), critics)
+    assert fine.autotune_alpha if algo == "SAC" else fine.expl_noise == 0.0  # SB3's defaults
     _, q = run.series(keys.metric(keys.Q_PERCENTILE))
     assert len(q) >= 3 and np.isfinite(q).all()
     result = CliRunner().invoke(app, ["diagnose", str(run_dir)])
