@@ -17,13 +17,12 @@ A thin command over `wsdiag.suite`: `run.run_part` sweeps and confirms a part (r
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 from wsdiag.analysis.prognosis import WARN_MODES
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import SWEEP_RUNS
-from wsdiag.suite.collect import collect
+from wsdiag.suite.collect import collect_part
 from wsdiag.suite.record import SuiteRecord, distinct, read_records, write_records
 from wsdiag.suite.run import run_part
 from wsdiag.suite.tables import part_summary, report
@@ -86,9 +85,9 @@ def main(argv: list[str] | None = None) -> None:
                 raise WsdiagError(f"nothing ran of {suite} (no {runs})")
             if not args.table_only:
                 runs = run_part(suite, args.out, args.jobs, args.seeds, args.until_confirmed)
-            part = collect(runs, replay=args.replay)
+            part = collect_part(runs, name, replay=args.replay)
             print(f"{name}: " + part_summary(distinct(part)[0]))
-            fresh += [replace(r, run=f"{name}/{r.run}") for r in part]
+            fresh += part
     except WsdiagError as e:
         cli.exit(2, f"error: {e}\n")
     if args.record:

@@ -36,7 +36,7 @@ def test_help_and_version() -> None:
 COMMANDS = [["train"], ["probe"], ["report"], ["sweep"], ["data"], ["config"], ["diagnose"],
             ["export"],
             *(["data", c] for c in ("collect", "mix", "concat", "list", "info")),
-            ["config", "check"]]  # fmt: skip
+            ["config", "check"], ["suite"], ["suite", "run"], ["suite", "table"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -48,6 +48,12 @@ def test_a_record_round_trips_through_json_lines(tmp_path: Path) -> None:
             experiment="k1",
             versions={"torch": "2.13.0"},
             cpu={"machine": "x86_64"},
+            critic_loaded=False,
+            policy_start=1000,
+            baseline=-150.5,
+            eval_steps=(0, 100, 200),
+            eval_returns=(-150.5, -160.25, -900.0),
+            split="dev",
         ),
         record("p/b-seed0", significant=False, verdict="none", dip=0.0, named=()),
     ]
@@ -57,6 +63,7 @@ def test_a_record_round_trips_through_json_lines(tmp_path: Path) -> None:
     assert [r.truth for r in items] == ["extrapolation", "none"]
     first = json.loads(path.read_text().splitlines()[0])
     assert first["intervals"] == {"extrapolation": [0.38, 0.94]} and first["truth"]
+    assert first["eval_steps"] == [0, 100, 200] and first["critic_loaded"] is False
 
 
 def test_an_older_record_gets_its_defaults_and_truth(tmp_path: Path) -> None:
@@ -68,6 +75,7 @@ def test_an_older_record_gets_its_defaults_and_truth(tmp_path: Path) -> None:
     path.write_text(json.dumps(row) + "\n\n")
     (old,) = read_records(path)
     assert old.named == ("drift",) and old.seeds == 1 and old.experiment is None
+    assert old.critic_loaded is None and old.eval_steps == () and old.split is None
     assert old.truth == "inconclusive"  # one seed: 44% neither confirms nor refutes
     assert old.own == "inconclusive"
 
@@ -160,3 +168,21 @@ def test_the_suite_command_prints_the_documented_targets() -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     targets = done.stdout.split("the targets, per part:\n\n")[1].splitlines()
     assert len(targets) == 12 and all(line in DOCS.read_text() for line in targets)
+
+
+@pytest.mark.slow
+def test_a_runs_record_holds_its_critic_stratum_and_evaluations(tmp_path: Path) -> None:
+    """`collect_part` names a tiny run's record by its part and split; the record holds what
+    the warning's metrics need: the critic's stratum, R0, the policy start and the curve."""
+    from tests.conftest import TINY_ARGS, train_tiny
+    from wsdiag.analysis.run import load_run
+    from wsdiag.suite.collect import collect_part
+
+    run_dir = train_tiny(tmp_path / "runs", [*TINY_ARGS, "--set", "probes.every=0"])
+    run = load_run(run_dir)
+    (r,) = collect_part(run_dir.parent, "part", split="dev")
+    assert (r.run, r.split) == (f"part/{run_dir.name}", "dev")
+    assert r.critic_loaded is False and r.policy_start == 100 == run.policy_start
+    assert r.baseline == run.baseline and r.eval_steps[-1] == 300
+    steps, returns = run.series("eval/return")
+    assert list(r.eval_steps) == steps.tolist() and list(r.eval_returns) == returns.tolist()

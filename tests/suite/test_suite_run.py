@@ -4,6 +4,7 @@ experiment, one job each."""
 from __future__ import annotations
 
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,21 @@ def test_a_part_sweeps_then_confirms_its_experiments(
     err = capsys.readouterr().err
     assert "not confirmed: b is the same experiment as a" in err
     assert "a: confirmed" in err and "c: confirmed" in err
+
+
+def test_a_split_runs_and_confirms_only_its_variants(sweep_runs: Path) -> None:
+    """`only` keeps the named variants of a sweep file (a sweep with a grid is refused), and
+    `to_confirm` the runs of those variants."""
+    from wsdiag.errors import WsdiagError
+    from wsdiag.sweep.spec import load_sweep
+
+    spec = load_sweep(Path(__file__).resolve().parents[2] / "examples/sweeps/diagnosis_suite.toml")
+    kept = suite_run.only(spec, {"actor-critic", "moderate-expert"})
+    assert [v.name for v in kept.variants] == ["actor-critic", "moderate-expert"]
+    assert suite_run.only(spec, None) is spec
+    with pytest.raises(WsdiagError, match=r"a split names variants, and this sweep has a \[grid\]"):
+        suite_run.only(replace(spec, grid={"finetune.actor_lr": (1e-3,)}), {"actor-critic"})
+    for name in ("a-seed0", "ab-seed0"):
+        (sweep_runs / name).mkdir()
+    kept_runs, _ = suite_run.to_confirm(sweep_runs, suite_run.of_variants({"a", "c"}))
+    assert [p.name for p in kept_runs] == ["a", "a-seed0", "c"]

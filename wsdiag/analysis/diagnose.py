@@ -56,7 +56,8 @@ class Diagnosis:
         return fired[1:]
 
 
-def _eval_curve(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def eval_curve(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, returns) of the online evaluations, one per step (the last one recorded)."""
     rows = metrics[(metrics.key == "eval/return") & metrics.phase.isin(ONLINE_PHASES)]
     rows = rows.sort_values("step", kind="stable").drop_duplicates("step", keep="last")
     return rows.step.to_numpy(np.int64), rows.value.to_numpy(float)
@@ -120,7 +121,7 @@ def diagnose(
 ) -> Diagnosis:
     """Degradation metrics, every rule's finding and the verdict (module docstring)."""
     th = thresholds or Thresholds()
-    curve = _eval_curve(metrics)
+    curve = eval_curve(metrics)
     base = metrics[metrics.key == "eval/baseline_return"].value
     deg = None
     if len(base) and (curve[0] >= policy_start).any():

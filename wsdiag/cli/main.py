@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from wsdiag import __version__
-from wsdiag.cli import config, data, diagnose, export, probe, report, sweep, train
+from wsdiag.cli import config, data, diagnose, export, probe, report, suite, sweep, train
 from wsdiag.cli.errors import err_console
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("diagnose")(diagnose.diagnose)
 app.command("export")(export.export)
 app.add_typer(data.app, name="data")
 app.add_typer(config.app, name="config")
+app.add_typer(suite.app, name="suite")
 
 
 def _version(value: bool) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from wsdiag.analysis.confirm import FOLDER, NONE, load_confirmation
+from wsdiag.analysis.diagnose import eval_curve
 from wsdiag.analysis.prognosis import prognosis
 from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
@@ -78,6 +80,7 @@ def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
         warning = None if raised is None else int(raised["step"])
     deg = s.diagnosis.degradation
     versions, cpu = provenance(run.path)
+    steps, returns = eval_curve(run.metrics)
     return SuiteRecord(
         run=run.name,
         significant=s.diagnosis.significant,
@@ -95,11 +98,34 @@ def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
         experiment=experiment_key(run),
         versions=versions,
         cpu=cpu,
+        critic_loaded=run.warm_start.critic_loaded,
+        policy_start=run.policy_start,
+        baseline=run.baseline,
+        eval_steps=tuple(int(x) for x in steps),
+        eval_returns=tuple(float(x) for x in returns),
     )
 
 
 def collect(
-    runs: Path, load: Callable[[Path], Run] = load_run, replay: bool | str = False
+    runs: Path,
+    load: Callable[[Path], Run] = load_run,
+    replay: bool | str = False,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[SuiteRecord]:
-    """The record of every complete run under `runs` (a sweep's runs/ folder), by name."""
-    return [record_of(load(p), replay) for p in sorted(runs.iterdir()) if is_complete(p)]
+    """The record of every complete run under `runs` (a sweep's runs/ folder), by name; with
+    `keep`, of the runs whose name it keeps."""
+    paths = [p for p in sorted(runs.iterdir()) if is_complete(p) and (keep is None or keep(p.name))]
+    return [record_of(load(p), replay) for p in paths]
+
+
+def collect_part(
+    runs: Path,
+    part: str,
+    replay: bool | str = False,
+    keep: Callable[[str], bool] | None = None,
+    split: str | None = None,
+) -> list[SuiteRecord]:
+    """The records of a part's runs (`collect`), each named 'part/run' and marked with the
+    split it was run for."""
+    return [replace(r, run=f"{part}/{r.run}", split=split)
+            for r in collect(runs, replay=replay, keep=keep)]  # fmt: skip

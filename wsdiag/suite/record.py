@@ -4,6 +4,8 @@ early warning), kept as JSON lines so that the tables can be made again without 
 `read_records` is the one reader of record files, old ones included: a row written before a
 field existed gets its default, and one written before `truth` gets it from its recorded shares
 and intervals (`recorded_truth`), judged as it was then (`wsdiag.analysis.confirm.outcome`).
+Records written before the critic's stratum, the evaluation curve and the split were recorded
+read with None / empty there; the metrics that need them (`wsdiag.suite.metrics`) say so.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ class SuiteRecord:
     versions: dict[str, str] | None = None  # the libraries it ran with (meta.json)
     cpu: dict[str, str] | None = None  # the processor it ran on (meta.json)
     truth: str = ""  # the confirmed cause, "none" (every one refuted), "inconclusive", "?"
+    critic_loaded: bool | None = None  # the online critic started as the pretrained one
+    policy_start: int | None = None  # the first step the new agent acts (the dip's window)
+    baseline: float | None = None  # R0, the pretrained policy's return at step 0
+    eval_steps: tuple[int, ...] = ()  # the online evaluations: steps ...
+    eval_returns: tuple[float, ...] = ()  # ... and returns
+    split: str | None = None  # the split it was run for ("dev", "test"; None: no split)
 
     def __post_init__(self) -> None:
         if self.named is None:
@@ -82,6 +90,8 @@ class SuiteRecord:
         if values.get("named") is not None:
             values["named"] = tuple(values["named"])
         values["intervals"] = {k: (lo, hi) for k, (lo, hi) in row.get("intervals", {}).items()}
+        for key in ("eval_steps", "eval_returns"):
+            values[key] = tuple(row.get(key, ()))
         return cls(**values)
 
 

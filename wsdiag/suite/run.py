@@ -13,7 +13,9 @@ at each stage's end."""
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -24,19 +26,39 @@ from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import SWEEP_RUNS, is_complete
 from wsdiag.suite.collect import experiment_key
+from wsdiag.suite.scenarios import scenario
 from wsdiag.sweep.backends import make_backend
 from wsdiag.sweep.confirm import confirm_run
 from wsdiag.sweep.plan import build_plan
 from wsdiag.sweep.progress import SweepProgress
 from wsdiag.sweep.runner import run_plan
-from wsdiag.sweep.spec import load_sweep
+from wsdiag.sweep.spec import SweepSpec, load_sweep
 from wsdiag.sweep.state import FAILED
 
 
-def run_sweep(suite: Path, out: Path, jobs: int, console: Console) -> Path:
-    """Run the part's sweep file under `out` (its failed runs named, the others kept); its
-    runs/ folder."""
-    plan = build_plan(load_sweep(suite), out)
+def only(spec: SweepSpec, variants: Collection[str] | None) -> SweepSpec:
+    """The sweep with only the named variants (all of them for None); a sweep with a grid is
+    refused, its runs being no variant's alone."""
+    if variants is None:
+        return spec
+    if spec.grid:
+        raise WsdiagError(f"{spec.path}: a split names variants, and this sweep has a [grid]")
+    return replace(spec, variants=tuple(v for v in spec.variants if v.name in variants))
+
+
+def of_variants(variants: Collection[str] | None) -> Callable[[str], bool] | None:
+    """Whether a run ('name-seed0') is one of `variants` (None: every run is)."""
+    if variants is None:
+        return None
+    return lambda run: scenario(run) in variants
+
+
+def run_sweep(
+    suite: Path, out: Path, jobs: int, console: Console, variants: Collection[str] | None = None
+) -> Path:
+    """Run the part's sweep file under `out` (its failed runs named, the others kept), only
+    `variants` when given; its runs/ folder."""
+    plan = build_plan(only(load_sweep(suite), variants), out)
     progress = SweepProgress(console, jobs, {j.name: j.env_steps for j in plan.jobs})
     try:
         state = run_plan(plan, make_backend("local"), jobs=jobs, threads=1, progress=progress)
@@ -47,12 +69,16 @@ def run_sweep(suite: Path, out: Path, jobs: int, console: Console) -> Path:
     return plan.root / SWEEP_RUNS
 
 
-def to_confirm(runs: Path) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The finished runs with each experiment once (`collect.experiment_key`; a run without a
-    key is kept), and (run, the earlier run of its experiment) for the others."""
+def to_confirm(
+    runs: Path, keep: Callable[[str], bool] | None = None
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The finished runs (those `keep` keeps) with each experiment once
+    (`collect.experiment_key`; a run without a key is kept), and (run, the earlier run of its
+    experiment) for the others."""
     first: dict[str, Path] = {}
     kept, repeats = [], []
-    for path in sorted(p for p in runs.iterdir() if is_complete(p)):
+    done = (p for p in runs.iterdir() if is_complete(p) and (keep is None or keep(p.name)))
+    for path in sorted(done):
         key = experiment_key(load_run(path))
         if key is not None and key in first:
             repeats.append((path.name, first[key].name))
@@ -99,12 +125,13 @@ def run_part(
     seeds: int = 1,
     until_confirmed: bool = False,
     console: Console | None = None,
+    variants: Collection[str] | None = None,
 ) -> Path:
-    """Run the part's sweep, then confirm every finished run but the repeats of an earlier
-    experiment (module docstring); the sweep's runs/ folder."""
+    """Run the part's sweep (only `variants`, when given), then confirm every finished run of
+    it but the repeats of an earlier experiment (module docstring); the sweep's runs/ folder."""
     console = console or Console(stderr=True)
-    runs = run_sweep(suite, out, jobs, console)
-    kept, repeats = to_confirm(runs)
+    runs = run_sweep(suite, out, jobs, console, variants)
+    kept, repeats = to_confirm(runs, of_variants(variants))
     for run, first in repeats:
         console.print(f"not confirmed: {run} is the same experiment as {first}", soft_wrap=True)
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:

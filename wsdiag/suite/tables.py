@@ -1,15 +1,17 @@
 """The suite's tables from its records (docs/diagnosis.md): the verdicts against the ground
 truth, the warning's timeliness and false alarms, one line per run, the verdicts against each
 scenario's pooled truth, and the targets per part; `report` puts them together, each
-experiment counted once."""
+experiment counted once. `benchmark_table` gives the benchmark's metrics
+(`wsdiag.suite.metrics`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, PRIORITY, REFUTED, Share
+from wsdiag.suite.metrics import LABELS, verdict_metrics, warning_strata
 from wsdiag.suite.record import NOT_TESTED, UNCONFIRMED, SuiteRecord, distinct
-from wsdiag.suite.scenarios import scenarios
+from wsdiag.suite.scenarios import scenario, scenarios
 from wsdiag.suite.targets import Counts, count, targets_table
 
 
@@ -104,4 +106,40 @@ def report(records: list[SuiteRecord]) -> str:
         lines.append(f"counted once: {run} is {same}")
     lines += ["", tables(kept), "", scenario_tables(kept), "", "the targets, per part:", "",
               targets_table(kept)]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _lead_cell(median: float | None) -> str:
+    return "n/a" if median is None else f"{median:,.0f}"
+
+
+def benchmark_table(records: list[SuiteRecord]) -> str:
+    """The benchmark's metrics over `records` as given (`wsdiag.suite.metrics`; kappa's interval
+    resamples scenarios): accuracy, kappa against the majority-class baseline, per-cause recall
+    and precision, the confusion matrix, non-degrading runs called degrading, and the warning's
+    AUROC, false alarms and lead per critic stratum."""
+    m = verdict_metrics(records, [scenario(r.run) for r in records])
+    lines = [f"runs with a ground truth: {m.n} (not confirmed yet, left out: {m.unconfirmed})",
+             "", "| metric | value |", "|---|---|",
+             f"| accuracy (verdict = truth) | {m.accuracy} |",
+             f"| Cohen's kappa [95% CI, scenarios resampled] | {m.kappa} |",
+             f"| kappa of the majority-class baseline (always '{m.majority}') | "
+             f"{m.majority_kappa:.2f} (0 by construction) |",
+             f"| non-degrading runs called degrading | {m.called} |",
+             "", "| cause | recall (of its truths) | precision (of its verdicts) |",
+             "|---|---|---|"]  # fmt: skip
+    for label in LABELS[:-1]:
+        recall, precision = m.per_cause[label]
+        lines.append(f"| {label} | {recall} | {precision} |")
+    lines += ["", "| verdict \\ truth | " + " | ".join(LABELS) + " |",
+              "|---" * (len(LABELS) + 1) + "|"]  # fmt: skip
+    for i, label in enumerate(LABELS[:-1]):
+        lines.append(f"| {label} | " + " | ".join(str(x) for x in m.matrix[i]) + " |")
+    lines += ["", "| critic | runs (degrading) | warning AUROC | false alarms | "
+              "warned before the drop | median lead (steps) |", "|---" * 6 + "|"]  # fmt: skip
+    for w in warning_strata(records):
+        cells = [w.stratum, f"{w.degrading + w.others} ({w.degrading})",
+                 "n/a" if w.auroc != w.auroc else f"{w.auroc:.2f}", str(w.false_alarms),
+                 str(w.before_drop), _lead_cell(w.median_lead)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -1,0 +1,152 @@
+"""`wsdiag suite`: the tables and metrics of record files, the split (kept, and refused in one
+line where a scenario is in both or a test scenario was run for dev), and `suite run`'s records
+(its sweep and confirmations replaced by stand-ins)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import one_line_error
+from wsdiag.cli.main import app
+from wsdiag.suite import collect as suite_collect
+from wsdiag.suite import run as suite_run
+from wsdiag.suite.record import SuiteRecord, read_records, write_records
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDS = ROOT / "examples" / "results" / "diagnosis_suite.jsonl"
+SUITE = ROOT / "examples" / "sweeps" / "diagnosis_suite.toml"
+runner = CliRunner()
+
+
+def _invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def record(run: str, split: str | None = None) -> SuiteRecord:
+    return SuiteRecord(run, True, "extrapolation", "extrapolation", 500.0, 900, 100, split=split)
+
+
+@pytest.fixture
+def split_file(tmp_path: Path) -> Path:
+    path = tmp_path / "split.toml"
+    path.write_text('dev = ["p/a", "diagnosis_suite/actor-warmup"]\n'
+                    'test = ["p/b", "diagnosis_suite/actor-critic"]\n')  # fmt: skip
+    return path
+
+
+def test_the_table_of_the_committed_records_prints_kappa_and_the_baseline() -> None:
+    result = _invoke("suite", "table", RECORDS)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    kappa = "| Cohen's kappa [95% CI, scenarios resampled] | 0.68 ["
+    assert any(x.startswith(kappa) for x in lines)
+    assert "| kappa of the majority-class baseline (always 'extrapolation') | 0.00" in result.stdout
+    assert "| accuracy (verdict = truth) | 15/18 (83%) |" in lines
+    assert "runs: 18, significantly degrading: 13" in result.stdout  # the existing tables too
+
+
+def test_a_split_keeps_its_scenarios(tmp_path: Path, split_file: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_records([record("p/a-seed0", "dev"), record("p/a-seed1", "dev"),
+                   record("p/b-seed0", "test"), record("p/c-seed0")], path)  # fmt: skip
+    dev = _invoke("suite", "table", path, "--split", "dev", "--split-file", split_file)
+    assert dev.exit_code == 0, dev.output
+    assert "runs with a ground truth: 2 " in dev.stdout
+    test = _invoke("suite", "table", path, "--split", "test", "--split-file", split_file)
+    assert test.exit_code == 0 and "runs with a ground truth: 1 " in test.stdout
+
+
+@pytest.mark.parametrize(
+    ("split", "records", "text"),
+    [
+        ('dev = ["p/a"]\ntest = ["p/b", "p/a"]\n', [], "scenario 'p/a' is in both dev and test"),
+        ('dev = ["p/a"]\ntest = ["p/b"]\n', [("p/b-seed1", "dev")],
+         "test scenario 'p/b' has a record made for the dev split (p/b-seed1)"),
+        ('dev = ["p/a"]\nheld = ["p/b"]\n', [], "unknown key 'held'"),
+        ('dev = ["a"]\n', [], "dev: a list of scenarios named 'part/variant'"),
+    ],
+)  # fmt: skip
+def test_a_split_that_leaks_is_refused_in_one_line(
+    tmp_path: Path, split: str, records: list[tuple[str, str]], text: str
+) -> None:
+    (tmp_path / "split.toml").write_text(split)
+    path = tmp_path / "r.jsonl"
+    write_records([record("p/a-seed0", "dev"), *(record(*r) for r in records)], path)
+    for which in ("test", "dev"):
+        result = runner.invoke(app, ["suite", "table", str(path), "--split", which,
+                                     "--split-file", str(tmp_path / "split.toml")])  # fmt: skip
+        one_line_error(result, 2, text)
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--split", "val", "--split-file", "s.toml"], "--split val: unknown split"),
+        (["--split", "dev"], "--split needs --split-file"),
+        (["--split", "dev", "--split-file", "missing.toml"], "split file not found"),
+    ],
+)
+def test_bad_split_options_are_refused_in_one_line(args: list[str], text: str) -> None:
+    one_line_error(_invoke("suite", "table", RECORDS, *args), 2, text)
+
+
+def test_a_file_that_is_no_record_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    one_line_error(_invoke("suite", "table", tmp_path / "bad.jsonl"), 2, "not a suite record")
+    (tmp_path / "empty.jsonl").write_text("")
+    one_line_error(_invoke("suite", "table", tmp_path / "empty.jsonl"), 2, "no record in")
+
+
+@pytest.fixture
+def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """`run_part` and `collect` replaced: the calls are kept, each variant asked for gives a
+    record of seed 0."""
+    calls: list[dict] = []
+
+    def run_part(suite, out, jobs, seeds, console=None, variants=None):
+        calls.append({"suite": suite, "jobs": jobs, "seeds": seeds, "variants": variants})
+        return out / "diagnosis_suite" / "runs"
+
+    def collect(runs, replay=False, keep=None):
+        names = ["actor-warmup-seed0", "actor-critic-seed0"]
+        return [record(n) for n in names if keep is None or keep(n)]
+
+    monkeypatch.setattr(suite_run, "run_part", run_part)
+    monkeypatch.setattr(suite_collect, "collect", collect)
+    return calls
+
+
+def test_suite_run_writes_the_records_of_its_split(
+    tmp_path: Path, split_file: Path, stand_ins: list[dict]
+) -> None:
+    out = tmp_path / "runs"
+    result = _invoke("suite", "run", SUITE, "--out", out, "--split", "dev", "--split-file",
+                     split_file, "--jobs", 2, "--seeds", 6)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert stand_ins == [{"suite": SUITE, "jobs": 2, "seeds": 6, "variants": {"actor-warmup"}}]
+    (row,) = read_records(out / "diagnosis_suite.dev.jsonl")
+    assert (row.run, row.split) == ("diagnosis_suite/actor-warmup-seed0", "dev")
+    whole = _invoke("suite", "run", SUITE, "--out", out, "--quiet")
+    assert whole.exit_code == 0 and whole.stdout.strip() == str(out / "diagnosis_suite.jsonl")
+    assert stand_ins[-1]["variants"] is None and stand_ins[-1]["seeds"] == 5
+    assert len(read_records(out / "diagnosis_suite.jsonl")) == 2
+
+
+def test_suite_run_refuses_a_test_scenario_run_for_dev(
+    tmp_path: Path, split_file: Path, stand_ins: list[dict]
+) -> None:
+    out = tmp_path / "runs"
+    write_records([record("diagnosis_suite/actor-critic-seed0", "dev")],
+                  out / "diagnosis_suite.dev.jsonl")  # fmt: skip
+    result = _invoke("suite", "run", SUITE, "--out", out, "--split", "test", "--split-file",
+                     split_file)  # fmt: skip
+    one_line_error(result, 2, "test scenario 'diagnosis_suite/actor-critic' has a record made")
+    assert stand_ins == []  # nothing ran
+    other = tmp_path / "other.toml"
+    other.write_text('dev = ["p/a"]\ntest = ["p/b"]\n')
+    result = _invoke("suite", "run", SUITE, "--out", out, "--split", "dev", "--split-file", other)
+    one_line_error(result, 2, "no scenario of")
+    one_line_error(_invoke("suite", "run", SUITE, "--seeds", 0), 2, "--seeds and --jobs")
