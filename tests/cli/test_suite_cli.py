@@ -45,6 +45,10 @@ def test_the_table_of_the_committed_records_prints_kappa_and_the_baseline() -> N
     assert any(x.startswith(kappa) for x in lines)
     assert "| kappa of the majority-class baseline (always 'extrapolation') | 0.00" in result.stdout
     assert "| accuracy (verdict = truth) | 15/18 (83%) |" in lines
+    # its 13 degrading runs: always "extrapolation", 10 of them right, kappa 0 throughout
+    alone = ("| Cohen's kappa of the degrading runs alone [95% CI] | 0.00 [0.00, 0.00] (accuracy "
+             "10/13 (77%); always 'extrapolation': 0) |")  # fmt: skip
+    assert alone in lines
     assert "runs: 18, significantly degrading: 13" in result.stdout  # the existing tables too
 
 

@@ -115,16 +115,22 @@ def _lead_cell(median: float | None) -> str:
 
 def benchmark_table(records: list[SuiteRecord]) -> str:
     """The benchmark's metrics over `records` as given (`wsdiag.suite.metrics`; kappa's interval
-    resamples scenarios): accuracy, kappa against the majority-class baseline, per-cause recall
-    and precision, the confusion matrix, non-degrading runs called degrading, and the warning's
-    AUROC, false alarms and lead per critic stratum."""
+    resamples scenarios): accuracy, kappa against the majority-class baseline (and over the
+    degrading runs alone: a run without a significant dip is "none" to both verdict and truth,
+    an agreement by construction), per-cause recall and precision, the confusion matrix,
+    non-degrading runs called degrading, and the warning's AUROC, false alarms and lead per
+    critic stratum."""
     m = verdict_metrics(records, [scenario(r.run) for r in records])
+    degrading = [r for r in records if r.significant]
+    d = verdict_metrics(degrading, [scenario(r.run) for r in degrading])
     lines = [f"runs with a ground truth: {m.n} (not confirmed yet, left out: {m.unconfirmed})",
              "", "| metric | value |", "|---|---|",
              f"| accuracy (verdict = truth) | {m.accuracy} |",
              f"| Cohen's kappa [95% CI, scenarios resampled] | {m.kappa} |",
              f"| kappa of the majority-class baseline (always '{m.majority}') | "
              f"{m.majority_kappa:.2f} (0 by construction) |",
+             f"| Cohen's kappa of the degrading runs alone [95% CI] | {d.kappa} (accuracy "
+             f"{d.accuracy}; always '{d.majority}': 0) |",
              f"| non-degrading runs called degrading | {m.called} |",
              "", "| cause | recall (of its truths) | precision (of its verdicts) |",
              "|---|---|---|"]  # fmt: skip
