@@ -9,9 +9,11 @@ runs, and tabulate the verdicts against the confirmed causes (docs/diagnosis.md)
         --out runs --table-only --record examples/results/diagnosis_suite_offline.jsonl
     python -m examples.diagnosis_suite --records examples/results/*.jsonl   # from the record
 
-A thin command over `wsdiag.suite`: `run.run_part` sweeps and confirms a part (resumable),
-`collect.collect` makes each run's record, `record` writes and reads them as JSON lines, and
-`tables.report` prints the tables, each experiment counted once.
+`wsdiag suite run` and `wsdiag suite table` are the command (with the benchmark's metrics and
+its dev/test split); this script keeps what they leave out: --table-only, --replay and
+--until-confirmed. A thin command over `wsdiag.suite`: `run.run_part` sweeps and confirms a
+part (resumable), `collect.collect_part` makes each run's record, `record` writes and reads them
+as JSON lines, and `tables.report` prints the tables, each experiment counted once.
 """
 
 from __future__ import annotations
