@@ -39,6 +39,7 @@ PRETRAINED, LATEST = "pretrained", "latest"
 TENSORBOARD_DIR = "tensorboard"  # event files of the metrics, one folder per stage
 SWEEP_FILE, SWEEP_RUNS = "sweep.json", "runs"  # a sweep folder: <root>/sweep.json, <root>/runs/
 COLUMNS = ("step", "phase", "key", "value")
+RETURN_BELOW = "return_below"  # the event (and stop reason) of a run stopped by eval.stop_below
 
 
 # ----------------------------------------------------------------------------- phase schedule

@@ -482,13 +482,16 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
     shares = {"extrapolation": 0.2, "gradient": 0.9, "drift": 1.0}
 
     def run_jobs(plan, *args) -> None:
-        ran.append({j.name.rsplit("-seed", 1)[0] for j in plan.jobs})
+        names = {j.name.rsplit("-seed", 1)[0] for j in plan.jobs}
+        if names != {ORIGINAL}:  # each round runs its originals first, alone
+            ran.append(names)
 
     def measure(plan, original, candidate, looks, horizon) -> Intervention:
         after = 100.0 * (1.0 - shares[candidate.cause])
         return _item(candidate.cause, [100.0] * 5, [after] * 5)
 
     monkeypatch.setattr(confirm, "_run_jobs", run_jobs)
+    monkeypatch.setattr(confirm, "stop_when_decided", lambda part, *args: part)
     monkeypatch.setattr(confirm, "measure", measure)
     monkeypatch.setattr(confirm, "draw", lambda *args: None)
     monkeypatch.setattr(Confirmation, "save", lambda self, folder: folder)
@@ -592,3 +595,25 @@ def test_the_no_op_control_never_makes_the_truth() -> None:
     assert control.confirmed(0.5) and result.confirmed is None
     assert result.truth == "none" and result.to_json()["control"] == "confirmed"
     assert control.sentence(0.5).startswith("no-op control: ")
+
+
+def test_an_intervention_stops_once_its_seed_is_decided(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below R0 - (1 - c) D the counterfactual's dip exceeds (1 - c) D: its share is < c
+    whatever follows, so it stops there; the originals and the control run on, and so does
+    every run of a seed whose original did not dip."""
+    import wsdiag.sweep.confirm as confirm
+    from wsdiag.sweep.counterfactual import jobs_of
+
+    baseline = load_run(tiny_run).baseline
+    plan, _ = plan_counterfactuals(tiny_run, seeds=1, causes=["drift"], control=True)
+    part = jobs_of(plan, {ORIGINAL, "drift", CONTROL})
+    monkeypatch.setattr(confirm, "_dip", lambda run_dir, horizon: 0.0)  # no dip: no stop
+    assert confirm.decided_below(tiny_run, None, 0.5) is None
+    monkeypatch.setattr(confirm, "_dip", lambda run_dir, horizon: 100.0)
+    assert confirm.decided_below(tiny_run, None, 0.5) == pytest.approx(baseline - 50.0)
+    assert confirm.decided_below(tiny_run, None, 0.8) == pytest.approx(baseline - 20.0)
+    stopped = confirm.stop_when_decided(part, tiny_run, None, 0.5)
+    stops = {j.name: j.config.eval.stop_below for j in stopped.jobs}
+    assert stops == {"drift-seed3": pytest.approx(baseline - 50.0), f"{CONTROL}-seed3": None}

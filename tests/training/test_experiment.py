@@ -219,6 +219,19 @@ def test_target_return_stops_pretraining(runs: Path) -> None:
     assert meta["step"] == 200 and meta["obs_dim"] == 3 and meta["versions"]["torch"]
 
 
+def test_stop_below_ends_the_online_stage_at_the_first_low_evaluation(runs: Path) -> None:
+    """Not in the warm-up (step 100 here), from the policy start on: the evaluation at 200."""
+    config = tiny_config(eval={"every": 100, "episodes": 1, "stop_below": 1e9},
+                         warmstart={"warmup_steps": 150, "freeze_policy_steps": 0})  # fmt: skip
+    run_dir = Experiment.create(config, runs, progress="none").run()
+    events = read_events(run_dir)
+    below = next(e for e in events if e["event"] == "return_below")
+    end = next(e for e in events if e["event"] == "end")
+    assert below["step"] == 200 and below["stop_below"] == 1e9
+    assert (end["step"], end["reason"]) == (200, "return_below")
+    assert (run_dir / "checkpoints" / "step_200").exists()
+
+
 def test_probes_recorded_at_interval_and_phase_boundaries(runs: Path) -> None:
     config = tiny_config(
         probes={"every": 100, "states": 64, "n_perturb": 16, "landscape_perturb": 32},

@@ -28,7 +28,7 @@ interval's lower end > 0) keep that rule: `outcome(share, c)`.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,12 @@ def title(cause: str) -> str:
 def counterfactual_name(variant: str, seed: int) -> str:
     """The job (and run folder) name of one variant and seed: '<variant>-seed<k>'."""
     return f"{variant}-seed{seed}"
+
+
+def variant_and_seed(name: str) -> tuple[str, int]:
+    """The variant and seed a `counterfactual_name` was made of."""
+    variant, seed = name.rsplit("-seed", 1)
+    return variant, int(seed)
 
 
 def recorded_seed(run_dir: Path) -> int | None:
@@ -184,6 +190,7 @@ class Intervention:
     share: Share | None = None
     skipped: str | None = None  # why it was not run (not applicable, failed)
     looks: tuple[int, int] = (FIRST_SEEDS, MAX_SEEDS)  # the sign test's first and last look
+    stopped: list[int] = field(default_factory=list)  # seeds whose run stopped once decided
 
     def confirmed(self, min_share: float) -> bool:
         return self.outcome(min_share) == CONFIRMED
@@ -205,9 +212,11 @@ class Intervention:
             return f"{title(self.cause)}: not tested ({self.skipped})"
         dips, before = (", ".join(_g(x) for x in d) for d in (self.dips, self.original_dips))
         end = "" if min_share is None else f": {self.outcome(min_share)}, {self.test(min_share)}"
+        early = (f"; {len(self.stopped)} stopped once decided, their dips lower bounds"
+                 if self.stopped else "")  # fmt: skip
         return (
             f"{title(self.cause)}: {self.label} removed {self.share} of the dip "
-            f"({self.share.seeds if self.share else ''}; dips {dips} vs {before}){end}"
+            f"({self.share.seeds if self.share else ''}; dips {dips} vs {before}{early}){end}"
         )
 
 

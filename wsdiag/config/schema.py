@@ -157,6 +157,9 @@ class EvalConfig:
 
     every: int = 2_000  # environment steps between evaluations (per stage)
     episodes: int = 5  # episodes per evaluation; episode k always starts from reset(seed + k)
+    stop_below: float | None = None  # online: stop the run at the first evaluation from the
+    # policy start whose mean return is below this (`diagnose --confirm` sets it on a
+    # counterfactual, whose outcome is then decided: docs/diagnosis.md)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ confirms or refutes the verdict as well as naming the truth."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +25,18 @@ from wsdiag.analysis.confirm import (
     Intervention,
     share_removed,
     title,
+    variant_and_seed,
 )
 from wsdiag.analysis.degradation import degradation
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.config import replace
 from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
 from wsdiag.report.counterfactual import FIGURE_FILE as FIGURE
 from wsdiag.report.counterfactual import plot_counterfactual
-from wsdiag.rundir import is_complete, read_metrics
+from wsdiag.rundir import RETURN_BELOW, is_complete, read_events, read_metrics
 from wsdiag.sweep.backends import BACKENDS, make_backend
 from wsdiag.sweep.counterfactual import (
     MARGIN_EVALS,
@@ -67,6 +70,37 @@ def _dip(run_dir: Path, horizon: int | None) -> float | None:
     return degradation(steps[keep], returns[keep], run.baseline, start=run.policy_start).dip
 
 
+def decided_below(original: Path, horizon: int | None, min_share: float) -> float | None:
+    """The return below which a counterfactual of this original's seed is decided: R0 - (1 -
+    c) D, with D the original's dip over the horizon and c = `min_share`. An evaluation below
+    it makes the counterfactual's dip D' > (1 - c) D, so its share 1 - D'/D < c whatever comes
+    after (a lower return only deepens D'). The counterfactual's R0 is the original's: the same
+    pretrained policy evaluated on the same start states. None where the original did not dip
+    (such a seed does not count in the test) or has no baseline."""
+    dip, baseline = _dip(original, horizon), load_run(original).baseline
+    if dip is None or dip <= 0 or baseline is None:
+        return None
+    return baseline - (1.0 - min_share) * dip
+
+
+def stop_when_decided(
+    part: SweepPlan, original: Path, horizon: int | None, min_share: float
+) -> SweepPlan:
+    """The part's intervention jobs set to stop at the first evaluation that decides their
+    seed against the cause (`eval.stop_below = decided_below(...)`); the originals and the
+    no-op control (whose start states differ) as they are. The originals must be finished."""
+    jobs = []
+    for job in part.jobs:
+        variant, seed = variant_and_seed(job.name)
+        below = None
+        if variant not in (ORIGINAL, CONTROL):
+            below = decided_below(run_dir_of(part, original, ORIGINAL, seed), horizon, min_share)
+        if below is not None:
+            job = dataclasses.replace(job, config=replace(job.config, eval={"stop_below": below}))
+        jobs.append(job)
+    return SweepPlan(part.spec, part.root, jobs)
+
+
 def measure(
     plan: SweepPlan,
     original: Path,
@@ -78,17 +112,21 @@ def measure(
     judged by the sign test looked at from `looks[0]` to `looks[1]` seeds; dips over the
     `horizon` the runs were cut at."""
     cause, label, overrides = candidate.cause, candidate.label, candidate.overrides
-    pairs = []
+    pairs, stopped = [], []
     for seed in plan.spec.seeds:
         before = _dip(run_dir_of(plan, original, ORIGINAL, seed), horizon)
-        after = _dip(run_dir_of(plan, original, cause, seed), horizon)
+        ran = run_dir_of(plan, original, cause, seed)
+        after = _dip(ran, horizon)
         if before is not None and after is not None:
             pairs.append((seed, before, after))
+            if any(e.get("event") == RETURN_BELOW for e in read_events(ran)):
+                stopped.append(seed)
     if not pairs:
         return Intervention(cause, label, overrides, [], [], [], skipped="no finished run")
     seeds, d, d2 = (list(x) for x in zip(*pairs, strict=True))
     share = share_removed(d, d2)
-    return Intervention(cause, label, overrides, seeds, d, d2, share, looks=looks)
+    return Intervention(cause, label, overrides, seeds, d, d2, share, looks=looks,
+                        stopped=stopped)  # fmt: skip
 
 
 def draw(plan: SweepPlan, original: Path, items: list[Intervention]) -> Path:
@@ -178,8 +216,10 @@ def confirm_run(
     its sign test is undecided (`wsdiag.analysis.confirm`). With `until_confirmed`, cause by
     cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
     it. `full` runs every counterfactual from the pretrained agent to the run's end (neither
-    branched nor cut: the earlier way, for comparison). `control` adds the no-op control
-    (`plan_counterfactuals`); `causes = []` tests no cause (the control alone)."""
+    branched nor cut nor stopped once decided: the earlier way, for comparison). `control`
+    adds the no-op control (`plan_counterfactuals`); `causes = []` tests no cause (the control
+    alone). Each round runs the originals first, then the interventions, each of which stops at
+    the first evaluation that decides its seed against the cause (`stop_when_decided`)."""
     last = max(seeds, max_seeds or MAX_SEEDS)
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
     order = [c for c in PRIORITY if c in set(PRIORITY if causes is None else causes)]
@@ -216,6 +256,9 @@ def confirm_run(
         undecided, n = group, seeds
         while undecided:
             part = seeds_of(jobs_of(plan, {ORIGINAL, *(c.cause for c in undecided)}), n)
+            if not full:  # the originals first: their dips decide when the others may stop
+                _run_jobs(jobs_of(part, {ORIGINAL}), backend, address, jobs, threads, console)
+                part = stop_when_decided(part, run_dir, horizon, share)
             _run_jobs(part, backend, address, jobs, threads, console)
             for c in undecided:
                 measured[c.cause] = measure(part, run_dir, c, (seeds, last), horizon)

@@ -59,6 +59,8 @@ def stage_callbacks(
             baseline=stage == ONLINE,
             target_return=config.pretrain.target_return if stage == PRETRAIN else None,
             ref_scores=ref_scores,
+            stop_below=ev.stop_below if stage == ONLINE else None,
+            stop_from=config.warmstart.warmup_steps,
         ),
     ]
     if stage == ONLINE and config.probes.every > 0 and behaviour is not None:

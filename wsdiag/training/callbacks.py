@@ -15,7 +15,7 @@ import gymnasium as gym
 
 from wsdiag.core import Callback, LoopView, due
 from wsdiag.envs import evaluate, evaluate_episodes, uniform_random
-from wsdiag.rundir import BRANCH
+from wsdiag.rundir import BRANCH, RETURN_BELOW
 from wsdiag.training.checkpoint import prune_checkpoints, save_checkpoint
 
 if TYPE_CHECKING:
@@ -85,7 +85,9 @@ class Evaluator(Callback):
     degradation is measured against; and
     `eval/random_return`, the return of uniform random actions on the same start states (or the
     dataset's ref_min_score when there is one), the floor that dip fractions are relative to.
-    `target_return` stops the loop once the mean return reaches it (pretraining to a level).
+    `target_return` stops the loop once the mean return reaches it (pretraining to a level);
+    `stop_below` once an evaluation at or after step `stop_from` falls below it (a
+    counterfactual whose outcome is decided: wsdiag.sweep.confirm).
     With dataset reference scores it also records
     `eval/normalized_return` = 100 (R - ref_min) / (ref_max - ref_min).
     """
@@ -99,9 +101,12 @@ class Evaluator(Callback):
         baseline: bool = False,
         target_return: float | None = None,
         ref_scores: tuple[float, float] | None = None,
+        stop_below: float | None = None,
+        stop_from: int = 0,
     ) -> None:
         self.env, self.every, self.episodes, self.seed = env, every, episodes, seed
         self.baseline, self.target_return, self.ref_scores = baseline, target_return, ref_scores
+        self.stop_below, self.stop_from = stop_below, stop_from
 
     def _evaluate(self, loop: LoopView) -> tuple[float, float | None]:
         """(mean return, success rate or None) of one evaluation, recorded."""
@@ -141,6 +146,10 @@ class Evaluator(Callback):
         if not due(loop, self.every):
             return
         mean, _ = self._evaluate(loop)
+        if self.stop_below is not None and loop.step >= self.stop_from and mean < self.stop_below:
+            loop.state.stop_reason = RETURN_BELOW
+            loop.recorder.event(RETURN_BELOW, stage=loop.stage, step=loop.step, eval_return=mean,
+                                stop_below=self.stop_below)  # fmt: skip
         if self.target_return is not None and mean >= self.target_return:
             loop.state.stop_reason = "target_return"
             loop.recorder.event(
