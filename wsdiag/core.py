@@ -75,6 +75,38 @@ class MetricSink(Protocol):
 ActionOverride = Callable[["LoopView", "np.ndarray"], "np.ndarray | None"]
 
 
+class StageClock:
+    """Where a stage stands, as callbacks ask it: the step, whether it is done, the phase of a
+    step and who acts in it. Subclasses set `state`, `phases` (non-empty, in order),
+    `total_steps`, `phase`, `agent` and `pretrained`."""
+
+    state: LoopState
+    phases: list[Phase]
+    total_steps: int
+    phase: Phase
+    agent: Any
+    pretrained: Any
+
+    @property
+    def step(self) -> int:
+        return self.state.step
+
+    @property
+    def done(self) -> bool:
+        return self.state.step >= self.total_steps or self.state.stop_reason is not None
+
+    def phase_at(self, step: int) -> Phase:
+        """The phase holding `step` (the last one past the end)."""
+        return next((p for p in self.phases if step < p.end), self.phases[-1])
+
+    def acting_agent(self, phase: Phase | None = None) -> Any:
+        """The agent whose policy generates data in `phase` (and is evaluated then)."""
+        phase = phase or self.phase
+        if phase.actor == Actor.PRETRAINED and self.pretrained is not None:
+            return self.pretrained
+        return self.agent
+
+
 class LoopView(Protocol):
     """What a callback sees of the loop running a stage."""
 

@@ -28,7 +28,7 @@ import tomli_w
 
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.config import Config, from_dict, to_dict
-from wsdiag.core import ONLINE, Actor, Callback, LoopState, Phase
+from wsdiag.core import ONLINE, Callback, LoopState, Phase, StageClock
 from wsdiag.data.probe_set import ProbeSet, collect_rollouts
 from wsdiag.envs import make_env, space_dims
 from wsdiag.errors import WsdiagError
@@ -106,7 +106,7 @@ class _Transitions:
                 "next_obs": s.next_states[-n:], "terminated": s.terminated[-n:]}  # fmt: skip
 
 
-class _LoopView:
+class _LoopView(StageClock):
     """The `wsdiag.core.LoopView` of an external loop: its step and phase, the networks and
     the newest transitions as they are now (each read once per step, and only when a callback
     needs it), the recorder."""
@@ -144,23 +144,6 @@ class _LoopView:
     @property
     def buffer(self) -> _Transitions:
         return self._now("buffer")
-
-    @property
-    def step(self) -> int:
-        return self.state.step
-
-    @property
-    def done(self) -> bool:
-        return self.state.step >= self.total_steps or self.state.stop_reason is not None
-
-    def phase_at(self, step: int) -> Phase:
-        return next((p for p in self.phases if step < p.end), self.phases[-1])
-
-    def acting_agent(self, phase: Phase | None = None) -> Any:
-        phase = phase or self.phase
-        if phase.actor == Actor.PRETRAINED and self.pretrained is not None:
-            return self.pretrained
-        return self.agent
 
 
 class Recording:

@@ -19,13 +19,13 @@ import gymnasium as gym
 import numpy as np
 
 from wsdiag.agents import ActorCritic
-from wsdiag.core import ActionOverride, Actor, Callback, LoopState, Phase
+from wsdiag.core import ActionOverride, Actor, Callback, LoopState, Phase, StageClock
 from wsdiag.data.buffer import ReplayBuffer, concat_batches
 from wsdiag.errors import NonFiniteError
 from wsdiag.training.recorder import Recorder
 
 
-class Loop:
+class Loop(StageClock):
     """Runs the phases of one stage over `env` with `agent` (see module docstring)."""
 
     def __init__(
@@ -61,27 +61,6 @@ class Loop:
         self.episode_length = 0
 
     # ------------------------------------------------------------------ queries for callbacks
-
-    @property
-    def step(self) -> int:
-        return self.state.step
-
-    @property
-    def done(self) -> bool:
-        return self.state.step >= self.total_steps or self.state.stop_reason is not None
-
-    def phase_at(self, step: int) -> Phase:
-        for phase in self.phases:
-            if step < phase.end:
-                return phase
-        return self.phases[-1]
-
-    def acting_agent(self, phase: Phase | None = None) -> ActorCritic:
-        """The agent whose policy generates data in `phase` (and is evaluated then)."""
-        phase = phase or self.phase
-        if phase.actor == Actor.PRETRAINED and self.pretrained is not None:
-            return self.pretrained
-        return self.agent
 
     def snapshot(self) -> dict[str, object]:
         """The loop state as JSON-ready data, for a checkpoint."""
