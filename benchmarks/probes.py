@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from benchmarks.common import ENV_DIMS, ROOT, checkout, in_process, load_average, set_threads
@@ -49,7 +50,8 @@ def _timed(fn: Callable[[], object], repeats: int = 5, before: Callable[[], None
 def _probe_set(n: int, obs: int, act: int, gen: torch.Generator) -> ProbeSet:
     states = torch.randn(n, obs, generator=gen).numpy()
     actions = (torch.rand(n, act, generator=gen) * 2 - 1).numpy()
-    return ProbeSet(states, actions, states[:, 0].copy(), states, 0 * states[:, 0], ["b"] * n)
+    labels = np.array(["b"] * n)
+    return ProbeSet(states, actions, states[:, 0].copy(), states, 0 * states[:, 0], labels)
 
 
 def probe_call(env_id: str, repeats: int = 5) -> dict[str, float]:

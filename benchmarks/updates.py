@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{algo}: now best {min(now):.1f} ms {[round(x, 1) for x in now]}, "
             f"{other} best {min(then):.1f} ms {[round(x, 1) for x in then]}, "
             f"then / now (best) {min(then) / min(now):.2f}, "
-            f"range of pairwise ratios {min(then) / max(now):.2f}-{max(then) / min(now):.2f}"
+            f"range over all pairs {min(then) / max(now):.2f}-{max(then) / min(now):.2f}, "
+            f"per repeat {[round(t / n, 2) for t, n in zip(then, now, strict=True)]}"
         )
 
 

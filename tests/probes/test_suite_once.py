@@ -316,3 +316,16 @@ def test_the_pretrained_critics_numbers_are_computed_once_while_it_stays_the_sam
     check(seed=1, computed=2)
     check(seed=1, computed=1)
     check(seed=2, computed=2)
+
+
+def test_labels_given_as_a_list_are_grouped_like_an_array() -> None:
+    agent, _, _ = _agents("td3")
+    behaviour = _probe_set(64, torch.Generator().manual_seed(4))
+    as_list = ProbeSet(*(getattr(behaviour, f) for f in ("states", "actions", "rewards",
+                       "next_states", "terminated")), list(behaviour.labels))  # fmt: skip
+    cfg = ProbesConfig(states=64, n_perturb=8)
+    scalars, _ = run_probes(agent, as_list, cfg)
+    expected, _ = run_probes(agent, behaviour, cfg)
+    for label in ("expert", "random"):
+        key = keys.GRAD_NORM_LABEL.of(label)
+        assert np.isfinite(scalars[key]) and scalars[key] == pytest.approx(expected[key])

@@ -261,7 +261,7 @@ def run_probes(
             q_fn, agent.policy, agent.actor, t["states"]
         )
     _td(out, agent, t, cfg, (keys.TD_ERROR_BEHAVIOUR, keys.Q_BEHAVIOUR))
-    labels = behaviour.labels
+    labels = np.asarray(behaviour.labels)
     divergence = action_divergence(
         agent.policy, t["states"], t["actions"], labels, cfg.divergence_q
     )
