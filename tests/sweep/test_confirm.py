@@ -451,7 +451,7 @@ def test_dry_run_lists_the_interventions_and_runs_nothing(tiny_run: Path) -> Non
     assert "spiral: not tested (5% of the offline data retained" in text
     # extrapolation, gradient, update and drift on seeds 3 and 4, the original on seed 4
     assert f"9 run(s) on 2 seeds under {tiny_run / 'counterfactual'}, about " in text
-    assert "with --jobs 1 (at the " in text and "steps/s it ran at)" in text
+    assert "with --jobs 1 (at the " in text and "steps/s it ran at, each intervention timed" in text
     # up to 4 seeds: 4 interventions x 4 seeds and the original on 3 more
     assert "up to 19 on 4 seeds while a test is undecided" in text
     one_line_error(runner.invoke(app, [*args[:-1], "1"]), 2, "--max-seeds (1) is below --seeds")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -98,3 +99,44 @@ def test_the_eta_projects_running_jobs_before_one_has_finished() -> None:
     assert eta(state, 1, {"a": "finetune 250"}, totals, now=130.0) == "4 min"
     state.jobs["c"] = {"state": "done", "seconds": 60.0}
     assert eta(state, 2) == "60 s"  # the finished job's duration wins: 60 x 2 left / 2
+
+
+def test_interventions_are_costed_against_the_recorded_original(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The original's recorded seconds anchor the scale; an intervention whose calibrated
+    update costs three times as much (a gradient penalty) is estimated three times as long;
+    the calibration installs each job's mitigation."""
+    import wsdiag.sweep.estimate as estimate
+
+    plain = tiny_config(finetune={"steps": 1000}, probes={"every": 0})
+    penalised = tiny_config(finetune={"steps": 1000}, probes={"every": 0},
+                            mitigation={"name": "gradient_penalty"})  # fmt: skip
+    seen: list[tuple[str, bool]] = []
+
+    def fake(config, agent, threads=1, mitigation=False):
+        seen.append((config.mitigation.name, mitigation))
+        update = 0.03 if config.mitigation.name == "gradient_penalty" else 0.01
+        return StepCost(env_step=0.0, update=update, probe=0.0)
+
+    monkeypatch.setattr(estimate, "calibrate", fake)
+    jobs = [Job("original-seed1", FINETUNE, Path("o"), plain),
+            Job("gradient-seed1", FINETUNE, Path("g"), penalised)]  # fmt: skip
+    seconds = estimate.plan_seconds(jobs, jobs=1, threads=1, anchor=("original-seed1", 5.0))
+    assert seconds == pytest.approx(5.0 + 15.0)  # 10 s and 30 s calibrated, scaled by 1/2
+    assert sorted(seen) == [("gradient_penalty", True), ("none", True)]
+
+
+def test_the_calibration_installs_the_mitigation_as_a_run_does() -> None:
+    import wsdiag.sweep.estimate as estimate
+    from wsdiag.agents import make_agent
+    from wsdiag.data.probe_set import ProbeSet
+    from wsdiag.envs import make_env
+
+    config = tiny_config(mitigation={"name": "gradient_penalty"})
+    learner = make_agent(config.finetune, 3, 1)
+    states = np.zeros((4, 3), np.float32)
+    probe_set = ProbeSet(states, np.zeros((4, 1), np.float32), np.zeros(4, np.float32), states,
+                         np.zeros(4, np.float32), np.full(4, "behaviour"))  # fmt: skip
+    estimate._install(learner, config, make_env("Pendulum-v1"), probe_set)
+    assert learner.critic_regularisers  # the penalty's term on ||dQ/da||

@@ -160,11 +160,17 @@ def cost_line(run_dir: Path, plan: SweepPlan, jobs: int, threads: int) -> str:
     """'about 12 min with --jobs 2 (...)': the plan's wall time at the step rate the original
     run recorded on its online stage, else from a calibration on this machine."""
     rate = recorded_rate(read_metrics(run_dir), ONLINE_PHASES)
-    if rate is not None:
+    originals = [j for j in plan.jobs if variant_and_seed(j.name)[0] == ORIGINAL]
+    if rate is not None and originals:  # each intervention's cost against the original's
+        anchor = (originals[0].name, originals[0].env_steps / rate)
+        seconds = plan_seconds(plan.jobs, jobs, threads, anchor)
+        how = f"at the {rate:.0f} steps/s it ran at, each intervention timed against it here"
+    elif rate is not None:
         seconds, how = rate_seconds(plan.jobs, rate, jobs), f"at the {rate:.0f} steps/s it ran at"
     else:
         seconds, how = plan_seconds(plan.jobs, jobs, threads), "timed on this machine"
-    return f"about {human_duration(seconds)} with --jobs {jobs} ({how})"
+    return (f"about {human_duration(seconds)} with --jobs {jobs} ({how}; runs that stop once "
+            "decided take less)")  # fmt: skip
 
 
 def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, threads: int,

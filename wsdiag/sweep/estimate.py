@@ -4,12 +4,14 @@ A job's time is its steps at a rate measured here, in order:
 
 1. the rate a finished run recorded for that stage (`time/steps_per_s`, the median of its
    rows, evaluations and probes included): what `diagnose --confirm` knows of its original
-   run, whose counterfactuals share its settings;
+   run, whose counterfactuals share its settings but for their intervention, whose cost the
+   calibration below gives relative to the original's (`plan_seconds(anchor=...)`);
 2. a calibration (`calibrate`): the stage's own pieces timed in this process with the run's
    torch threads, a second or two per distinct setting: environment steps, updates of its
    agent at its batch size (from random transitions), and one call of the probes at the
    run's settings on PROBE_STATES states, scaled to its `probes.states` (their cost grows
-   with the states); a job is then its steps, its updates (utd per step once learning starts),
+   with the states), the fine-tuning's updates with its mitigation installed; a job is then its
+   steps, its updates (utd per step once learning starts),
    its evaluations' episodes and its probe calls. Checkpoints and the controllers of
    mitigations are left out (docs/performance.md gives the estimate's error on the demo).
 
@@ -19,6 +21,7 @@ longest pretraining followed by its longest run.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import heapq
 import time
@@ -29,11 +32,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from wsdiag.agents import make_agent
+from wsdiag.agents import ActorCritic, make_agent
 from wsdiag.config import AgentConfig, Config
 from wsdiag.data.buffer import ReplayBuffer
 from wsdiag.data.probe_set import ProbeSet
 from wsdiag.envs import make_env, space_dims
+from wsdiag.errors import WsdiagError
+from wsdiag.mitigations import apply_mitigation
+from wsdiag.mitigations.base import MitigationContext
 from wsdiag.probes import run_probes
 from wsdiag.sweep.plan import PRETRAIN, Job
 
@@ -59,8 +65,13 @@ def recorded_rate(metrics: pd.DataFrame, phases: Iterable[str]) -> float | None:
     return float(rows.median()) if len(rows) else None
 
 
-def calibrate(config: Config, agent: AgentConfig, threads: int = 1) -> StepCost:
-    """Time `agent`'s updates and `config.env`'s steps here (module docstring, 2)."""
+def calibrate(
+    config: Config, agent: AgentConfig, threads: int = 1, mitigation: bool = False
+) -> StepCost:
+    """Time `agent`'s updates and `config.env`'s steps here (module docstring, 2); with
+    `mitigation`, the updates carry the config's mitigation (a gradient penalty's extra
+    backward pass, say), installed as a fine-tuning run installs it (where it cannot be, as a
+    guide whose checkpoint is not there yet, without it)."""
     env_cfg = config.env
     env = make_env(env_cfg.id, env_cfg.max_episode_steps, env_cfg.kwargs, env_cfg.imports)
     obs_dim, act_dim = space_dims(env)
@@ -78,6 +89,10 @@ def calibrate(config: Config, agent: AgentConfig, threads: int = 1) -> StepCost:
             buffer.add(obs, action, float(reward), nxt, terminated, truncated)
             obs = env.reset()[0] if terminated or truncated else nxt
         env_step = (time.perf_counter() - start) / buffer.capacity
+        probes = dataclasses.replace(config.probes, states=min(config.probes.states, PROBE_STATES))
+        probe_set = ProbeSet.from_buffer(buffer, probes.states)
+        if mitigation:
+            _install(learner, config, env, probe_set)
         for _ in range(WARM_UPDATES):
             learner.update(buffer.sample(agent.batch_size))
         start, done = time.perf_counter(), 0
@@ -85,8 +100,6 @@ def calibrate(config: Config, agent: AgentConfig, threads: int = 1) -> StepCost:
             learner.update(buffer.sample(agent.batch_size))
             done += 1
         update = _since(start) / done
-        probes = dataclasses.replace(config.probes, states=min(config.probes.states, PROBE_STATES))
-        probe_set = ProbeSet.from_buffer(buffer, probes.states)
         start = time.perf_counter()
         run_probes(learner, probe_set, probes, online=probe_set, pretrained=learner,
                    frozen=learner)  # fmt: skip
@@ -94,6 +107,17 @@ def calibrate(config: Config, agent: AgentConfig, threads: int = 1) -> StepCost:
     finally:
         torch.set_num_threads(before)
     return StepCost(env_step, update, probe)
+
+
+def _install(learner: ActorCritic, config: Config, env: object, behaviour: ProbeSet) -> None:
+    """The config's mitigation on `learner` (its own copy as the pretrained agent)."""
+    if config.mitigation.name == "none":
+        return
+    context = MitigationContext(learner, copy.deepcopy(learner), config, env, behaviour, 0)
+    try:
+        apply_mitigation(context)  # type: ignore[arg-type]
+    except WsdiagError:
+        return
 
 
 def _since(start: float) -> float:
@@ -127,19 +151,28 @@ def makespan(seconds: list[float], jobs: int) -> float:
     return max(slots, default=0.0)
 
 
-def plan_seconds(planned: list[Job], jobs: int, threads: int) -> float:
+def plan_seconds(
+    planned: list[Job], jobs: int, threads: int, anchor: tuple[str, float] | None = None
+) -> float:
     """The wall time of a plan's jobs, `jobs` at a time, each distinct setting calibrated once
-    (module docstring)."""
-    costs: dict[tuple[str, str], StepCost] = {}
+    (module docstring). `anchor` = (a job's name, its seconds at a rate a run recorded) scales
+    every job by what that job measured against its calibration: the recorded rate for its
+    setting, the calibrated ratios between settings (an intervention's mitigation) for the
+    others."""
+    costs: dict[tuple[str, str, str], StepCost] = {}
 
     def cost(job: Job) -> StepCost:
-        agent = job.config.pretrain if job.kind == PRETRAIN else job.config.finetune
-        key = (repr(job.config.env), repr(agent))
+        online = job.kind != PRETRAIN
+        agent = job.config.finetune if online else job.config.pretrain
+        key = (repr(job.config.env), repr(agent), repr(job.config.mitigation) if online else "")
         if key not in costs:
-            costs[key] = calibrate(job.config, agent, threads)
+            costs[key] = calibrate(job.config, agent, threads, mitigation=online)
         return costs[key]
 
     seconds = {job.name: job_seconds(job, cost(job)) for job in planned}
+    if anchor is not None and seconds.get(anchor[0], 0.0) > 0:
+        scale = anchor[1] / seconds[anchor[0]]
+        seconds = {name: scale * s for name, s in seconds.items()}
     chains = [seconds[j.name] + max(seconds.get(d, 0.0) for d in j.deps) for j in planned if j.deps]
     return max(makespan(list(seconds.values()), jobs), max(chains, default=0.0))
 
