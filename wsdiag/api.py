@@ -26,6 +26,7 @@ Stable-Baselines3 has its callback: `wsdiag.integrations.sb3.WsdiagCallback`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,7 @@ def probe_set_from_arrays(
     """A probe set from transitions in the environment's units (actions within its box,
     converted here to wsdiag's [-1, 1]); rewards, next states and terminations default to
     zeros, the states and no termination (the TD-error probes then read nothing of them)."""
-    made = make_env(env, None, env_kwargs or {})
-    low, high = action_bounds(made)
+    low, high = _action_box(env, tuple(sorted((env_kwargs or {}).items())))
     states = np.asarray(states, np.float32)
     actions = np.asarray(actions, np.float32)
     if states.ndim != 2 or actions.ndim != 2 or len(states) != len(actions):
@@ -151,6 +151,12 @@ def probe_set_from_arrays(
         ),
         labels=np.full(n, label),
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _action_box(env: str, kwargs: tuple[tuple[str, Any], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The env's own action bounds, made once per env (an `online` callable asks each probe)."""
+    return action_bounds(make_env(env, None, dict(kwargs)))
 
 
 def probe_set_from_dataset(dataset: str, env: str, n: int = 256, seed: int = 0) -> ProbeSet:

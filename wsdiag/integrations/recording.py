@@ -267,8 +267,10 @@ class Recording:
             self.recorder.flush()
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
-        """The trainer's own scalars at `step`, as `train/<key>` rows (a key that has a
-        namespace, `losses/critic` say, keeps it)."""
+        """The trainer's own scalars at `step` (0 to total_steps), as `train/<key>` rows (a key
+        that has a namespace, `losses/critic` say, keeps it)."""
+        if not 0 <= step <= self.loop.total_steps:
+            raise WsdiagError(f"log: step {step} is outside 0..{self.loop.total_steps}")
         rows = {(k if "/" in k else f"train/{k}"): float(v) for k, v in metrics.items()}
         self.recorder.log(step, self.loop.phase_at(step).name, rows)
 
