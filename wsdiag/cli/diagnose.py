@@ -108,9 +108,13 @@ def diagnose(
         from wsdiag.sweep.counterfactual import base_table
 
         thresholds = thresholds_from(overrides or [])
-        chosen = None if not causes else [] if causes.strip() == NO_CAUSE else [
-            cause_named(c.strip()) for c in causes.split(",")
-        ]  # fmt: skip  ([]: the no-op control alone)
+        chosen = (
+            None
+            if not causes
+            else []
+            if causes.strip() == NO_CAUSE
+            else [cause_named(c.strip()) for c in causes.split(",")]
+        )  # fmt: skip  ([]: the no-op control alone)
         if confirm:
             check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
             if max_seeds < seeds:
