@@ -19,6 +19,17 @@ NOT_OF_CONFIRM = ("run_dir", "confirm", "overrides", "debug")  # every other opt
 NO_CAUSE = "none"  # --causes none: test no cause (the no-op control alone, with --control)
 
 
+def _chosen(causes: str | None) -> list[str] | None:
+    """--causes as cause keys: None for every cause, [] for `none` (the no-op control alone)."""
+    from wsdiag.analysis.rules import cause_named
+
+    if not causes:
+        return None
+    if causes.strip() == NO_CAUSE:
+        return []
+    return [cause_named(c.strip()) for c in causes.split(",")]
+
+
 def _refuse_confirm_options_without_confirm(ctx: typer.Context) -> None:
     """An option of --confirm given without it would be silently ignored: refuse it."""
     for name in (p.name for p in ctx.command.params if p.name not in NOT_OF_CONFIRM):
@@ -99,7 +110,6 @@ def diagnose(
     """
     with cli_errors(debug):
         from wsdiag.analysis.confirm import INCONCLUSIVE
-        from wsdiag.analysis.rules import cause_named
         from wsdiag.analysis.run import load_run
         from wsdiag.analysis.summary import summarise
         from wsdiag.analysis.thresholds import thresholds_from
@@ -108,13 +118,7 @@ def diagnose(
         from wsdiag.sweep.counterfactual import base_table
 
         thresholds = thresholds_from(overrides or [])
-        chosen = (
-            None
-            if not causes
-            else []
-            if causes.strip() == NO_CAUSE
-            else [cause_named(c.strip()) for c in causes.split(",")]
-        )  # fmt: skip  ([]: the no-op control alone)
+        chosen = _chosen(causes)
         if confirm:
             check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
             if max_seeds < seeds:
