@@ -182,3 +182,15 @@ def test_the_reference_comparison_can_fail(old_code: object) -> None:
         old = cql_regulariser(agent, batch)[0]
     with pytest.raises(AssertionError):
         _close(new, old)
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_evaluate_in_slices_through_reused_buffers_equals_forward(layer_norm: bool) -> None:
+    torch.manual_seed(0)
+    critic = EnsembleCritic(OBS, ACT, ensemble=3, hidden=(64, 32), layer_norm=layer_norm)
+    obs, act = torch.randn(1000, OBS), torch.rand(1000, ACT) * 2 - 1
+    with torch.no_grad():
+        expected = critic(obs, act)
+    for rows in (1000, 300, 7):  # one slice, a short last slice, many slices
+        _close(critic.evaluate(obs, act, rows), expected)
+    assert not critic.evaluate(obs, act, 300).requires_grad

@@ -59,8 +59,11 @@ class EnsembleLinear(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor, members: Tensor | slice | None = None) -> Tensor:
-        """x: [N, in] (shared by all members) or [E', N, in]; returns [E', N, out].
+    def forward(
+        self, x: Tensor, members: Tensor | slice | None = None, out: Tensor | None = None
+    ) -> Tensor:
+        """x: [N, in] (shared by all members) or [E', N, in]; returns [E', N, out], written into
+        `out` (no gradients; a layer of more than one output) when given.
 
         A shared input enters the batched matmul as a stride-0 view (no copy, and the bias is
         added inside it); a layer with one output (a critic's head) runs one matrix-vector
@@ -75,6 +78,8 @@ class EnsembleLinear(nn.Module):
         if w.shape[-1] == 1:
             pieces = zip(x.unbind(0), w.unbind(0), b.unbind(0), strict=True)
             return torch.stack([torch.addmm(b_e, x_e, w_e) for x_e, w_e, b_e in pieces])
+        if out is not None:
+            return torch.baddbmm(b, x, w, out=out)
         return torch.baddbmm(b, x, w)
 
 
@@ -120,9 +125,30 @@ class EnsembleCritic(nn.Module):
         )
 
     def forward(self, obs: Tensor, act: Tensor, members: Tensor | slice | None = None) -> Tensor:
-        x = torch.cat([self.obs_norm(obs), act], dim=-1)
+        return self._layers(torch.cat([self.obs_norm(obs), act], dim=-1), members)
+
+    def evaluate(self, obs: Tensor, act: Tensor, rows: int) -> Tensor:
+        """forward(obs, act) [E, N] without gradients, `rows` rows at a time, each hidden layer
+        writing into one buffer that every slice reuses. Fresh [E, rows, width] tensors per
+        slice would be freed and allocated again and again, and the C library returns such
+        blocks to the system and faults their pages in anew each time (docs/performance.md,
+        Probes)."""
+        with torch.no_grad():
+            sizes = [linear.weight.shape[-1] for linear in self.linears[:-1]]
+            buffers = [obs.new_empty(self.ensemble * rows * width) for width in sizes]
+            q = []
+            for s, a in zip(obs.split(rows), act.split(rows), strict=True):
+                n = len(s)
+                views = [b[: self.ensemble * n * w].view(self.ensemble, n, w)
+                         for b, w in zip(buffers, sizes, strict=True)]  # fmt: skip
+                q.append(self._layers(torch.cat([self.obs_norm(s), a], dim=-1), None, views))
+            return torch.cat(q, dim=1)
+
+    def _layers(
+        self, x: Tensor, members: Tensor | slice | None, buffers: list[Tensor] | None = None
+    ) -> Tensor:
         for i, linear in enumerate(self.linears[:-1]):
-            x = linear(x, members)
+            x = linear(x, members, None if buffers is None else buffers[i])
             if self.norms is not None:
                 x = self.norms[i](x, members)
             x = F.relu(x, inplace=True)  # x is this layer's own output: no copy needed

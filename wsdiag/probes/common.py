@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from wsdiag import probe_keys as keys
+from wsdiag.agents.networks import EnsembleCritic
 
 QFn = Callable[[Tensor, Tensor], Tensor]
 PolicyFn = Callable[[Tensor], Tensor]
@@ -36,6 +37,9 @@ def critic_fn(agent: object, reduce: str = "mean", target: bool = False) -> QFn:
     def q_fn(states: Tensor, actions: Tensor) -> Tensor:
         if torch.is_grad_enabled() or len(states) <= rows:
             return reduced(states, actions)
+        if isinstance(critic, EnsembleCritic):  # slices through reused buffers
+            q = critic.evaluate(states, actions, rows)
+            return q.mean(0) if reduce == "mean" else q.min(0).values
         pieces = zip(states.split(rows), actions.split(rows), strict=True)
         return torch.cat([reduced(s, a) for s, a in pieces])
 
