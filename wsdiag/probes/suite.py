@@ -8,6 +8,7 @@ generators seeded by `seed`, so successive calls in a run see the same perturbat
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 import torch
@@ -162,6 +163,7 @@ def _landscape_keys() -> dict[str, keys.ProbeKey]:
 PretrainedNumbers = tuple[np.ndarray, np.ndarray, list[np.ndarray], Tensor]
 _FIXED: dict[bytes, PretrainedNumbers] = {}  # see `_of_pretrained`
 _FIXED_KEEP = 4  # entries kept (the oldest goes first)
+_FIXED_LOCK = threading.Lock()  # callers in several threads (a user's own loops) share it
 
 
 def _fingerprint(agent: ActorCritic, t: dict[str, Tensor], cfg: ProbesConfig, seed: int) -> bytes:
@@ -192,8 +194,10 @@ def _of_pretrained(
     fingerprint of the four and then copied."""
     cached = isinstance(pretrained.critic, EnsembleCritic)
     key = _fingerprint(pretrained, t, cfg, seed) if cached else b""
-    if cached and key in _FIXED:
-        return _copy(_FIXED[key])
+    with _FIXED_LOCK:
+        hit = _FIXED.get(key) if cached else None
+    if hit is not None:
+        return _copy(hit)
     pre_fn = critic_fn(pretrained, cfg.reduce)
     n = cfg.landscape_states
     q_pre = q_many(pre_fn, t["states"][:n], perturbed)
@@ -202,9 +206,10 @@ def _of_pretrained(
     percentiles, grad = _critic_numbers(pretrained, t, cfg, seed)
     numbers = (q_pre.cpu().numpy(), q_ref.cpu().numpy(), percentiles, grad)
     if cached:
-        while len(_FIXED) >= _FIXED_KEEP:
-            del _FIXED[next(iter(_FIXED))]
-        _FIXED[key] = _copy(numbers)
+        with _FIXED_LOCK:
+            while len(_FIXED) >= _FIXED_KEEP:
+                del _FIXED[next(iter(_FIXED))]
+            _FIXED[key] = _copy(numbers)
     return numbers
 
 
