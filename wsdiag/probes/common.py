@@ -16,9 +16,8 @@ QFn = Callable[[Tensor, Tensor], Tensor]
 PolicyFn = Callable[[Tensor], Tensor]
 CHUNK_ROWS = 16_384  # critic rows per forward pass when evaluating many actions per state
 # Without gradients a critic ensemble sees at most this many rows x members at once: its
-# [E, rows, 256] activations (4 MiB) then stay in cache and the C library reuses their memory
-# instead of mapping fresh pages for every chunk; 2-5x faster than 16,384 rows of two critics
-# (docs/performance.md, Probes).
+# [E, rows, 256] activations (4 MiB, in buffers that every slice reuses: EnsembleCritic.evaluate)
+# then stay in cache; 2-5x faster than 16,384 rows of two critics (docs/performance.md, Probes).
 MEMBER_ROWS = 4_096
 CRITIC_REDUCTIONS = ("mean", "min")
 

@@ -52,9 +52,8 @@ def _critic_numbers(
     grad: Tensor | None = None,
 ) -> tuple[list[np.ndarray], Tensor]:
     """Q-percentiles (local with `probes.bounds`, local unclipped as the authors draw it, and
-    uniform over the box) and dQ/da at the behavioural actions
-    [N, da] (the gradient cosines reuse it), unless the caller computed it with other gradients
-    and passes it as `grad`.
+    uniform over the box) and dQ/da at the behavioural actions [N, da] (the gradient cosines
+    reuse it), unless the caller computed it with other gradients and passes it as `grad`.
 
     The three forms map one set of uniform draws each its own way (the generator seeded by
     `seed` for each, as `q_percentile` would), so one pass of the critic over their perturbed
