@@ -312,6 +312,10 @@ def test_the_pretrained_critics_numbers_are_computed_once_while_it_stays_the_sam
 
     check(seed=1, computed=2)
     check(seed=1, computed=1)
+    # a reused result gives every number to the last bit, the pooled cosine included
+    reused = run_probes(agent, behaviour, cfg, pretrained=pretrained, seed=1)[0]
+    suite._FIXED.clear()
+    assert run_probes(agent, behaviour, cfg, pretrained=pretrained, seed=1)[0] == reused
     pretrained.critic.linears[1].weight.data.mul_(1.5)
     check(seed=1, computed=2)
     check(seed=1, computed=1)

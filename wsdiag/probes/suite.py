@@ -178,8 +178,11 @@ def _fingerprint(agent: ActorCritic, t: dict[str, Tensor], cfg: ProbesConfig, se
 
 
 def _copy(numbers: PretrainedNumbers) -> PretrainedNumbers:
+    """A copy; dQ/da keeps its strides (a column of the critic's input gradient), so that sums
+    over it (the pooled cosine) add in the same order as over the one just computed."""
     q_pre, q_ref, percentiles, grad = numbers
-    return q_pre.copy(), q_ref.copy(), [p.copy() for p in percentiles], grad.clone()
+    same_layout = torch.empty_strided(grad.shape, grad.stride(), dtype=grad.dtype).to(grad.device)
+    return q_pre.copy(), q_ref.copy(), [p.copy() for p in percentiles], same_layout.copy_(grad)
 
 
 def _of_pretrained(
