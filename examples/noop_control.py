@@ -25,12 +25,12 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
-from scipy.stats import beta
 
 from wsdiag.analysis.confirm import CONFIRMED, Confirmation
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import load_config, replace
 from wsdiag.rundir import is_complete
+from wsdiag.suite.metrics import clopper_pearson
 from wsdiag.sweep.confirm import confirm_run
 from wsdiag.training.experiment import Experiment
 
@@ -71,14 +71,6 @@ def decision(out: Path, source: Path, d: int, jobs: int, console: Console) -> Co
                          threads=1, dry_run=False, console=console, control=True)  # fmt: skip
     assert result is not None
     return result
-
-
-def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """The exact two-sided interval of a binomial proportion k / n."""
-    a = (1 - level) / 2
-    low = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
-    high = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
-    return low, high
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -110,8 +110,9 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     record of seed 0."""
     calls: list[dict] = []
 
-    def run_part(suite, out, jobs, seeds, console=None, variants=None):
-        calls.append({"suite": suite, "jobs": jobs, "seeds": seeds, "variants": variants})
+    def run_part(suite, out, jobs, seeds, console=None, variants=None, control=False):
+        calls.append({"suite": suite, "jobs": jobs, "seeds": seeds, "variants": variants,
+                      "control": control})  # fmt: skip
         return out / "diagnosis_suite" / "runs"
 
     def collect(runs, replay=False, keep=None):
@@ -128,14 +129,16 @@ def test_suite_run_writes_the_records_of_its_split(
 ) -> None:
     out = tmp_path / "runs"
     result = _invoke("suite", "run", SUITE, "--out", out, "--split", "dev", "--split-file",
-                     split_file, "--jobs", 2, "--seeds", 6)  # fmt: skip
+                     split_file, "--jobs", 2, "--seeds", 6, "--control")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert stand_ins == [{"suite": SUITE, "jobs": 2, "seeds": 6, "variants": {"actor-warmup"}}]
+    assert stand_ins == [{"suite": SUITE, "jobs": 2, "seeds": 6, "variants": {"actor-warmup"},
+                          "control": True}]  # fmt: skip
     (row,) = read_records(out / "diagnosis_suite.dev.jsonl")
     assert (row.run, row.split) == ("diagnosis_suite/actor-warmup-seed0", "dev")
     whole = _invoke("suite", "run", SUITE, "--out", out, "--quiet")
     assert whole.exit_code == 0 and whole.stdout.strip() == str(out / "diagnosis_suite.jsonl")
     assert stand_ins[-1]["variants"] is None and stand_ins[-1]["seeds"] == 5
+    assert not stand_ins[-1]["control"]
     assert len(read_records(out / "diagnosis_suite.jsonl")) == 2
 
 

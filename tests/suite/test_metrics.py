@@ -170,3 +170,18 @@ def test_the_warning_is_scored_in_each_critic_stratum() -> None:
     assert old.stratum == "not recorded" and old.leads == [] and old.median_lead is None
     assert every.stratum == "all" and every.leads == [-100, 100] and every.median_lead == 0.0
     assert every == warning_metrics(items)
+
+
+def test_the_no_op_controls_false_confirmations_with_their_exact_interval() -> None:
+    """Clopper-Pearson by hand: 0 of 40 -> [0, 1 - 0.025^(1/40)] = [0, 0.0881]; 1 of 10 ->
+    [0.00253, 0.445] (published tables)."""
+    from wsdiag.suite.metrics import clopper_pearson, control_rate
+
+    low, high = clopper_pearson(0, 40)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 40), rel=1e-9)
+    assert clopper_pearson(1, 10) == pytest.approx((0.00253, 0.44502), abs=1e-5)
+    assert clopper_pearson(10, 10)[1] == 1.0
+    rows = [record(f"p/r-seed{k}", "extrapolation", "extrapolation", control=c)
+            for k, c in enumerate(("confirmed", "refuted", "inconclusive", None))]  # fmt: skip
+    found, rate = control_rate(rows)
+    assert (found.k, found.n) == (1, 3) and rate.value == pytest.approx(1 / 3)

@@ -61,12 +61,13 @@ def test_a_part_sweeps_then_confirms_its_experiments(
         suite_run, "confirm_one", lambda *a: confirmed.append(a) or f"{a[0].name}: confirmed"
     )
     suite = Path("part.toml")
-    assert suite_run.run_part(suite, sweep_runs.parent, jobs=2, seeds=3, until_confirmed=True)
+    assert suite_run.run_part(suite, sweep_runs.parent, jobs=2, seeds=3, until_confirmed=True,
+                              control=True)  # fmt: skip
     assert swept[0][:3] == (suite, sweep_runs.parent, 2)
-    assert [(p.name, seeds, until) for p, seeds, until in confirmed] == [
-        ("a", 3, True),
-        ("c", 3, True),
-    ]
+    assert [(p.name, *rest) for p, *rest in confirmed] == [
+        ("a", 3, True, True),
+        ("c", 3, True, True),
+    ]  # seeds, until the first confirmed, the no-op control
     err = capsys.readouterr().err
     assert "not confirmed: b is the same experiment as a" in err
     assert "a: confirmed" in err and "c: confirmed" in err

@@ -54,6 +54,13 @@ def run(
     seeds: Annotated[
         int, typer.Option(help="Seeds each intervention starts on, for the ground truth.")
     ] = 5,
+    control: Annotated[
+        bool,
+        typer.Option(
+            "--control",
+            help="Also confirm the no-op control on each run: its false-confirmation rate.",
+        ),
+    ] = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -87,7 +94,7 @@ def run(
             if split == TEST and dev_records.is_file():
                 chosen.check(read_records(dev_records))
         runs = run_part(suite_file, out, jobs or max(1, os.cpu_count() or 1), seeds,
-                        console=console, variants=variants)  # fmt: skip
+                        console=console, variants=variants, control=control)  # fmt: skip
         records = collect_part(runs, name, keep=of_variants(variants), split=split)
         path = out / (f"{name}.{split}.jsonl" if split else f"{name}.jsonl")
         write_records(records, path)

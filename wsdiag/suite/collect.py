@@ -61,7 +61,8 @@ def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
     rules). A run without a significant dip has nothing to confirm: its truth is "none"."""
     s = summarise(run, Thresholds())
     confirmation = load_confirmation(run.path / FOLDER)
-    interventions = confirmation.interventions if confirmation else []
+    interventions = confirmation.causes if confirmation else []
+    control = confirmation.control if confirmation else None
     shares = {i.cause: None if i.share is None else round(i.share.share, 4)
               for i in interventions}  # fmt: skip
     intervals = {i.cause: (round(i.share.low, 4), round(i.share.high, 4))
@@ -103,6 +104,7 @@ def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
         baseline=run.baseline,
         eval_steps=tuple(int(x) for x in steps),
         eval_returns=tuple(float(x) for x in returns),
+        control=None if control is None else control.outcome(confirmation.min_share),
     )
 
 

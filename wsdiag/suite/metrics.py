@@ -1,5 +1,6 @@
 """The diagnosis benchmark's metrics: pure functions of verdicts, truths, warnings and learning
-curves (numpy only), and `verdict_metrics` / `warning_metrics` over suite records.
+curves (numpy; scipy for the exact binomial interval), and `verdict_metrics` /
+`warning_metrics` over suite records.
 
 Labels. `LABELS` are the causes of `wsdiag.analysis.rules.TITLES` in `PRIORITY` order, then
 "none" (no significant degradation, or every intervention refuted), then "inconclusive" (no
@@ -42,6 +43,9 @@ record had the field):
     start of the drop  over the evaluations (t_i, R_i) with t_i >= t_0 (the policy start, the
                   window of the dip), R0 the baseline and R_min = min R_i: the first t_i with
                   R_i < R0 - DROP_SHARE (R0 - R_min); none where R_min >= R0
+    no-op control the runs whose control (`diagnose --confirm --control`) was confirmed, of
+                  those where it was decided or inconclusive: false confirmations, with the
+                  exact (Clopper-Pearson) 95% interval of their rate
     lead          start of the drop - the warning's step (negative: warned after the drop
                   began), for each degrading run warned whose record holds its evaluations; the
                   median over them
@@ -54,8 +58,9 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import beta
 
-from wsdiag.analysis.confirm import INCONCLUSIVE, NONE, PRIORITY
+from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, PRIORITY
 from wsdiag.analysis.rules import TITLES
 from wsdiag.suite.record import UNCONFIRMED, SuiteRecord
 
@@ -235,6 +240,24 @@ def record_drop(record: SuiteRecord) -> int | None:
         return None
     return drop_start(record.eval_steps, record.eval_returns, record.baseline,
                       record.policy_start or 0)  # fmt: skip
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact two-sided interval of a binomial proportion k / n (nan, nan for n = 0)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    a = (1 - level) / 2
+    low = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    high = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return low, high
+
+
+def control_rate(records: Sequence[SuiteRecord]) -> tuple[Ratio, Estimate]:
+    """The no-op control's false confirmations over the records where it ran, and the exact
+    interval of their rate."""
+    ran = [r.control for r in records if r.control is not None]
+    found = Ratio(sum(c == CONFIRMED for c in ran), len(ran))
+    return found, Estimate(found.value, *clopper_pearson(found.k, found.n))
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ class SuiteRecord:
     eval_steps: tuple[int, ...] = ()  # the online evaluations: steps ...
     eval_returns: tuple[float, ...] = ()  # ... and returns
     split: str | None = None  # the split it was run for ("dev", "test"; None: no split)
+    control: str | None = None  # the no-op control's outcome where it ran ("confirmed": a
+    # false confirmation; wsdiag.analysis.confirm.CONTROL)
 
     def __post_init__(self) -> None:
         if self.named is None:

@@ -89,9 +89,9 @@ def to_confirm(
     return kept, repeats
 
 
-def confirm_one(run_dir: Path, seeds: int, until_confirmed: bool) -> str:
-    """Confirm one run's diagnosis (as `wsdiag diagnose RUN --confirm`, one job); the line
-    that says how it ended."""
+def confirm_one(run_dir: Path, seeds: int, until_confirmed: bool, control: bool = False) -> str:
+    """Confirm one run's diagnosis (as `wsdiag diagnose RUN --confirm`, one job; with
+    `control`, the no-op control too); the line that says how it ended."""
     console = Console(stderr=True, force_terminal=False)
     thresholds = Thresholds()
     try:
@@ -112,6 +112,7 @@ def confirm_one(run_dir: Path, seeds: int, until_confirmed: bool) -> str:
             console=console,
             until_confirmed=until_confirmed,
             verdict=diagnosis.causes[0].cause if diagnosis.causes else None,
+            control=control,
         )
     except WsdiagError as e:
         return f"{run_dir.name}: not confirmed: {e}"
@@ -126,16 +127,18 @@ def run_part(
     until_confirmed: bool = False,
     console: Console | None = None,
     variants: Collection[str] | None = None,
+    control: bool = False,
 ) -> Path:
     """Run the part's sweep (only `variants`, when given), then confirm every finished run of
-    it but the repeats of an earlier experiment (module docstring); the sweep's runs/ folder."""
+    it but the repeats of an earlier experiment (module docstring; with `control`, the no-op
+    control too); the sweep's runs/ folder."""
     console = console or Console(stderr=True)
     runs = run_sweep(suite, out, jobs, console, variants)
     kept, repeats = to_confirm(runs, of_variants(variants))
     for run, first in repeats:
         console.print(f"not confirmed: {run} is the same experiment as {first}", soft_wrap=True)
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        done = [pool.submit(confirm_one, p, seeds, until_confirmed) for p in kept]
+        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control) for p in kept]
         for future in done:
             console.print(future.result(), soft_wrap=True, highlight=False)
     return runs

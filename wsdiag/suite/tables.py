@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, PRIORITY, REFUTED, Share
-from wsdiag.suite.metrics import LABELS, verdict_metrics, warning_strata
+from wsdiag.suite.metrics import LABELS, control_rate, verdict_metrics, warning_strata
 from wsdiag.suite.record import NOT_TESTED, UNCONFIRMED, SuiteRecord, distinct
 from wsdiag.suite.scenarios import scenario, scenarios
 from wsdiag.suite.targets import Counts, count, targets_table
@@ -113,6 +113,13 @@ def _lead_cell(median: float | None) -> str:
     return "n/a" if median is None else f"{median:,.0f}"
 
 
+def _control_cell(records: list[SuiteRecord]) -> str:
+    found, rate = control_rate(records)
+    if not found.n:
+        return "not run (`wsdiag suite run --control`)"
+    return f"{found} [{100 * rate.low:.0f}, {100 * rate.high:.0f}]%"
+
+
 def benchmark_table(records: list[SuiteRecord]) -> str:
     """The benchmark's metrics over `records` as given (`wsdiag.suite.metrics`; kappa's interval
     resamples scenarios): accuracy, kappa against the majority-class baseline (and over the
@@ -132,6 +139,8 @@ def benchmark_table(records: list[SuiteRecord]) -> str:
              f"| Cohen's kappa of the degrading runs alone [95% CI] | {d.kappa} (accuracy "
              f"{d.accuracy}; always '{d.majority}': 0) |",
              f"| non-degrading runs called degrading | {m.called} |",
+             f"| no-op control confirmed (false confirmations) [exact 95% CI] | "
+             f"{_control_cell(records)} |",
              "", "| cause | recall (of its truths) | precision (of its verdicts) |",
              "|---|---|---|"]  # fmt: skip
     for label in LABELS[:-1]:
