@@ -19,8 +19,9 @@ from benchmarks import ensemble, flops, parallel, report, throughput
 from benchmarks.common import BATCH, load_average, machine_info
 
 SECTIONS = ("throughput", "flops", "ensemble", "parallel")
-# probe cost, time per update of every algorithm, dataset loading, command-line speed
-EXTRA_SECTIONS = ("probes", "updates", "data", "cli")
+# probe cost, time per update of every algorithm, dataset loading, recording an SB3 fine-tune,
+# command-line speed
+EXTRA_SECTIONS = ("probes", "updates", "data", "integrations", "cli")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,6 +62,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.parallel_steps <= args.random_steps:
         p.error("--parallel-steps must exceed --random-steps")
     return args
+
+
+def _flat(values: dict[str, Any]) -> dict[str, Any]:
+    """A section's results with its nested dicts spread into `outer/inner` keys."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat |= {f"{key}/{k}": v for k, v in value.items()}
+        else:
+            flat[key] = value
+    return flat
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -114,6 +126,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
             results["data"] = data.run()
             console.print(report.values_table("Dataset loading", results["data"]))
+        elif section == "integrations":
+            from benchmarks import integrations
+
+            results["integrations"] = integrations.run(repeats=2)
+            console.print(report.values_table("Recording an SB3 fine-tune (s, share)",
+                                              _flat(results["integrations"])))  # fmt: skip
         else:
             from benchmarks import cli
 
