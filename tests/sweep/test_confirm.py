@@ -609,9 +609,9 @@ def test_an_intervention_stops_once_its_seed_is_decided(
     baseline = load_run(tiny_run).baseline
     plan, _ = plan_counterfactuals(tiny_run, seeds=1, causes=["drift"], control=True)
     part = jobs_of(plan, {ORIGINAL, "drift", CONTROL})
-    monkeypatch.setattr(confirm, "_dip", lambda run_dir, horizon: 0.0)  # no dip: no stop
+    monkeypatch.setattr(confirm, "_dip", lambda run, horizon: 0.0)  # no dip: no stop
     assert confirm.decided_below(tiny_run, None, 0.5) is None
-    monkeypatch.setattr(confirm, "_dip", lambda run_dir, horizon: 100.0)
+    monkeypatch.setattr(confirm, "_dip", lambda run, horizon: 100.0)
     assert confirm.decided_below(tiny_run, None, 0.5) == pytest.approx(baseline - 50.0)
     assert confirm.decided_below(tiny_run, None, 0.8) == pytest.approx(baseline - 20.0)
     stopped = confirm.stop_when_decided(part, tiny_run, None, 0.5)

@@ -28,7 +28,7 @@ from wsdiag.analysis.confirm import (
     variant_and_seed,
 )
 from wsdiag.analysis.degradation import degradation
-from wsdiag.analysis.run import load_run
+from wsdiag.analysis.run import Run, load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import replace
@@ -36,7 +36,7 @@ from wsdiag.core import ONLINE_PHASES
 from wsdiag.errors import WsdiagError
 from wsdiag.report.counterfactual import FIGURE_FILE as FIGURE
 from wsdiag.report.counterfactual import plot_counterfactual
-from wsdiag.rundir import RETURN_BELOW, is_complete, read_events, read_metrics
+from wsdiag.rundir import RETURN_BELOW, is_complete, read_metrics
 from wsdiag.sweep.backends import BACKENDS, make_backend
 from wsdiag.sweep.counterfactual import (
     MARGIN_EVALS,
@@ -56,12 +56,15 @@ from wsdiag.sweep.progress import SweepProgress, human_duration
 from wsdiag.sweep.runner import run_plan
 
 
-def _dip(run_dir: Path, horizon: int | None) -> float | None:
-    """The dip of a finished run over its first `horizon` steps after its policy start (all of
-    them with None)."""
-    if not is_complete(run_dir):
+def _finished(run_dir: Path) -> Run | None:
+    return load_run(run_dir) if is_complete(run_dir) else None
+
+
+def _dip(run: Run | None, horizon: int | None) -> float | None:
+    """The dip of a finished run (None: not finished) over its first `horizon` steps after its
+    policy start (all of them with None)."""
+    if run is None:
         return None
-    run = load_run(run_dir)
     steps, returns = run.series("eval/return")
     end = np.inf if horizon is None else run.policy_start + horizon
     keep = (steps >= run.policy_start) & (steps <= end)
@@ -77,10 +80,11 @@ def decided_below(original: Path, horizon: int | None, min_share: float) -> floa
     after (a lower return only deepens D'). The counterfactual's R0 is the original's: the same
     pretrained policy evaluated on the same start states. None where the original did not dip
     (such a seed does not count in the test) or has no baseline."""
-    dip, baseline = _dip(original, horizon), load_run(original).baseline
-    if dip is None or dip <= 0 or baseline is None:
+    run = _finished(original)
+    dip = _dip(run, horizon)
+    if run is None or dip is None or dip <= 0 or run.baseline is None:
         return None
-    return baseline - (1.0 - min_share) * dip
+    return run.baseline - (1.0 - min_share) * dip
 
 
 def stop_when_decided(
@@ -89,12 +93,15 @@ def stop_when_decided(
     """The part's intervention jobs set to stop at the first evaluation that decides their
     seed against the cause (`eval.stop_below = decided_below(...)`); the originals and the
     no-op control (whose start states differ) as they are. The originals must be finished."""
-    jobs = []
+    jobs, thresholds = [], {}  # seed -> its threshold, read once for all its interventions
     for job in part.jobs:
         variant, seed = variant_and_seed(job.name)
         below = None
         if variant not in (ORIGINAL, CONTROL):
-            below = decided_below(run_dir_of(part, original, ORIGINAL, seed), horizon, min_share)
+            if seed not in thresholds:
+                source = run_dir_of(part, original, ORIGINAL, seed)
+                thresholds[seed] = decided_below(source, horizon, min_share)
+            below = thresholds[seed]
         if below is not None:
             job = dataclasses.replace(job, config=replace(job.config, eval={"stop_below": below}))
         jobs.append(job)
@@ -114,12 +121,12 @@ def measure(
     cause, label, overrides = candidate.cause, candidate.label, candidate.overrides
     pairs, stopped = [], []
     for seed in plan.spec.seeds:
-        before = _dip(run_dir_of(plan, original, ORIGINAL, seed), horizon)
-        ran = run_dir_of(plan, original, cause, seed)
+        before = _dip(_finished(run_dir_of(plan, original, ORIGINAL, seed)), horizon)
+        ran = _finished(run_dir_of(plan, original, cause, seed))
         after = _dip(ran, horizon)
-        if before is not None and after is not None:
+        if ran is not None and before is not None and after is not None:
             pairs.append((seed, before, after))
-            if any(e.get("event") == RETURN_BELOW for e in read_events(ran)):
+            if any(e.get("event") == RETURN_BELOW for e in ran.events):
                 stopped.append(seed)
     if not pairs:
         return Intervention(cause, label, overrides, [], [], [], skipped="no finished run")
