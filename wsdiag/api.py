@@ -27,6 +27,7 @@ Stable-Baselines3 has its callback: `wsdiag.integrations.sb3.WsdiagCallback`.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,8 +92,7 @@ def record(
             "returns Q [E, N], say): the frozen-critic probes keep a copy of it, taken when "
             "policy updates begin, and a plain function cannot be copied"
         )
-    made = make_env(env, max_episode_steps, env_kwargs or {})
-    low, high = action_bounds(made)
+    low, high = _action_box(env, json.dumps(env_kwargs or {}, sort_keys=True))
     common = {"low": low, "high": high, "gamma": gamma, "policy_std": policy_std,
               "device": device}  # fmt: skip
     agent = CallableAgent(actor, critic, critic_target=critic_target, **common)
@@ -131,7 +131,7 @@ def probe_set_from_arrays(
     """A probe set from transitions in the environment's units (actions within its box,
     converted here to wsdiag's [-1, 1]); rewards, next states and terminations default to
     zeros, the states and no termination (the TD-error probes then read nothing of them)."""
-    low, high = _action_box(env, tuple(sorted((env_kwargs or {}).items())))
+    low, high = _action_box(env, json.dumps(env_kwargs or {}, sort_keys=True))
     states = np.asarray(states, np.float32)
     actions = np.asarray(actions, np.float32)
     if states.ndim != 2 or actions.ndim != 2 or len(states) != len(actions):
@@ -154,9 +154,10 @@ def probe_set_from_arrays(
 
 
 @functools.lru_cache(maxsize=8)
-def _action_box(env: str, kwargs: tuple[tuple[str, Any], ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The env's own action bounds, made once per env (an `online` callable asks each probe)."""
-    return action_bounds(make_env(env, None, dict(kwargs)))
+def _action_box(env: str, kwargs: str) -> tuple[np.ndarray, np.ndarray]:
+    """The env's own action bounds (`kwargs` its gym.make kwargs as JSON, lists allowed), made
+    once per env: an `online` callable asks at each probe."""
+    return action_bounds(make_env(env, None, json.loads(kwargs)))
 
 
 def probe_set_from_dataset(dataset: str, env: str, n: int = 256, seed: int = 0) -> ProbeSet:

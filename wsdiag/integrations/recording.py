@@ -27,7 +27,7 @@ import numpy as np
 import tomli_w
 
 from wsdiag.analysis.evidence import WarmStart
-from wsdiag.config import Config, from_dict, to_dict
+from wsdiag.config import Config, from_dict
 from wsdiag.core import ONLINE, Callback, LoopState, Phase, StageClock
 from wsdiag.data.probe_set import ProbeSet, collect_rollouts
 from wsdiag.envs import make_env, space_dims
@@ -41,7 +41,7 @@ from wsdiag.rundir import (
     PROBES_DIR,
     online_phases,
 )
-from wsdiag.training.assemble import EVAL_SEED_OFFSET
+from wsdiag.training.assemble import EVAL_SEED_OFFSET, checkpoint_meta
 from wsdiag.training.callbacks import Evaluator, PhaseEvents
 from wsdiag.training.checkpoint import save_checkpoint
 from wsdiag.training.early_warning import EarlyWarning
@@ -277,12 +277,10 @@ class Recording:
     def save_agent(self, name: str, agent: Any) -> Path:
         """A wsdiag agent as checkpoints/<name> (`wsdiag probe --checkpoint` reads it; the
         one named `pretrained` is the reference of the others)."""
-        loop = self.loop
-        meta = {"stage": ONLINE, "step": loop.step, "phase": loop.phase.name, "done": loop.done,
-                "env_id": self.config.env.id, "run": self.run_dir.name, "seed": self.config.seed,
-                "trainer": self.config.trainer, "config": to_dict(self.config)}  # fmt: skip
+        meta = checkpoint_meta(self.config, self.run_dir)(self.loop)
         path = self.run_dir / CHECKPOINTS_DIR / name
-        return save_checkpoint(path, agent, meta, {"step": loop.step})
+        return save_checkpoint(path, agent, meta | {"trainer": self.config.trainer},
+                               {"step": self.loop.step})  # fmt: skip
 
     @property
     def stopped(self) -> bool:
@@ -295,8 +293,6 @@ class Recording:
             return self.run_dir
         self.closed = True
         try:
-            self.loop.state.step = max(self.loop.step, 0)
-            self.loop._cache.clear()  # the networks as they are at the end
             for cb in self.callbacks:
                 cb.on_end(self.loop)
             reason = self.loop.state.stop_reason or (
