@@ -322,3 +322,28 @@ def test_a_sac_zip_trains_with_no_hand_settings(sb3: Any, sac_zip: Path, tmp_pat
     explicit = ["--set", 'finetune.algo="ddpg"']
     refused = runner.invoke(app, ["config", "check", str(config), *explicit])
     assert refused.exit_code == 2 and "sac" in refused.output  # an explicit setting stays
+
+
+def test_probe_takes_an_sb3_zip_with_its_environment(td3_zip: Path, tmp_path: Path) -> None:
+    bare = runner.invoke(app, ["probe", "--checkpoint", str(td3_zip), "--rollouts", "8"])
+    one_line_error(bare, 2, "is an SB3 zip, which names no environment: add --env")
+    probed = runner.invoke(app, ["probe", "--checkpoint", str(td3_zip), "--env", "Pendulum-v1",
+                                 "--reference", str(td3_zip), "--rollouts", "8",
+                                 "-o", str(tmp_path / "p")])  # fmt: skip
+    assert probed.exit_code == 0, probed.output
+    assert f"reference: {td3_zip}" in " ".join(probed.output.split())
+    other = runner.invoke(app, ["probe", "--checkpoint", str(td3_zip), "--env",
+                                "InvertedPendulum-v5", "--rollouts", "8"])  # fmt: skip
+    one_line_error(other, 2, "made for observations of shape (3,)")
+    states = tmp_path / "p" / "probes" / "probe_set.npz"
+    own = runner.invoke(app, ["probe", "--checkpoint", str(td3_zip), "--env", "Pendulum-v1",
+                              "--states", str(states), "--rollouts", "8", "-o",
+                              str(tmp_path / "q")])  # fmt: skip
+    assert own.exit_code == 0, own.output  # a saved behavioural set instead of rollouts
+    from wsdiag.data.probe_set import ProbeSet
+
+    z = np.zeros((4, 5), np.float32)
+    ProbeSet(z, z[:, :1], z[:, 0], z, z[:, 0], np.full(4, "b")).save(tmp_path / "wide.npz")
+    wide = runner.invoke(app, ["probe", "--checkpoint", str(td3_zip), "--env", "Pendulum-v1",
+                               "--states", str(tmp_path / "wide.npz")])  # fmt: skip
+    one_line_error(wide, 2, "do not fit observations (3,)")

@@ -617,3 +617,15 @@ def test_an_intervention_stops_once_its_seed_is_decided(
     stopped = confirm.stop_when_decided(part, tiny_run, None, 0.5)
     stops = {j.name: j.config.eval.stop_below for j in stopped.jobs}
     assert stops == {"drift-seed3": pytest.approx(baseline - 50.0), f"{CONTROL}-seed3": None}
+
+
+def test_the_cli_plans_the_no_op_control_alone(tiny_run: Path) -> None:
+    dry = runner.invoke(app, ["diagnose", str(tiny_run), "--confirm", "--dry-run", "--force",
+                              "--seeds", "2", "--control", "--causes", "none"])  # fmt: skip
+    text = " ".join(dry.output.split())
+    assert dry.exit_code == 0, dry.output
+    assert "noop: the original itself, on seeds 100,000 further" in text
+    assert "3 run(s) on 2 seeds" in text and "up to 19 on 10 seeds" in text
+    assert "the pretrained critic loaded too" not in text  # no cause tested
+    alone = runner.invoke(app, ["diagnose", str(tiny_run), "--control"])
+    one_line_error(alone, 2, "--control is an option of --confirm")
