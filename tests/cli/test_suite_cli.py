@@ -4,6 +4,7 @@ line where a scenario is in both or a test scenario was run for dev), and `suite
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -110,12 +111,13 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     record of seed 0."""
     calls: list[dict] = []
 
-    def run_part(suite, out, jobs, seeds, console=None, variants=None, control=False):
+    def run_part(suite, out, jobs, seeds, console=None, variants=None, control=False,
+                 by_scenario=False):  # fmt: skip
         calls.append({"suite": suite, "jobs": jobs, "seeds": seeds, "variants": variants,
-                      "control": control})  # fmt: skip
+                      "control": control, "by_scenario": by_scenario})  # fmt: skip
         return out / "diagnosis_suite" / "runs"
 
-    def collect(runs, replay=False, keep=None):
+    def collect(runs, replay=False, keep=None, by_scenario=False):
         names = ["actor-warmup-seed0", "actor-critic-seed0"]
         return [record(n) for n in names if keep is None or keep(n)]
 
@@ -132,13 +134,15 @@ def test_suite_run_writes_the_records_of_its_split(
                      split_file, "--jobs", 2, "--seeds", 6, "--control")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert stand_ins == [{"suite": SUITE, "jobs": 2, "seeds": 6, "variants": {"actor-warmup"},
-                          "control": True}]  # fmt: skip
+                          "control": True, "by_scenario": True}]  # fmt: skip
     (row,) = read_records(out / "diagnosis_suite.dev.jsonl")
     assert (row.run, row.split) == ("diagnosis_suite/actor-warmup-seed0", "dev")
     whole = _invoke("suite", "run", SUITE, "--out", out, "--quiet")
     assert whole.exit_code == 0 and whole.stdout.strip() == str(out / "diagnosis_suite.jsonl")
     assert stand_ins[-1]["variants"] is None and stand_ins[-1]["seeds"] == 5
     assert not stand_ins[-1]["control"]
+    _invoke("suite", "run", SUITE, "--out", out, "--each-run")
+    assert stand_ins[-1]["by_scenario"] is False
     assert len(read_records(out / "diagnosis_suite.jsonl")) == 2
 
 
@@ -157,3 +161,41 @@ def test_suite_run_refuses_a_test_scenario_run_for_dev(
     result = _invoke("suite", "run", SUITE, "--out", out, "--split", "dev", "--split-file", other)
     one_line_error(result, 2, "no scenario of")
     one_line_error(_invoke("suite", "run", SUITE, "--seeds", 0), 2, "--seeds and --jobs")
+
+
+def test_own_truth_scores_only_the_runs_whose_own_confirmation_gave_their_truth(
+    tmp_path: Path,
+) -> None:
+    rows = [record("p/a-seed0"), replace(record("p/a-seed1"), truth_from="a-seed0")]
+    write_records(rows, tmp_path / "r.jsonl")
+    every = _invoke("suite", "table", tmp_path / "r.jsonl")
+    own = _invoke("suite", "table", tmp_path / "r.jsonl", "--own-truth")
+    assert every.exit_code == own.exit_code == 0, own.output
+    assert "accuracy (verdict = truth) | 2/2" in every.stdout
+    assert "accuracy (verdict = truth) | 1/1" in own.stdout
+
+
+@pytest.mark.slow
+def test_a_tiny_suite_runs_for_real_and_writes_records_and_a_table(tmp_path: Path) -> None:
+    """`suite run` on a tiny Pendulum sweep (seconds): the sweep runs, every run gets a record
+    marked with its split, and `suite table` scores them."""
+    demo = ROOT / "wsdiag" / "configs" / "demo.toml"
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(f'name = "tiny"\nbase = "{demo}"\nseeds = [0, 1]\n[set]\n'
+                     '"pretrain.steps" = 300\n"pretrain.learning_starts" = 100\n'
+                     '"pretrain.hidden" = [16, 16]\n"finetune.hidden" = [16, 16]\n'
+                     '"finetune.steps" = 300\n"warmstart.warmup_steps" = 100\n'
+                     '"eval.every" = 150\n"eval.episodes" = 1\n"checkpoint.every" = 0\n'
+                     '[[variant]]\nname = "a"\n')  # fmt: skip
+    split = tmp_path / "split.toml"
+    split.write_text('test = ["tiny/a"]\n')
+    out = tmp_path / "runs"
+    result = _invoke("suite", "run", suite, "--out", out, "--split", "test", "--split-file",
+                     split, "--jobs", 2, "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = read_records(out / "tiny.test.jsonl")
+    assert sorted(r.run for r in rows) == ["tiny/a-seed0", "tiny/a-seed1"]
+    assert all(r.split == "test" and r.eval_steps for r in rows)
+    table = _invoke("suite", "table", out / "tiny.test.jsonl", "--split", "test",
+                    "--split-file", split)  # fmt: skip
+    assert table.exit_code == 0 and "accuracy (verdict = truth)" in table.stdout

@@ -186,3 +186,22 @@ def test_a_runs_record_holds_its_critic_stratum_and_evaluations(tmp_path: Path) 
     assert r.baseline == run.baseline and r.eval_steps[-1] == 300
     steps, returns = run.series("eval/return")
     assert list(r.eval_steps) == steps.tolist() and list(r.eval_returns) == returns.tolist()
+
+
+def test_a_scenarios_runs_take_the_confirmation_of_the_one_confirmed(tmp_path: Path) -> None:
+    """`scenario_confirmations`: each run without a confirmation of its own is given the first
+    run of its scenario that has one; runs of a scenario without one get nothing."""
+    from wsdiag.analysis.confirm import CONFIRMATION_FILE, FOLDER
+    from wsdiag.suite.collect import own_dips, scenario_confirmations
+
+    paths = [tmp_path / n for n in ("x-seed0", "x-seed1", "x-seed2", "y-seed0")]
+    for p in (paths[1], paths[2]):
+        (p / FOLDER).mkdir(parents=True)
+        (p / FOLDER / CONFIRMATION_FILE).write_text("{}")
+    assert scenario_confirmations(paths) == {paths[0]: paths[1], paths[2]: paths[1]}
+
+    from wsdiag.analysis.confirm import Intervention
+
+    i = Intervention("update", "lr", {}, seeds=[1, 2, 3], original_dips=[9, 9, 9], dips=[1, 2, 3])
+    assert own_dips([i], None) == {"update": 1} and own_dips([i], 3) == {"update": 3}
+    assert own_dips([i], 0) == {}

@@ -65,9 +65,12 @@ def test_a_part_sweeps_then_confirms_its_experiments(
                               control=True)  # fmt: skip
     assert swept[0][:3] == (suite, sweep_runs.parent, 2)
     assert [(p.name, *rest) for p, *rest in confirmed] == [
-        ("a", 3, True, True),
-        ("c", 3, True, True),
-    ]  # seeds, until the first confirmed, the no-op control
+        ("a", 3, True, True, 1),
+        ("c", 3, True, True, 1),
+    ]  # seeds, until the first confirmed, the no-op control, jobs each
+    confirmed.clear()
+    suite_run.run_part(suite, sweep_runs.parent, jobs=4, seeds=3, by_scenario=False)
+    assert [rest[-1] for _, *rest in confirmed] == [2, 2]  # two runs on four jobs: two each
     err = capsys.readouterr().err
     assert "not confirmed: b is the same experiment as a" in err
     assert "a: confirmed" in err and "c: confirmed" in err
@@ -89,3 +92,20 @@ def test_a_split_runs_and_confirms_only_its_variants(sweep_runs: Path) -> None:
         (sweep_runs / name).mkdir()
     kept_runs, _ = suite_run.to_confirm(sweep_runs, suite_run.of_variants({"a", "c"}))
     assert [p.name for p in kept_runs] == ["a", "a-seed0", "c"]
+
+
+def test_a_scenario_is_confirmed_on_its_first_degrading_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`first_degrading` picks, per scenario, the first run (by name) with a significant dip;
+    a scenario none of whose runs degrades is named apart."""
+    from types import SimpleNamespace
+
+    dips = {"x-seed0": False, "x-seed1": True, "x-seed2": True, "y-seed0": False}
+    runs = [tmp_path / n for n in ("x-seed2", "y-seed0", "x-seed1", "x-seed0")]
+    monkeypatch.setattr(suite_run, "load_run", lambda p: p.name)
+    monkeypatch.setattr(suite_run, "summarise", lambda name, t: SimpleNamespace(
+        diagnosis=SimpleNamespace(significant=dips[name])))  # fmt: skip
+    chosen, calm = suite_run.first_degrading(runs)
+    assert [p.name for p in chosen] == ["x-seed1"]
+    assert calm == ["y"]

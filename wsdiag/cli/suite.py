@@ -61,12 +61,24 @@ def run(
             help="Also confirm the no-op control on each run: its false-confirmation rate.",
         ),
     ] = False,
+    each_run: Annotated[
+        bool,
+        typer.Option(
+            "--each-run",
+            help="Confirm every run on its own seeds, not one run a scenario (the first that "
+            "degrades, whose truth its scenario's runs share).",
+        ),
+    ] = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run a suite's sweep, confirm each run's cause by counterfactual runs, write the records.
+    """Run a suite's sweep, confirm each scenario's cause by counterfactual runs, write the
+    records.
 
-    The records go to OUT/NAME.jsonl (OUT/NAME.SPLIT.jsonl with --split), NAME the sweep
+    A scenario (a variant over the sweep's seeds) shares a pretraining and a cause: its first
+    significantly degrading run is confirmed on --seeds seeds (more while a sign test is
+    undecided), and that truth is every degrading run's of the scenario. The records go to
+    OUT/NAME.jsonl (OUT/NAME.SPLIT.jsonl with --split), NAME the sweep
     file's name. Rerun to continue: finished runs and counterfactuals are reused.
 
     Example: wsdiag suite run examples/sweeps/diagnosis_suite.toml --out runs --jobs 2
@@ -94,8 +106,10 @@ def run(
             if split == TEST and dev_records.is_file():
                 chosen.check(read_records(dev_records))
         runs = run_part(suite_file, out, jobs or max(1, os.cpu_count() or 1), seeds,
-                        console=console, variants=variants, control=control)  # fmt: skip
-        records = collect_part(runs, name, keep=of_variants(variants), split=split)
+                        console=console, variants=variants, control=control,
+                        by_scenario=not each_run)  # fmt: skip
+        records = collect_part(runs, name, keep=of_variants(variants), split=split,
+                               by_scenario=not each_run)  # fmt: skip
         path = out / (f"{name}.{split}.jsonl" if split else f"{name}.jsonl")
         write_records(records, path)
         console.print(f"{name}: {part_summary(distinct(records)[0])}", soft_wrap=True)
@@ -111,6 +125,14 @@ def table(
     ],
     split: SplitName = None,
     split_file: SplitFile = None,
+    own_truth: Annotated[
+        bool,
+        typer.Option(
+            "--own-truth",
+            help="Only the runs whose own confirmation gave their truth (one a scenario with "
+            "`suite run`), not those that took their scenario's.",
+        ),
+    ] = False,
     debug: Debug = False,
 ) -> None:
     """Print the suite's tables and the benchmark's metrics over record files.
@@ -132,6 +154,8 @@ def table(
                 rows = chosen.keep(split, rows)
                 if not rows:
                     raise WsdiagError(f"no record of a {split} scenario of {split_file}")
+        if own_truth:
+            rows = [r for r in rows if r.truth_from is None]
         if not rows:
             raise WsdiagError("no record in " + ", ".join(str(p) for p in records))
         typer.echo(report(rows))

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from wsdiag.analysis.confirm import FOLDER, NONE, load_confirmation
+from wsdiag.analysis.confirm import (
+    CONFIRMATION_FILE,
+    FOLDER,
+    NONE,
+    Intervention,
+    load_confirmation,
+)
 from wsdiag.analysis.diagnose import eval_curve
 from wsdiag.analysis.prognosis import prognosis
 from wsdiag.analysis.run import Run, load_run
@@ -19,6 +25,7 @@ from wsdiag.config import ProbesConfig, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import AGENT_FILE, META_FILE, is_complete, resolve_checkpoint
 from wsdiag.suite.record import UNCONFIRMED, SuiteRecord
+from wsdiag.suite.scenarios import scenario
 from wsdiag.sweep.counterfactual import pretrained_path
 
 
@@ -55,14 +62,18 @@ def provenance(run_dir: Path) -> tuple[dict[str, str] | None, dict[str, str] | N
     return meta.get("versions"), meta.get("cpu")
 
 
-def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
+def record_of(
+    run: Run, replay: bool | str = False, confirmed_by: Path | None = None
+) -> SuiteRecord:
     """The run's record. The warning is the one the run raised, or with `replay` (True, or a
     `probes.warn` mode) the one today's rules raise from its probes (runs recorded with older
-    rules). A run without a significant dip has nothing to confirm: its truth is "none"."""
+    rules). A run without a significant dip has nothing to confirm: its truth is "none".
+    `confirmed_by`: another run of its scenario, whose confirmation gives this one's truth
+    (`scenario_confirmations`)."""
     s = summarise(run, Thresholds())
-    confirmation = load_confirmation(run.path / FOLDER)
+    confirmation = load_confirmation((confirmed_by or run.path) / FOLDER)
     interventions = confirmation.causes if confirmation else []
-    control = confirmation.control if confirmation else None
+    control = confirmation.control if confirmation and confirmed_by is None else None  # once
     shares = {i.cause: None if i.share is None else round(i.share.share, 4)
               for i in interventions}  # fmt: skip
     intervals = {i.cause: (round(i.share.low, 4), round(i.share.high, 4))
@@ -93,7 +104,7 @@ def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
         min_step=None if deg is None else deg.min_step,
         dip=0.0 if deg is None else deg.dip,
         shares=shares,
-        dips={i.cause: i.dips[0] for i in interventions if i.dips},
+        dips=own_dips(interventions, run.config.seed if confirmed_by else None),
         intervals=intervals,
         seeds=max((i.share.n for i in interventions if i.share), default=0),
         experiment=experiment_key(run),
@@ -105,7 +116,31 @@ def record_of(run: Run, replay: bool | str = False) -> SuiteRecord:
         eval_steps=tuple(int(x) for x in steps),
         eval_returns=tuple(float(x) for x in returns),
         control=None if control is None else control.outcome(confirmation.min_share),
+        truth_from=confirmed_by.name if confirmed_by and s.diagnosis.significant else None,
     )
+
+
+def own_dips(interventions: list[Intervention], seed: int | None) -> dict[str, float]:
+    """Each intervention's dip on the run's own seed: the first of its seeds (None), or `seed`
+    where it ran on it (a scenario's other runs)."""
+    out = {}
+    for i in interventions:
+        k = 0 if seed is None else (i.seeds.index(seed) if seed in i.seeds else None)
+        if k is not None and k < len(i.dips):
+            out[i.cause] = i.dips[k]
+    return out
+
+
+def scenario_confirmations(paths: list[Path]) -> dict[Path, Path]:
+    """For each run without a confirmation of its own, the first run of its scenario (by
+    name) that has one: a scenario's runs share a pretraining and a cause, and `wsdiag suite
+    run` confirms one of them on its seeds (`wsdiag.suite.run.first_degrading`)."""
+    confirmed: dict[str, Path] = {}
+    for path in sorted(paths):
+        if (path / FOLDER / CONFIRMATION_FILE).is_file():
+            confirmed.setdefault(scenario(path.name), path)
+    return {p: confirmed[scenario(p.name)] for p in paths
+            if p != confirmed.get(scenario(p.name)) and scenario(p.name) in confirmed}  # fmt: skip
 
 
 def collect(
@@ -113,11 +148,14 @@ def collect(
     load: Callable[[Path], Run] = load_run,
     replay: bool | str = False,
     keep: Callable[[str], bool] | None = None,
+    by_scenario: bool = False,
 ) -> list[SuiteRecord]:
     """The record of every complete run under `runs` (a sweep's runs/ folder), by name; with
-    `keep`, of the runs whose name it keeps."""
+    `keep`, of the runs whose name it keeps; with `by_scenario`, a run without a confirmation
+    takes its scenario's (`scenario_confirmations`)."""
     paths = [p for p in sorted(runs.iterdir()) if is_complete(p) and (keep is None or keep(p.name))]
-    return [record_of(load(p), replay) for p in paths]
+    siblings = scenario_confirmations(paths) if by_scenario else {}
+    return [record_of(load(p), replay, siblings.get(p)) for p in paths]
 
 
 def collect_part(
@@ -126,8 +164,9 @@ def collect_part(
     replay: bool | str = False,
     keep: Callable[[str], bool] | None = None,
     split: str | None = None,
+    by_scenario: bool = False,
 ) -> list[SuiteRecord]:
     """The records of a part's runs (`collect`), each named 'part/run' and marked with the
     split it was run for."""
     return [replace(r, run=f"{part}/{r.run}", split=split)
-            for r in collect(runs, replay=replay, keep=keep)]  # fmt: skip
+            for r in collect(runs, replay=replay, keep=keep, by_scenario=by_scenario)]  # fmt: skip

@@ -54,6 +54,8 @@ class SuiteRecord:
     split: str | None = None  # the split it was run for ("dev", "test"; None: no split)
     control: str | None = None  # the no-op control's outcome where it ran ("confirmed": a
     # false confirmation; wsdiag.analysis.confirm.CONTROL)
+    truth_from: str | None = None  # the run of its scenario whose confirmation gave the truth
+    # (`wsdiag suite run`, one confirmation a scenario); None: its own
 
     def __post_init__(self) -> None:
         if self.named is None:

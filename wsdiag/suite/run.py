@@ -6,7 +6,8 @@ Each run is confirmed on `seeds` seeds from its own (the run's seed and the next
 seed the share removed has no interval and share >= diagnose.confirm_share decides. With
 `until_confirmed` the causes are tested in the chain's order up to the first confirmed one (the
 same confirmed cause as testing every cause, at about the cost of one seed of every cause).
-Confirmations run `jobs` at a time, one process and one job each: a run's confirmation comes in
+Confirmations run `jobs` at a time, one process and one job each (with fewer runs than jobs,
+each run's confirmation runs jobs // runs of its own at a time): a run's confirmation comes in
 stages of a few jobs with `until_confirmed`, so one run on `jobs` cores would leave cores idle
 at each stage's end."""
 
@@ -89,8 +90,24 @@ def to_confirm(
     return kept, repeats
 
 
-def confirm_one(run_dir: Path, seeds: int, until_confirmed: bool, control: bool = False) -> str:
-    """Confirm one run's diagnosis (as `wsdiag diagnose RUN --confirm`, one job; with
+def first_degrading(runs: list[Path]) -> tuple[list[Path], list[str]]:
+    """Per scenario, the first of its runs (by name) with a significant dip, the one whose
+    confirmation on its seeds gives the scenario's truth (`collect.scenario_confirmations`);
+    and the scenarios of which no run degrades (every run's truth "none")."""
+    chosen: dict[str, Path | None] = {}
+    thresholds = Thresholds()
+    for path in sorted(runs):
+        name = scenario(path.name)
+        if chosen.get(name) is None and summarise(load_run(path), thresholds).diagnosis.significant:
+            chosen[name] = path
+        chosen.setdefault(name, None)
+    return [p for p in chosen.values() if p], [n for n, p in chosen.items() if p is None]
+
+
+def confirm_one(
+    run_dir: Path, seeds: int, until_confirmed: bool, control: bool = False, jobs: int = 1
+) -> str:
+    """Confirm one run's diagnosis (as `wsdiag diagnose RUN --confirm`, `jobs` at a time; with
     `control`, the no-op control too); the line that says how it ended."""
     console = Console(stderr=True, force_terminal=False)
     thresholds = Thresholds()
@@ -104,7 +121,7 @@ def confirm_one(run_dir: Path, seeds: int, until_confirmed: bool, control: bool 
             seeds=seeds,
             causes=None,
             interventions=None,
-            jobs=1,
+            jobs=jobs,
             backend="local",
             address=None,
             threads=1,
@@ -128,17 +145,24 @@ def run_part(
     console: Console | None = None,
     variants: Collection[str] | None = None,
     control: bool = False,
+    by_scenario: bool = False,
 ) -> Path:
     """Run the part's sweep (only `variants`, when given), then confirm every finished run of
     it but the repeats of an earlier experiment (module docstring; with `control`, the no-op
-    control too); the sweep's runs/ folder."""
+    control too), or with `by_scenario` the first degrading run of each scenario alone
+    (`first_degrading`); the sweep's runs/ folder."""
     console = console or Console(stderr=True)
     runs = run_sweep(suite, out, jobs, console, variants)
     kept, repeats = to_confirm(runs, of_variants(variants))
     for run, first in repeats:
         console.print(f"not confirmed: {run} is the same experiment as {first}", soft_wrap=True)
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control) for p in kept]
+    if by_scenario:
+        kept, calm = first_degrading(kept)
+        for name in calm:
+            console.print(f"{name}: no run degrades significantly (truth: none)", soft_wrap=True)
+    each = max(1, jobs // max(1, len(kept)))  # fewer runs than jobs: each confirms in parallel
+    with ProcessPoolExecutor(max(1, jobs // each), mp_context=mp.get_context("spawn")) as pool:
+        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control, each) for p in kept]
         for future in done:
             console.print(future.result(), soft_wrap=True, highlight=False)
     return runs
