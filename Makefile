@@ -10,7 +10,7 @@ CONSTRAINTS ?= constraints.txt
 DEMO_CONFIG ?= wsdiag/configs/demo.toml
 RUNS ?= runs
 
-.PHONY: setup test test-fast lint demo bench clean chromium
+.PHONY: setup test test-fast lint demo bench bench-d3rlpy clean chromium
 
 setup: $(BIN)/.installed
 
@@ -39,6 +39,21 @@ demo: setup
 bench: setup
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks.run_all
+
+# wsdiag against d3rlpy per update. d3rlpy 2.8.1 pins gymnasium 1.0.0, so it gets its own
+# environment (torch first, as in setup); `make bench` runs the same section once it exists.
+D3RLPY_PYTHON ?= python3.11
+# benchmarks/d3rlpy_side.py looks for the environment here
+D3RLPY_VENV := .venv-d3rlpy
+
+$(D3RLPY_VENV)/bin/.installed:
+	$(D3RLPY_PYTHON) -m venv $(D3RLPY_VENV)
+	$(D3RLPY_VENV)/bin/pip install --quiet "$(TORCH_SPEC)"
+	$(D3RLPY_VENV)/bin/pip install --quiet d3rlpy==2.8.1
+	touch $@
+
+bench-d3rlpy: setup $(D3RLPY_VENV)/bin/.installed
+	$(BIN)/python -m benchmarks.run_all --sections d3rlpy
 
 # Headless Chromium for the HTML report's browser test (skipped without it); best effort.
 chromium:

@@ -19,9 +19,9 @@ from benchmarks import ensemble, flops, parallel, report, throughput
 from benchmarks.common import BATCH, load_average, machine_info
 
 SECTIONS = ("throughput", "flops", "ensemble", "parallel")
-# probe cost, time per update of every algorithm, dataset loading, recording an SB3 fine-tune,
-# command-line speed
-EXTRA_SECTIONS = ("probes", "updates", "data", "integrations", "cli")
+# probe cost, time per update of every algorithm, the same against d3rlpy (skipped without
+# .venv-d3rlpy), dataset loading, recording an SB3 fine-tune, command-line speed
+EXTRA_SECTIONS = ("probes", "updates", "d3rlpy", "data", "integrations", "cli")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--parallel-steps", type=int, default=3_000, help="env steps per parallel run")
     p.add_argument("--runs", type=int, default=2, help="number of parallel runs K")
     p.add_argument("--cli-repeats", type=int, default=5, help="`wsdiag --help` timings (best)")
+    p.add_argument("--d3rlpy-iters", type=int, default=30, help="timed updates per d3rlpy sample")
+    p.add_argument("--d3rlpy-repeats", type=int, default=6, help="samples per side (d3rlpy)")
     p.add_argument(
         "--report-run",
         type=Path,
@@ -53,11 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.random_steps < BATCH:
         p.error(f"--random-steps must be at least the batch size ({BATCH})")
     counts = (args.steps, args.update_iters, args.ensemble_iters, args.repeats, args.runs,
-              args.cli_repeats)  # fmt: skip
+              args.cli_repeats, args.d3rlpy_iters, args.d3rlpy_repeats)  # fmt: skip
     if min(counts) < 1:
         p.error(
-            "--steps, --update-iters, --ensemble-iters, --repeats, --runs and --cli-repeats "
-            "must be >= 1"
+            "--steps, --update-iters, --ensemble-iters, --repeats, --runs, --cli-repeats, "
+            "--d3rlpy-iters and --d3rlpy-repeats must be >= 1"
         )
     if args.parallel_steps <= args.random_steps:
         p.error("--parallel-steps must exceed --random-steps")
@@ -121,6 +123,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 results["updates"] |= {f"{k[:-3]}_{n}t_ms": v for k, v in updates.run(n).items()}
                 results["updates"] |= {f"{k[:-3]}_{n}t_ms": v for k, v in updates.head(n).items()}
             console.print(report.values_table("Time per update (ms)", results["updates"]))
+        elif section == "d3rlpy":
+            from benchmarks import d3rlpy_side
+
+            results["d3rlpy"] = d3rlpy_side.run(args.d3rlpy_iters, args.d3rlpy_repeats)
+            console.print(d3rlpy_side.render(results["d3rlpy"]))
         elif section == "data":
             from benchmarks import data
 

@@ -16,7 +16,9 @@ environment variables the same way.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -93,14 +95,35 @@ def head(threads: int = 1, iters: int = 50, ensemble: int = 2) -> dict[str, floa
     return out
 
 
-def _sample(
-    root: Path, algos: tuple[str, ...], threads: int, iters: int, env: dict[str, str] | None
+def sample(
+    root: Path,
+    algos: tuple[str, ...],
+    threads: int,
+    iters: int,
+    env: dict[str, str] | None,
+    setup: str = "",
 ) -> dict:
-    """One process's ms per update of each algorithm."""
+    """One process's ms per update of each algorithm (after the statements `setup`, if any)."""
     run_once = f"run({threads}, {iters}, 1, {algos!r})"
-    return in_process(
-        root, f"from benchmarks.updates import run; print(json.dumps({run_once}))", env
-    )
+    code = f"from benchmarks.updates import run; print(json.dumps({run_once}))"
+    return in_process(root, f"{setup}; {code}" if setup else code, env)
+
+
+def order(names: Sequence[str], repeat: int) -> list[str]:
+    """The sides in the order they run at `repeat`: as given, then reversed, and so on."""
+    return list(names) if repeat % 2 == 0 else list(names)[::-1]
+
+
+def alternate(sides: dict[str, Callable[[], dict]], repeats: int) -> dict[str, object]:
+    """Every sample of each side (a call that returns one sample), the sides alternating which
+    goes first (`order`); the load average before the first repeat and after each."""
+    samples: dict[str, list[dict]] = {name: [] for name in sides}
+    loads = [load_average()]
+    for r in range(repeats):
+        for name in order(list(sides), r):
+            samples[name].append(sides[name]())
+        loads.append(load_average())
+    return {"samples": samples, "load_average": loads}
 
 
 def alternating(
@@ -112,14 +135,22 @@ def alternating(
 ) -> dict[str, object]:
     """Every sample of each side (a checkout and environment variables), one process per
     sample, the sides alternating which goes first; the load average after each repeat."""
-    samples: dict[str, list[dict]] = {name: [] for name in sides}
-    loads = [load_average()]
-    for r in range(repeats):
-        for name in list(sides) if r % 2 == 0 else list(sides)[::-1]:
-            root, env = sides[name]
-            samples[name].append(_sample(root, algos, threads, iters, env))
-        loads.append(load_average())
-    return {"threads": threads, "samples": samples, "load_average": loads}
+    calls = {
+        name: functools.partial(sample, root, algos, threads, iters, env)
+        for name, (root, env) in sides.items()
+    }
+    return {"threads": threads} | alternate(calls, repeats)
+
+
+def ratios(base: Sequence[float], other: Sequence[float]) -> dict[str, object]:
+    """other / base of paired samples (ms): at the best of each, its range over all pairs
+    (worst against best and best against worst) and each repeat's own pair."""
+    return {
+        "best": min(other) / min(base),
+        "low": min(other) / max(base),
+        "high": max(other) / min(base),
+        "per_repeat": [o / b for b, o in zip(base, other, strict=True)],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,12 +180,13 @@ def main(argv: list[str] | None = None) -> None:
         key = f"{algo}_ms"
         now = [s[key] for s in result["samples"]["now"]]  # type: ignore[index]
         then = [s[key] for s in result["samples"]["then"]]  # type: ignore[index]
+        r = ratios(now, then)
         print(
             f"{algo}: now best {min(now):.1f} ms {[round(x, 1) for x in now]}, "
             f"{other} best {min(then):.1f} ms {[round(x, 1) for x in then]}, "
-            f"then / now (best) {min(then) / min(now):.2f}, "
-            f"range over all pairs {min(then) / max(now):.2f}-{max(then) / min(now):.2f}, "
-            f"per repeat {[round(t / n, 2) for t, n in zip(then, now, strict=True)]}"
+            f"then / now (best) {r['best']:.2f}, "
+            f"range over all pairs {r['low']:.2f}-{r['high']:.2f}, "
+            f"per repeat {[round(x, 2) for x in r['per_repeat']]}"  # type: ignore[attr-defined]
         )
 
 
