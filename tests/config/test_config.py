@@ -47,6 +47,20 @@ def test_overrides_are_toml_values(tmp_path: Path) -> None:
         ({"finetune": {"ensemble": 2, "target_subset": 3}}, "exceeds finetune.ensemble"),
         ({"warmstart": {"warmup_steps": 10**6}}, "exceed finetune.steps"),
         ({"env": 3}, "env: expected a [env] table"),
+        (
+            {
+                "pretrain": {"source": "offline", "algo": "bc", "dataset": "a/b-v0"},
+                "finetune": {"algo": "sac"},
+            },
+            "a bc actor (deterministic) cannot start a sac agent",
+        ),
+        (
+            {
+                "pretrain": {"source": "offline", "algo": "cql", "dataset": "a/b-v0"},
+                "finetune": {"algo": "td3"},
+            },
+            "a cql actor (gaussian) cannot start a td3 agent",
+        ),
     ],
 )
 def test_bad_configs_give_clear_errors(data: dict, message: str) -> None:
@@ -67,8 +81,11 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
 
 
 EXAMPLES = sorted(
-    p for p in (Path(__file__).parents[2] / "examples").glob("**/*.toml") if "sweeps" not in p.parts
-)  # sweep files are checked by test_example_sweeps_plan_and_fit_their_pretrainings
+    p
+    for p in (Path(__file__).parents[2] / "examples").glob("**/*.toml")
+    if not {"sweeps", "benchmark"} & set(p.parts)
+)  # sweep files are checked by test_example_sweeps_plan_and_fit_their_pretrainings and
+# test_the_benchmark_sweeps_pass_the_config_checks
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -136,7 +153,13 @@ def test_every_range_is_checked_when_the_config_loads(key: str, value: object) -
 
 
 def test_algorithm_defaults_are_resolved_into_the_saved_config() -> None:
-    config = from_dict({"finetune": {"algo": "sac", "ensemble": 10}, "pretrain": {"algo": "ddpg"}})
+    config = from_dict(
+        {
+            "finetune": {"algo": "sac", "ensemble": 10},
+            "pretrain": {"algo": "ddpg"},
+            "warmstart": {"load": []},
+        }
+    )  # fmt: skip  (a ddpg actor cannot start sac)
     assert (config.finetune.actor_q, config.finetune.target_subset) == ("mean", 2)
     assert config.finetune.policy_delay == 1
     assert (config.pretrain.ensemble, config.pretrain.target_subset) == (1, 1)
@@ -211,7 +234,7 @@ def test_run_configs_of_earlier_versions_load_their_algorithm_keys(tmp_path: Pat
     path = tmp_path / "config.toml"
     path.write_text(
         f'[pretrain]\nalgo = "iql"\nsource = "offline"\ndataset = "a/b-v0"\n{OLD_AGENT_KEYS}'
-        f'[finetune]\nalgo = "td3"\n{OLD_AGENT_KEYS}'
+        f'[finetune]\nalgo = "sac"\n{OLD_AGENT_KEYS}'
     )
     for config in (load_config(path), load_config(path, check_mitigation=False)):
         assert config.pretrain.params == iql.Params(iql_policy="squashed")
@@ -227,7 +250,9 @@ def test_an_algorithms_keys_are_read_once_into_its_params(algo: str, tmp_path: P
     from wsdiag.config import ALGORITHMS, to_dict
 
     source = {"source": "offline", "dataset": "a/b-v0"} if algo != "td3" else {}
-    config = from_dict({"pretrain": {"algo": algo, "value_lr": 1e-3, "cql_alpha": 5.0, **source}})
+    fine = {"algo": "sac" if ALGORITHMS[algo].actor == "gaussian" else "td3"}  # its actor's kind
+    config = from_dict({"pretrain": {"algo": algo, "value_lr": 1e-3, "cql_alpha": 5.0, **source},
+                        "finetune": fine})  # fmt: skip
     params = config.pretrain.params
     assert type(params) is ALGORITHMS[algo].params
     assert getattr(params, "value_lr", 1e-3) == 1e-3 and getattr(params, "cql_alpha", 5.0) == 5.0
@@ -242,7 +267,10 @@ def test_replace_sets_an_algorithm_and_its_keys() -> None:
     from wsdiag.config import replace
     from wsdiag.config.algorithms import cql, iql
 
-    config = replace(from_dict({}), finetune={"algo": "iql", "iql_beta": 2.0})
+    config = replace(
+        from_dict({"pretrain": {"algo": "sac"}, "finetune": {"algo": "sac"}}),
+        finetune={"algo": "iql", "iql_beta": 2.0},
+    )
     assert config.finetune.params == iql.Params(iql_beta=2.0)
     assert replace(config, finetune={"algo": "cql"}).finetune.params == cql.Params()
     with pytest.raises(WsdiagError, match=r"finetune\.iql_beta must be >= 0"):
@@ -468,3 +496,29 @@ def test_config_check_makes_the_environment_with_its_kwargs() -> None:
 
     result = CliRunner().invoke(app, ["config", "check", DEMO_CONFIG, "--set", 'env.kwargs.g="x"'])
     one_line_error(result, 2, "fails on its first reset or step")
+
+
+@pytest.mark.parametrize(
+    "algo", ["td3", "ddpg", "sac", "bc", "td3bc", "iql", "cql", "calql", "bcq"]
+)
+def test_the_registrys_actor_kind_is_the_agents(algo: str) -> None:
+    """The config check refuses a warm start between actors of different kinds by the
+    registry's `actor`: it must name the kind the agent builds."""
+    from wsdiag.agents import make_agent
+    from wsdiag.agents.networks import DeterministicActor, GaussianActor
+    from wsdiag.config.algorithms import ALGORITHMS, DETERMINISTIC, GAUSSIAN
+    from wsdiag.config.schema import AgentConfig
+
+    actor = make_agent(AgentConfig(algo=algo, hidden=(8, 8)), 3, 1).actor
+    kind = {DeterministicActor: DETERMINISTIC, GaussianActor: GAUSSIAN}.get(type(actor))
+    assert (kind or "perturbation") == ALGORITHMS[algo].actor
+
+
+@pytest.mark.parametrize("part", ["idp", "bc_td3", "cql_sac"])
+def test_the_benchmark_sweeps_pass_the_config_checks(part: str, tmp_path: Path) -> None:
+    from wsdiag.sweep.plan import build_plan
+    from wsdiag.sweep.spec import load_sweep
+
+    root = Path(__file__).parents[2]
+    plan = build_plan(load_sweep(root / "examples" / "benchmark" / f"{part}.toml"), tmp_path)
+    assert len(plan.runs) == 3 * len(plan.spec.variants)

@@ -262,7 +262,7 @@ def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
     4x longer or 5,000 steps apply)."""
     table = load_interventions()["extrapolation"]
     warm = {"load": ["actor", "critic"], "warmup_steps": 0, "freeze_policy_steps": 0}
-    iql = tiny_config(pretrain={"algo": "iql"}, warmstart=warm)
+    iql = tiny_config(pretrain={"algo": "iql"}, finetune={"algo": "sac"}, warmstart=warm)
     chosen = choose("extrapolation", table, iql, to_dict(iql))
     assert chosen.label.startswith("5,000 steps of uniformly random actions")
     assert chosen.overrides == {
@@ -273,7 +273,8 @@ def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
     }
     td3bc = tiny_config(pretrain={"algo": "td3bc"}, warmstart=warm)
     assert choose("extrapolation", table, td3bc, to_dict(td3bc)).label.startswith("a 5,000")
-    actor_only = tiny_config(pretrain={"algo": "iql"}, warmstart={**warm, "load": ["actor"]})
+    actor_only = tiny_config(pretrain={"algo": "iql"}, finetune={"algo": "sac"},
+                             warmstart={**warm, "load": ["actor"]})  # fmt: skip
     assert choose("extrapolation", table, actor_only, to_dict(actor_only)).label.startswith(
         "the pretrained critic loaded too"
     )

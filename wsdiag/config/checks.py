@@ -134,11 +134,27 @@ def _offline_checks(config: Config) -> None:
         )
     if config.pretrain.source == "online" and config.pretrain.algo == "bc":
         raise WsdiagError("pretrain.algo = 'bc' needs data: use pretrain.source = 'offline'")
+    _actor_kinds_match(config)
     within(ws, "warmstart", "offline_fraction", 0.0, 1.0, open_low=True)
     at_least(ws, "warmstart", 0, "offline_min_transitions")
     at_least(ws, "warmstart", 1, "dataset_warmup_transitions")
     if ws.offline_ratio is not None and not 0.0 < ws.offline_ratio < 1.0:
         raise WsdiagError(f"warmstart.offline_ratio must be in (0, 1), got {ws.offline_ratio}")
+
+
+def _actor_kinds_match(config: Config) -> None:
+    """An actor warm-starts only an actor of its kind (a deterministic one cannot start SAC's
+    Gaussian one); checked where the config names the pretraining's algorithm."""
+    pre, fine = config.pretrain, config.finetune
+    if "actor" not in config.warmstart.load or pre.source not in ("online", "offline"):
+        return
+    given, wanted = ALGORITHMS[pre.algo].actor, ALGORITHMS[fine.algo].starts_from
+    if given != wanted:
+        raise WsdiagError(
+            f"warmstart.load: a {pre.algo} actor ({given}) cannot start a {fine.algo} agent "
+            f"(it starts from a {wanted} actor); fine-tune with an algorithm that starts from "
+            f"a {given} one"
+        )
 
 
 def _run_checks(config: Config) -> None:

@@ -20,33 +20,44 @@ def _no_check(params: Any, where: str) -> None:
     return None
 
 
+DETERMINISTIC, GAUSSIAN, PERTURBATION = "deterministic", "gaussian", "perturbation"
+
+
 @dataclass(frozen=True)
 class Algorithm:
     """One algorithm. Its own (policy_delay, actor_q for E <= 2, ensemble) fill the fields a
     config leaves unset (`resolve_agent`): TD3 (Fujimoto et al. 2018) updates the actor every 2
     critic steps on Q_1; SAC and the offline algorithms every step on the min; DDPG has one
-    critic."""
+    critic. `actor` is its actor's kind, `starts_from` the kind of pretrained actor a warm start
+    copies into it (its own kind, but BCQ's perturbation actor, which perturbs a deterministic
+    one)."""
 
     name: str
     policy_delay: int
     actor_q: str
     ensemble: int
+    actor: str  # deterministic | gaussian | perturbation (BCQ's)
     params: type[OwnParams] = OwnParams  # its own keys
     check: Callable[[Any, str], None] = _no_check  # their ranges; `where` is the section
+    starts_from: str = ""  # the kind of actor it warm-starts from ("": its own)
+
+    def __post_init__(self) -> None:
+        if not self.starts_from:
+            object.__setattr__(self, "starts_from", self.actor)
 
 
 ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
     for a in (
-        Algorithm("td3", 2, "first", 2),
-        Algorithm("ddpg", 1, "first", 1),
-        Algorithm("sac", 1, "min", 2),
-        Algorithm("bc", 1, "first", 2, bc.Params, bc.check),
-        Algorithm("td3bc", 2, "first", 2, td3_bc.Params, td3_bc.check),
-        Algorithm("iql", 1, "min", 2, iql.Params, iql.check),
-        Algorithm("cql", 1, "min", 2, cql.Params, cql.check),
-        Algorithm("calql", 1, "min", 2, cql.CalQLParams, cql.check),
-        Algorithm("bcq", 2, "first", 2, bcq.Params, bcq.check),
+        Algorithm("td3", 2, "first", 2, DETERMINISTIC),
+        Algorithm("ddpg", 1, "first", 1, DETERMINISTIC),
+        Algorithm("sac", 1, "min", 2, GAUSSIAN),
+        Algorithm("bc", 1, "first", 2, DETERMINISTIC, bc.Params, bc.check),
+        Algorithm("td3bc", 2, "first", 2, DETERMINISTIC, td3_bc.Params, td3_bc.check),
+        Algorithm("iql", 1, "min", 2, GAUSSIAN, iql.Params, iql.check),
+        Algorithm("cql", 1, "min", 2, GAUSSIAN, cql.Params, cql.check),
+        Algorithm("calql", 1, "min", 2, GAUSSIAN, cql.CalQLParams, cql.check),
+        Algorithm("bcq", 2, "first", 2, PERTURBATION, bcq.Params, bcq.check, DETERMINISTIC),
     )
 }
 
