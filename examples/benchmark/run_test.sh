@@ -11,7 +11,7 @@ W=".venv/bin/wsdiag"
 [ -x "$W" ] || W="wsdiag"
 HERE=examples/benchmark
 bash $HERE/pendulum_datasets.sh "$OUT"
-for part in idp bc_td3 cql_sac; do
+for part in idp bc_td3 cql_sac ip_sac; do
   $W suite run $HERE/$part.toml --split test --split-file $HERE/split.toml --control \
     --seeds 5 --jobs 2 --out "$OUT"
 done

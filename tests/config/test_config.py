@@ -514,7 +514,7 @@ def test_the_registrys_actor_kind_is_the_agents(algo: str) -> None:
     assert (kind or "perturbation") == ALGORITHMS[algo].actor
 
 
-@pytest.mark.parametrize("part", ["idp", "bc_td3", "cql_sac"])
+@pytest.mark.parametrize("part", ["idp", "bc_td3", "cql_sac", "ip_sac"])
 def test_the_benchmark_sweeps_pass_the_config_checks(part: str, tmp_path: Path) -> None:
     from wsdiag.sweep.plan import build_plan
     from wsdiag.sweep.spec import load_sweep
