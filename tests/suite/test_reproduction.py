@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import tiny_config
 from wsdiag import probe_keys as keys
-from wsdiag.analysis.aggregates import iqm_estimate
+from wsdiag.analysis.aggregates import improvement_estimate, iqm_estimate
 from wsdiag.analysis.run import load_run
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
@@ -136,6 +136,42 @@ def test_the_claims_tables_come_from_the_runs(sweep_folder: Path, tmp_path: Path
     for name in ("r1", "r2", "r3", "r4"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
         assert f"![{name}](img/reproduction/{name}.png)" in out
+
+
+def test_the_record_takes_each_sweeps_parts_and_keeps_the_others(
+    sweep_folder: Path, tmp_path: Path
+) -> None:
+    """`tables RUNS --record FILE` replaces the parts its sweeps measure, computed from their
+    runs with what the compared variants differ in, keeps every other part, and prints the
+    verdicts."""
+    record = tmp_path / "claims.json"
+    old = {"claim": "R1", "part": "Pendulum smaller dip with the critic", "says": "s",
+           "kind": "point", "x": {"label": "a", "estimate": 1}, "y": {"label": "b", "estimate": 0},
+           "source": "transcribed, not rerun"}  # fmt: skip
+    kept = {**old, "claim": "R8", "part": "JSRL learns more often than TD3"}
+    record.write_text(json.dumps({"entries": [kept, old]}))
+    done = _tables(str(sweep_folder.parent), "--img", str(tmp_path), "--record", str(record))
+    assert done.returncode == 0, done.stderr
+    entries = json.loads(record.read_text())["entries"]
+    parts = {(e["claim"], e["part"]): e for e in entries}
+    assert parts[("R8", kept["part"])] == kept
+    assert [e["claim"] for e in entries] == sorted(e["claim"] for e in entries)
+    new = parts[("R1", old["part"])]
+    assert new["kind"] == "effect" and new["null"] == 0.5
+    assert new["source"].startswith("sweep repro-pendulum-td3, computed from its runs")
+    assert new["differences"] == ["warmstart.load: ['actor', 'critic'] vs ['actor']"]
+    plain = [load_run(p) for p in sorted((sweep_folder / "runs").glob("plain-seed*"))]
+    critic = [load_run(p) for p in sorted((sweep_folder / "runs").glob("actor-critic-seed*"))]
+    dips = [
+        [summarise(r, Thresholds()).diagnosis.degradation.dip for r in g] for g in (critic, plain)
+    ]
+    p_smaller = improvement_estimate(-np.array(dips[0]), -np.array(dips[1]))
+    assert new["estimate"] == pytest.approx(p_smaller.value, abs=1e-3)
+    for claim, part in [("R1", "Pendulum more seeds recover with the critic"),
+                        ("R2", "Pendulum pretrained above fresh"), ("R3", "Pendulum deeper dip"),
+                        ("R4", "lowest return 1e-2"), ("R4", "CVaR 1e-2")]:  # fmt: skip
+        assert (claim, part) in parts
+    assert "\n| R1 | **" in done.stdout and "\n| R8 | **inconclusive** (" in done.stdout
 
 
 def test_the_tables_refuse_a_folder_without_reproduction_sweeps(tmp_path: Path) -> None:
