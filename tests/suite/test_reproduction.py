@@ -75,6 +75,9 @@ DATASETS = {
 }
 
 
+MIN_SEEDS = {"jsrl_sparse.toml": 10}  # R8's outcome (a seed learns or not) is binary
+
+
 @pytest.mark.parametrize("path", sorted(SWEEPS.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_reproduction_sweep_plans_with_its_configs_checked(
     path: Path, tmp_path: Path, guide: Path, pendulum_datasets: dict[str, str]
@@ -88,8 +91,11 @@ def test_every_reproduction_sweep_plans_with_its_configs_checked(
         plan = build_plan(load_sweep(copy), tmp_path / "out")
     finally:
         copy.unlink()
-    seeds = {run.config.seed for run in plan.runs}
-    assert plan.runs and len(seeds) >= 3 and seeds <= {0, 1, 2, 3, 4}
+    seeds: dict[str, set[int]] = {}
+    for run in plan.runs:
+        seeds.setdefault(run.name.rsplit("-seed", 1)[0], set()).add(run.config.seed)
+    fewest = MIN_SEEDS.get(path.name, 5)  # every variant; a binary outcome needs more
+    assert plan.runs and all(len(s) >= fewest for s in seeds.values()), seeds
 
 
 def _tiny_run(folder: Path, name: str, seed: int, **sections) -> None:
