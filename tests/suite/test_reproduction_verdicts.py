@@ -1,10 +1,11 @@
 """The verdict rule of docs/reproduction.md (examples/reproduction/verdict.py), checked through
 the script that applies it: hand-computed cases of every kind of part and of the claim's
-combination."""
+combination, and the page's summary verdicts against the rule applied to the committed record."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+RECORD = ROOT / "examples" / "results" / "reproduction" / "claims.json"
+PAGE = ROOT / "docs" / "reproduction.md"
 
 
 def _tables(*args: str) -> subprocess.CompletedProcess:
@@ -176,3 +179,37 @@ def test_a_record_the_rule_cannot_read_is_refused(tmp_path: Path, entry: dict) -
     done = _tables("--verdicts", str(path))
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: {path}: ")
+
+
+def _summary_cells(page: str) -> dict[str, str]:
+    """{claim: verdict cell} of the page's summary table."""
+    out = {}
+    for line in page.splitlines():
+        found = re.match(r"\| \*\*(R\d+)\*\* ", line)
+        if found:
+            out[found.group(1)] = line.rstrip().rstrip("|").rsplit("|", 1)[1].strip()
+    return out
+
+
+def test_the_pages_verdicts_are_the_rule_applied_to_the_record() -> None:
+    done = _tables("--verdicts", str(RECORD))
+    assert done.returncode == 0, done.stderr
+    want = dict(_rows(done.stdout, 2))
+    page = PAGE.read_text()
+    assert _summary_cells(page) == want
+    assert set(want) == {f"R{i}" for i in range(1, 9)}
+
+
+def test_the_page_declares_the_rule_before_any_verdict() -> None:
+    rule = _tables("--rule")
+    assert rule.returncode == 0, rule.stderr
+    page = PAGE.read_text()
+    assert rule.stdout.strip() in page
+    assert page.index(rule.stdout.strip()) < page.index("## Summary")
+
+
+def test_every_recorded_part_says_where_its_numbers_come_from() -> None:
+    entries = json.loads(RECORD.read_text())["entries"]
+    for entry in entries:
+        assert entry["source"].strip(), entry["part"]
+        assert "not rerun" in entry["source"] or "computed from its runs" in entry["source"]
