@@ -579,7 +579,7 @@ def r6_parts(groups: Groups, task: str) -> list[Entry]:
                 "TD3+BC's critic has larger ||dQ/da|| on ER-70 than on ER-30",
                 p_better(*grads),
                 0.5,
-                "P(||dQ/da|| on ER-70 > on ER-30)",
+                "P(the action-gradient norm on ER-70 > on ER-30)",
             )
         )
     for method, label in PENALTIES.items():

@@ -253,10 +253,9 @@ def report(entries: Sequence[dict[str, Any]]) -> list[str]:
         notes = list(entry.get("caveats", []))
         if entry.get("differences"):
             notes.insert(0, "the compared runs differ in " + "; ".join(entry["differences"]))
-        lines.append(
-            f"| {entry['claim']} | {entry['part']} | {measured(entry)} | "
-            f"{part_verdict(entry)} | {'; '.join(notes)} |"
-        )
+        cells = [entry["claim"], entry["part"], measured(entry), part_verdict(entry)]
+        cells.append("; ".join(notes))
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += ["", "| claim | verdict |", "|---|---|"]
     lines += [f"| {claim} | {cell(parts)} |" for claim, parts in claims(entries).items()]
     return lines
