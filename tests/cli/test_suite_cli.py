@@ -112,9 +112,10 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     calls: list[dict] = []
 
     def run_part(suite, out, jobs, seeds, console=None, variants=None, control=False,
-                 by_scenario=False):  # fmt: skip
+                 by_scenario=False, strengths="first"):  # fmt: skip
         calls.append({"suite": suite, "jobs": jobs, "seeds": seeds, "variants": variants,
-                      "control": control, "by_scenario": by_scenario})  # fmt: skip
+                      "control": control, "by_scenario": by_scenario,
+                      "strengths": strengths})  # fmt: skip
         return out / "diagnosis_suite" / "runs"
 
     def collect(runs, replay=False, keep=None, by_scenario=False):
@@ -134,7 +135,8 @@ def test_suite_run_writes_the_records_of_its_split(
                      split_file, "--jobs", 2, "--seeds", 6, "--control")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert stand_ins == [{"suite": SUITE, "jobs": 2, "seeds": 6, "variants": {"actor-warmup"},
-                          "control": True, "by_scenario": True}]  # fmt: skip
+                          "control": True, "by_scenario": True,
+                          "strengths": "first"}]  # fmt: skip
     (row,) = read_records(out / "diagnosis_suite.dev.jsonl")
     assert (row.run, row.split) == ("diagnosis_suite/actor-warmup-seed0", "dev")
     whole = _invoke("suite", "run", SUITE, "--out", out, "--quiet")
@@ -161,6 +163,47 @@ def test_suite_run_refuses_a_test_scenario_run_for_dev(
     result = _invoke("suite", "run", SUITE, "--out", out, "--split", "dev", "--split-file", other)
     one_line_error(result, 2, "no scenario of")
     one_line_error(_invoke("suite", "run", SUITE, "--seeds", 0), 2, "--seeds and --jobs")
+
+
+def test_suite_run_strengths_reach_each_confirmation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`suite run --strengths all`: the option passes through `run_part` and `confirm_one` to
+    `confirm_run` (the sweep, the runs and the records replaced); unknown values are refused."""
+    from types import SimpleNamespace
+
+    runs = tmp_path / "runs" / "diagnosis_suite" / "runs"
+    passed: list[str] = []
+
+    class InlinePool:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> InlinePool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def submit(self, fn, *args, **kwargs):
+            return SimpleNamespace(result=lambda: fn(*args, **kwargs))
+
+    diagnosis = SimpleNamespace(significant=True, causes=[])
+    monkeypatch.setattr(suite_run, "run_sweep", lambda *a: runs)
+    monkeypatch.setattr(suite_run, "to_confirm", lambda *a: ([runs / "a-seed0"], []))
+    monkeypatch.setattr(suite_run, "first_degrading", lambda kept: (kept, []))
+    monkeypatch.setattr(suite_run, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(suite_run, "load_run", lambda path: path)
+    monkeypatch.setattr(suite_run, "summarise", lambda *a: SimpleNamespace(diagnosis=diagnosis))
+    monkeypatch.setattr(suite_run, "confirm_run",
+                        lambda *a, **k: passed.append(k["strengths"]))  # fmt: skip
+    monkeypatch.setattr(suite_collect, "collect", lambda *a, **k: [record("actor-warmup-seed0")])
+    out = tmp_path / "runs"
+    assert _invoke("suite", "run", SUITE, "--out", out, "--strengths", "all").exit_code == 0
+    assert _invoke("suite", "run", SUITE, "--out", out).exit_code == 0
+    assert passed == ["all", "first"]
+    one_line_error(_invoke("suite", "run", SUITE, "--strengths", "some"), 2,
+                   "--strengths must be one of first, all, got 'some'")  # fmt: skip
 
 
 def test_own_truth_scores_only_the_runs_whose_own_confirmation_gave_their_truth(

@@ -37,7 +37,6 @@ from wsdiag.sweep.counterfactual import (
     pretrained_path,
     relative_values,
 )
-from wsdiag.training.experiment import Experiment
 
 runner = CliRunner()
 
@@ -164,15 +163,6 @@ def test_the_interventions_table_is_checked(tmp_path: Path) -> None:
         load_interventions(bad)
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config = tiny_config(probes={"every": 100, "states": 32, "n_perturb": 8},
-                         env={"id": "Pendulum-v1", "max_episode_steps": 50})  # fmt: skip
-    exp = Experiment.create(config, tmp_path_factory.mktemp("runs"), progress="none")
-    exp.run()
-    return exp.run_dir
-
-
 def test_counterfactuals_stop_once_the_dip_is_decided(tiny_run: Path) -> None:
     """The horizon: the original's recovery (step 1500, policy start 100) plus four
     evaluations of 200 steps = 2200 steps after the policy start; a run with a longer warm-up
@@ -202,9 +192,9 @@ def test_the_plan_fine_tunes_the_runs_own_checkpoint(tiny_run: Path) -> None:
     )
     chosen = {c.cause: c for c in candidates}
     assert chosen["spiral"].skipped == (
-        "5% of the offline data retained: the run was not pretrained on a dataset; "
+        "the offline data retained, 5% of it: the run was not pretrained on a dataset; "
         "the pretraining's replay buffer retained: the run did not load a trained pretrained "
-        "critic; WSRL's warm-up: 5,000 steps of the pretrained policy with no updates: the run "
+        "critic; WSRL's warm-up: the pretrained policy with no updates, 5,000 steps: the run "
         "was not pretrained on a dataset"
     )
     assert chosen["extrapolation"].overrides == {"warmstart.load": ["actor", "critic"]}
@@ -245,7 +235,7 @@ def test_a_run_without_warm_up_and_with_its_critic_loaded_gets_a_5000_step_warm_
     config = tiny_config(warmstart={"load": ["actor", "critic"], "warmup_steps": 0,
                                     "freeze_policy_steps": 0})  # fmt: skip
     chosen = choose("extrapolation", table, config, to_dict(config))
-    assert chosen.label.startswith("a 5,000-step warm-up")
+    assert chosen.label.startswith("a warm-up on the pretrained policy")
     assert chosen.overrides == {"warmstart.warmup_steps": 5000,
                                 "warmstart.train_critic_during_warmup": True,
                                 "finetune.steps": 5400}  # fmt: skip
@@ -264,7 +254,7 @@ def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
     warm = {"load": ["actor", "critic"], "warmup_steps": 0, "freeze_policy_steps": 0}
     iql = tiny_config(pretrain={"algo": "iql"}, finetune={"algo": "sac"}, warmstart=warm)
     chosen = choose("extrapolation", table, iql, to_dict(iql))
-    assert chosen.label.startswith("5,000 steps of uniformly random actions")
+    assert chosen.label.startswith("uniformly random actions first")
     assert chosen.overrides == {
         "warmstart.warmup_steps": 5000,
         "warmstart.warmup_policy": "random",
@@ -272,7 +262,7 @@ def test_a_loaded_in_sample_critic_gets_random_actions_first() -> None:
         "finetune.steps": 5400,
     }
     td3bc = tiny_config(pretrain={"algo": "td3bc"}, warmstart=warm)
-    assert choose("extrapolation", table, td3bc, to_dict(td3bc)).label.startswith("a 5,000")
+    assert choose("extrapolation", table, td3bc, to_dict(td3bc)).label.startswith("a warm-up on")
     actor_only = tiny_config(pretrain={"algo": "iql"}, finetune={"algo": "sac"},
                              warmstart={**warm, "load": ["actor"]})  # fmt: skip
     assert choose("extrapolation", table, actor_only, to_dict(actor_only)).label.startswith(
@@ -312,7 +302,7 @@ def test_what_a_run_started_from_is_read_from_its_warm_start_event(tmp_path: Pat
     run_dir = tmp_path / "run"
     assert WarmStart.recorded(config, read_events(run_dir)) == WarmStart(True, True, "td3")
     assert choose("extrapolation", table, config, to_dict(config)).label.startswith(
-        "a 5,000-step warm-up"
+        "a warm-up on the pretrained policy"
     )
     run_dir.mkdir()
     event = {"event": "warm_start", "pretrained_algo": "iql", "loaded": ["actor", "critic"]}
@@ -320,12 +310,12 @@ def test_what_a_run_started_from_is_read_from_its_warm_start_event(tmp_path: Pat
     warm = WarmStart.recorded(config, read_events(run_dir))
     assert warm == WarmStart(critic_loaded=True, reference_critic=True, algo="iql")
     chosen = choose("extrapolation", table, config, to_dict(config), warm)
-    assert chosen.label.startswith("5,000 steps of uniformly random actions")
+    assert chosen.label.startswith("uniformly random actions first")
     bc_config = replace(config, warmstart={"load": ["actor"]})
     bc = WarmStart.of(bc_config, algo="bc")
     assert not bc.reference_critic
     assert choose("extrapolation", table, bc_config, to_dict(bc_config), bc).label.startswith(
-        "a 5,000-step warm-up"
+        "a warm-up on the pretrained policy"
     )  # BC has no critic to load
 
 
@@ -449,7 +439,7 @@ def test_dry_run_lists_the_interventions_and_runs_nothing(tiny_run: Path) -> Non
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "extrapolation: the pretrained critic loaded too" in text
-    assert "spiral: not tested (5% of the offline data retained" in text
+    assert "spiral: not tested (the offline data retained, 5% of it" in text
     # extrapolation, gradient, update and drift on seeds 3 and 4, the original on seed 4
     assert f"9 run(s) on 2 seeds under {tiny_run / 'counterfactual'}, about " in text
     assert "with --jobs 1 (at the " in text and "steps/s it ran at, each intervention timed" in text
@@ -487,7 +477,7 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
         if names != {ORIGINAL}:  # each round runs its originals first, alone
             ran.append(names)
 
-    def measure(plan, original, candidate, looks, horizon) -> Intervention:
+    def measure(plan, original, candidate, looks, horizon, alpha) -> Intervention:
         after = 100.0 * (1.0 - shares[candidate.cause])
         return _item(candidate.cause, [100.0] * 5, [after] * 5)
 

@@ -21,6 +21,13 @@ confirmed one in `PRIORITY` (root causes before the drift they cause); a run's g
 its confirmed cause, "none" when every tested intervention is refuted, and "inconclusive" when
 none confirms and some is inconclusive.
 
+A cause may be tested at m strengths (`wsdiag diagnose --confirm --strengths all`), each its own
+intervention, variant ("<cause>", "<cause>-2", ...) and sign test on the same seeds, each test at
+the level alpha / m for its whole sequence of looks (Bonferroni: a cause is then falsely
+confirmed with probability <= alpha). The cause's outcome combines them (`combined`): confirmed
+if any strength is confirmed, refuted if every strength is refuted, inconclusive otherwise; the
+truth, the verdict and the judgement of a verdict read the causes' combined outcomes.
+
 Records judged before the sign test (three seeds, confirmed when s >= c and the bootstrap
 interval's lower end > 0) keep that rule: `outcome(share, c)`.
 """
@@ -36,7 +43,7 @@ import numpy as np
 
 from wsdiag.analysis.fmt import num as _g
 from wsdiag.analysis.rules import TITLES
-from wsdiag.analysis.sign_test import SignTest, sign_test
+from wsdiag.analysis.sign_test import ALPHA, SignTest, sign_test
 from wsdiag.analysis.stats import N_RESAMPLES
 from wsdiag.atomic import atomic_write_text
 from wsdiag.config import WSDIAG_TRAINER, load_config
@@ -62,6 +69,12 @@ def title(cause: str) -> str:
 def counterfactual_name(variant: str, seed: int) -> str:
     """The job (and run folder) name of one variant and seed: '<variant>-seed<k>'."""
     return f"{variant}-seed{seed}"
+
+
+def strength_variant(cause: str, k: int) -> str:
+    """The counterfactual variant of a cause at its k-th strength (from 1): the cause itself at
+    the first (the folders of confirmations made before strengths), '<cause>-<k>' after."""
+    return cause if k == 1 else f"{cause}-{k}"
 
 
 def variant_and_seed(name: str) -> tuple[str, int]:
@@ -139,9 +152,11 @@ def decide(
     min_share: float,
     first: int = FIRST_SEEDS,
     last: int = MAX_SEEDS,
+    alpha: float = ALPHA,
 ) -> tuple[str, SignTest]:
-    """'confirmed', 'refuted' or 'inconclusive' by the sign test (module docstring)."""
-    test = sign_test(per_seed_shares(original, intervened), min_share, first, last)
+    """'confirmed', 'refuted' or 'inconclusive' by the sign test at the sequence error `alpha`
+    (module docstring)."""
+    test = sign_test(per_seed_shares(original, intervened), min_share, first, last, alpha)
     if test.decided_above:
         return CONFIRMED, test
     return (REFUTED if test.decided_below else INCONCLUSIVE), test
@@ -168,6 +183,14 @@ def outcome(share: Share | None, min_share: float) -> str:
     return REFUTED if refutes(share, min_share) else INCONCLUSIVE
 
 
+def combined(outcomes: list[str]) -> str:
+    """A cause's outcome from its strengths' (module docstring): confirmed if any is, refuted if
+    every one is, else inconclusive."""
+    if CONFIRMED in outcomes:
+        return CONFIRMED
+    return REFUTED if outcomes and all(o == REFUTED for o in outcomes) else INCONCLUSIVE
+
+
 def truth_of(outcomes: dict[str, str]) -> str:
     """The earliest confirmed cause in `PRIORITY`; else "inconclusive" if some outcome is,
     else "none" (every tested cause refuted, or none tested)."""
@@ -179,7 +202,8 @@ def truth_of(outcomes: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class Intervention:
-    """One candidate cause's counterfactual: what was changed, the dips, the share removed."""
+    """One candidate cause's counterfactual at one strength: what was changed, the dips, the
+    share removed."""
 
     cause: str
     label: str
@@ -191,19 +215,25 @@ class Intervention:
     skipped: str | None = None  # why it was not run (not applicable, failed)
     looks: tuple[int, int] = (FIRST_SEEDS, MAX_SEEDS)  # the sign test's first and last look
     stopped: list[int] = field(default_factory=list)  # seeds whose run stopped once decided
+    variant: str = ""  # its runs' variant (`strength_variant`); "" (earlier records): the cause
+    alpha: float = ALPHA  # its sign test's sequence error: ALPHA / m, m strengths of its cause
+
+    def __post_init__(self) -> None:
+        if not self.variant:
+            object.__setattr__(self, "variant", self.cause)
 
     def confirmed(self, min_share: float) -> bool:
         return self.outcome(min_share) == CONFIRMED
 
     def test(self, min_share: float) -> SignTest:
-        return decide(self.original_dips, self.dips, min_share, *self.looks)[1]
+        return decide(self.original_dips, self.dips, min_share, *self.looks, self.alpha)[1]
 
     def outcome(self, min_share: float) -> str | None:
         """'confirmed', 'refuted' or 'inconclusive' by the sign test; None when it was not
         tested."""
         if self.skipped:
             return None
-        return decide(self.original_dips, self.dips, min_share, *self.looks)[0]
+        return decide(self.original_dips, self.dips, min_share, *self.looks, self.alpha)[0]
 
     def sentence(self, min_share: float | None = None) -> str:
         """What was changed, the share removed and, given `min_share`, the outcome and its
@@ -219,10 +249,17 @@ class Intervention:
             f"({self.share.seeds if self.share else ''}; dips {dips} vs {before}{early}){end}"
         )
 
+    @property
+    def name(self) -> str:
+        """The cause's printed name, with the variant where it is a later strength."""
+        own = TITLES[self.cause]
+        return own if self.variant == self.cause else f"{own} ({self.variant})"
+
 
 @dataclass(frozen=True)
 class Confirmation:
-    """Every intervention of a `wsdiag diagnose --confirm` and the verdict they support."""
+    """Every intervention of a `wsdiag diagnose --confirm` and the verdict they support; a
+    cause's outcome combines its strengths' (module docstring)."""
 
     interventions: list[Intervention]
     min_share: float
@@ -230,20 +267,49 @@ class Confirmation:
 
     @property
     def confirmed(self) -> Intervention | None:
-        done = {i.cause: i for i in self.interventions if i.confirmed(self.min_share)}
-        return next((done[c] for c in PRIORITY if c in done), None)
+        """The earliest confirmed cause's strength that confirmed it."""
+        outcomes = self.outcomes
+        first = next((c for c in PRIORITY if outcomes.get(c) == CONFIRMED), None)
+        return None if first is None else self.deciding(first)
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """Each tested cause's combined outcome (`combined`), in the interventions' order."""
+        tested: dict[str, list[str]] = {}
+        for i in self.causes:
+            if not i.skipped:
+                tested.setdefault(i.cause, []).append(str(i.outcome(self.min_share)))
+        return {cause: combined(said) for cause, said in tested.items()}
 
     @property
     def truth(self) -> str:
-        """The confirmed cause, or "none" (every tested intervention refuted; also when none
-        was tested), or "inconclusive"."""
-        return truth_of({i.cause: i.outcome(self.min_share) for i in self.causes
-                         if not i.skipped})  # fmt: skip
+        """The confirmed cause, or "none" (every tested cause refuted; also when none was
+        tested), or "inconclusive"."""
+        return truth_of(self.outcomes)
 
     @property
     def causes(self) -> list[Intervention]:
-        """The interventions that test a cause (the no-op control aside)."""
+        """The interventions that test a cause (the no-op control aside), every strength."""
         return [i for i in self.interventions if i.cause != CONTROL]
+
+    @property
+    def per_cause(self) -> list[Intervention]:
+        """One intervention per cause, tested or not: the strength that decided it
+        (`deciding`)."""
+        causes = dict.fromkeys(i.cause for i in self.causes)
+        return [self.deciding(c) or self.strengths(c)[0] for c in causes]
+
+    def strengths(self, cause: str) -> list[Intervention]:
+        """The cause's interventions, one per strength, the first first."""
+        return [i for i in self.interventions if i.cause == cause]
+
+    def deciding(self, cause: str) -> Intervention | None:
+        """The strength that decided the cause's outcome: its first confirmed one, else its
+        first tested one (every strength refuted, or some undecided); None when none was
+        tested."""
+        tested = [i for i in self.strengths(cause) if not i.skipped]
+        confirmed = [i for i in tested if i.confirmed(self.min_share)]
+        return next(iter(confirmed + tested), None)
 
     @property
     def control(self) -> Intervention | None:
@@ -251,19 +317,22 @@ class Confirmation:
         return next((i for i in self.interventions if i.cause == CONTROL), None)
 
     def judgement(self, cause: str | None) -> str | None:
-        """What the interventions say of a verdict naming `cause`: its own intervention's
-        outcome; None when it was not tested."""
-        own = next((i for i in self.interventions if i.cause == cause and not i.skipped), None)
-        if own is None:
+        """What the interventions say of a verdict naming `cause`: its combined outcome (its
+        own intervention's, with one strength); None when it was not tested."""
+        said = None if cause is None else self.outcomes.get(cause)
+        if cause is None or said is None:
             return None
-        said = own.outcome(self.min_share)
-        return f"the verdict, {TITLES[own.cause]}, by its own intervention: {said}"
+        m = sum(not i.skipped for i in self.strengths(cause))
+        by = "its own intervention" if m == 1 else f"its own intervention at {m} strengths"
+        return f"the verdict, {TITLES[cause]}, by {by}: {said}"
 
     def verdict(self) -> str:
         best = self.confirmed
         if best is None and self.truth == INCONCLUSIVE:
-            unsure = [i for i in self.causes if i.outcome(self.min_share) == INCONCLUSIVE]
-            which = "; ".join(f"{TITLES[i.cause]} {i.test(self.min_share)}" for i in unsure)
+            unsure = [i for cause, said in self.outcomes.items() if said == INCONCLUSIVE
+                      for i in self.strengths(cause)
+                      if i.outcome(self.min_share) == INCONCLUSIVE]  # fmt: skip
+            which = "; ".join(f"{i.name} {i.test(self.min_share)}" for i in unsure)
             return (
                 f"inconclusive: no intervention confirmed; more seeds would decide whether "
                 f"these remove {100 * self.min_share:.0f}% of the dip: {which}"
@@ -286,6 +355,7 @@ class Confirmation:
             "verdict": self.verdict(),
             "confirmed": best.cause if best else None,
             "truth": self.truth,
+            "outcomes": self.outcomes,
             "control": self.control.outcome(self.min_share) if self.control else None,
             "min_share": self.min_share,
             "horizon": self.horizon,

@@ -10,6 +10,10 @@ decision at any look. To keep the whole sequence's false-decision probability at
 `alpha`, every look uses the level `look_level(first, last, alpha)`: the largest p-value level
 whose chance of a decision at some look, computed exactly over every path of a fair coin with
 stopping at the first decision, is <= alpha.
+
+Where one question is asked by m tests (a cause tested at m strengths, any of which may confirm
+it), each runs at alpha / m for its whole sequence of looks (Bonferroni): the chance that some
+test of the m decides wrongly stays <= alpha. `sign_test(..., alpha=ALPHA / m)`.
 """
 
 from __future__ import annotations
@@ -85,11 +89,14 @@ class SignTest:
         return f"{counted} (sign test p = {p:.2g}, level {self.level:.2g})"
 
 
-def sign_test(shares: list[float], threshold: float, first: int, last: int) -> SignTest:
+def sign_test(
+    shares: list[float], threshold: float, first: int, last: int, alpha: float = ALPHA
+) -> SignTest:
     """The sign test of `shares` against `threshold`, at the look level of seeds `first` to
-    `last` (module docstring); with more seeds than `last`, the level of `first`..n."""
+    `last` for a sequence error of `alpha` (module docstring); with more seeds than `last`,
+    the level of `first`..n."""
     n = len(shares)
     above = sum(s >= threshold for s in shares)
-    level = look_level(first, max(last, n)) if n >= first else 0.0
+    level = look_level(first, max(last, n), alpha) if n >= first else 0.0
     p_above, p_below = binom_tail(n, above), binom_tail(n, n - above)
     return SignTest(threshold, n, above, n - above, p_above, p_below, level)

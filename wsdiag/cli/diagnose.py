@@ -79,6 +79,13 @@ def diagnose(
     interventions: Annotated[
         Path | None, typer.Option(help="Interventions table (default: the built-in one).")
     ] = None,
+    strengths: Annotated[
+        str,
+        typer.Option(
+            help="first: each intervention at its default strength; all: at every strength its "
+            "entry lists, each its own runs and sign test (at 5% / m), a cause confirmed by any.",
+        ),
+    ] = "first",
     jobs: Annotated[int, typer.Option(help="Runs at a time.")] = 1,
     backend: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
@@ -115,12 +122,13 @@ def diagnose(
         from wsdiag.analysis.thresholds import thresholds_from
         from wsdiag.report.terminal import print_diagnosis
         from wsdiag.sweep.confirm import check_confirm_options, confirm_run
-        from wsdiag.sweep.counterfactual import base_table
+        from wsdiag.sweep.counterfactual import FIRST, base_table
 
         thresholds = thresholds_from(overrides or [])
         chosen = _chosen(causes)
         if confirm:
-            check_confirm_options(chosen, seeds, jobs, threads, backend, interventions)
+            check_confirm_options(chosen, seeds, jobs, threads, backend, interventions,
+                                  strengths)  # fmt: skip
             if max_seeds < seeds:
                 raise WsdiagError(f"--max-seeds ({max_seeds}) is below --seeds ({seeds})")
             base_table(run_dir)  # its pretrained agent is there to branch from
@@ -151,6 +159,7 @@ def diagnose(
             until_confirmed=until_confirmed,
             verdict=verdict,
             control=control,
+            strengths=strengths,
         )
         if result is not None:
             for item in result.interventions:
@@ -161,6 +170,7 @@ def diagnose(
             if (judgement := result.judgement(verdict)) is not None:
                 console.print(judgement, soft_wrap=True, highlight=False)
             if result.truth == INCONCLUSIVE:
+                again = "" if strengths == FIRST else f" --strengths {strengths}"
                 console.print(f"more seeds: wsdiag diagnose {run_dir} --confirm --max-seeds "
-                              f"{2 * max_seeds} (the finished runs are reused)", soft_wrap=True,
-                              highlight=False)  # fmt: skip
+                              f"{2 * max_seeds}{again} (the finished runs are reused)",
+                              soft_wrap=True, highlight=False)  # fmt: skip

@@ -61,6 +61,13 @@ def run(
             help="Also confirm the no-op control on each run: its false-confirmation rate.",
         ),
     ] = False,
+    strengths: Annotated[
+        str,
+        typer.Option(
+            help="first: each cause's intervention at its default strength; all: at every "
+            "strength its entry lists (each sign test at 5% / m, a cause confirmed by any).",
+        ),
+    ] = "first",
     each_run: Annotated[
         bool,
         typer.Option(
@@ -90,10 +97,12 @@ def run(
         from wsdiag.suite.run import of_variants, run_part
         from wsdiag.suite.split import DEV, TEST
         from wsdiag.suite.tables import part_summary
+        from wsdiag.sweep.counterfactual import which_strengths
         from wsdiag.sweep.spec import load_sweep
 
         if seeds < 1 or (jobs is not None and jobs < 1):
             raise WsdiagError("--seeds and --jobs must be >= 1")
+        which_strengths(strengths)
         chosen = _split(split, split_file)
         name = load_sweep(suite_file).name
         variants = None
@@ -107,7 +116,7 @@ def run(
                 chosen.check(read_records(dev_records))
         runs = run_part(suite_file, out, jobs or max(1, os.cpu_count() or 1), seeds,
                         console=console, variants=variants, control=control,
-                        by_scenario=not each_run)  # fmt: skip
+                        by_scenario=not each_run, strengths=strengths)  # fmt: skip
         records = collect_part(runs, name, keep=of_variants(variants), split=split,
                                by_scenario=not each_run)  # fmt: skip
         path = out / (f"{name}.{split}.jsonl" if split else f"{name}.jsonl")

@@ -69,10 +69,11 @@ def record_of(
     `probes.warn` mode) the one today's rules raise from its probes (runs recorded with older
     rules). A run without a significant dip has nothing to confirm: its truth is "none".
     `confirmed_by`: another run of its scenario, whose confirmation gives this one's truth
-    (`scenario_confirmations`)."""
+    (`scenario_confirmations`). A cause tested at several strengths is recorded by the one that
+    decided its combined outcome (`Confirmation.per_cause`)."""
     s = summarise(run, Thresholds())
     confirmation = load_confirmation((confirmed_by or run.path) / FOLDER)
-    interventions = confirmation.causes if confirmation else []
+    interventions = confirmation.per_cause if confirmation else []
     control = confirmation.control if confirmation and confirmed_by is None else None  # once
     shares = {i.cause: None if i.share is None else round(i.share.share, 4)
               for i in interventions}  # fmt: skip

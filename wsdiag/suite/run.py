@@ -9,7 +9,8 @@ same confirmed cause as testing every cause, at about the cost of one seed of ev
 Confirmations run `jobs` at a time, one process and one job each (with fewer runs than jobs,
 each run's confirmation runs jobs // runs of its own at a time): a run's confirmation comes in
 stages of a few jobs with `until_confirmed`, so one run on `jobs` cores would leave cores idle
-at each stage's end."""
+at each stage's end. `strengths = "all"` tests each cause at every strength of its intervention
+(`wsdiag.sweep.confirm`); the default, "first", at its first."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from wsdiag.suite.collect import experiment_key
 from wsdiag.suite.scenarios import scenario
 from wsdiag.sweep.backends import make_backend
 from wsdiag.sweep.confirm import confirm_run
+from wsdiag.sweep.counterfactual import FIRST
 from wsdiag.sweep.plan import build_plan
 from wsdiag.sweep.progress import SweepProgress
 from wsdiag.sweep.runner import run_plan
@@ -105,10 +107,16 @@ def first_degrading(runs: list[Path]) -> tuple[list[Path], list[str]]:
 
 
 def confirm_one(
-    run_dir: Path, seeds: int, until_confirmed: bool, control: bool = False, jobs: int = 1
+    run_dir: Path,
+    seeds: int,
+    until_confirmed: bool,
+    control: bool = False,
+    jobs: int = 1,
+    strengths: str = FIRST,
 ) -> str:
     """Confirm one run's diagnosis (as `wsdiag diagnose RUN --confirm`, `jobs` at a time; with
-    `control`, the no-op control too); the line that says how it ended."""
+    `control`, the no-op control too; each cause at its first strength or every one,
+    `strengths`); the line that says how it ended."""
     console = Console(stderr=True, force_terminal=False)
     thresholds = Thresholds()
     try:
@@ -130,6 +138,7 @@ def confirm_one(
             until_confirmed=until_confirmed,
             verdict=diagnosis.causes[0].cause if diagnosis.causes else None,
             control=control,
+            strengths=strengths,
         )
     except WsdiagError as e:
         return f"{run_dir.name}: not confirmed: {e}"
@@ -146,11 +155,12 @@ def run_part(
     variants: Collection[str] | None = None,
     control: bool = False,
     by_scenario: bool = False,
+    strengths: str = FIRST,
 ) -> Path:
     """Run the part's sweep (only `variants`, when given), then confirm every finished run of
     it but the repeats of an earlier experiment (module docstring; with `control`, the no-op
-    control too), or with `by_scenario` the first degrading run of each scenario alone
-    (`first_degrading`); the sweep's runs/ folder."""
+    control too; each cause at `strengths`), or with `by_scenario` the first degrading run of
+    each scenario alone (`first_degrading`); the sweep's runs/ folder."""
     console = console or Console(stderr=True)
     runs = run_sweep(suite, out, jobs, console, variants)
     kept, repeats = to_confirm(runs, of_variants(variants))
@@ -161,8 +171,10 @@ def run_part(
         for name in calm:
             console.print(f"{name}: no run degrades significantly (truth: none)", soft_wrap=True)
     each = max(1, jobs // max(1, len(kept)))  # fewer runs than jobs: each confirms in parallel
+    other = {} if strengths == FIRST else {"strengths": strengths}  # named only when not default
     with ProcessPoolExecutor(max(1, jobs // each), mp_context=mp.get_context("spawn")) as pool:
-        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control, each) for p in kept]
+        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control, each, **other)
+                for p in kept]  # fmt: skip
         for future in done:
             console.print(future.result(), soft_wrap=True, highlight=False)
     return runs

@@ -5,7 +5,14 @@ With `until_confirmed` the causes are tested one at a time in `PRIORITY` order (
 extra seeds with the first) and testing stops at the first confirmed one. The confirmed cause
 is the earliest confirmed one in `PRIORITY`, so it is the one testing every cause would name;
 the causes after it are not run, but for the verdict's own (`verdict`): the confirmation
-confirms or refutes the verdict as well as naming the truth."""
+confirms or refutes the verdict as well as naming the truth.
+
+With `strengths = "all"` a cause is tested at every strength its entry lists, each a variant
+of its own on the same seeds, paired with the same originals, its sign test at ALPHA / m for m
+strengths of the cause tested (Bonferroni); the cause is confirmed if any strength is, refuted
+if every one is (`wsdiag.analysis.confirm.combined`). Its strengths get seeds together; once one
+confirms, the others stop (the cause's outcome is decided). The default, "first", tests each
+cause at its entry's first strength: the runs and their cost are those of earlier versions."""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import numpy as np
 from rich.console import Console
 
 from wsdiag.analysis.confirm import (
+    CONFIRMED,
     CONTROL,
     FIRST_SEEDS,
     INCONCLUSIVE,
@@ -23,12 +31,14 @@ from wsdiag.analysis.confirm import (
     PRIORITY,
     Confirmation,
     Intervention,
+    combined,
     share_removed,
     title,
     variant_and_seed,
 )
 from wsdiag.analysis.degradation import degradation
 from wsdiag.analysis.run import Run, load_run
+from wsdiag.analysis.sign_test import ALPHA
 from wsdiag.analysis.summary import summarise
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.config import replace
@@ -39,6 +49,7 @@ from wsdiag.report.counterfactual import plot_counterfactual
 from wsdiag.rundir import RETURN_BELOW, is_complete, read_metrics
 from wsdiag.sweep.backends import BACKENDS, make_backend
 from wsdiag.sweep.counterfactual import (
+    FIRST,
     MARGIN_EVALS,
     ORIGINAL,
     Candidate,
@@ -49,6 +60,7 @@ from wsdiag.sweep.counterfactual import (
     plan_counterfactuals,
     run_dir_of,
     seeds_of,
+    which_strengths,
 )
 from wsdiag.sweep.estimate import plan_seconds, rate_seconds, recorded_rate
 from wsdiag.sweep.plan import SweepPlan
@@ -114,26 +126,29 @@ def measure(
     candidate: Candidate,
     looks: tuple[int, int] = (FIRST_SEEDS, MAX_SEEDS),
     horizon: int | None = None,
+    alpha: float = ALPHA,
 ) -> Intervention:
-    """Dips of the original and of one intervention per seed of `plan`; the share removed,
-    judged by the sign test looked at from `looks[0]` to `looks[1]` seeds; dips over the
-    `horizon` the runs were cut at."""
+    """Dips of the original and of one intervention (its variant: one strength) per seed of
+    `plan`; the share removed, judged by the sign test looked at from `looks[0]` to `looks[1]`
+    seeds at the sequence error `alpha`; dips over the `horizon` the runs were cut at."""
     cause, label, overrides = candidate.cause, candidate.label, candidate.overrides
+    named = {"variant": candidate.variant, "alpha": alpha}
     pairs, stopped = [], []
     for seed in plan.spec.seeds:
         before = _dip(_finished(run_dir_of(plan, original, ORIGINAL, seed)), horizon)
-        ran = _finished(run_dir_of(plan, original, cause, seed))
+        ran = _finished(run_dir_of(plan, original, candidate.variant, seed))
         after = _dip(ran, horizon)
         if ran is not None and before is not None and after is not None:
             pairs.append((seed, before, after))
             if any(e.get("event") == RETURN_BELOW for e in ran.events):
                 stopped.append(seed)
     if not pairs:
-        return Intervention(cause, label, overrides, [], [], [], skipped="no finished run")
+        return Intervention(cause, label, overrides, [], [], [], skipped="no finished run",
+                            **named)  # fmt: skip
     seeds, d, d2 = (list(x) for x in zip(*pairs, strict=True))
     share = share_removed(d, d2)
     return Intervention(cause, label, overrides, seeds, d, d2, share, looks=looks,
-                        stopped=stopped)  # fmt: skip
+                        stopped=stopped, **named)  # fmt: skip
 
 
 def draw(plan: SweepPlan, original: Path, items: list[Intervention]) -> Path:
@@ -148,11 +163,13 @@ def check_confirm_options(
     threads: int,
     backend: str = "local",
     interventions: Path | None = None,
+    strengths: str = FIRST,
 ) -> None:
-    """Refuse bad --causes, --seeds, --jobs, --threads, --backend and --interventions before
-    anything is printed or run."""
+    """Refuse bad --causes, --seeds, --jobs, --threads, --backend, --interventions and
+    --strengths before anything is printed or run."""
     if backend not in BACKENDS:
         raise WsdiagError(f"--backend must be one of {', '.join(BACKENDS)}, got '{backend}'")
+    which_strengths(strengths)
     load_interventions(interventions)
     unknown = sorted(set(causes or []) - set(PRIORITY))
     if unknown:
@@ -223,6 +240,7 @@ def confirm_run(
     max_seeds: int | None = None,
     full: bool = False,
     control: bool = False,
+    strengths: str = FIRST,
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. Each
     intervention starts on `seeds` seeds and gets one more at a time, up to `max_seeds`, while
@@ -231,10 +249,12 @@ def confirm_run(
     it. `full` runs every counterfactual from the pretrained agent to the run's end (neither
     branched nor cut nor stopped once decided: the earlier way, for comparison). `control`
     adds the no-op control (`plan_counterfactuals`); `causes = []` tests no cause (the control
-    alone). Each round runs the originals first, then the interventions, each of which stops at
-    the first evaluation that decides its seed against the cause (`stop_when_decided`)."""
+    alone). `strengths`: "first" tests each cause's entry at its first strength, "all" at each
+    (module docstring). Each round runs the originals first, then the interventions, each of
+    which stops at the first evaluation that decides its seed against the cause
+    (`stop_when_decided`)."""
     last = max(seeds, max_seeds or MAX_SEEDS)
-    check_confirm_options(causes, seeds, jobs, threads, backend, interventions)
+    check_confirm_options(causes, seeds, jobs, threads, backend, interventions, strengths)
     order = [c for c in PRIORITY if c in set(PRIORITY if causes is None else causes)]
     run = load_run(run_dir)
     own = summarise(run, thresholds).diagnosis.degradation
@@ -242,14 +262,14 @@ def confirm_run(
     plan, candidates = plan_counterfactuals(run_dir, seeds=last, causes=order,
                                             interventions=interventions, threads=threads,
                                             horizon=horizon, branch=not full,
-                                            control=control)  # fmt: skip
+                                            control=control, strengths=strengths)  # fmt: skip
     start = seeds_of(plan, seeds)
     if dry_run:
         for c in candidates:
             what = f"not tested ({c.skipped})" if c.skipped else f"{c.label}: {c.overrides}"
             if not c.skipped and not full and branches(c.overrides):
                 what += " (from the original's state where its policy updates begin)"
-            console.print(f"{c.cause}: {what}", soft_wrap=True, highlight=False)
+            console.print(f"{c.variant}: {what}", soft_wrap=True, highlight=False)
     most = "at most " if until_confirmed else ""
     if horizon is not None:
         console.print(f"each run stops {horizon} steps after its policy start (the run's recovery "
@@ -260,28 +280,40 @@ def confirm_run(
     if dry_run:
         return None
     tested = [c for c in candidates if not c.skipped]
-    measured: dict[str, Intervention] = {}
-    first: str | None = None
+    by_cause: dict[str, list[Candidate]] = {}
+    for c in tested:
+        by_cause.setdefault(c.cause, []).append(c)
+    measured: dict[str, Intervention] = {}  # by variant
     share = thresholds.confirm_share
-    for group in [[c] for c in tested] if until_confirmed else [tested]:
+
+    def outcome_of(cause: str) -> str:
+        """The cause's combined outcome over its strengths measured so far."""
+        done = [measured[c.variant] for c in by_cause[cause] if c.variant in measured]
+        return combined([str(i.outcome(share)) for i in done])
+
+    first: str | None = None
+    for group in list(by_cause.values()) if until_confirmed else [tested]:
         if first is not None and group[0].cause not in (verdict, CONTROL):
             continue
         undecided, n = group, seeds
         while undecided:
-            part = seeds_of(jobs_of(plan, {ORIGINAL, *(c.cause for c in undecided)}), n)
+            part = seeds_of(jobs_of(plan, {ORIGINAL, *(c.variant for c in undecided)}), n)
             if not full:  # the originals first: their dips decide when the others may stop
                 _run_jobs(jobs_of(part, {ORIGINAL}), backend, address, jobs, threads, console)
                 part = stop_when_decided(part, run_dir, horizon, share)
             _run_jobs(part, backend, address, jobs, threads, console)
             for c in undecided:
-                measured[c.cause] = measure(part, run_dir, c, (seeds, last), horizon)
-            undecided = [c for c in undecided if measured[c.cause].outcome(share) == INCONCLUSIVE]
+                alpha = ALPHA / len(by_cause[c.cause])  # Bonferroni over the cause's strengths
+                measured[c.variant] = measure(part, run_dir, c, (seeds, last), horizon, alpha)
+            undecided = [c for c in undecided
+                         if measured[c.variant].outcome(share) == INCONCLUSIVE
+                         and outcome_of(c.cause) != CONFIRMED]  # fmt: skip
             if n >= last:
                 break
             n += 1
-        if until_confirmed and first is None and measured[group[0].cause].confirmed(share):
+        if until_confirmed and first is None and outcome_of(group[0].cause) == CONFIRMED:
             first = group[0].cause
-    items = [measured.get(c.cause) or _not_run(c, first) for c in candidates]
+    items = [measured.get(c.variant) or _not_run(c, first) for c in candidates]
     result = Confirmation(items, share, horizon)
     result.save(plan.root)
     draw(plan, run_dir, [i for i in items if not i.skipped])
@@ -292,4 +324,5 @@ def confirm_run(
 
 def _not_run(candidate: Candidate, first: str | None) -> Intervention:
     why = candidate.skipped or f"not run: {title(first or candidate.cause)} was confirmed first"
-    return Intervention(candidate.cause, candidate.label, {}, [], [], [], skipped=why)
+    return Intervention(candidate.cause, candidate.label, {}, [], [], [], skipped=why,
+                        variant=candidate.variant)  # fmt: skip

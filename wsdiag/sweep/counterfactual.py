@@ -3,11 +3,14 @@
 From a run directory: the original config with `pretrain.path` set to the run's own pretrained
 checkpoint (no pretraining again), the seeds s, s+1, ..., s+n-1 from the run's seed s, and one
 variant per candidate cause from the interventions table (`wsdiag/sweep/interventions.toml`,
-documented there and in docs/diagnosis.md). The variant `original` reruns the run itself on the
-extra seeds; on the run's own seed the recorded run is the original (a fine-tune from a saved
-checkpoint is step for step the one that followed it in process). Each run stops once the dip is
-decided: `horizon_of` steps after its policy start (the original's recovery plus MARGIN_EVALS
-evaluations), and every dip, the original's included, is measured over that window.
+documented there and in docs/diagnosis.md). With `strengths = "all"` an entry listing several
+strengths gives one variant per strength ("<cause>", "<cause>-2", ...: `strength_variant`), on
+the same seeds; the default, "first", tests each entry at its first strength, as before. The
+variant `original` reruns the run itself on the extra seeds; on the run's own seed the recorded
+run is the original (a fine-tune from a saved checkpoint is step for step the one that followed
+it in process). Each run stops once the dip is decided: `horizon_of` steps after its policy
+start (the original's recovery plus MARGIN_EVALS evaluations), and every dip, the original's
+included, is measured over that window.
 Everything lives under `<run>/counterfactual/`, resumable like any sweep.
 """
 
@@ -26,6 +29,7 @@ from wsdiag.analysis.confirm import (
     counterfactual_dir,
     counterfactual_name,
     recorded_seed,
+    strength_variant,
 )
 from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.evidence import WarmStart
@@ -41,22 +45,33 @@ SB3_TRAINER = "sb3"  # the external trainer whose runs --confirm reruns (from th
 KEPT_SOURCES = ("offline", "sb3")  # a dataset still supplies data; an SB3 zip is read as is
 NEEDS = ("trained_critic", "offline", "in_sample_critic", "pretraining_buffer")
 IN_SAMPLE = ("iql",)  # pretrainings whose critic never evaluates an action outside the data
-ENTRY_KEYS = ("label", "set", "needs")
+ENTRY_KEYS = ("label", "set", "needs", "strengths")
+STRENGTH_KEYS = ("label", "set")
+FIRST, ALL = "first", "all"  # --strengths: each entry's first strength, or every one
+STRENGTHS = (FIRST, ALL)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """An intervention chosen for one cause, or the reason none applies to this run."""
+    """An intervention chosen for one cause (at one strength: its `variant`), or the reason
+    none applies to this run."""
 
     cause: str
     label: str = ""
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     config: Config | None = None
     skipped: str | None = None
+    variant: str = ""  # its runs' variant (`strength_variant`); "" is the cause's own
+    later: tuple[tuple[str, dict[str, Any]], ...] = ()  # its entry's later strengths: (label, set)
+
+    def __post_init__(self) -> None:
+        if not self.variant:
+            object.__setattr__(self, "variant", self.cause)
 
 
 def load_interventions(path: Path | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The interventions table: cause -> its entries, checked (causes, keys, `needs`)."""
+    """The interventions table: cause -> its entries, checked (causes, keys, `needs`,
+    `strengths`)."""
     path = Path(path or INTERVENTIONS_FILE)
     if not path.is_file():
         raise WsdiagError(f"interventions table not found: {path}")
@@ -72,12 +87,45 @@ def load_interventions(path: Path | None = None) -> dict[str, list[dict[str, Any
                 raise WsdiagError(f"{path}: each [[{cause}]] has a label, a set table and needs")
             if entry.get("needs", NEEDS[0]) not in NEEDS:
                 raise WsdiagError(f"{path}: needs = {entry['needs']!r}: one of {', '.join(NEEDS)}")
+            check_strengths(entry.get("strengths", []), f"{path}: [[{cause}]] {entry.get('label')}")
     return table
 
 
+def check_strengths(strengths: Any, where: str) -> None:
+    """An entry's `strengths`: a list of tables with a label and, but for the first (the entry
+    as written), a `set` table."""
+    if not isinstance(strengths, list) or not all(isinstance(x, dict) for x in strengths):
+        raise WsdiagError(f"{where}: strengths must be a list of tables")
+    for k, strength in enumerate(strengths):
+        extra = ", ".join(sorted(set(strength) - set(STRENGTH_KEYS)))
+        if extra or "label" not in strength or not isinstance(strength.get("set", {}), dict):
+            unknown = f" (not {extra})" if extra else ""
+            raise WsdiagError(f"{where}: each strength has a label and a set table{unknown}")
+        if k == 0 and strength.get("set"):
+            raise WsdiagError(f"{where}: the first strength is the entry as written: no set")
+        if k > 0 and not strength.get("set"):
+            raise WsdiagError(f"{where}: strength '{strength['label']}' sets nothing")
+
+
+def which_strengths(strengths: str) -> str:
+    """`strengths` when it is one of STRENGTHS (--strengths), else a WsdiagError."""
+    if strengths not in STRENGTHS:
+        raise WsdiagError(f"--strengths must be one of {', '.join(STRENGTHS)}, got '{strengths}'")
+    return strengths
+
+
+def strengths_of(entry: dict[str, Any], cause: str) -> list[tuple[str, dict[str, Any]]]:
+    """(label, overrides) of an entry at each of its strengths, the first its own `set`: the
+    entry's label followed by the strength's, the entry's `set` updated by the strength's."""
+    label = str(entry.get("label", cause))
+    return [(f"{label}, {s['label']}", {**entry["set"], **s.get("set", {})})
+            for s in entry.get("strengths", [])] or [(label, dict(entry["set"]))]  # fmt: skip
+
+
 def relative_values(config: Config, overrides: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Overrides relative to the run's own values: "x<k>" is k times it (a number field),
-    "+<item>" adds the item to it (a list field, e.g. "+critic" to warmstart.load)."""
+    """Overrides relative to the run's own values: "x<k>" is k times it (a number field; an
+    integer field stays one, rounded), "+<item>" adds the item to it (a list field, e.g.
+    "+critic" to warmstart.load)."""
     table, out = to_dict(config), []
     for key, value in overrides.items():
         current: Any = table
@@ -85,9 +133,10 @@ def relative_values(config: Config, overrides: dict[str, Any]) -> list[tuple[str
             current = current.get(part) if isinstance(current, dict) else None
         if isinstance(value, str) and value.startswith("x"):
             try:
-                value = round(float(value[1:]) * float(current))
+                value = float(value[1:]) * float(current)
             except (TypeError, ValueError):
                 raise WsdiagError(f"{key} = {value!r}: a multiple needs a number") from None
+            value = round(value) if isinstance(current, int) else value
         elif isinstance(value, str) and value.startswith("+"):
             if not isinstance(current, list):
                 raise WsdiagError(f"{key} = {value!r}: '+' adds to a list field")
@@ -191,6 +240,19 @@ def unmet_need(
     return None
 
 
+def applied(
+    config: Config, raw: dict[str, Any], overrides: dict[str, Any]
+) -> tuple[list[tuple[str, Any]], Config]:
+    """An intervention's overrides as values for this run (`relative_values`, with
+    `same_budget_after_updates`) and the config they make; WsdiagError where the config check
+    refuses it or it changes nothing (the run already has it)."""
+    values = same_budget_after_updates(config, relative_values(config, overrides))
+    changed = from_dict(apply_values(raw, values))
+    if to_dict(changed) == to_dict(from_dict(raw)):
+        raise WsdiagError("the run already has it")
+    return values, changed
+
+
 def choose(
     cause: str,
     entries: list[dict[str, Any]],
@@ -198,29 +260,45 @@ def choose(
     raw: dict[str, Any],
     warm: WarmStart | None = None,
 ) -> Candidate:
-    """The first entry that applies to this run (module docstring of interventions.toml);
-    `warm` (what the run started from) defaults to what its config says."""
+    """The first entry that applies to this run, at its first strength (module docstring of
+    interventions.toml), its later strengths kept in `later`; `warm` (what the run started
+    from) defaults to what its config says."""
     warm = warm or WarmStart.of(config)
     reasons = []
-    base = to_dict(from_dict(raw))
     pretrained = raw.get("pretrain", {}).get("path") or None
     for entry in entries:
-        label = str(entry.get("label", cause))
+        (label, overrides), *later = strengths_of(entry, cause)
         lacking = unmet_need(entry.get("needs"), config, warm, pretrained)
         if lacking:
             reasons.append(f"{label}: {lacking}")
             continue
         try:
-            values = same_budget_after_updates(config, relative_values(config, entry["set"]))
-            changed = from_dict(apply_values(raw, values))
+            values, changed = applied(config, raw, overrides)
         except WsdiagError as exc:
             reasons.append(f"{label}: {exc}")
             continue
-        if to_dict(changed) == base:
-            reasons.append(f"{label}: the run already has it")
-            continue
-        return Candidate(cause, label, dict(values), changed)
+        return Candidate(cause, label, dict(values), changed, later=tuple(later))
     return Candidate(cause, skipped="; ".join(reasons) or "no intervention listed")
+
+
+def at_strengths(
+    first: Candidate, config: Config, raw: dict[str, Any], strengths: str = FIRST
+) -> list[Candidate]:
+    """The intervention `choose` picked, at its first strength, or with `strengths = "all"` at
+    each of its entry's strengths, the k-th as the variant `strength_variant(cause, k)`; a
+    later strength the config check refuses, or that changes nothing, is skipped with the
+    reason."""
+    which_strengths(strengths)
+    out = [first]
+    for k, (label, overrides) in enumerate(first.later if strengths == ALL else (), start=2):
+        variant = strength_variant(first.cause, k)
+        try:
+            values, changed = applied(config, raw, overrides)
+        except WsdiagError as exc:
+            out.append(Candidate(first.cause, label, skipped=str(exc), variant=variant))
+            continue
+        out.append(Candidate(first.cause, label, dict(values), changed, variant=variant))
+    return out
 
 
 def plan_counterfactuals(
@@ -233,10 +311,12 @@ def plan_counterfactuals(
     horizon: int | None = None,
     branch: bool = True,
     control: bool = False,
+    strengths: str = FIRST,
 ) -> tuple[SweepPlan, list[Candidate]]:
-    """The sweep of the originals on the extra seeds and every applicable intervention; each
-    run ends `horizon` steps after its own policy start, or where the run ends; with `branch`,
-    an intervention that acts only on policy updates starts where they begin. With `control`,
+    """The sweep of the originals on the extra seeds and every applicable intervention, at
+    each entry's first strength or every one (`strengths`, `choose_strengths`); each run ends
+    `horizon` steps after its own policy start, or where the run ends; with `branch`, an
+    intervention that acts only on policy updates starts where they begin. With `control`,
     also the no-op control: the original on seeds CONTROL_SEED_OFFSET further, paired with the
     original of the seed it is named after (its pretraining and config are the original's,
     only its random numbers differ)."""
@@ -246,14 +326,15 @@ def plan_counterfactuals(
     config, raw = base_table(run_dir)
     table = load_interventions(interventions)
     warm = WarmStart.recorded(config, read_events(run_dir))
-    candidates = [choose(c, table.get(c, []), config, raw, warm) for c in causes]
+    chosen = [choose(c, table.get(c, []), config, raw, warm) for c in causes]
+    candidates = [x for c in chosen for x in at_strengths(c, config, raw, strengths)]
     if control:
         candidates.append(Candidate(CONTROL, CONTROL_LABEL, {}, config))
     seed_list = [config.seed + k for k in range(seeds)]
     own = recorded_seed(run_dir)
     root = run_dir / FOLDER
     jobs = []
-    variants = [(ORIGINAL, {})] + [(c.cause, c.overrides) for c in candidates if not c.skipped]
+    variants = [(ORIGINAL, {})] + [(c.variant, c.overrides) for c in candidates if not c.skipped]
     for name, overrides in variants:
         for seed in seed_list:
             if name == ORIGINAL and seed == own:
@@ -293,10 +374,13 @@ BRANCHING_MITIGATIONS = ("bc_penalty", "lr_scale", "critic_weighted")
 
 def branches(overrides: dict[str, Any]) -> bool:
     """Whether an intervention changes nothing before policy updates begin: it only names a
-    mitigation of BRANCHING_MITIGATIONS (a longer warm-up, a loaded critic, random actions
-    change the warm-up itself, and start from the pretrained checkpoint)."""
-    return set(overrides) == {"mitigation.name"} and (
-        overrides["mitigation.name"] in BRANCHING_MITIGATIONS
+    mitigation of BRANCHING_MITIGATIONS and sets that mitigation's own parameters (a longer
+    warm-up, a loaded critic, random actions change the warm-up itself, and start from the
+    pretrained checkpoint)."""
+    name = overrides.get("mitigation.name")
+    own = f"mitigation.{name}."
+    return name in BRANCHING_MITIGATIONS and all(
+        key == "mitigation.name" or key.startswith(own) for key in overrides
     )
 
 
