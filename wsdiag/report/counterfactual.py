@@ -28,7 +28,7 @@ def plot_counterfactual(
     """Draw the original (on its own seed the recorded run, unless another trainer recorded
     it) and every tested intervention on `seeds`; variants with no finished run are left out."""
     groups, own = [], recorded_seed(run_dir)
-    tested = [(i.cause, i.label) for i in items if not i.skipped]
+    tested = [(i.variant, i.label) for i in items if not i.skipped]  # a cause at a strength
     for variant, label in [(ORIGINAL, "original"), *tested]:
         dirs = [counterfactual_dir(run_dir, variant, s, own) for s in seeds]
         runs = [load_run(d) for d in dirs if is_complete(d)]

@@ -171,9 +171,8 @@ def run_part(
         for name in calm:
             console.print(f"{name}: no run degrades significantly (truth: none)", soft_wrap=True)
     each = max(1, jobs // max(1, len(kept)))  # fewer runs than jobs: each confirms in parallel
-    other = {} if strengths == FIRST else {"strengths": strengths}  # named only when not default
     with ProcessPoolExecutor(max(1, jobs // each), mp_context=mp.get_context("spawn")) as pool:
-        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control, each, **other)
+        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control, each, strengths)
                 for p in kept]  # fmt: skip
         for future in done:
             console.print(future.result(), soft_wrap=True, highlight=False)
