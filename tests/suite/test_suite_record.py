@@ -203,5 +203,20 @@ def test_a_scenarios_runs_take_the_confirmation_of_the_one_confirmed(tmp_path: P
     from wsdiag.analysis.confirm import Intervention
 
     i = Intervention("update", "lr", {}, seeds=[1, 2, 3], original_dips=[9, 9, 9], dips=[1, 2, 3])
-    assert own_dips([i], None) == {"update": 1} and own_dips([i], 3) == {"update": 3}
-    assert own_dips([i], 0) == {}
+    stronger = Intervention("update", "lr", {}, seeds=[1], original_dips=[9], dips=[0])
+    assert own_dips([i, stronger]) == {"update": 1}  # the first strength's, on the first seed
+
+
+def test_a_scenario_confirmed_once_keeps_its_confirmations_shares_and_truth() -> None:
+    """The by-scenario table pools per-run dips only for scenarios confirmed run by run; one
+    that `suite run` confirmed once shows that confirmation's shares, intervals and truth."""
+    from wsdiag.suite.scenarios import scenarios
+
+    confirmed = SuiteRecord("p/a-seed0", True, "extrapolation", "spiral", 900.0, 1000, 100,
+                            shares={"spiral": 0.8, "update": 0.1},
+                            intervals={"spiral": (0.7, 0.9), "update": (0.0, 0.2)},
+                            dips={"spiral": 180.0}, seeds=6, truth="spiral")  # fmt: skip
+    sibling = replace(confirmed, run="p/a-seed1", dips={}, truth_from="a-seed0", dip=5.0)
+    (g,) = scenarios([confirmed, sibling])
+    assert g.confirmed == "spiral" and len(g.runs) == 2
+    assert (g.shares["spiral"].share, g.shares["spiral"].low, g.shares["spiral"].n) == (0.8, 0.7, 6)

@@ -105,7 +105,7 @@ def record_of(
         min_step=None if deg is None else deg.min_step,
         dip=0.0 if deg is None else deg.dip,
         shares=shares,
-        dips=own_dips(interventions, run.config.seed if confirmed_by else None),
+        dips={} if confirmed_by else own_dips(interventions),
         intervals=intervals,
         seeds=max((i.share.n for i in interventions if i.share), default=0),
         experiment=experiment_key(run),
@@ -121,14 +121,14 @@ def record_of(
     )
 
 
-def own_dips(interventions: list[Intervention], seed: int | None) -> dict[str, float]:
-    """Each intervention's dip on the run's own seed: the first of its seeds (None), or `seed`
-    where it ran on it (a scenario's other runs)."""
-    out = {}
+def own_dips(interventions: list[Intervention]) -> dict[str, float]:
+    """Each cause's dip with its intervention on the confirmed run's own seed (its first; the
+    first strength's). A scenario's other runs get none (`record_of`): the intervention's runs
+    fine-tune the confirmed run's pretraining, theirs their own, and the dips do not pair."""
+    out: dict[str, float] = {}
     for i in interventions:
-        k = 0 if seed is None else (i.seeds.index(seed) if seed in i.seeds else None)
-        if k is not None and k < len(i.dips):
-            out[i.cause] = i.dips[k]
+        if i.dips and i.cause not in out:
+            out[i.cause] = i.dips[0]
     return out
 
 

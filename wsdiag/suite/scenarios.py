@@ -5,7 +5,8 @@ For the degrading seeds k of a scenario with dips D_k and D'_k (with the cause's
 each pair from its own seed's pretraining) the pooled share is s = 1 - mean D' / mean D with the
 paired bootstrap interval (`wsdiag.analysis.confirm.share_removed`, as `wsdiag diagnose
 --confirm --seeds 3` measures it); the scenario's confirmed cause is the earliest one it
-confirms (`truth_of`)."""
+confirms (`truth_of`). A scenario that `wsdiag suite run` confirmed once (its runs' records name
+the confirmed one in `truth_from`) keeps that confirmation's shares and truth."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ class Scenario:
     confirmed: str
 
 
+def recorded_shares(record: SuiteRecord) -> dict[str, Share]:
+    """The shares a record holds from its confirmation, with their intervals (`seeds` pairs)."""
+    out = {}
+    for cause, share in record.shares.items():
+        if share is not None:
+            low, high = record.intervals.get(cause, (share, share))
+            out[cause] = Share(share, low, high, record.seeds)
+    return out
+
+
 def scenarios(records: list[SuiteRecord], min_share: float | None = None) -> list[Scenario]:
     """The scenarios of the significantly degrading, confirmed records, in their order."""
     min_share = Thresholds().confirm_share if min_share is None else min_share
@@ -45,6 +56,10 @@ def scenarios(records: list[SuiteRecord], min_share: float | None = None) -> lis
             groups.setdefault(scenario(r.run), []).append(r)
     out = []
     for name, runs in groups.items():
+        confirmed_run = next((r for r in runs if r.truth_from is None), runs[0])
+        if any(r.truth_from for r in runs):  # one confirmation for the scenario: its own numbers
+            out.append(Scenario(name, runs, recorded_shares(confirmed_run), confirmed_run.truth))
+            continue
         shares = {}
         for cause in PRIORITY:
             pairs = [(r.dip, d) for r in runs if (d := r.intervened_dip(cause)) is not None]
