@@ -220,3 +220,5 @@ def test_a_scenario_confirmed_once_keeps_its_confirmations_shares_and_truth() ->
     (g,) = scenarios([confirmed, sibling])
     assert g.confirmed == "spiral" and len(g.runs) == 2
     assert (g.shares["spiral"].share, g.shares["spiral"].low, g.shares["spiral"].n) == (0.8, 0.7, 6)
+    (alone,) = scenarios([confirmed])  # its siblings did not degrade: the same numbers
+    assert alone.confirmed == "spiral" and alone.shares == g.shares

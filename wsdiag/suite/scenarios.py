@@ -6,7 +6,8 @@ each pair from its own seed's pretraining) the pooled share is s = 1 - mean D' /
 paired bootstrap interval (`wsdiag.analysis.confirm.share_removed`, as `wsdiag diagnose
 --confirm --seeds 3` measures it); the scenario's confirmed cause is the earliest one it
 confirms (`truth_of`). A scenario that `wsdiag suite run` confirmed once (its runs' records name
-the confirmed one in `truth_from`) keeps that confirmation's shares and truth."""
+the confirmed one in `truth_from`), or whose one degrading run was confirmed on several seeds,
+keeps that confirmation's shares and truth."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def scenarios(records: list[SuiteRecord], min_share: float | None = None) -> lis
     out = []
     for name, runs in groups.items():
         confirmed_run = next((r for r in runs if r.truth_from is None), runs[0])
-        if any(r.truth_from for r in runs):  # one confirmation for the scenario: its own numbers
+        alone = len(runs) == 1 and runs[0].seeds > 1  # its own confirmation on several seeds
+        if alone or any(r.truth_from for r in runs):  # one confirmation: its own numbers
             out.append(Scenario(name, runs, recorded_shares(confirmed_run), confirmed_run.truth))
             continue
         shares = {}
