@@ -222,3 +222,17 @@ def test_a_scenario_confirmed_once_keeps_its_confirmations_shares_and_truth() ->
     assert (g.shares["spiral"].share, g.shares["spiral"].low, g.shares["spiral"].n) == (0.8, 0.7, 6)
     (alone,) = scenarios([confirmed])  # its siblings did not degrade: the same numbers
     assert alone.confirmed == "spiral" and alone.shares == g.shares
+
+
+def test_a_records_sign_test_outcomes_are_read_before_its_shares(tmp_path: Path) -> None:
+    """A record that holds its causes' sign-test outcomes is judged by them (a share of 60%
+    [55, 65] over 10 seeds reads "confirmed" by the earlier bootstrap rule, while its sign test
+    was inconclusive); one without them is read from its shares as before."""
+    from wsdiag.suite.record import recorded_outcomes
+
+    old = record(shares={"update": 0.6}, intervals={"update": (0.55, 0.65)}, seeds=10)
+    new = replace(old, outcomes={"update": "inconclusive"})
+    assert recorded_outcomes(old) == {"update": "confirmed"}
+    assert recorded_outcomes(new) == {"update": "inconclusive"} and new.own == "not tested"
+    write_records([new], tmp_path / "r.jsonl")
+    assert read_records(tmp_path / "r.jsonl")[0].outcomes == {"update": "inconclusive"}

@@ -118,6 +118,7 @@ def record_of(
         eval_returns=tuple(float(x) for x in returns),
         control=None if control is None else control.outcome(confirmation.min_share),
         truth_from=confirmed_by.name if confirmed_by and s.diagnosis.significant else None,
+        outcomes=confirmation.outcomes if confirmation and s.diagnosis.significant else {},
     )
 
 

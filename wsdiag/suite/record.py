@@ -56,6 +56,8 @@ class SuiteRecord:
     # false confirmation; wsdiag.analysis.confirm.CONTROL)
     truth_from: str | None = None  # the run of its scenario whose confirmation gave the truth
     # (`wsdiag suite run`, one confirmation a scenario); None: its own
+    outcomes: dict[str, str] = field(default_factory=dict)  # per tested cause, its sign test's
+    # (combined over strengths); empty in records made before it, read from shares instead
 
     def __post_init__(self) -> None:
         if self.named is None:
@@ -100,8 +102,11 @@ class SuiteRecord:
 
 
 def recorded_outcomes(record: SuiteRecord, min_share: float | None = None) -> dict[str, str]:
-    """Per tested cause, its intervention's outcome from the recorded share and interval (the
-    interval is recorded with two seeds or more, so a one-seed share never refutes)."""
+    """Per tested cause, its intervention's outcome: the sign test's where the record holds it,
+    else (records made before) from the recorded share and interval (the interval is recorded
+    with two seeds or more, so a one-seed share never refutes)."""
+    if record.outcomes:
+        return dict(record.outcomes)
     min_share = Thresholds().confirm_share if min_share is None else min_share
     outcomes = {}
     for cause, share in record.shares.items():
