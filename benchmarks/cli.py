@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEMO_CONFIG = Path(__file__).parents[2] / "wsdiag" / "configs" / "demo.toml"
+DEMO_CONFIG = Path(__file__).parents[1] / "wsdiag" / "configs" / "demo.toml"
 DEMO_RUN = Path("bench-results") / "runs" / "demo-pendulum-td3-seed0"
 
 
 def _env() -> dict[str, str]:
     """The bench's environment, with this checkout first on the path and one OpenMP thread."""
-    root = str(Path(__file__).parents[2])
+    root = str(Path(__file__).parents[1])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
 
