@@ -349,7 +349,8 @@ def test_iql_policy_counts_in_the_pretraining_hash_only_for_iql() -> None:
         plain
     )
     iql = {"algo": "iql", "source": "offline", "dataset": "wsdiag/pendulum/expert-v0"}
-    squashed = tiny_config(pretrain={**iql, "iql_policy": "squashed"})
-    tanh_mean = tiny_config(pretrain=iql)
+    sac = {"algo": "sac"}  # an IQL actor starts SAC (the pretraining's key leaves it out)
+    squashed = tiny_config(pretrain={**iql, "iql_policy": "squashed"}, finetune=sac)
+    tanh_mean = tiny_config(pretrain=iql, finetune=sac)
     assert pretraining_key(squashed) != pretraining_key(tanh_mean)
     assert pretraining_key(squashed) == "503729871b79"  # as computed before iql_policy existed

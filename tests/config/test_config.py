@@ -52,14 +52,14 @@ def test_overrides_are_toml_values(tmp_path: Path) -> None:
                 "pretrain": {"source": "offline", "algo": "bc", "dataset": "a/b-v0"},
                 "finetune": {"algo": "sac"},
             },
-            "a bc actor (deterministic) cannot start a sac agent",
+            "the bc actor (deterministic) cannot start a sac agent",
         ),
         (
             {
                 "pretrain": {"source": "offline", "algo": "cql", "dataset": "a/b-v0"},
                 "finetune": {"algo": "td3"},
             },
-            "a cql actor (gaussian) cannot start a td3 agent",
+            "the cql actor (gaussian) cannot start a td3 agent",
         ),
     ],
 )

@@ -151,7 +151,7 @@ def _actor_kinds_match(config: Config) -> None:
     given, wanted = ALGORITHMS[pre.algo].actor, ALGORITHMS[fine.algo].starts_from
     if given != wanted:
         raise WsdiagError(
-            f"warmstart.load: a {pre.algo} actor ({given}) cannot start a {fine.algo} agent "
+            f"warmstart.load: the {pre.algo} actor ({given}) cannot start a {fine.algo} agent "
             f"(it starts from a {wanted} actor); fine-tune with an algorithm that starts from "
             f"a {given} one"
         )
