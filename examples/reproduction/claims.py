@@ -392,9 +392,8 @@ def _evidence(run: Run) -> Evidence:
     """The probe series as the diagnosis rules read them (docs/diagnosis.md), from the last
     probe before policy updates, over a window that ends SPIRAL_WINDOW steps after the first
     update instead of the rules' end at the return's recovery."""
-    found = Evidence(run.metrics, None, run.update_start, Thresholds())
-    found.end = run.update_start + SPIRAL_WINDOW
-    return found
+    return Evidence(run.metrics, None, run.update_start, Thresholds(),
+                    end=run.update_start + SPIRAL_WINDOW)  # fmt: skip
 
 
 def _growth(run: Run, name: str) -> float:

@@ -274,3 +274,14 @@ def test_missing_probes_are_not_applicable() -> None:
     d = run_diagnosis(table[~table.key.str.startswith("probe/")])
     assert {f.status for f in d.findings} == {"n/a"}
     assert d.degradation is not None and d.degradation.dip == 80.0
+
+
+def test_the_evidence_window_can_be_fixed_in_advance() -> None:
+    """`Evidence(end=...)` ends the window there, whatever the dip's recovery; by default it
+    ends at the last probe when there is no dip to recover from."""
+    from wsdiag.analysis.evidence import Evidence
+
+    table = metrics_table()
+    default = Evidence(table, None, UPDATE, Thresholds())
+    fixed = Evidence(table, None, UPDATE, Thresholds(), end=UPDATE + 1000)
+    assert default.end == PROBE_STEPS[-1] and fixed.end == UPDATE + 1000

@@ -69,7 +69,10 @@ class Evidence:
         update_start: int,
         th: Thresholds,
         warm: WarmStart | None = None,
+        end: int | None = None,
     ) -> None:
+        """`end`: the window's last step, fixed in advance (None: the dip's recovery step, else
+        the last probe; never before the first probe after the reference)."""
         self.warm = warm or WarmStart()
         online = metrics[metrics.phase.isin(ONLINE_PHASES)]
         self.series = {
@@ -81,9 +84,10 @@ class Evidence:
         steps = np.unique(np.concatenate(probed)) if probed else np.zeros(0, np.int64)
         before = steps[steps <= update_start]
         self.ref: int | None = int(before[-1]) if len(before) else None
-        end = steps[-1] if len(steps) else 0
-        if deg is not None and deg.recovery_step is not None and deg.dip > 0:
-            end = deg.recovery_step
+        if end is None:
+            end = steps[-1] if len(steps) else 0
+            if deg is not None and deg.recovery_step is not None and deg.dip > 0:
+                end = deg.recovery_step
         after = steps[steps > (self.ref if self.ref is not None else -1)]
         if len(after) and end < after[0]:
             end = after[0]
