@@ -314,7 +314,7 @@ def plan_counterfactuals(
     strengths: str = FIRST,
 ) -> tuple[SweepPlan, list[Candidate]]:
     """The sweep of the originals on the extra seeds and every applicable intervention, at
-    each entry's first strength or every one (`strengths`, `choose_strengths`); each run ends
+    each entry's first strength or every one (`strengths`, `at_strengths`); each run ends
     `horizon` steps after its own policy start, or where the run ends; with `branch`, an
     intervention that acts only on policy updates starts where they begin. With `control`,
     also the no-op control: the original on seeds CONTROL_SEED_OFFSET further, paired with the
