@@ -1,11 +1,14 @@
-"""Where a sweep's jobs run: local processes, or tasks on a Ray cluster. Both start the same
-worker (`python -m wsdiag.sweep.worker JOB.json`) with its output in a log file, so a job runs
-and fails the same way on either."""
+"""Where a sweep's jobs run: local processes, or tasks on a Ray cluster. Both run the same
+code (`wsdiag.sweep.worker`) with a job's output in its log file, so a job runs and fails the
+same way on either: locally in warm workers that serve one job after another, on Ray in a
+process per job."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
+import select
 import signal
 import subprocess
 import sys
@@ -36,27 +39,82 @@ def _die_with_parent() -> None:
 
 
 class LocalBackend:
-    """Each job a child process of the sweep."""
+    """Each job a child process of the sweep: a fresh one per job with `warm = False`; by
+    default one of the sweep's warm workers (`python -m wsdiag.sweep.worker --serve`), each
+    running one job at a time and kept for the next, so that torch and wsdiag are imported once
+    per worker instead of once per job. A worker that dies (a crash, a signal) answers its job
+    with the signal's code and is replaced by a fresh one for the next job."""
+
+    def __init__(self, warm: bool = True) -> None:
+        self.warm = warm
+        self.idle: list[subprocess.Popen] = []
+        self.started: list[subprocess.Popen] = []
 
     def start(self, job_file: Path, log: Path, threads: int) -> subprocess.Popen:
-        with open(log, "ab") as out:
-            return subprocess.Popen(
-                worker_command(job_file),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
+        if not self.warm:
+            with open(log, "ab") as out:
+                return subprocess.Popen(
+                    worker_command(job_file), stdout=out, stderr=subprocess.STDOUT,
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                )  # fmt: skip
+        while self.idle and self.idle[-1].poll() is not None:
+            self.idle.pop()  # died while idle
+        worker = self.idle.pop() if self.idle else self._new_worker()
+        assert worker.stdin is not None
+        worker.stdin.write(json.dumps({"job": str(job_file), "log": str(log)}) + "\n")
+        worker.stdin.flush()
+        return worker
+
+    def _new_worker(self) -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "wsdiag.sweep.worker", "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )  # fmt: skip
+        self.started.append(worker)
+        return worker
 
     def wait(self, handles: dict[str, Any], timeout: float) -> list[tuple[str, int]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            done = [(name, p.returncode) for name, p in handles.items() if p.poll() is not None]
-            if done or time.monotonic() >= deadline:
-                return done
-            time.sleep(0.05)
+        if not self.warm:
+            return _poll_processes(handles, timeout)
+        by_fd = {p.stdout.fileno(): (name, p) for name, p in handles.items()}
+        ready, _, _ = select.select(list(by_fd), [], [], timeout) if by_fd else ([], [], [])
+        done = []
+        for fd in ready:
+            name, worker = by_fd[fd]
+            answer = worker.stdout.readline()
+            if answer.strip():
+                done.append((name, int(answer)))
+                self.idle.append(worker)
+            else:  # the worker died with its job
+                done.append((name, worker.wait()))
+        return done
 
     def close(self) -> None:
-        return None
+        """End the workers: idle ones at the end of their input, busy ones (an interrupted
+        sweep) by SIGTERM, as a sweep's death ends them."""
+        for worker in self.started:
+            with contextlib.suppress(OSError):
+                if worker not in self.idle:
+                    worker.terminate()
+                worker.stdin.close()
+        for worker in self.started:
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        self.idle.clear()
+        self.started.clear()
+
+
+def _poll_processes(handles: dict[str, Any], timeout: float) -> list[tuple[str, int]]:
+    """The (name, exit code) of the processes among `handles` that ended within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = [(name, p.returncode) for name, p in handles.items() if p.poll() is not None]
+        if done or time.monotonic() >= deadline:
+            return done
+        time.sleep(0.05)
 
 
 def _ray_job(command: list[str], log: str) -> int:
