@@ -474,15 +474,14 @@ def test_until_confirmed_stops_at_the_first_confirmed_cause_in_the_chains_order(
 
     def run_jobs(plan, *args) -> None:
         names = {j.name.rsplit("-seed", 1)[0] for j in plan.jobs}
-        if names != {ORIGINAL}:  # each round runs its originals first, alone
-            ran.append(names)
+        ran.append(names)
 
     def measure(plan, original, candidate, looks, horizon, alpha) -> Intervention:
         after = 100.0 * (1.0 - shares[candidate.cause])
         return _item(candidate.cause, [100.0] * 5, [after] * 5)
 
     monkeypatch.setattr(confirm, "_run_jobs", run_jobs)
-    monkeypatch.setattr(confirm, "stop_when_decided", lambda part, *args: part)
+    monkeypatch.setattr(confirm, "stop_when_decided", lambda part, *args: (part, None))
     monkeypatch.setattr(confirm, "measure", measure)
     monkeypatch.setattr(confirm, "draw", lambda *args: None)
     monkeypatch.setattr(Confirmation, "save", lambda self, folder: folder)
@@ -605,9 +604,37 @@ def test_an_intervention_stops_once_its_seed_is_decided(
     monkeypatch.setattr(confirm, "_dip", lambda run, horizon: 100.0)
     assert confirm.decided_below(tiny_run, None, 0.5) == pytest.approx(baseline - 50.0)
     assert confirm.decided_below(tiny_run, None, 0.8) == pytest.approx(baseline - 20.0)
-    stopped = confirm.stop_when_decided(part, tiny_run, None, 0.5)
+    stopped, on_start = confirm.stop_when_decided(part, tiny_run, None, 0.5)
     stops = {j.name: j.config.eval.stop_below for j in stopped.jobs}
     assert stops == {"drift-seed3": pytest.approx(baseline - 50.0), f"{CONTROL}-seed3": None}
+    assert all(not j.deps for j in stopped.jobs)  # seed 3 is the recorded run's own
+    assert [on_start(j) for j in stopped.jobs] == stopped.jobs  # already final
+
+
+def test_an_intervention_waits_for_its_seeds_original_and_is_stopped_as_it_starts(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a seed the recorded run is not, the intervention waits for that seed's original; its
+    threshold is set when it starts (the original then finished), not before."""
+    import wsdiag.sweep.confirm as confirm
+    from wsdiag.sweep.counterfactual import jobs_of
+
+    plan, _ = plan_counterfactuals(tiny_run, seeds=2, causes=["drift"], control=True)
+    part = jobs_of(plan, {ORIGINAL, "drift", CONTROL})
+    monkeypatch.setattr(confirm, "_dip", lambda run, horizon: 100.0)
+    finished: set[str] = set()
+    run = load_run(tiny_run)
+    monkeypatch.setattr(confirm, "_finished", lambda path: run if path.name in finished else None)
+    stopped, on_start = confirm.stop_when_decided(part, tiny_run, None, 0.5)
+    jobs = {j.name: j for j in stopped.jobs}
+    assert jobs["drift-seed4"].deps == (f"{ORIGINAL}-seed4",)
+    assert not jobs[f"{CONTROL}-seed4"].deps and not jobs[f"{ORIGINAL}-seed4"].deps
+    assert jobs["drift-seed4"].config.eval.stop_below is None  # its original has not run
+    assert on_start(jobs["drift-seed4"]) == jobs["drift-seed4"]
+    finished.add(f"{ORIGINAL}-seed4")
+    started = on_start(jobs["drift-seed4"])
+    assert started.config.eval.stop_below == pytest.approx(run.baseline - 50.0)
+    assert on_start(jobs[f"{CONTROL}-seed4"]) == jobs[f"{CONTROL}-seed4"]
 
 
 def test_the_cli_plans_the_no_op_control_alone(tiny_run: Path) -> None:
@@ -620,3 +647,34 @@ def test_the_cli_plans_the_no_op_control_alone(tiny_run: Path) -> None:
     assert "the pretrained critic loaded too" not in text  # no cause tested
     alone = runner.invoke(app, ["diagnose", str(tiny_run), "--control"])
     one_line_error(alone, 2, "--control is an option of --confirm")
+
+
+@pytest.mark.parametrize(("jobs", "rounds"), [(1, [5, 6, 7, 8, 9]), (3, [5, 8, 10])])
+def test_a_round_adds_a_seed_per_job_and_the_test_looks_one_seed_at_a_time(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, rounds: list[int]
+) -> None:
+    """Drift's seeds remove 90% but for the fifth: the sign test (level 1/32 per look) decides
+    at 9 seeds, whether the rounds add one seed or three; with three the tenth seed runs in the
+    last round but the test stops at the ninth, as it would have one seed at a time."""
+    import wsdiag.sweep.confirm as confirm
+
+    ran: list[int] = []
+    shares = [0.9] * 4 + [0.0] + [0.9] * 5
+
+    def measure(plan, original, candidate, looks, horizon, alpha) -> Intervention:
+        n = len(plan.spec.seeds)
+        return _item(candidate.cause, [100.0] * n, [100.0 * (1 - s) for s in shares[:n]])
+
+    monkeypatch.setattr(confirm, "_run_jobs", lambda plan, *args: ran.append(len(plan.spec.seeds)))
+    monkeypatch.setattr(confirm, "stop_when_decided", lambda part, *args: (part, None))
+    monkeypatch.setattr(confirm, "measure", measure)
+    monkeypatch.setattr(confirm, "draw", lambda *args: None)
+    monkeypatch.setattr(Confirmation, "save", lambda self, folder: folder)
+    result = confirm.confirm_run(
+        tiny_run, thresholds=Thresholds(), seeds=5, causes=["drift"], interventions=None,
+        jobs=jobs, backend="local", address=None, threads=1, dry_run=False,
+        console=Console(file=io.StringIO()),
+    )  # fmt: skip
+    assert ran == rounds
+    assert result is not None and result.confirmed is not None
+    assert result.confirmed.cause == "drift" and len(result.confirmed.seeds) == 9

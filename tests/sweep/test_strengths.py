@@ -146,7 +146,7 @@ def _confirm(
     import wsdiag.sweep.confirm as confirm
 
     monkeypatch.setattr(confirm, "_run_jobs", lambda *args: None)
-    monkeypatch.setattr(confirm, "stop_when_decided", lambda part, *args: part)
+    monkeypatch.setattr(confirm, "stop_when_decided", lambda part, *args: (part, None))
     monkeypatch.setattr(confirm, "measure", measure)
     monkeypatch.setattr(confirm, "draw", lambda *args: None)
     monkeypatch.setattr(Confirmation, "save", lambda self, folder: folder)

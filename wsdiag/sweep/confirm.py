@@ -17,6 +17,7 @@ cause at its entry's first strength: the runs and their cost are those of earlie
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from wsdiag.analysis.confirm import (
     Confirmation,
     Intervention,
     combined,
+    counterfactual_name,
     share_removed,
     title,
     variant_and_seed,
@@ -63,7 +65,7 @@ from wsdiag.sweep.counterfactual import (
     which_strengths,
 )
 from wsdiag.sweep.estimate import plan_seconds, rate_seconds, recorded_rate
-from wsdiag.sweep.plan import SweepPlan
+from wsdiag.sweep.plan import Job, SweepPlan
 from wsdiag.sweep.progress import SweepProgress, human_duration
 from wsdiag.sweep.runner import run_plan
 
@@ -101,23 +103,33 @@ def decided_below(original: Path, horizon: int | None, min_share: float) -> floa
 
 def stop_when_decided(
     part: SweepPlan, original: Path, horizon: int | None, min_share: float
-) -> SweepPlan:
-    """The part's intervention jobs set to stop at the first evaluation that decides their
-    seed against the cause (`eval.stop_below = decided_below(...)`); the originals and the
-    no-op control (whose start states differ) as they are. The originals must be finished."""
-    jobs, thresholds = [], {}  # seed -> its threshold, read once for all its interventions
+) -> tuple[SweepPlan, Callable[[Job], Job]]:
+    """The part with each intervention job waiting for its seed's original (where that is a
+    job of the part) and set to stop at the first evaluation that decides its seed against the
+    cause (`eval.stop_below = decided_below(...)`) where the original has finished, and the
+    function that sets it as the job starts (`run_plan`'s `on_start`) where it had not: the
+    originals and the interventions then share the workers, with none waiting for the last
+    original of a round. The originals and the no-op control (whose start states differ) run
+    as they are."""
+    originals = {j.name for j in part.jobs if variant_and_seed(j.name)[0] == ORIGINAL}
+
+    def stop(job: Job) -> Job:
+        variant, seed = variant_and_seed(job.name)
+        if variant in (ORIGINAL, CONTROL):
+            return job
+        below = decided_below(run_dir_of(part, original, ORIGINAL, seed), horizon, min_share)
+        if below is None or job.config.eval.stop_below == below:
+            return job
+        return dataclasses.replace(job, config=replace(job.config, eval={"stop_below": below}))
+
+    jobs = []
     for job in part.jobs:
         variant, seed = variant_and_seed(job.name)
-        below = None
-        if variant not in (ORIGINAL, CONTROL):
-            if seed not in thresholds:
-                source = run_dir_of(part, original, ORIGINAL, seed)
-                thresholds[seed] = decided_below(source, horizon, min_share)
-            below = thresholds[seed]
-        if below is not None:
-            job = dataclasses.replace(job, config=replace(job.config, eval={"stop_below": below}))
-        jobs.append(job)
-    return SweepPlan(part.spec, part.root, jobs)
+        waits = counterfactual_name(ORIGINAL, seed)
+        if variant not in (ORIGINAL, CONTROL) and waits in originals and waits not in job.deps:
+            job = dataclasses.replace(job, deps=(*job.deps, waits))
+        jobs.append(stop(job))
+    return SweepPlan(part.spec, part.root, jobs), stop
 
 
 def measure(
@@ -198,7 +210,7 @@ def cost_line(run_dir: Path, plan: SweepPlan, jobs: int, threads: int) -> str:
 
 
 def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, threads: int,
-              console: Console) -> None:  # fmt: skip
+              console: Console, on_start: Callable[[Job], Job] | None = None) -> None:  # fmt: skip
     """Run what is left of `plan` with a progress display, the runs that failed before again
     (rerunning `--confirm` is how one continues); name the failed runs and refuse to measure
     with them missing."""
@@ -207,7 +219,7 @@ def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, thr
     progress = SweepProgress(console, jobs, {j.name: j.env_steps for j in plan.jobs})
     try:
         state = run_plan(plan, make_backend(backend, address), jobs=jobs, threads=threads,
-                         retry_failed=True, progress=progress)  # fmt: skip
+                         retry_failed=True, progress=progress, on_start=on_start)  # fmt: skip
     finally:
         progress.close()
     failed = sorted({j.name for j in plan.jobs} & set(state.names("failed")))
@@ -244,14 +256,16 @@ def confirm_run(
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. Each
     intervention starts on `seeds` seeds and gets one more at a time, up to `max_seeds`, while
-    its sign test is undecided (`wsdiag.analysis.confirm`). With `until_confirmed`, cause by
+    its sign test is undecided (`wsdiag.analysis.confirm`): a round adds a seed per job
+    (`jobs`), and the test looks at one seed more at a time as if each had run alone (the same
+    decisions, with every worker busy). With `until_confirmed`, cause by
     cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
     it. `full` runs every counterfactual from the pretrained agent to the run's end (neither
     branched nor cut nor stopped once decided: the earlier way, for comparison). `control`
     adds the no-op control (`plan_counterfactuals`); `causes = []` tests no cause (the control
     alone). `strengths`: "first" tests each cause's entry at its first strength, "all" at each
-    (module docstring). Each round runs the originals first, then the interventions, each of
-    which stops at the first evaluation that decides its seed against the cause
+    (module docstring). In a round each intervention run starts once its seed's original has
+    finished, and stops at the first evaluation that decides its seed against the cause
     (`stop_when_decided`)."""
     last = max(seeds, max_seeds or MAX_SEEDS)
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions, strengths)
@@ -295,22 +309,27 @@ def confirm_run(
     for group in list(by_cause.values()) if until_confirmed else [tested]:
         if first is not None and group[0].cause not in (verdict, CONTROL):
             continue
-        undecided, n = group, seeds
+        undecided, looked, n = group, 0, seeds
         while undecided:
             part = seeds_of(jobs_of(plan, {ORIGINAL, *(c.variant for c in undecided)}), n)
-            if not full:  # the originals first: their dips decide when the others may stop
-                _run_jobs(jobs_of(part, {ORIGINAL}), backend, address, jobs, threads, console)
-                part = stop_when_decided(part, run_dir, horizon, share)
-            _run_jobs(part, backend, address, jobs, threads, console)
-            for c in undecided:
-                alpha = ALPHA / len(by_cause[c.cause])  # Bonferroni over the cause's strengths
-                measured[c.variant] = measure(part, run_dir, c, (seeds, last), horizon, alpha)
-            undecided = [c for c in undecided
-                         if measured[c.variant].outcome(share) == INCONCLUSIVE
-                         and outcome_of(c.cause) != CONFIRMED]  # fmt: skip
+            on_start = None
+            if not full:  # each intervention after its seed's original, whose dip decides it
+                part, on_start = stop_when_decided(part, run_dir, horizon, share)
+            _run_jobs(part, backend, address, jobs, threads, console, on_start)
+            for look in range(max(looked + 1, seeds), n + 1):  # one seed at a time, as if
+                at = seeds_of(part, look)  # each had been run alone: the same decisions
+                for c in undecided:
+                    alpha = ALPHA / len(by_cause[c.cause])  # Bonferroni over the strengths
+                    measured[c.variant] = measure(at, run_dir, c, (seeds, last), horizon, alpha)
+                undecided = [c for c in undecided
+                             if measured[c.variant].outcome(share) == INCONCLUSIVE
+                             and outcome_of(c.cause) != CONFIRMED]  # fmt: skip
+                if not undecided:
+                    break
+            looked = n
             if n >= last:
                 break
-            n += 1
+            n = min(last, n + jobs)  # a seed per worker: the next round keeps them all busy
         if until_confirmed and first is None and outcome_of(group[0].cause) == CONFIRMED:
             first = group[0].cause
     items = [measured.get(c.variant) or _not_run(c, first) for c in candidates]

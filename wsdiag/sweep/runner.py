@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +21,23 @@ from wsdiag.sweep.state import DONE, FAILED, QUEUED, RUNNING, SweepState, finish
 def write_job_files(plan: SweepPlan) -> dict[str, Path]:
     """<root>/jobs/<name>.toml (the resolved config) and .json (what the worker reads: the run
     directory, the config, `until`, the job's lock file under <root>/locks/)."""
-    folder, locks = plan.root / "jobs", plan.root / "locks"
+    return {job.name: write_job_file(plan.root, job) for job in plan.jobs}
+
+
+def write_job_file(root: Path, job: Job) -> Path:
+    """One job's files under `root` (`write_job_files`); the path of its .json."""
+    folder, locks = root / "jobs", root / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     locks.mkdir(exist_ok=True)
-    files = {}
-    for job in plan.jobs:
-        config = folder / f"{job.name}.toml"
-        config.write_text(dump_config(job.config))
-        spec = {"run_dir": str(job.run_dir), "config": str(config)}
-        spec["lock"] = str(locks / f"{job.name}.lock")
-        spec["until"] = PRETRAIN if job.kind == PRETRAIN else None
-        spec["branch_from"] = str(job.branch_from) if job.branch_from else None
-        files[job.name] = folder / f"{job.name}.json"
-        files[job.name].write_text(json.dumps(spec, indent=1))
-    return files
+    config = folder / f"{job.name}.toml"
+    config.write_text(dump_config(job.config))
+    spec = {"run_dir": str(job.run_dir), "config": str(config)}
+    spec["lock"] = str(locks / f"{job.name}.lock")
+    spec["until"] = PRETRAIN if job.kind == PRETRAIN else None
+    spec["branch_from"] = str(job.branch_from) if job.branch_from else None
+    path = folder / f"{job.name}.json"
+    path.write_text(json.dumps(spec, indent=1))
+    return path
 
 
 def last_error(log: Path, code: int) -> str:
@@ -70,8 +74,11 @@ def run_plan(
     threads: int,
     retry_failed: bool = False,
     progress: Any = None,
+    on_start: Callable[[Job], Job] | None = None,
 ) -> SweepState:
-    """Run every job not done yet (failed ones only with `retry_failed`); returns the state."""
+    """Run every job not done yet (failed ones only with `retry_failed`); returns the state.
+    `on_start` gives a job its final form as it starts, when the jobs it waits for are done
+    (a confirmation's stopping threshold, which the original's dip decides)."""
     state = SweepState(plan)
     for name in state.names(FAILED) if retry_failed else []:
         state.set(name, QUEUED, error=None)
@@ -97,6 +104,8 @@ def run_plan(
             ]  # fmt: skip
             for job in ready[: max(jobs - len(running), 0)]:
                 log = logs / f"{job.name}.log"
+                if on_start is not None and (final := on_start(job)) != job:
+                    files[job.name] = write_job_file(plan.root, final)
                 running[job.name] = backend.start(files[job.name], log, threads)
                 state.set(job.name, RUNNING)
             if not running:
