@@ -575,6 +575,8 @@ def test_the_no_op_control_is_the_original_on_other_seeds(tiny_run: Path) -> Non
         assert job.config.seed == seed + CONTROL_SEED_OFFSET
         assert job.branch_from is None and not job.deps  # it differs from the start
         same = {**to_dict(job.config), "seed": own.seed, "name": own.name, "threads": 0}
+        assert same["probes"] == {**to_dict(own)["probes"], "every": 0}  # none recorded
+        same["probes"] = to_dict(own)["probes"]
         assert same == {**to_dict(own), "pretrain": same["pretrain"], "threads": 0}
 
 
@@ -678,3 +680,27 @@ def test_a_round_adds_a_seed_per_job_and_the_test_looks_one_seed_at_a_time(
     assert ran == rounds
     assert result is not None and result.confirmed is not None
     assert result.confirmed.cause == "drift" and len(result.confirmed.seeds) == 9
+
+
+def test_counterfactual_runs_record_no_probes_unless_a_confirmation_began_with_them(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """The decision reads only returns, and probes change nothing of a run's training
+    (tests/training/test_experiment.py); `--full`, the earlier way, keeps them, and so does a
+    confirmation whose runs already recorded them, so that rerunning it to add seeds finds its
+    finished runs' configs unchanged."""
+    import shutil
+
+    from wsdiag.sweep.counterfactual import recorded_probes
+
+    plan, _ = plan_counterfactuals(tiny_run, seeds=2, causes=["drift"])
+    assert {j.config.probes.every for j in plan.jobs} == {0}
+    kept, _ = plan_counterfactuals(tiny_run, seeds=2, causes=["drift"], probes=True)
+    assert {j.config.probes.every for j in kept.jobs} == {100}
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run, copy, ignore=shutil.ignore_patterns("counterfactual"))
+    assert recorded_probes(copy) is False  # nothing there: off
+    earlier = copy / "counterfactual" / "runs" / "drift-seed3"
+    earlier.mkdir(parents=True)
+    shutil.copy(tiny_run / "config.toml", earlier / "config.toml")  # probes every 100
+    assert recorded_probes(copy) is True

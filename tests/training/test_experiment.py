@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -230,6 +231,20 @@ def test_stop_below_ends_the_online_stage_at_the_first_low_evaluation(runs: Path
     assert below["step"] == 200 and below["stop_below"] == 1e9
     assert (end["step"], end["reason"]) == (200, "return_below")
     assert (run_dir / "checkpoints" / "step_200").exists()
+
+
+def test_probes_change_nothing_of_the_training(runs: Path) -> None:
+    """The same run with probes every 100 steps and with none records the same training and
+    evaluation numbers, bit for bit: probes draw from their own generators and never step the
+    run's environments (what lets a confirmation's counterfactual runs leave them out)."""
+    frames = []
+    for every in (100, 0):
+        config = tiny_config(name=f"probes-{every}",
+                             probes={"every": every, "states": 32, "n_perturb": 8})  # fmt: skip
+        frame = _comparable(_run(config, runs))
+        frames.append(frame[~frame.key.str.startswith("probe/")].reset_index(drop=True))
+    assert len(frames[0]) > 20 and "eval/return" in set(frames[0].key)
+    pd.testing.assert_frame_equal(frames[0], frames[1])
 
 
 def test_probes_recorded_at_interval_and_phase_boundaries(runs: Path) -> None:

@@ -60,6 +60,7 @@ from wsdiag.sweep.counterfactual import (
     jobs_of,
     load_interventions,
     plan_counterfactuals,
+    recorded_probes,
     run_dir_of,
     seeds_of,
     which_strengths,
@@ -261,10 +262,11 @@ def confirm_run(
     decisions, with every worker busy). With `until_confirmed`, cause by
     cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
     it. `full` runs every counterfactual from the pretrained agent to the run's end (neither
-    branched nor cut nor stopped once decided: the earlier way, for comparison). `control`
-    adds the no-op control (`plan_counterfactuals`); `causes = []` tests no cause (the control
-    alone). `strengths`: "first" tests each cause's entry at its first strength, "all" at each
-    (module docstring). In a round each intervention run starts once its seed's original has
+    branched nor cut nor stopped once decided, with probes: the earlier way, for comparison);
+    otherwise the runs record no probes, unless the runs already there do (`recorded_probes`).
+    `control` adds the no-op control (`plan_counterfactuals`); `causes = []` tests no cause (the
+    control alone). `strengths`: "first" tests each cause's entry at its first strength, "all"
+    at each (module docstring). In a round each intervention run starts once its seed's original has
     finished, and stops at the first evaluation that decides its seed against the cause
     (`stop_when_decided`)."""
     last = max(seeds, max_seeds or MAX_SEEDS)
@@ -273,10 +275,11 @@ def confirm_run(
     run = load_run(run_dir)
     own = summarise(run, thresholds).diagnosis.degradation
     horizon = None if full else horizon_of(own, run.policy_start, run.config.eval.every)
+    probes = full or recorded_probes(run_dir)
     plan, candidates = plan_counterfactuals(run_dir, seeds=last, causes=order,
                                             interventions=interventions, threads=threads,
-                                            horizon=horizon, branch=not full,
-                                            control=control, strengths=strengths)  # fmt: skip
+                                            horizon=horizon, branch=not full, control=control,
+                                            strengths=strengths, probes=probes)  # fmt: skip
     start = seeds_of(plan, seeds)
     if dry_run:
         for c in candidates:

@@ -10,7 +10,9 @@ variant `original` reruns the run itself on the extra seeds; on the run's own se
 run is the original (a fine-tune from a saved checkpoint is step for step the one that followed
 it in process). Each run stops once the dip is decided: `horizon_of` steps after its policy
 start (the original's recovery plus MARGIN_EVALS evaluations), and every dip, the original's
-included, is measured over that window.
+included, is measured over that window. The runs record no probes (`probes.every = 0`; the
+decision reads only their returns, and probes change nothing of a run's training), but with
+`probes` (`--full`, and a confirmation begun by an earlier version that recorded them).
 Everything lives under `<run>/counterfactual/`, resumable like any sweep.
 """
 
@@ -34,7 +36,15 @@ from wsdiag.analysis.confirm import (
 from wsdiag.analysis.degradation import Degradation
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.rules import TITLES
-from wsdiag.config import WSDIAG_TRAINER, Config, apply_values, from_dict, read_toml, to_dict
+from wsdiag.config import (
+    WSDIAG_TRAINER,
+    Config,
+    apply_values,
+    from_dict,
+    load_config,
+    read_toml,
+    to_dict,
+)
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import BUFFER_FILE, CONFIG_FILE, read_events, resolve_checkpoint
 from wsdiag.sweep.plan import FINETUNE, Job, SweepPlan
@@ -312,6 +322,7 @@ def plan_counterfactuals(
     branch: bool = True,
     control: bool = False,
     strengths: str = FIRST,
+    probes: bool = False,
 ) -> tuple[SweepPlan, list[Candidate]]:
     """The sweep of the originals on the extra seeds and every applicable intervention, at
     each entry's first strength or every one (`strengths`, `at_strengths`); each run ends
@@ -319,7 +330,8 @@ def plan_counterfactuals(
     intervention that acts only on policy updates starts where they begin. With `control`,
     also the no-op control: the original on seeds CONTROL_SEED_OFFSET further, paired with the
     original of the seed it is named after (its pretraining and config are the original's,
-    only its random numbers differ)."""
+    only its random numbers differ). Without `probes` the runs record none (unless the run
+    halts at its early warning, `probes.stop_on_warning`, which the probes may raise)."""
     if seeds < 1:
         raise WsdiagError("--seeds must be >= 1")
     run_dir = Path(run_dir)
@@ -345,6 +357,8 @@ def plan_counterfactuals(
             deps = (counterfactual_name(ORIGINAL, seed),) if parting and source != run_dir else ()
             run_seed = seed + CONTROL_SEED_OFFSET if name == CONTROL else seed
             values = [*overrides.items(), ("seed", run_seed), ("threads", threads)]
+            if not probes and not config.probes.stop_on_warning:  # a warning that halts: kept
+                values.append(("probes.every", 0))
             values.append(("name", f"{config.name}-{name}"))
             job_config = from_dict(apply_values(raw, values))
             end = cut(job_config, horizon)
@@ -370,6 +384,15 @@ MARGIN_EVALS = 4  # evaluations a counterfactual runs past the original's recove
 # Mitigations that act only on policy updates: their runs repeat the original's warm-up step
 # for step, so they start from its branch checkpoint (tests/training/test_branch.py checks each)
 BRANCHING_MITIGATIONS = ("bc_penalty", "lr_scale", "critic_weighted")
+
+
+def recorded_probes(run_dir: Path) -> bool:
+    """Whether the counterfactual runs already under RUN_DIR/counterfactual record probes (as
+    every one did before they were turned off): a confirmation goes on as it began, so that its
+    finished runs keep their configs."""
+    for saved in sorted((Path(run_dir) / FOLDER / "runs").glob(f"*/{CONFIG_FILE}")):
+        return load_config(saved, check_mitigation=False).probes.every > 0
+    return False
 
 
 def branches(overrides: dict[str, Any]) -> bool:
