@@ -27,3 +27,17 @@ def test_on_glibc_the_padding_is_applied_in_the_calling_process_only() -> None:
     code = "from wsdiag.allocator import pad_heap; print(pad_heap(1 << 20), pad_heap(0))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_the_heap_is_padded_for_cql_and_calql_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.delenv("MALLOC_TOP_PAD_", raising=False)
+    monkeypatch.setattr(
+        allocator, "pad_heap", lambda nbytes=allocator.TOP_PAD: calls.append(nbytes) or True
+    )
+    assert allocator.pad_heap_for("td3", "sac") is False and calls == []
+    assert allocator.pad_heap_for("bc", "td3") is False and calls == []
+    assert allocator.pad_heap_for("cql", "sac") is True and calls == [allocator.TOP_PAD]
+    assert allocator.pad_heap_for("iql", "calql") is True and len(calls) == 2
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "0")  # the user's own setting wins
+    assert allocator.pad_heap_for("cql", "sac") is False and len(calls) == 2

@@ -1,4 +1,4 @@
-"""Keep freed heap memory in the process (glibc's `M_TOP_PAD`): opt in, off by default.
+"""Keep freed heap memory in the process (glibc's `M_TOP_PAD`) where a run's updates need it.
 
 A CQL or Cal-QL update allocates about ten 16 MB activation and gradient tensors. glibc serves
 them from the heap and, once they are freed, returns the top of the heap to the system, so the
@@ -9,17 +9,26 @@ process-wide, so it belongs to whoever starts the process, never to an agent:
     from wsdiag.allocator import pad_heap
     pad_heap()  # before training; the same as MALLOC_TOP_PAD_=536870912 in the environment
 
-Nothing in wsdiag calls it: whether training should is still to be measured. Elsewhere than
-glibc (macOS, Windows, musl) it does nothing and says so.
+The processes wsdiag starts for a run (`wsdiag train`, a sweep's workers) call
+`pad_heap_for(pretrain.algo, finetune.algo)`, which pads the heap for CQL and Cal-QL
+(`LARGE_ACTIVATIONS`) unless `MALLOC_TOP_PAD_` is set in the environment: on a CQL pretraining
+it removed 99% of the page faults and the system time they cost (`python -m
+benchmarks.heap_padding`, docs/performance.md). Other algorithms' activations are about 31
+times smaller and gained nothing measurable, so their processes keep glibc's defaults. A
+process keeps up to TOP_PAD bytes of freed heap. Elsewhere than glibc (macOS, Windows, musl)
+it does nothing and says so.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 M_TOP_PAD = -2  # mallopt's parameter number in glibc's <malloc.h>
 TOP_PAD = 512 << 20  # bytes: the 512 MiB of docs/performance.md's measurement
+ENVIRONMENT = "MALLOC_TOP_PAD_"  # glibc's own setting, read when the process starts
+LARGE_ACTIVATIONS = ("cql", "calql")  # ten 16 MB tensors an update (7,936 critic rows)
 _INT_MAX = (1 << 31) - 1  # mallopt takes a C int
 
 
@@ -48,3 +57,12 @@ def pad_heap(nbytes: int = TOP_PAD) -> bool:
     libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     libc.mallopt.restype = ctypes.c_int
     return libc.mallopt(M_TOP_PAD, nbytes) == 1
+
+
+def pad_heap_for(*algos: str) -> bool:
+    """`pad_heap()` when one of `algos` is in LARGE_ACTIVATIONS, unless the environment sets
+    glibc's own `MALLOC_TOP_PAD_` (the user's choice, `MALLOC_TOP_PAD_=0` keeping the default
+    heap); whether this call padded the heap."""
+    if ENVIRONMENT in os.environ or not any(a in LARGE_ACTIVATIONS for a in algos):
+        return False
+    return pad_heap()

@@ -53,6 +53,7 @@ def train(
     """
     console = status_console(quiet)
     with cli_errors(debug):
+        from wsdiag.allocator import pad_heap_for
         from wsdiag.config import dump_config, load_config
         from wsdiag.training.experiment import Experiment
 
@@ -77,6 +78,7 @@ def train(
                     f"{taken} exists already: this run is {exp.run_dir.name}", soft_wrap=True
                 )
         console.print(f"run directory: [bold]{exp.run_dir}[/]", soft_wrap=True)
+        pad_heap_for(exp.config.pretrain.algo, exp.config.finetune.algo)
         run_dir = exp.run(until=until)
         if quiet:
             typer.echo(run_dir)
