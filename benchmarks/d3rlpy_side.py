@@ -11,7 +11,9 @@ ones), wsdiag with its heap padded (`wsdiag.allocator.pad_heap`, CQL and Cal-QL 
 glibc), and d3rlpy (`d3rlpy_worker.py`: `algo.update(batch)` on one fixed random batch, the
 same protocol). Printed: the best of the repeats of each side, d3rlpy / wsdiag at the best with
 its range over all pairs and each repeat's pair, whether the 1.3x target is met, the load
-average, and the settings that cannot be matched (`UNMATCHED`).
+average, the settings that cannot be matched (`UNMATCHED`), and for each ratio short of 1.3x
+why: the share of a 256x256 sgemm's peak (measured in the same run, `flops.sgemm_flops_per_s`)
+that wsdiag's update reaches in matmul FLOPs (`flops.update_flops`), and the share 1.3x needs.
 
     python -m benchmarks.d3rlpy_side [--iters 30] [--repeats 6] [--algos cql calql]
     python -m benchmarks.run_all --sections d3rlpy     # the same, recorded in bench.json
@@ -32,8 +34,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from benchmarks.common import ROOT
-from benchmarks.d3rlpy_worker import ALGOS, CONFIGS
+from benchmarks.common import ROOT, set_threads
+from benchmarks.d3rlpy_worker import ACT_DIM, ALGOS, CONFIGS, OBS_DIM
+from benchmarks.flops import sgemm_flops_per_s, update_flops, why_short
 from benchmarks.updates import alternate, ratios, sample
 
 VENV = ROOT / ".venv-d3rlpy"
@@ -116,8 +119,11 @@ def verdict(low: float, high: float, target: float = TARGET) -> str:
     return "no" if high < target else "inconclusive"
 
 
-def rows(samples: dict[str, list[dict]], algos: tuple[str, ...]) -> list[dict[str, Any]]:
-    """One row per algorithm and wsdiag side that timed it: every sample, d3rlpy / wsdiag."""
+def rows(
+    samples: dict[str, list[dict]], algos: tuple[str, ...], peak: float | None = None
+) -> list[dict[str, Any]]:
+    """One row per algorithm and wsdiag side that timed it: every sample, d3rlpy / wsdiag; with
+    the sgemm `peak` (FLOP/s), why a ratio short of the target is (`flops.why_short`)."""
     d3 = samples["d3rlpy"]
     out = []
     for algo in algos:
@@ -127,9 +133,13 @@ def rows(samples: dict[str, list[dict]], algos: tuple[str, ...]) -> list[dict[st
                 continue
             ours, theirs = [s[key] for s in samples[side]], [s[key] for s in d3]
             r = ratios(ours, theirs)
-            out.append({"algo": algo, "wsdiag": side, "wsdiag_ms": ours, "d3rlpy_ms": theirs,
-                        "d3rlpy_batch_ms": [s[f"{algo}_batch_ms"] for s in d3],
-                        "ratio": r, "target_met": verdict(r["low"], r["high"])})  # fmt: skip
+            row = {"algo": algo, "wsdiag": side, "wsdiag_ms": ours, "d3rlpy_ms": theirs,
+                   "d3rlpy_batch_ms": [s[f"{algo}_batch_ms"] for s in d3],
+                   "ratio": r, "target_met": verdict(r["low"], r["high"])}  # fmt: skip
+            if peak is not None and row["target_met"] != "yes":
+                flops = update_flops(algo, OBS_DIM, ACT_DIM)["total"]
+                row["why"] = why_short(r["best"], flops, min(ours) / 1e3, peak, TARGET)
+            out.append(row)
     return out
 
 
@@ -141,6 +151,8 @@ def run(
         return {"skipped": reason}
     padded = platform.libc_ver()[0] == "glibc"
     result = alternate(sides(algos, threads, iters, padded), repeats)
+    set_threads(threads)
+    peak = sgemm_flops_per_s()
     samples: dict[str, list[dict]] = result["samples"]  # type: ignore[assignment]
     return {
         "threads": threads,
@@ -149,7 +161,8 @@ def run(
         "versions": samples["d3rlpy"][0]["versions"],
         "d3rlpy_configs": {a: CONFIGS[a] for a in algos},
         "load_average": result["load_average"],
-        "rows": rows(samples, algos),
+        "sgemm_peak_gflop_per_s": peak / 1e9,
+        "rows": rows(samples, algos, peak),
         "samples": samples,
         "unmatched": list(UNMATCHED),
     }
@@ -170,10 +183,12 @@ def render(result: dict[str, Any]) -> RenderableType:
     for col in ("algorithm", "wsdiag", "d3rlpy", "of it batch", "d3rlpy / wsdiag",
                 "over all pairs", f">= {TARGET}x"):  # fmt: skip
         table.add_column(col, justify="left" if col == "algorithm" else "right")
-    pairs = []
+    pairs, short = [], []
     for row in result["rows"]:
         r = row["ratio"]
         name = NAMES[row["algo"]] + (" padded" if row["wsdiag"] == "wsdiag padded" else "")
+        if "why" in row:
+            short.append(f"short of {TARGET}x, {name}: {row['why']}")
         table.add_row(
             name,
             f"{min(row['wsdiag_ms']):.1f}",
@@ -189,6 +204,7 @@ def render(result: dict[str, Any]) -> RenderableType:
         "numpy-to-tensor conversion inside its update",
         f"load average before the first repeat and after each: {result['load_average']}",
         "d3rlpy / wsdiag in each repeat: " + "; ".join(pairs),
+        *short,
         "Not matched between the libraries:",
         *(f"- {u}" for u in UNMATCHED),
     ]

@@ -36,6 +36,84 @@ def _mlp_forward(batch: int, sizes: list[int]) -> list[int]:
     return [2 * batch * sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1)]
 
 
+class _Net:
+    """The matmul FLOPs of one MLP's passes over `rows` rows."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.sizes = sizes
+
+    def forward(self, rows: int) -> int:
+        return sum(_mlp_forward(rows, self.sizes))
+
+    def backward(self, rows: int) -> int:
+        """Weight and input gradients of every layer but the first's input gradient (data)."""
+        layers = _mlp_forward(rows, self.sizes)
+        return 2 * sum(layers) - layers[0]
+
+    def input_gradient(self, rows: int) -> int:
+        """d out / d input alone (dQ/da for the actor): one input gradient per layer."""
+        return self.forward(rows)
+
+
+ALGOS = ("td3", "td3bc", "sac", "iql", "cql", "calql")
+
+
+def update_flops(
+    algo: str,
+    obs_dim: int,
+    act_dim: int,
+    hidden: tuple[int, ...] = HIDDEN,
+    batch: int = BATCH,
+    ensemble: int = 2,
+    n_actions: int = 10,
+) -> dict[str, float]:
+    """Matmul FLOPs of one wsdiag update of `algo`, the actor's averaged over its delay (2 for
+    TD3 and TD3+BC, 1 otherwise), by part. A layer's backward pass costs its forward twice
+    (weight and input gradients), less the first layer's input gradient where its input is
+    data; the actor's dQ/da is one input-gradient pass through the critics it maximises (no
+    weight gradients: `ActorCritic.actor_direction`).
+
+    - TD3, TD3+BC: E critics forward and backward; the target: the actor and E target critics
+      forward; every second update: the actor forward, Q_1 forward, dQ_1/da, the actor backward.
+    - SAC: the same with a Gaussian actor (2 da outputs) every update, maximising min_e Q_e (E
+      critics forward and dQ/da).
+    - IQL: V(s) forward and backward and E target critics forward at the data (the expectile
+      loss); V(s') forward and E critics forward and backward (the Q loss); the actor forward
+      and backward at the data actions (advantage-weighted log-likelihood).
+    - CQL, Cal-QL: SAC, with the regulariser's critic pass over B (3 n + 1) more rows forward
+      and backward, and the actor forward on s and s' for its 2 n samples per state (drawn
+      together, one pass each).
+    """
+    critic = _Net([obs_dim + act_dim, *hidden, 1])
+    deterministic = _Net([obs_dim, *hidden, act_dim])
+    gaussian = _Net([obs_dim, *hidden, 2 * act_dim])
+    value = _Net([obs_dim, *hidden, 1])
+    b, e = batch, ensemble
+    critic_step = e * (critic.forward(b) + critic.backward(b))
+    if algo in ("td3", "td3bc"):
+        a = deterministic
+        parts = {"critic_step": critic_step, "td_target": a.forward(b) + e * critic.forward(b),
+                 "actor_step": (a.forward(b) + critic.forward(b) + critic.input_gradient(b)
+                                + a.backward(b)) / 2}  # fmt: skip
+    elif algo in ("sac", "cql", "calql"):
+        a = gaussian
+        parts = {"critic_step": critic_step, "td_target": a.forward(b) + e * critic.forward(b),
+                 "actor_step": (a.forward(b) + e * critic.forward(b)
+                                + e * critic.input_gradient(b) + a.backward(b))}  # fmt: skip
+        if algo in ("cql", "calql"):
+            rows = b * (3 * n_actions + 1)
+            parts["cql_regulariser"] = (e * (critic.forward(rows) + critic.backward(rows))
+                                        + 2 * a.forward(b))  # fmt: skip
+    elif algo == "iql":
+        a = gaussian
+        parts = {"value_step": value.forward(b) + value.backward(b) + e * critic.forward(b),
+                 "critic_step": critic_step + value.forward(b),
+                 "actor_step": a.forward(b) + a.backward(b)}  # fmt: skip
+    else:
+        raise ValueError(f"no FLOP model for {algo!r} (one of {', '.join(ALGOS)})")
+    return {**{k: float(v) for k, v in parts.items()}, "total": float(sum(parts.values()))}
+
+
 def td3_update_flops(
     obs_dim: int,
     act_dim: int,
@@ -69,6 +147,25 @@ def td3_update_flops(
         "actor_step_per_update": actor_step / policy_delay,
         "total": float(total),
     }
+
+
+def ceiling(peer_seconds: float, flops: float, peak: float) -> float:
+    """The largest peer / wsdiag time ratio wsdiag could reach: the peer's time over the time
+    of wsdiag's matmuls alone at the sgemm peak (`peak` FLOP/s), nothing else counted."""
+    return peer_seconds / (flops / peak)
+
+
+def why_short(ratio: float, flops: float, seconds: float, peak: float, target: float) -> str:
+    """Why a measured peer / wsdiag ratio (wsdiag's update taking `seconds`) is short of
+    `target`: the fraction of peak wsdiag's matmuls reach, and the fraction the target needs
+    (over 100%: out of reach on this machine whatever the rest costs)."""
+    now = flops / seconds / peak
+    needed = now * target / ratio
+    reach = "out of reach" if needed > 1.0 else "within reach"
+    return (
+        f"wsdiag's matmuls run at {100 * now:.0f}% of the sgemm peak; {target}x needs "
+        f"{100 * needed:.0f}% ({reach})"
+    )
 
 
 def td3_update_seconds(obs_dim: int, act_dim: int, iters: int = 300, seed: int = 0) -> float:
