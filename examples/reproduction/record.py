@@ -79,13 +79,20 @@ def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 IGNORED = ("name", "seed")  # what always differs between two variants' runs
 
 
+def _shown(key: str, value: Any) -> Any:
+    """A config value as a record shows it: a path by its last part (a sweep's pretraining
+    folder, `<hash>-seed<k>`), never the machine's folders above it."""
+    return Path(value).name if key.endswith(".path") and isinstance(value, str) else value
+
+
 def differences(a: Sequence[Run], b: Sequence[Run]) -> list[str]:
     """'key: a's value vs b's' for every config value in which the first runs of two groups
     differ (name and seed aside): the factor a comparison tests, and anything else it varies.
-    A mitigation's table that only one side has is left out: `mitigation.name` differs."""
+    A mitigation's table that only one side has is left out: `mitigation.name` differs. Paths
+    show their last part (`_shown`)."""
     x, y = _flat(a[0].config_dict), _flat(b[0].config_dict)
     return [
-        f"{key}: {x.get(key)} vs {y.get(key)}"
+        f"{key}: {_shown(key, x.get(key))} vs {_shown(key, y.get(key))}"
         for key in sorted(set(x) | set(y))
         if key not in IGNORED
         and x.get(key) != y.get(key)

@@ -217,3 +217,20 @@ def test_the_pooled_cosine_backfilled_from_the_arrays_is_the_recorded_one(
     assert len(want[0]) >= 2
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], rtol=1e-4, atol=1e-6)
+
+
+def test_a_compared_path_is_shown_by_its_last_part_never_the_machine_s_folders() -> None:
+    from types import SimpleNamespace
+
+    from examples.reproduction.record import differences
+
+    def run(path: str, target: float) -> SimpleNamespace:
+        config = {"name": "x", "seed": 0, "pretrain": {"path": path, "target_return": target}}
+        return SimpleNamespace(config_dict=config)
+
+    a = run("/home/someone/runs/repro/pretrained/24881079cb72-seed0", -250.0)
+    b = run("/home/someone/runs/repro/pretrained/49ba43b810e7-seed0", -600.0)
+    assert differences([a], [b]) == [
+        "pretrain.path: 24881079cb72-seed0 vs 49ba43b810e7-seed0",
+        "pretrain.target_return: -250.0 vs -600.0",
+    ]
