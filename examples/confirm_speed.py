@@ -1,6 +1,7 @@
 """What `wsdiag diagnose --confirm` spares, side by side with `--full`, on finished runs.
 
     python -m examples.confirm_speed RUN [RUN ...] --out runs/confirm-speed --jobs 2
+    python -m examples.confirm_speed runs/benchmark/*/runs/*-seed0 --causes all --jobs 2
 
 Each run directory is copied twice under `--out` (its counterfactual folder left behind): one
 copy is confirmed the default way (interventions that act only on policy updates branch from the
@@ -47,7 +48,9 @@ def steps_taken(root: Path) -> int:
     return total
 
 
-def confirm(run_dir: Path, full: bool, causes: list[str], jobs: int) -> tuple[Confirmation, float]:
+def confirm(
+    run_dir: Path, full: bool, causes: list[str] | None, jobs: int
+) -> tuple[Confirmation, float]:
     start = time.perf_counter()
     result = confirm_run(run_dir, thresholds=Thresholds(), seeds=5, max_seeds=10, causes=causes,
                          interventions=None, jobs=jobs, backend="local", address=None, threads=1,
@@ -60,10 +63,14 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--out", type=Path, default=Path("runs/confirm-speed"))
-    p.add_argument("--causes", default="extrapolation,gradient,update,drift")
+    p.add_argument(
+        "--causes",
+        default="extrapolation,gradient,update,drift",
+        help="comma-separated, or 'all': every cause with an applicable intervention",
+    )
     p.add_argument("--jobs", type=int, default=1)
     args = p.parse_args(argv)
-    causes = args.causes.split(",")
+    causes = None if args.causes == "all" else args.causes.split(",")
     print("| run | mode | env steps | wall s | decisions |")
     print("|---|---|---|---|---|")
     for run_dir in args.runs:
