@@ -704,3 +704,16 @@ def test_counterfactual_runs_record_no_probes_unless_a_confirmation_began_with_t
     earlier.mkdir(parents=True)
     shutil.copy(tiny_run / "config.toml", earlier / "config.toml")  # probes every 100
     assert recorded_probes(copy) is True
+
+
+def test_the_soonest_an_intervention_can_stop_is_its_first_evaluation_after_the_policy_start(
+    tiny_run: Path,
+) -> None:
+    """The shorter end of the printed range: interventions cut at warm-up + eval.every (tiny:
+    100 + 200), the originals and the no-op control at their horizon."""
+    from wsdiag.sweep.confirm import soonest
+
+    plan, _ = plan_counterfactuals(tiny_run, seeds=2, causes=["drift"], control=True)
+    ends = {j.name: soonest(j).config.finetune.steps for j in plan.jobs}
+    assert ends == {f"{ORIGINAL}-seed4": 400, "drift-seed3": 300, "drift-seed4": 300,
+                    f"{CONTROL}-seed3": 400, f"{CONTROL}-seed4": 400}  # fmt: skip

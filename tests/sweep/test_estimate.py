@@ -44,6 +44,11 @@ def test_a_job_costs_its_steps_updates_evaluations_and_probes() -> None:
         config.pretrain.steps * 0.001 + learning * config.pretrain.utd * 0.01 + evals
     )
     assert rate_seconds([finetune, finetune], 100.0, 1) == pytest.approx(20.0)
+    # branched where policy updates begin (tiny_config: 100 warm-up and 50 frozen steps): the
+    # 850 steps after, 2 evaluations (500 and 1000), 4 probe calls
+    branched = Job("b", FINETUNE, Path("b"), config, branch_from=Path("o"))
+    after = 850 * 0.001 + 850 * config.finetune.utd * 0.01 + 0.4 + 4 * 0.5
+    assert job_seconds(branched, cost) == pytest.approx(after)
 
 
 def test_the_recorded_rate_is_the_online_median_and_none_without_rows() -> None:
@@ -125,6 +130,10 @@ def test_interventions_are_costed_against_the_recorded_original(
     seconds = estimate.plan_seconds(jobs, jobs=1, threads=1, anchor=("original-seed1", 5.0))
     assert seconds == pytest.approx(5.0 + 15.0)  # 10 s and 30 s calibrated, scaled by 1/2
     assert sorted(seen) == [("gradient_penalty", True), ("none", True)]
+    costs: dict = {}  # kept between calls: each setting calibrated once in all
+    estimate.plan_seconds(jobs, jobs=1, threads=1, costs=costs)
+    estimate.plan_seconds(jobs[:1], jobs=1, threads=1, costs=costs)
+    assert len(seen) == 4 and len(costs) == 2
 
 
 def test_the_calibration_installs_the_mitigation_as_a_run_does() -> None:

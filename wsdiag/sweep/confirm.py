@@ -193,21 +193,45 @@ def check_confirm_options(
         raise WsdiagError("--jobs and --threads must be >= 1")
 
 
+def soonest(job: Job) -> Job:
+    """The job as short as a stop once decided can make it: an intervention's run (not an
+    original's, not the no-op control's) ended at the first evaluation after its policy start,
+    where its seed can first be decided against the cause."""
+    if variant_and_seed(job.name)[0] in (ORIGINAL, CONTROL):
+        return job
+    config = job.config
+    end = min(config.finetune.steps, config.warmstart.warmup_steps + config.eval.every)
+    return dataclasses.replace(job, config=replace(config, finetune={"steps": end}))
+
+
 def cost_line(run_dir: Path, plan: SweepPlan, jobs: int, threads: int) -> str:
-    """'about 12 min with --jobs 2 (...)': the plan's wall time at the step rate the original
-    run recorded on its online stage, else from a calibration on this machine."""
+    """'about 5-12 min with --jobs 2 (...)': the plan's wall time at the step rate the original
+    run recorded on its online stage, else from a calibration on this machine; from every
+    intervention's run stopped at its first evaluation after the policy start (`soonest`) to
+    every run at its horizon."""
     rate = recorded_rate(read_metrics(run_dir), ONLINE_PHASES)
     originals = [j for j in plan.jobs if variant_and_seed(j.name)[0] == ORIGINAL]
+    costs: dict = {}  # each setting calibrated once for both ends of the range
     if rate is not None and originals:  # each intervention's cost against the original's
         anchor = (originals[0].name, originals[0].env_steps / rate)
-        seconds = plan_seconds(plan.jobs, jobs, threads, anchor)
+        longest = plan_seconds(plan.jobs, jobs, threads, anchor, costs)
+        shortest = plan_seconds([soonest(j) for j in plan.jobs], jobs, threads, anchor, costs)
         how = f"at the {rate:.0f} steps/s it ran at, each intervention timed against it here"
     elif rate is not None:
-        seconds, how = rate_seconds(plan.jobs, rate, jobs), f"at the {rate:.0f} steps/s it ran at"
+        longest = rate_seconds(plan.jobs, rate, jobs)
+        shortest = rate_seconds([soonest(j) for j in plan.jobs], rate, jobs)
+        how = f"at the {rate:.0f} steps/s it ran at"
     else:
-        seconds, how = plan_seconds(plan.jobs, jobs, threads), "timed on this machine"
-    return (f"about {human_duration(seconds)} with --jobs {jobs} ({how}; runs that stop once "
-            "decided take less)")  # fmt: skip
+        longest = plan_seconds(plan.jobs, jobs, threads, costs=costs)
+        shortest = plan_seconds([soonest(j) for j in plan.jobs], jobs, threads, costs=costs)
+        how = "timed on this machine"
+    span = human_duration(longest)
+    if human_duration(shortest) != span:
+        span = f"{human_duration(shortest)} to {span}"
+    return (
+        f"about {span} with --jobs {jobs} ({how}; the shorter if every intervention's runs "
+        "stop at their first evaluation, the longer if none stops before its horizon)"
+    )
 
 
 def _run_jobs(plan: SweepPlan, backend: str, address: str | None, jobs: int, threads: int,

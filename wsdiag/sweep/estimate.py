@@ -132,8 +132,10 @@ def job_seconds(job: Job, cost: StepCost) -> float:
         if cfg.source == "offline":  # gradient steps only
             return cfg.steps * cost.update
         steps, learning = cfg.steps, max(cfg.steps - cfg.learning_starts, 0)
-    else:
-        cfg, steps = config.finetune, config.finetune.steps
+    else:  # a run branched where policy updates begin runs only the steps after
+        cfg = config.finetune
+        skipped = config.warmstart.warmup_steps + config.warmstart.freeze_policy_steps
+        steps = cfg.steps - (min(skipped, cfg.steps) if job.branch_from else 0)
         learning = steps
     episode = config.env.max_episode_steps or 1000
     evals = (steps // config.eval.every + 1) * config.eval.episodes * episode
@@ -152,14 +154,18 @@ def makespan(seconds: list[float], jobs: int) -> float:
 
 
 def plan_seconds(
-    planned: list[Job], jobs: int, threads: int, anchor: tuple[str, float] | None = None
+    planned: list[Job],
+    jobs: int,
+    threads: int,
+    anchor: tuple[str, float] | None = None,
+    costs: dict[tuple[str, str, str], StepCost] | None = None,
 ) -> float:
     """The wall time of a plan's jobs, `jobs` at a time, each distinct setting calibrated once
     (module docstring). `anchor` = (a job's name, its seconds at a rate a run recorded) scales
     every job by what that job measured against its calibration: the recorded rate for its
     setting, the calibrated ratios between settings (an intervention's mitigation) for the
-    others."""
-    costs: dict[tuple[str, str, str], StepCost] = {}
+    others. `costs` keeps the calibrations between calls (one per setting in all)."""
+    costs = {} if costs is None else costs
 
     def cost(job: Job) -> StepCost:
         online = job.kind != PRETRAIN
