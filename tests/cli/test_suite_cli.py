@@ -112,10 +112,10 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     calls: list[dict] = []
 
     def run_part(suite, out, jobs, seeds, console=None, variants=None, control=False,
-                 by_scenario=False, strengths="first"):  # fmt: skip
+                 by_scenario=False, strengths="first", max_seeds=None):  # fmt: skip
         calls.append({"suite": suite, "jobs": jobs, "seeds": seeds, "variants": variants,
                       "control": control, "by_scenario": by_scenario,
-                      "strengths": strengths})  # fmt: skip
+                      "strengths": strengths, "max_seeds": max_seeds})  # fmt: skip
         return out / "diagnosis_suite" / "runs"
 
     def collect(runs, replay=False, keep=None, by_scenario=False):
@@ -136,15 +136,15 @@ def test_suite_run_writes_the_records_of_its_split(
     assert result.exit_code == 0, result.output
     assert stand_ins == [{"suite": SUITE, "jobs": 2, "seeds": 6, "variants": {"actor-warmup"},
                           "control": True, "by_scenario": True,
-                          "strengths": "first"}]  # fmt: skip
+                          "strengths": "first", "max_seeds": 10}]  # fmt: skip
     (row,) = read_records(out / "diagnosis_suite.dev.jsonl")
     assert (row.run, row.split) == ("diagnosis_suite/actor-warmup-seed0", "dev")
     whole = _invoke("suite", "run", SUITE, "--out", out, "--quiet")
     assert whole.exit_code == 0 and whole.stdout.strip() == str(out / "diagnosis_suite.jsonl")
     assert stand_ins[-1]["variants"] is None and stand_ins[-1]["seeds"] == 5
     assert not stand_ins[-1]["control"]
-    _invoke("suite", "run", SUITE, "--out", out, "--each-run")
-    assert stand_ins[-1]["by_scenario"] is False
+    _invoke("suite", "run", SUITE, "--out", out, "--each-run", "--max-seeds", 20)
+    assert stand_ins[-1]["by_scenario"] is False and stand_ins[-1]["max_seeds"] == 20
     assert len(read_records(out / "diagnosis_suite.jsonl")) == 2
 
 
@@ -163,6 +163,8 @@ def test_suite_run_refuses_a_test_scenario_run_for_dev(
     result = _invoke("suite", "run", SUITE, "--out", out, "--split", "dev", "--split-file", other)
     one_line_error(result, 2, "no scenario of")
     one_line_error(_invoke("suite", "run", SUITE, "--seeds", 0), 2, "--seeds and --jobs")
+    one_line_error(_invoke("suite", "run", SUITE, "--seeds", 6, "--max-seeds", 5), 2,
+                   "--max-seeds (5) is below --seeds (6)")  # fmt: skip
 
 
 def test_suite_run_strengths_reach_each_confirmation(
@@ -173,7 +175,7 @@ def test_suite_run_strengths_reach_each_confirmation(
     from types import SimpleNamespace
 
     runs = tmp_path / "runs" / "diagnosis_suite" / "runs"
-    passed: list[str] = []
+    passed: list[tuple[str, int]] = []
 
     class InlinePool:
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -195,13 +197,16 @@ def test_suite_run_strengths_reach_each_confirmation(
     monkeypatch.setattr(suite_run, "ProcessPoolExecutor", InlinePool)
     monkeypatch.setattr(suite_run, "load_run", lambda path: path)
     monkeypatch.setattr(suite_run, "summarise", lambda *a: SimpleNamespace(diagnosis=diagnosis))
-    monkeypatch.setattr(suite_run, "confirm_run",
-                        lambda *a, **k: passed.append(k["strengths"]))  # fmt: skip
+
+    def confirm_run(*args, **kwargs) -> None:
+        passed.append((kwargs["strengths"], kwargs["max_seeds"]))
+
+    monkeypatch.setattr(suite_run, "confirm_run", confirm_run)
     monkeypatch.setattr(suite_collect, "collect", lambda *a, **k: [record("actor-warmup-seed0")])
     out = tmp_path / "runs"
     assert _invoke("suite", "run", SUITE, "--out", out, "--strengths", "all").exit_code == 0
-    assert _invoke("suite", "run", SUITE, "--out", out).exit_code == 0
-    assert passed == ["all", "first"]
+    assert _invoke("suite", "run", SUITE, "--out", out, "--max-seeds", 20).exit_code == 0
+    assert passed == [("all", 10), ("first", 20)]
     one_line_error(_invoke("suite", "run", SUITE, "--strengths", "some"), 2,
                    "--strengths must be one of first, all, got 'some'")  # fmt: skip
 

@@ -54,6 +54,10 @@ def run(
     seeds: Annotated[
         int, typer.Option(help="Seeds each intervention starts on, for the ground truth.")
     ] = 5,
+    max_seeds: Annotated[
+        int,
+        typer.Option(help="Seeds an intervention may get while its sign test is undecided."),
+    ] = 10,
     control: Annotated[
         bool,
         typer.Option(
@@ -102,6 +106,8 @@ def run(
 
         if seeds < 1 or (jobs is not None and jobs < 1):
             raise WsdiagError("--seeds and --jobs must be >= 1")
+        if max_seeds < seeds:
+            raise WsdiagError(f"--max-seeds ({max_seeds}) is below --seeds ({seeds})")
         which_strengths(strengths)
         chosen = _split(split, split_file)
         name = load_sweep(suite_file).name
@@ -116,7 +122,8 @@ def run(
                 chosen.check(read_records(dev_records))
         runs = run_part(suite_file, out, jobs or max(1, os.cpu_count() or 1), seeds,
                         console=console, variants=variants, control=control,
-                        by_scenario=not each_run, strengths=strengths)  # fmt: skip
+                        by_scenario=not each_run, strengths=strengths,
+                        max_seeds=max_seeds)  # fmt: skip
         records = collect_part(runs, name, keep=of_variants(variants), split=split,
                                by_scenario=not each_run)  # fmt: skip
         path = out / (f"{name}.{split}.jsonl" if split else f"{name}.jsonl")

@@ -113,10 +113,12 @@ def confirm_one(
     control: bool = False,
     jobs: int = 1,
     strengths: str = FIRST,
+    max_seeds: int | None = None,
 ) -> str:
     """Confirm one run's diagnosis (as `wsdiag diagnose RUN --confirm`, `jobs` at a time; with
     `control`, the no-op control too; each cause at its first strength or every one,
-    `strengths`); the line that says how it ended."""
+    `strengths`; seeds added up to `max_seeds`, default MAX_SEEDS, while undecided); the line
+    that says how it ended."""
     console = Console(stderr=True, force_terminal=False)
     thresholds = Thresholds()
     try:
@@ -139,6 +141,7 @@ def confirm_one(
             verdict=diagnosis.causes[0].cause if diagnosis.causes else None,
             control=control,
             strengths=strengths,
+            max_seeds=max_seeds,
         )
     except WsdiagError as e:
         return f"{run_dir.name}: not confirmed: {e}"
@@ -156,11 +159,12 @@ def run_part(
     control: bool = False,
     by_scenario: bool = False,
     strengths: str = FIRST,
+    max_seeds: int | None = None,
 ) -> Path:
     """Run the part's sweep (only `variants`, when given), then confirm every finished run of
     it but the repeats of an earlier experiment (module docstring; with `control`, the no-op
-    control too; each cause at `strengths`), or with `by_scenario` the first degrading run of
-    each scenario alone (`first_degrading`); the sweep's runs/ folder."""
+    control too; each cause at `strengths`, seeds up to `max_seeds`), or with `by_scenario` the
+    first degrading run of each scenario alone (`first_degrading`); the sweep's runs/ folder."""
     console = console or Console(stderr=True)
     runs = run_sweep(suite, out, jobs, console, variants)
     kept, repeats = to_confirm(runs, of_variants(variants))
@@ -172,8 +176,8 @@ def run_part(
             console.print(f"{name}: no run degrades significantly (truth: none)", soft_wrap=True)
     each = max(1, jobs // max(1, len(kept)))  # fewer runs than jobs: each confirms in parallel
     with ProcessPoolExecutor(max(1, jobs // each), mp_context=mp.get_context("spawn")) as pool:
-        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control, each, strengths)
-                for p in kept]  # fmt: skip
+        done = [pool.submit(confirm_one, p, seeds, until_confirmed, control, each, strengths,
+                            max_seeds) for p in kept]  # fmt: skip
         for future in done:
             console.print(future.result(), soft_wrap=True, highlight=False)
     return runs
