@@ -114,41 +114,6 @@ def update_flops(
     return {**{k: float(v) for k, v in parts.items()}, "total": float(sum(parts.values()))}
 
 
-def td3_update_flops(
-    obs_dim: int,
-    act_dim: int,
-    hidden: tuple[int, ...] = HIDDEN,
-    batch: int = BATCH,
-    ensemble: int = 2,
-    target_subset: int = 2,
-    policy_delay: int = 2,
-) -> dict[str, float]:
-    """Matmul FLOPs of one TD3 update, averaged over the policy delay.
-
-    A layer's backward pass costs its forward twice (weight and input gradients), except that the
-    first layer needs no input gradient when its input is data. Per update:
-    critic step: E critics forward + backward; TD target: target actor forward + M target critics
-    forward; every `policy_delay` updates: actor forward, critic Q_1 forward, dQ/da (input
-    gradients only through Q_1), and actor backward.
-    """
-    critic = _mlp_forward(batch, [obs_dim + act_dim, *hidden, 1])
-    actor = _mlp_forward(batch, [obs_dim, *hidden, act_dim])
-    c_fwd, a_fwd = sum(critic), sum(actor)
-    c_bwd_weights_and_inputs = 2 * c_fwd - critic[0]  # no input gradient for data
-    critic_step = ensemble * (c_fwd + c_bwd_weights_and_inputs)
-    td_target = a_fwd + target_subset * c_fwd
-    dq_da = c_fwd  # input gradients of every layer of Q_1 (the first layer's gives dQ/da)
-    actor_bwd = 2 * a_fwd - actor[0]
-    actor_step = a_fwd + c_fwd + dq_da + actor_bwd
-    total = critic_step + td_target + actor_step / policy_delay
-    return {
-        "critic_step": float(critic_step),
-        "td_target": float(td_target),
-        "actor_step_per_update": actor_step / policy_delay,
-        "total": float(total),
-    }
-
-
 def ceiling(peer_seconds: float, flops: float, peak: float) -> float:
     """The largest peer / wsdiag time ratio wsdiag could reach: the peer's time over the time
     of wsdiag's matmuls alone at the sgemm peak (`peak` FLOP/s), nothing else counted."""
@@ -190,7 +155,7 @@ def run(
     rows = []
     for env_id in env_ids:
         obs_dim, act_dim = ENV_DIMS[env_id]
-        flops = td3_update_flops(obs_dim, act_dim)
+        flops = update_flops("td3", obs_dim, act_dim)
         seconds = td3_update_seconds(obs_dim, act_dim, update_iters)
         achieved = flops["total"] / seconds
         rows.append(

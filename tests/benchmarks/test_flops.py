@@ -8,14 +8,13 @@ import pytest
 from benchmarks import flops
 
 
-def test_td3_counts_match_a_hand_count_and_the_earlier_function() -> None:
+def test_td3_counts_match_a_hand_count() -> None:
     """obs 2, action 1, hidden [4], batch 1: critic layers 3x4 and 4x1 (24 + 8 FLOPs forward),
     actor layers 2x4 and 4x1 (16 + 8). Critic step 2 (32 + 2 * 32 - 24) = 144; target 24 + 2 *
     32 = 88; actor step (24 + 32 + 32 + 2 * 24 - 16) / 2 = 60."""
     counts = flops.update_flops("td3", 2, 1, hidden=(4,), batch=1)
     assert counts == {"critic_step": 144.0, "td_target": 88.0, "actor_step": 60.0, "total": 292.0}
     assert flops.update_flops("td3bc", 2, 1, hidden=(4,), batch=1) == counts
-    assert flops.td3_update_flops(2, 1, hidden=(4,), batch=1)["total"] == 292.0
 
 
 def test_sac_iql_and_cql_counts() -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import DEMO_CONFIG
-from tests.sweep.test_sweep import TINY
+from tests.sweep.test_sweep import TINY, TWO_VARIANTS
 from wsdiag.rundir import is_complete, read_metrics
 from wsdiag.sweep.backends import LocalBackend
 from wsdiag.sweep.plan import SweepPlan, build_plan
@@ -21,16 +21,8 @@ from wsdiag.sweep.runner import run_plan, write_job_files
 from wsdiag.sweep.spec import load_sweep
 from wsdiag.sweep.state import DONE, FAILED
 
-VARIANTS = """
-[[variant]]
-name = "plain"
-[[variant]]
-name = "bc"
-set = { "mitigation.name" = "bc_penalty" }
-"""
 
-
-def _plan(tmp_path: Path, out: str, extra: str = VARIANTS) -> SweepPlan:
+def _plan(tmp_path: Path, out: str, extra: str = TWO_VARIANTS) -> SweepPlan:
     path = tmp_path / f"{out}.toml"
     path.write_text(TINY.format(base=DEMO_CONFIG) + extra)
     return build_plan(load_sweep(path), tmp_path / out)
