@@ -1,14 +1,16 @@
-"""A real offline pretraining with glibc's default heap and with its top padded, side by side:
-`python -m benchmarks.heap_padding [--algos cql calql td3bc] [--steps 1000] [--repeats 2]`.
+"""A real pretraining with glibc's default heap and with its top padded, side by side:
+`python -m benchmarks.heap_padding [--algos cql calql td3bc td3 sac] [--steps 1000]
+[--repeats 2]`.
 
 Each repeat runs `wsdiag train --until pretrain` twice per algorithm in fresh processes, once
 with `MALLOC_TOP_PAD_=0` (glibc's default heap; the command pads CQL and Cal-QL itself
 otherwise: `wsdiag.allocator.pad_heap_for`) and once with it at 512 MiB, alternating which goes
-first, on a dataset of 20,000 uniformly random Pendulum-v1 transitions recorded once with
-`wsdiag data collect`. Per run: wall time, the process's user and system CPU time and its minor
-page faults (`getrusage` of the child). CPU time and faults depend far less on other work on
-the machine than wall time does; the summary gives each algorithm's ratio of CPU time (default /
-padded) per pair, and the best of each side.
+first: offline algorithms on a dataset of 20,000 uniformly random Pendulum-v1 transitions
+recorded once with `wsdiag data collect`, TD3 and SAC online on Pendulum-v1. Per run: wall
+time, the process's user and system CPU time and its minor page faults (`getrusage` of the
+child). CPU time and faults depend far less on other work on the machine than wall time does;
+the summary gives each algorithm's ratio of CPU time (default / padded) per pair, and the best
+of each side.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from benchmarks.common import load_average
 
 DATASET = "wsdiag/pendulum/heap-padding-random-v0"
 PADDED = str(512 << 20)
+ONLINE = ("td3", "sac")  # pretrained online, on Pendulum-v1; the others offline
 WSDIAG = [sys.executable, "-m", "wsdiag"]
 
 
@@ -42,10 +45,13 @@ def pretrain(root: Path, algo: str, steps: int, padded: bool) -> dict[str, Any]:
     """One offline pretraining in a fresh process; its wall, CPU time and page faults."""
     env = dict(os.environ, MINARI_DATASETS_PATH=str(root), OMP_NUM_THREADS="1")
     env["MALLOC_TOP_PAD_"] = PADDED if padded else "0"
-    finetune = "sac" if algo in ("cql", "calql", "iql") else "td3"
-    sets = {"pretrain.source": '"offline"', "pretrain.algo": f'"{algo}"', "threads": "1",
-            "pretrain.dataset": f'"{DATASET}"', "pretrain.steps": str(steps),
+    finetune = "sac" if algo in ("cql", "calql", "iql", "sac") else "td3"
+    sets = {"pretrain.algo": f'"{algo}"', "threads": "1", "pretrain.steps": str(steps),
             "finetune.algo": f'"{finetune}"', "eval.every": "1000000"}  # fmt: skip
+    if algo in ONLINE:  # on its own transitions, updates from the 100th step on
+        sets |= {"pretrain.source": '"online"', "pretrain.learning_starts": "100"}
+    else:
+        sets |= {"pretrain.source": '"offline"', "pretrain.dataset": f'"{DATASET}"'}
     command = [*WSDIAG, "train", "wsdiag/configs/demo.toml", "--out", str(root / "runs"),
                "--until", "pretrain", "--quiet"]  # fmt: skip
     for key, value in sets.items():
@@ -67,7 +73,7 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["| algorithm | CPU s default / padded (best) | ratio per pair | wall s (best) | "
              "system s | minor faults |", "|---|---|---|---|---|---|"]  # fmt: skip
     for algo in dict.fromkeys(r["algo"] for r in rows):
-        side = {p: [r for r in rows if r["algo"] == algo and r["padded"] is p] for p in (0, 1)}
+        side = {p: [r for r in rows if r["algo"] == algo and r["padded"] == p] for p in (0, 1)}
         pairs = [a["cpu_s"] / b["cpu_s"] for a, b in zip(side[0], side[1], strict=False)]
         best = {p: min(r["cpu_s"] for r in side[p]) for p in (0, 1)}
         wall = {p: min(r["wall_s"] for r in side[p]) for p in (0, 1)}
