@@ -3,8 +3,8 @@
 [--repeats 2]`.
 
 Each repeat runs `wsdiag train --until pretrain` twice per algorithm in fresh processes, once
-with `MALLOC_TOP_PAD_=0` (glibc's default heap; the command pads CQL and Cal-QL itself
-otherwise: `wsdiag.allocator.pad_heap_for`) and once with it at 512 MiB, alternating which goes
+with `MALLOC_TOP_PAD_=0` (glibc's default heap; the command pads the heap itself otherwise:
+`wsdiag.allocator.pad_heap_unless_set`) and once with it at 512 MiB, alternating which goes
 first: offline algorithms on a dataset of 20,000 uniformly random Pendulum-v1 transitions
 recorded once with `wsdiag data collect`, TD3 and SAC online on Pendulum-v1. Per run: wall
 time, the process's user and system CPU time and its minor page faults (`getrusage` of the

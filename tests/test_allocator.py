@@ -29,15 +29,17 @@ def test_on_glibc_the_padding_is_applied_in_the_calling_process_only() -> None:
     assert out.stdout.split() == ["True", "True"]
 
 
-def test_the_heap_is_padded_for_cql_and_calql_runs_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_s_process_pads_its_heap_unless_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     calls: list[int] = []
     monkeypatch.delenv("MALLOC_TOP_PAD_", raising=False)
-    monkeypatch.setattr(
-        allocator, "pad_heap", lambda nbytes=allocator.TOP_PAD: calls.append(nbytes) or True
-    )
-    assert allocator.pad_heap_for("td3", "sac") is False and calls == []
-    assert allocator.pad_heap_for("bc", "td3") is False and calls == []
-    assert allocator.pad_heap_for("cql", "sac") is True and calls == [allocator.TOP_PAD]
-    assert allocator.pad_heap_for("iql", "calql") is True and len(calls) == 2
+
+    def pad_heap(nbytes: int = allocator.TOP_PAD) -> bool:
+        calls.append(nbytes)
+        return True
+
+    monkeypatch.setattr(allocator, "pad_heap", pad_heap)
+    assert allocator.pad_heap_unless_set() is True and calls == [allocator.TOP_PAD]
     monkeypatch.setenv("MALLOC_TOP_PAD_", "0")  # the user's own setting wins
-    assert allocator.pad_heap_for("cql", "sac") is False and len(calls) == 2
+    assert allocator.pad_heap_unless_set() is False and len(calls) == 1

@@ -10,13 +10,12 @@ process-wide, so it belongs to whoever starts the process, never to an agent:
     pad_heap()  # before training; the same as MALLOC_TOP_PAD_=536870912 in the environment
 
 The processes wsdiag starts for a run (`wsdiag train`, a sweep's workers) call
-`pad_heap_for(pretrain.algo, finetune.algo)`, which pads the heap for CQL and Cal-QL
-(`LARGE_ACTIVATIONS`) unless `MALLOC_TOP_PAD_` is set in the environment: on a CQL pretraining
-it removed 99% of the page faults and the system time they cost (`python -m
-benchmarks.heap_padding`, docs/performance.md). Other algorithms' activations are about 31
-times smaller and gained nothing measurable, so their processes keep glibc's defaults. A
-process keeps up to TOP_PAD bytes of freed heap. Elsewhere than glibc (macOS, Windows, musl)
-it does nothing and says so.
+`pad_heap_unless_set()`, which pads the heap unless `MALLOC_TOP_PAD_` is set in the
+environment: on whole pretrainings it removed 93-99% of the page faults and most of the system
+time they cost, 1.07-1.36x less CPU time for TD3, SAC, TD3+BC, IQL, CQL and Cal-QL (`python -m
+benchmarks.heap_padding`, docs/performance.md), for about 50 MB more resident memory on a
+TD3 run. A process keeps up to TOP_PAD bytes of freed heap. Elsewhere than glibc (macOS,
+Windows, musl) it does nothing and says so.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import sys
 M_TOP_PAD = -2  # mallopt's parameter number in glibc's <malloc.h>
 TOP_PAD = 512 << 20  # bytes: the 512 MiB of docs/performance.md's measurement
 ENVIRONMENT = "MALLOC_TOP_PAD_"  # glibc's own setting, read when the process starts
-LARGE_ACTIVATIONS = ("cql", "calql")  # ten 16 MB tensors an update (7,936 critic rows)
 _INT_MAX = (1 << 31) - 1  # mallopt takes a C int
 
 
@@ -59,10 +57,7 @@ def pad_heap(nbytes: int = TOP_PAD) -> bool:
     return libc.mallopt(M_TOP_PAD, nbytes) == 1
 
 
-def pad_heap_for(*algos: str) -> bool:
-    """`pad_heap()` when one of `algos` is in LARGE_ACTIVATIONS, unless the environment sets
-    glibc's own `MALLOC_TOP_PAD_` (the user's choice, `MALLOC_TOP_PAD_=0` keeping the default
-    heap); whether this call padded the heap."""
-    if ENVIRONMENT in os.environ or not any(a in LARGE_ACTIVATIONS for a in algos):
-        return False
-    return pad_heap()
+def pad_heap_unless_set() -> bool:
+    """`pad_heap()` unless the environment sets glibc's own `MALLOC_TOP_PAD_` (the user's
+    choice, `MALLOC_TOP_PAD_=0` keeping the default heap); whether this call padded the heap."""
+    return ENVIRONMENT not in os.environ and pad_heap()

@@ -29,7 +29,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from wsdiag.allocator import pad_heap_for
+from wsdiag.allocator import pad_heap_unless_set
 from wsdiag.config import load_config
 from wsdiag.errors import WsdiagError
 from wsdiag.rundir import CONFIG_FILE
@@ -56,7 +56,7 @@ def run_job(job_file: Path) -> None:
         else:
             config = load_config(job["config"])
             exp = Experiment.create(config, run_dir.parent, run_dir=run_dir, progress="quiet")
-        pad_heap_for(exp.config.pretrain.algo, exp.config.finetune.algo)  # for the process
+        pad_heap_unless_set()  # the process's heap: fewer page faults (wsdiag.allocator)
         exp.run(until=job.get("until"))
 
 
