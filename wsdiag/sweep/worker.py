@@ -104,7 +104,9 @@ def serve() -> None:
     in its log, and answer each with its exit code on a line of the stdout this process had on
     start. Ends at the end of stdin, or after a job interrupted."""
     answers = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray output goes nowhere, never to answers
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # stray output goes nowhere, never to the answers
+    os.close(devnull)
     for line in sys.stdin:
         request = json.loads(line)
         code = run_logged(Path(request["job"]), Path(request["log"]))
