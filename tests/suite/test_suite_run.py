@@ -62,15 +62,15 @@ def test_a_part_sweeps_then_confirms_its_experiments(
     )
     suite = Path("part.toml")
     assert suite_run.run_part(suite, sweep_runs.parent, jobs=2, seeds=3, until_confirmed=True,
-                              control=True)  # fmt: skip
+                              control=True, max_seeds=8)  # fmt: skip
     assert swept[0][:3] == (suite, sweep_runs.parent, 2)
     assert [(p.name, *rest) for p, *rest in confirmed] == [
-        ("a", 3, True, True, 1, "first"),
-        ("c", 3, True, True, 1, "first"),
-    ]  # seeds, until the first confirmed, the no-op control, jobs each, strengths
+        ("a", 3, True, True, 1, "first", 8),
+        ("c", 3, True, True, 1, "first", 8),
+    ]  # seeds, until the first confirmed, the no-op control, jobs each, strengths, max seeds
     confirmed.clear()
     suite_run.run_part(suite, sweep_runs.parent, jobs=4, seeds=3, by_scenario=False)
-    assert [rest[-2] for _, *rest in confirmed] == [2, 2]  # two runs on four jobs: two each
+    assert [rest[-3] for _, *rest in confirmed] == [2, 2]  # two runs on four jobs: two each
     err = capsys.readouterr().err
     assert "not confirmed: b is the same experiment as a" in err
     assert "a: confirmed" in err and "c: confirmed" in err
