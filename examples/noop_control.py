@@ -1,7 +1,7 @@
 """The no-op control of `wsdiag diagnose --confirm`: how often does an intervention that does
 nothing get confirmed?
 
-    python -m examples.noop_control --out runs/noop-control --decisions 40 --jobs 2
+    python -m examples.noop_control --out runs/noop-control --decisions 72 --jobs 2
 
 One pretrained TD3 on Pendulum-v1 (the demo's recipe with 64-64 networks and 4,000 fine-tuning
 steps, to be cheap), then `--decisions` independent decisions. Decision d fine-tunes the demo's
