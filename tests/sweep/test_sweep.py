@@ -261,3 +261,25 @@ def test_a_job_s_recorded_error_is_its_error_line_or_how_it_stopped(tmp_path: Pa
     log.write_text("error: dataset 'x-v0' is not on this machine\nstep 1\n")
     assert last_error(log, 2) == "dataset 'x-v0' is not on this machine"
     assert last_error(tmp_path / "none.log", -15).startswith("killed by SIGTERM")
+
+
+def test_a_pretrained_agent_that_is_not_there_is_refused_before_any_run(tmp_path: Path) -> None:
+    """Runs from a checkpoint nothing in the sweep makes: one line naming the first run and the
+    path, exit 2, nothing started (with --dry-run too); a path that exists passes."""
+
+    def sweep_from(agent: Path) -> str:
+        extra = f'[set]\n"pretrain.source" = "checkpoint"\n"pretrain.path" = "{agent}"\n'
+        return TINY.format(base=DEMO_CONFIG).replace("[set]\n", extra, 1) + TWO_VARIANTS
+
+    path, out = tmp_path / "s.toml", tmp_path / "out"
+    path.write_text(sweep_from(tmp_path / "nowhere"))
+    for args in ([], ["--dry-run"]):
+        result = _invoke(path, out, *args)
+        one_line_error(result, 2, "plain-seed0: pretrain.path: checkpoint not found:")
+    assert not (out / "tiny").exists()
+    run = tmp_path / "run" / "checkpoints" / "pretrained"
+    run.mkdir(parents=True)
+    (run / "agent.pt").write_bytes(b"")
+    path.write_text(sweep_from(tmp_path / "run"))
+    dry = _invoke(path, out, "--dry-run")
+    assert dry.exit_code == 0, dry.output

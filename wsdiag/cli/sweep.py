@@ -46,7 +46,7 @@ def sweep(
     console = status_console(quiet)
     with cli_errors(debug):
         from wsdiag.sweep.backends import make_backend
-        from wsdiag.sweep.plan import build_plan
+        from wsdiag.sweep.plan import build_plan, check_given_agents
         from wsdiag.sweep.progress import SweepProgress
         from wsdiag.sweep.runner import run_plan
         from wsdiag.sweep.spec import load_sweep
@@ -55,6 +55,7 @@ def sweep(
             raise WsdiagError("--threads and --jobs must be >= 1")
         jobs = jobs or max(1, (os.cpu_count() or 1) // threads)
         plan = build_plan(load_sweep(sweep_file), out, threads)
+        check_given_agents(plan)
         if dry_run:
             from wsdiag.sweep.estimate import plan_seconds
             from wsdiag.sweep.progress import human_duration

@@ -32,7 +32,7 @@ from wsdiag.suite.scenarios import scenario
 from wsdiag.sweep.backends import make_backend
 from wsdiag.sweep.confirm import confirm_run
 from wsdiag.sweep.counterfactual import FIRST
-from wsdiag.sweep.plan import build_plan
+from wsdiag.sweep.plan import build_plan, check_given_agents
 from wsdiag.sweep.progress import SweepProgress
 from wsdiag.sweep.runner import run_plan
 from wsdiag.sweep.spec import SweepSpec, load_sweep
@@ -62,6 +62,7 @@ def run_sweep(
     """Run the part's sweep file under `out` (its failed runs named, the others kept), only
     `variants` when given; its runs/ folder."""
     plan = build_plan(only(load_sweep(suite), variants), out)
+    check_given_agents(plan)
     progress = SweepProgress(console, jobs, {j.name: j.env_steps for j in plan.jobs})
     try:
         state = run_plan(plan, make_backend("local"), jobs=jobs, threads=1, progress=progress)

@@ -27,6 +27,7 @@ from typing import Any
 from wsdiag.config import Config, apply_values, from_dict, read_toml, replace, to_dict
 from wsdiag.errors import WsdiagError
 from wsdiag.mitigations import MITIGATIONS
+from wsdiag.rundir import resolve_checkpoint
 from wsdiag.sweep.spec import SweepSpec
 
 PRETRAIN, FINETUNE = "pretrain", "finetune"
@@ -152,3 +153,24 @@ def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
             deps = (pre_name,)
         jobs[name] = Job(name, FINETUNE, root / "runs" / name, config, deps)
     return SweepPlan(spec, root, list(jobs.values()))
+
+
+def check_given_agents(plan: SweepPlan) -> None:
+    """Refuse a plan whose runs start from a pretrained agent that is not there (`pretrain.path`
+    of a run with `source = "checkpoint"` or `"sb3"`), naming the first such run, before any job
+    starts: nothing in the sweep makes it, and every run that needs it would fail."""
+    for job in plan.runs:
+        cfg = job.config.pretrain
+        if cfg.source not in GIVEN_SOURCES:
+            continue
+        try:
+            if cfg.source == "sb3":
+                if not Path(cfg.path).is_file():
+                    raise WsdiagError(f"no SB3 model file at {cfg.path}")
+            else:
+                resolve_checkpoint(cfg.path)
+        except WsdiagError as exc:
+            raise WsdiagError(
+                f"{job.name}: pretrain.path: {exc} (nothing in the sweep makes "
+                "it: make it first, or give a path that exists)"
+            ) from None
