@@ -7,13 +7,14 @@ section is skipped with one line.
 
 Each repeat runs one process per side, alternating which goes first (`updates.order`):
 wsdiag (`updates.run`: the mean of `iters` updates on pre-sampled batches after 10 untimed
-ones), wsdiag with its heap padded (`wsdiag.allocator.pad_heap`, CQL and Cal-QL only, on
-glibc), and d3rlpy (`d3rlpy_worker.py`: `algo.update(batch)` on one fixed random batch, the
-same protocol). Printed: the best of the repeats of each side, d3rlpy / wsdiag at the best with
-its range over all pairs and each repeat's pair, whether the 1.3x target is met, the load
-average, the settings that cannot be matched (`UNMATCHED`), and for each ratio short of 1.3x
-why: the share of a 256x256 sgemm's peak (measured in the same run, `flops.sgemm_flops_per_s`)
-that wsdiag's update reaches in matmul FLOPs (`flops.update_flops`), and the share 1.3x needs.
+ones), wsdiag with its heap padded (`wsdiag.allocator.pad_heap`, on glibc: how `wsdiag train`
+and the sweep workers run), and d3rlpy (`d3rlpy_worker.py`: `algo.update(batch)` on one fixed
+random batch, the same protocol). Printed: the best of the repeats of each side, d3rlpy /
+wsdiag at the best with its range over all pairs and each repeat's pair, whether the 1.3x
+target is met, the load average, the settings that cannot be matched (`UNMATCHED`), and for
+each ratio short of 1.3x why: the share of a 256x256 sgemm's peak (measured in the same run,
+`flops.sgemm_flops_per_s`) that wsdiag's update reaches in matmul FLOPs
+(`flops.update_flops`), and the share 1.3x needs.
 
     python -m benchmarks.d3rlpy_side [--iters 30] [--repeats 6] [--algos cql calql]
     python -m benchmarks.run_all --sections d3rlpy     # the same, recorded in bench.json
@@ -42,7 +43,7 @@ from benchmarks.updates import alternate, ratios, sample
 VENV = ROOT / ".venv-d3rlpy"
 WORKER = Path(__file__).with_name("d3rlpy_worker.py")
 TARGET = 1.3  # d3rlpy / wsdiag per update
-PADDED = ("cql", "calql")  # the algorithms whose updates the heap padding changes
+PADDED = ALGOS  # timed padded too: every run's process pads its heap (wsdiag.allocator)
 PAD = "from wsdiag.allocator import pad_heap; assert pad_heap(), 'heap padding needs glibc'"
 NAMES = {"td3": "TD3", "sac": "SAC", "td3bc": "TD3+BC", "iql": "IQL", "cql": "CQL",
          "calql": "Cal-QL"}  # fmt: skip
