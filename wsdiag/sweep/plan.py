@@ -161,7 +161,7 @@ def check_given_agents(plan: SweepPlan) -> None:
     starts: nothing in the sweep makes it, and every run that needs it would fail."""
     for job in plan.runs:
         cfg = job.config.pretrain
-        if cfg.source not in GIVEN_SOURCES:
+        if cfg.source not in GIVEN_SOURCES or job.deps:  # a pretraining of the sweep makes it
             continue
         try:
             if cfg.source == "sb3":
