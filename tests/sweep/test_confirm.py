@@ -3,6 +3,7 @@ the counterfactual plan, and a tiny real `wsdiag diagnose --confirm` on Pendulum
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -108,6 +109,20 @@ def test_the_sign_test_decides_by_counts_against_a_sequence_level() -> None:
     eight = [10.0] * 8 + [90.0] * 2
     assert decide([100.0] * 10, eight, 0.5)[0] == "inconclusive"  # p = 56/1024 > 1/32
     assert decide([0.0] * 5 + [100.0], [0.0] * 5 + [0.0], 0.5)[0] == "inconclusive"  # 1 dip
+
+
+def test_a_test_no_seed_up_to_the_last_can_decide_is_left_undecided() -> None:
+    """Level 1/32 for 5 to 10 seeds: 5/5, 6/6, 7/7, 8/8, 8/9 and 9/10 on one side decide. From 4
+    above and 1 below, four more above reach 8/9, three reach nothing; from 3 and 2 (or 5 and 2)
+    nothing does; from 5 and 1, three more reach 8/9, two do not."""
+    from wsdiag.analysis.sign_test import decidable
+
+    assert decidable(4, 1, 4, 5, 10) and not decidable(4, 1, 3, 5, 10)
+    assert not decidable(3, 2, 5, 5, 10) and not decidable(5, 2, 3, 5, 10)
+    assert decidable(5, 1, 3, 5, 10) and not decidable(5, 1, 2, 5, 10)
+    assert decidable(0, 0, 5, 5, 10) and not decidable(0, 0, 4, 5, 10)  # 5 of 5 at the first
+    assert decidable(3, 2, 15, 5, 20)  # more seeds allowed: 15 more can decide (18/20)
+    assert not decidable(3, 2, 5, 5, 10, alpha=0.05 / 2)  # a stricter level never helps
 
 
 def test_an_intervention_is_refuted_only_when_its_interval_lies_below_the_share() -> None:
@@ -717,3 +732,38 @@ def test_the_soonest_an_intervention_can_stop_is_its_first_evaluation_after_the_
     ends = {j.name: soonest(j).config.finetune.steps for j in plan.jobs}
     assert ends == {f"{ORIGINAL}-seed4": 400, "drift-seed3": 300, "drift-seed4": 300,
                     f"{CONTROL}-seed3": 400, f"{CONTROL}-seed4": 400}  # fmt: skip
+
+
+def test_seeds_stop_once_no_seed_up_to_the_last_could_decide(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drift's third and fifth seeds remove under 50%: 3 of 5 above, and 10 seeds could decide
+    only at 9 of 10. Its test is inconclusive after the first round, as it would be at 10 seeds,
+    and no seed is added; with --max-seeds 20 (level 10/512 a look) the rounds go on, to a
+    confirmation past 10 seeds."""
+    import wsdiag.sweep.confirm as confirm
+
+    ran: list[int] = []
+    shares = [0.9, 0.9, 0.1, 0.9, 0.1] + [0.9] * 15
+
+    def measure(plan, original, candidate, looks, horizon, alpha) -> Intervention:
+        n = len(plan.spec.seeds)
+        return dataclasses.replace(
+            _item(candidate.cause, [100.0] * n, [100.0 * (1 - s) for s in shares[:n]]),
+            looks=looks,
+        )
+
+    monkeypatch.setattr(confirm, "_run_jobs", lambda plan, *args: ran.append(len(plan.spec.seeds)))
+    monkeypatch.setattr(confirm, "stop_when_decided", lambda part, *args: (part, None))
+    monkeypatch.setattr(confirm, "measure", measure)
+    monkeypatch.setattr(confirm, "draw", lambda *args: None)
+    monkeypatch.setattr(Confirmation, "save", lambda self, folder: folder)
+    options = dict(thresholds=Thresholds(), seeds=5, causes=["drift"], interventions=None,
+                   jobs=1, backend="local", address=None, threads=1, dry_run=False,
+                   console=Console(file=io.StringIO()))  # fmt: skip
+    result = confirm.confirm_run(tiny_run, **options)
+    assert ran == [5] and result is not None and result.truth == "inconclusive"
+    ran.clear()
+    result = confirm.confirm_run(tiny_run, max_seeds=20, **options)
+    assert ran[:3] == [5, 6, 7] and result is not None
+    assert result.confirmed is not None and len(result.confirmed.seeds) == 12  # 10 of 12

@@ -43,7 +43,7 @@ import numpy as np
 
 from wsdiag.analysis.fmt import num as _g
 from wsdiag.analysis.rules import TITLES
-from wsdiag.analysis.sign_test import ALPHA, SignTest, sign_test
+from wsdiag.analysis.sign_test import ALPHA, SignTest, decidable, sign_test
 from wsdiag.analysis.stats import N_RESAMPLES
 from wsdiag.atomic import atomic_write_text
 from wsdiag.config import WSDIAG_TRAINER, load_config
@@ -227,6 +227,11 @@ class Intervention:
 
     def test(self, min_share: float) -> SignTest:
         return decide(self.original_dips, self.dips, min_share, *self.looks, self.alpha)[1]
+
+    def decidable(self, min_share: float, more: int) -> bool:
+        """Whether up to `more` further seeds could still decide its sign test (`decidable`)."""
+        test = self.test(min_share)
+        return decidable(test.above, test.below, more, *self.looks, self.alpha)
 
     def outcome(self, min_share: float) -> str | None:
         """'confirmed', 'refuted' or 'inconclusive' by the sign test; None when it was not

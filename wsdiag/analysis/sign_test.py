@@ -11,6 +11,10 @@ decision at any look. To keep the whole sequence's false-decision probability at
 whose chance of a decision at some look, computed exactly over every path of a fair coin with
 stopping at the first decision, is <= alpha.
 
+Once no continuation of the seeds up to `last` could reach a decision (`decidable`: say 3 of 5
+seeds at or above the threshold and 2 below, where 10 seeds decide only at 9 of 10), the test is
+inconclusive whatever the remaining seeds show, and they need not run.
+
 Where one question is asked by m tests (a cause tested at m strengths, any of which may confirm
 it), each runs at alpha / m for its whole sequence of looks (Bonferroni): the chance that some
 test of the m decides wrongly stays <= alpha. `sign_test(..., alpha=ALPHA / m)`.
@@ -100,3 +104,18 @@ def sign_test(
     level = look_level(first, max(last, n), alpha) if n >= first else 0.0
     p_above, p_below = binom_tail(n, above), binom_tail(n, n - above)
     return SignTest(threshold, n, above, n - above, p_above, p_below, level)
+
+
+def decidable(
+    above: int, below: int, more: int, first: int, last: int, alpha: float = ALPHA
+) -> bool:
+    """Whether up to `more` further seeds could still decide a test that stands at `above` and
+    `below` seeds, at some look up to `last` (its level as in `sign_test`). Checking the seeds
+    all on one side suffices: a p-value only falls as its count grows."""
+    n = above + below
+    level = look_level(first, max(last, n), alpha)
+    for m in range(max(n + 1, first), n + more + 1):
+        k = m - n
+        if binom_tail(m, above + k) <= level or binom_tail(m, below + k) <= level:
+            return True
+    return False

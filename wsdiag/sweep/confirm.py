@@ -281,7 +281,8 @@ def confirm_run(
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. Each
     intervention starts on `seeds` seeds and gets one more at a time, up to `max_seeds`, while
-    its sign test is undecided (`wsdiag.analysis.confirm`): a round adds a seed per job
+    its sign test is undecided and can still decide by `max_seeds` (`wsdiag.analysis.confirm`,
+    `decidable`): a round adds a seed per job
     (`jobs`), and the test looks at one seed more at a time as if each had run alone (the same
     decisions, with every worker busy). With `until_confirmed`, cause by
     cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
@@ -350,6 +351,7 @@ def confirm_run(
                     measured[c.variant] = measure(at, run_dir, c, (seeds, last), horizon, alpha)
                 undecided = [c for c in undecided
                              if measured[c.variant].outcome(share) == INCONCLUSIVE
+                             and measured[c.variant].decidable(share, last - look)
                              and outcome_of(c.cause) != CONFIRMED]  # fmt: skip
                 if not undecided:
                     break
