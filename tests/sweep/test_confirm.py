@@ -378,18 +378,17 @@ def test_a_tiny_confirm_runs_measures_and_resumes(tiny_run: Path) -> None:
     more = f"more seeds: wsdiag diagnose {tiny_run} --confirm --max-seeds 6 (the finished runs"
     assert more in text
     assert {i["cause"] for i in saved["interventions"]} == {"extrapolation", "drift"}
-    for item in saved["interventions"]:  # undecided on 2 seeds: a third added
-        assert item["seeds"] == [3, 4, 5] and len(item["dips"]) == 3
+    for item in saved["interventions"]:  # 3 seeds could never decide: no third one added
+        assert item["seeds"] == [3, 4] and len(item["dips"]) == 2
     assert (root / "counterfactual.png").stat().st_size > 0
     runs = sorted(p.name for p in (root / "runs").iterdir())
-    assert runs == ["drift-seed3", "drift-seed4", "drift-seed5", "extrapolation-seed3",
-                    "extrapolation-seed4", "extrapolation-seed5", "original-seed4",
-                    "original-seed5"]  # fmt: skip
+    assert runs == ["drift-seed3", "drift-seed4", "extrapolation-seed3", "extrapolation-seed4",
+                    "original-seed4"]  # fmt: skip
     assert all(is_complete(root / "runs" / r) for r in runs)
     events = read_events(root / "runs" / "extrapolation-seed3")
     assert "critic" in next(e for e in events if e["event"] == "warm_start")["loaded"]
     assert "branched" not in {e["event"] for e in events}  # a loaded critic: from the start
-    for seed in (3, 4, 5):  # a BC penalty: from the original's branch checkpoint, on every seed
+    for seed in (3, 4):  # a BC penalty: from the original's branch checkpoint, on every seed
         branched = [e for e in read_events(root / "runs" / f"drift-seed{seed}")
                     if e["event"] == "branched"]  # fmt: skip
         assert len(branched) == 1 and branched[0]["step"] == 150
