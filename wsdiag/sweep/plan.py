@@ -156,19 +156,16 @@ def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
 
 
 def check_given_agents(plan: SweepPlan) -> None:
-    """Refuse a plan whose runs start from a pretrained agent that is not there (`pretrain.path`
-    of a run with `source = "checkpoint"` or `"sb3"`), naming the first such run, before any job
-    starts: nothing in the sweep makes it, and every run that needs it would fail."""
+    """Refuse a plan whose runs start from a saved checkpoint that is not there (`pretrain.path`
+    with `source = "checkpoint"` and no pretraining of the sweep to make it), naming the first
+    such run, before any job starts: every run that needs it would fail. (An SB3 zip is checked
+    when the config loads: `wsdiag.config.checks.check_files`.)"""
     for job in plan.runs:
         cfg = job.config.pretrain
-        if cfg.source not in GIVEN_SOURCES or job.deps:  # a pretraining of the sweep makes it
+        if cfg.source != "checkpoint" or job.deps:
             continue
         try:
-            if cfg.source == "sb3":
-                if not Path(cfg.path).is_file():
-                    raise WsdiagError(f"no SB3 model file at {cfg.path}")
-            else:
-                resolve_checkpoint(cfg.path)
+            resolve_checkpoint(cfg.path)
         except WsdiagError as exc:
             raise WsdiagError(
                 f"{job.name}: pretrain.path: {exc} (nothing in the sweep makes "
