@@ -640,6 +640,7 @@ def test_an_intervention_waits_for_its_seeds_original_and_is_stopped_as_it_start
     monkeypatch.setattr(confirm, "_dip", lambda run, horizon: 100.0)
     finished: set[str] = set()
     run = load_run(tiny_run)
+    monkeypatch.setattr(confirm, "is_complete", lambda path: path.name in finished)
     monkeypatch.setattr(confirm, "_finished", lambda path: run if path.name in finished else None)
     stopped, on_start = confirm.stop_when_decided(part, tiny_run, None, 0.5)
     jobs = {j.name: j for j in stopped.jobs}

@@ -113,12 +113,18 @@ def stop_when_decided(
     original of a round. The originals and the no-op control (whose start states differ) run
     as they are."""
     originals = {j.name for j in part.jobs if variant_and_seed(j.name)[0] == ORIGINAL}
+    thresholds: dict[int, float | None] = {}  # seed -> its threshold, once its original ended
 
     def stop(job: Job) -> Job:
         variant, seed = variant_and_seed(job.name)
         if variant in (ORIGINAL, CONTROL):
             return job
-        below = decided_below(run_dir_of(part, original, ORIGINAL, seed), horizon, min_share)
+        if seed not in thresholds:
+            source = run_dir_of(part, original, ORIGINAL, seed)
+            if not is_complete(source):
+                return job  # its threshold is set as it starts, the original then finished
+            thresholds[seed] = decided_below(source, horizon, min_share)
+        below = thresholds[seed]
         if below is None or job.config.eval.stop_below == below:
             return job
         return dataclasses.replace(job, config=replace(job.config, eval={"stop_below": below}))
@@ -280,20 +286,19 @@ def confirm_run(
     strengths: str = FIRST,
 ) -> Confirmation | None:
     """Plan, run (resumable) and measure the counterfactuals; None with `dry_run`. Each
-    intervention starts on `seeds` seeds and gets one more at a time, up to `max_seeds`, while
-    its sign test is undecided and can still decide by `max_seeds` (`wsdiag.analysis.confirm`,
-    `decidable`): a round adds a seed per job
-    (`jobs`), and the test looks at one seed more at a time as if each had run alone (the same
-    decisions, with every worker busy). With `until_confirmed`, cause by
+    intervention starts on `seeds` seeds and gets more, up to `max_seeds`, while its sign test
+    is undecided and could still decide by then (`wsdiag.analysis.confirm`, `decidable`): a
+    round adds a seed per job, and the test looks at one seed more at a time as if each had
+    run alone (the same decisions, with every worker busy). With `until_confirmed`, cause by
     cause in `PRIORITY` order up to the first confirmed one, and the `verdict`'s cause after
     it. `full` runs every counterfactual from the pretrained agent to the run's end (neither
     branched nor cut nor stopped once decided, with probes: the earlier way, for comparison);
     otherwise the runs record no probes, unless the runs already there do (`recorded_probes`).
     `control` adds the no-op control (`plan_counterfactuals`); `causes = []` tests no cause (the
     control alone). `strengths`: "first" tests each cause's entry at its first strength, "all"
-    at each (module docstring). In a round each intervention run starts once its seed's original has
-    finished, and stops at the first evaluation that decides its seed against the cause
-    (`stop_when_decided`)."""
+    at each (module docstring). In a round each intervention's run starts once its seed's
+    original has finished, and stops at the first evaluation that decides its seed against
+    the cause (`stop_when_decided`)."""
     last = max(seeds, max_seeds or MAX_SEEDS)
     check_confirm_options(causes, seeds, jobs, threads, backend, interventions, strengths)
     order = [c for c in PRIORITY if c in set(PRIORITY if causes is None else causes)]
