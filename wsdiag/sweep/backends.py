@@ -21,8 +21,9 @@ from wsdiag.errors import WsdiagError
 BACKENDS = ("local", "ray")
 
 
-def worker_command(job_file: Path) -> list[str]:
-    return [sys.executable, "-m", "wsdiag.sweep.worker", str(job_file)]
+def worker_command(*args: str | Path) -> list[str]:
+    """`python -m wsdiag.sweep.worker ARGS` (a job file, or `--serve`)."""
+    return [sys.executable, "-m", "wsdiag.sweep.worker", *map(str, args)]
 
 
 class Backend(Protocol):
@@ -36,6 +37,12 @@ def _die_with_parent() -> None:
     orphan keeps writing; its checkpoints are atomic and a rerun resumes it."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _child(command: list[str], **kwargs: Any) -> subprocess.Popen:
+    """A child process of the sweep that dies with it (Linux)."""
+    linux = sys.platform.startswith("linux")
+    return subprocess.Popen(command, preexec_fn=_die_with_parent if linux else None, **kwargs)
 
 
 class LocalBackend:
@@ -53,10 +60,7 @@ class LocalBackend:
     def start(self, job_file: Path, log: Path, threads: int) -> subprocess.Popen:
         if not self.warm:
             with open(log, "ab") as out:
-                return subprocess.Popen(
-                    worker_command(job_file), stdout=out, stderr=subprocess.STDOUT,
-                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-                )  # fmt: skip
+                return _child(worker_command(job_file), stdout=out, stderr=subprocess.STDOUT)
         while self.idle and self.idle[-1].poll() is not None:
             self.idle.pop()  # died while idle
         worker = self.idle.pop() if self.idle else self._new_worker()
@@ -66,11 +70,8 @@ class LocalBackend:
         return worker
 
     def _new_worker(self) -> subprocess.Popen:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "wsdiag.sweep.worker", "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )  # fmt: skip
+        worker = _child(worker_command("--serve"), stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE, text=True, bufsize=1)  # fmt: skip
         self.started.append(worker)
         return worker
 
