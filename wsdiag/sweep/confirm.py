@@ -211,26 +211,28 @@ def soonest(job: Job) -> Job:
 
 
 def cost_line(run_dir: Path, plan: SweepPlan, jobs: int, threads: int) -> str:
-    """'about 5-12 min with --jobs 2 (...)': the plan's wall time at the step rate the original
+    """'about 5 to 12 min with --jobs 2 (...)': the plan's wall time at the step rate the original
     run recorded on its online stage, else from a calibration on this machine; from every
     intervention's run stopped at its first evaluation after the policy start (`soonest`) to
     every run at its horizon."""
     rate = recorded_rate(read_metrics(run_dir), ONLINE_PHASES)
     originals = [j for j in plan.jobs if variant_and_seed(j.name)[0] == ORIGINAL]
     costs: dict = {}  # each setting calibrated once for both ends of the range
-    if rate is not None and originals:  # each intervention's cost against the original's
-        anchor = (originals[0].name, originals[0].env_steps / rate)
-        longest = plan_seconds(plan.jobs, jobs, threads, anchor, costs)
-        shortest = plan_seconds([soonest(j) for j in plan.jobs], jobs, threads, anchor, costs)
-        how = f"at the {rate:.0f} steps/s it ran at, each intervention timed against it here"
-    elif rate is not None:
-        longest = rate_seconds(plan.jobs, rate, jobs)
-        shortest = rate_seconds([soonest(j) for j in plan.jobs], rate, jobs)
-        how = f"at the {rate:.0f} steps/s it ran at"
-    else:
-        longest = plan_seconds(plan.jobs, jobs, threads, costs=costs)
-        shortest = plan_seconds([soonest(j) for j in plan.jobs], jobs, threads, costs=costs)
+
+    def seconds(planned: list[Job]) -> float:
+        if rate is not None and originals:  # each intervention's cost against the original's
+            anchor = (originals[0].name, originals[0].env_steps / rate)
+            return plan_seconds(planned, jobs, threads, anchor, costs)
+        if rate is not None:
+            return rate_seconds(planned, rate, jobs)
+        return plan_seconds(planned, jobs, threads, costs=costs)
+
+    longest, shortest = seconds(plan.jobs), seconds([soonest(j) for j in plan.jobs])
+    if rate is None:
         how = "timed on this machine"
+    else:
+        how = f"at the {rate:.0f} steps/s it ran at"
+        how += ", each intervention timed against it here" if originals else ""
     span = human_duration(longest)
     if human_duration(shortest) != span:
         span = f"{human_duration(shortest)} to {span}"
