@@ -133,6 +133,25 @@ def why_short(ratio: float, flops: float, seconds: float, peak: float, target: f
     )
 
 
+def why_step_short(
+    ratio: float, seconds: float, env_seconds: float, flops: float, peak: float, target: float
+) -> str:
+    """Why a measured wsdiag / peer env-steps-per-second ratio (a wsdiag step taking `seconds`,
+    its environment step `env_seconds`, its update `flops` matmul FLOPs) is short of `target`:
+    the step's parts, and the time per step the target needs. The floor is the environment's
+    step plus the matmuls at the sgemm peak (`peak` FLOP/s); a target below it is out of reach
+    on this machine whatever the rest costs."""
+    matmuls = flops / peak
+    needed = seconds * ratio / target  # the peer's step over the target
+    reach = "out of reach" if needed < env_seconds + matmuls else "within reach"
+    rest = seconds - env_seconds - matmuls
+    return (
+        f"a step takes {1e3 * seconds:.2f} ms: the environment {1e3 * env_seconds:.2f}, the "
+        f"update's matmuls at the sgemm peak {1e3 * matmuls:.2f}, the rest {1e3 * rest:.2f}; "
+        f"{target}x needs {1e3 * needed:.2f} ms ({reach})"
+    )
+
+
 def td3_update_seconds(obs_dim: int, act_dim: int, iters: int = 300, seed: int = 0) -> float:
     """Mean wall time of one `agent.update` of wsdiag TD3 (E=2) on pre-sampled batches."""
     torch.manual_seed(seed)

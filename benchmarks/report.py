@@ -17,16 +17,28 @@ def _x(value: float) -> str:
 
 def throughput_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Throughput: env steps/s with one update per step (higher is better)")
-    for col in ("algo", "env", "timed steps", "wsdiag", "SB3", "wsdiag / SB3"):
-        table.add_column(col, justify="left" if col in ("algo", "env") else "right")
+    columns = (
+        "threads",
+        "algo",
+        "env",
+        "timed steps",
+        "wsdiag",
+        "SB3",
+        "wsdiag / SB3",
+        "why short",
+    )
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("algo", "env", "why short") else "right")
     for r in rows:
         table.add_row(
+            str(r.get("threads", "")),
             r["algo"],
             r["env"],
             str(r["timed_steps"]),
             f"{r['wsdiag_steps_per_s']:.1f}",
             f"{r['sb3_steps_per_s']:.1f}",
             _x(r["ratio"]),
+            r.get("why", ""),
         )
     return table
 
@@ -138,8 +150,9 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for r in results.get("throughput", []):
         lines.append(
-            f"| {r['algo'].upper()} {r['env']} steps/s, wsdiag / SB3 | "
-            f"{r['wsdiag_steps_per_s']:.0f} / {r['sb3_steps_per_s']:.0f} = {_x(r['ratio'])} | "
+            f"| {r['algo'].upper()} {r['env']} steps/s, {r.get('threads', '?')} thread(s), "
+            f"wsdiag / SB3 | {r['wsdiag_steps_per_s']:.0f} / {r['sb3_steps_per_s']:.0f} = "
+            f"{_x(r['ratio'])}{'; ' + r['why'] if 'why' in r else ''} | "
             f">= {_x(TARGETS['throughput'])} |"
         )
     if "flops" in results:

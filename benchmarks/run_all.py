@@ -30,7 +30,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=2, help="throughput runs per library (best)")
     p.add_argument("--random-steps", type=int, default=500, help="untimed random steps first")
     p.add_argument("--buffer", type=int, default=1_000_000, help="replay capacity (both libraries)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (parallel runs use 1)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads (throughput runs at 1 and at this; parallel runs use 1)",
+    )
     p.add_argument("--update-iters", type=int, default=300, help="timed TD3 updates (flops)")
     p.add_argument("--ensemble-iters", type=int, default=100, help="timed critic steps per repeat")
     p.add_argument("--parallel-steps", type=int, default=3_000, help="env steps per parallel run")
@@ -94,9 +99,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         t0, load_before = time.perf_counter(), load_average()
         console.rule(section)
         if section == "throughput":
-            rows = throughput.run(
-                args.steps, args.random_steps, args.buffer, args.threads, args.repeats
-            )
+            threads = tuple(sorted({1, args.threads}))  # one thread first: the sweep setting
+            rows = throughput.run(args.steps, args.random_steps, args.buffer, threads, args.repeats)
             results["throughput"] = rows
             console.print(report.throughput_table(rows))
         elif section == "flops":

@@ -15,9 +15,13 @@ import time
 import gymnasium as gym
 import numpy as np
 
-from benchmarks.common import BATCH, ENV_IDS, HIDDEN, LR, set_threads, training_loop
+from benchmarks.common import BATCH, ENV_DIMS, ENV_IDS, HIDDEN, LR, set_threads, training_loop
+from benchmarks.flops import sgemm_flops_per_s, update_flops, why_step_short
+from benchmarks.report import TARGETS
 from wsdiag.training.callbacks import Callback
 from wsdiag.training.loop import Loop
+
+TARGET = TARGETS["throughput"]  # wsdiag / SB3 env steps per second, one update per step
 
 
 class _Stopwatch(Callback):
@@ -96,33 +100,54 @@ def sb3_steps_per_s(
     return steps / (watch.t1 - watch.t0)
 
 
+def env_step_seconds(env_id: str, steps: int = 2_000, seed: int = 0) -> float:
+    """Mean wall time of one `env.step` with uniform-random actions (resets not timed)."""
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    total = 0.0
+    for action in actions:
+        start = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(action)
+        total += time.perf_counter() - start
+        if terminated or truncated:
+            env.reset()
+    env.close()
+    return total / steps
+
+
 def run(
     steps: int,
     random_steps: int,
     buffer_size: int,
-    threads: int = 2,
+    threads: tuple[int, ...] = (1, 2),
     repeats: int = 2,
     algos: tuple[str, ...] = ("td3", "sac"),
     env_ids: tuple[str, ...] = ENV_IDS,
 ) -> list[dict[str, object]]:
-    """One row per (algo, env): best steps/s of wsdiag and SB3 over `repeats` and their ratio.
+    """One row per (threads, algo, env): best steps/s of wsdiag and SB3 over `repeats` and their
+    ratio, and why a ratio short of `TARGET` is (`flops.why_step_short`).
 
     The two libraries alternate (wsdiag first in even repeats, SB3 first in odd ones) so that a
     burst of load elsewhere on the machine hits both; the best of the repeats is reported.
     """
-    set_threads(threads)
     rows = []
-    for algo in algos:
-        for env_id in env_ids:
-            samples: dict[str, list[float]] = {"wsdiag": [], "sb3": []}
-            for r in range(repeats):
-                order = ("wsdiag", "sb3") if r % 2 == 0 else ("sb3", "wsdiag")
-                for lib in order:
-                    fn = wsdiag_steps_per_s if lib == "wsdiag" else sb3_steps_per_s
-                    samples[lib].append(fn(algo, env_id, steps, random_steps, buffer_size))
-            ours, theirs = max(samples["wsdiag"]), max(samples["sb3"])
-            rows.append(
-                {
+    env_seconds = {env_id: env_step_seconds(env_id) for env_id in env_ids}
+    for n in threads:
+        set_threads(n)
+        peak = sgemm_flops_per_s()
+        for algo in algos:
+            for env_id in env_ids:
+                samples: dict[str, list[float]] = {"wsdiag": [], "sb3": []}
+                for r in range(repeats):
+                    order = ("wsdiag", "sb3") if r % 2 == 0 else ("sb3", "wsdiag")
+                    for lib in order:
+                        fn = wsdiag_steps_per_s if lib == "wsdiag" else sb3_steps_per_s
+                        samples[lib].append(fn(algo, env_id, steps, random_steps, buffer_size))
+                ours, theirs = max(samples["wsdiag"]), max(samples["sb3"])
+                row = {
+                    "threads": n,
                     "algo": algo,
                     "env": env_id,
                     "timed_steps": steps,
@@ -132,6 +157,13 @@ def run(
                     "ratio": ours / theirs,
                     "wsdiag_samples": samples["wsdiag"],
                     "sb3_samples": samples["sb3"],
+                    "env_step_ms": 1e3 * env_seconds[env_id],
+                    "peak_gflop_per_s": peak / 1e9,
                 }
-            )
+                if row["ratio"] < TARGET:
+                    update = update_flops(algo, *ENV_DIMS[env_id])["total"]
+                    row["why"] = why_step_short(
+                        ours / theirs, 1 / ours, env_seconds[env_id], update, peak, TARGET
+                    )
+                rows.append(row)
     return rows

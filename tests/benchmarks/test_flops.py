@@ -43,3 +43,16 @@ def test_why_a_ratio_is_short_names_the_share_of_peak_it_needs() -> None:
     )
     assert flops.why_short(0.5, 1e8, 2e-3, 1e11, 1.3).endswith("needs 130% (out of reach)")
     assert flops.ceiling(4e-3, 1e8, 1e11) == pytest.approx(4.0)
+
+
+def test_why_a_step_ratio_is_short_splits_the_step() -> None:
+    """A 4 ms step with a 1 ms environment and 1e8 FLOPs at 1e11 FLOP/s (1 ms): 2 ms of rest.
+    At ratio 1.0 the peer takes 4 ms and 1.3x needs 3.08 ms (floor 2 ms: within reach); at 0.5
+    it needs 1.54 ms, below the floor."""
+    assert flops.why_step_short(1.0, 4e-3, 1e-3, 1e8, 1e11, 1.3) == (
+        "a step takes 4.00 ms: the environment 1.00, the update's matmuls at the sgemm peak "
+        "1.00, the rest 2.00; 1.3x needs 3.08 ms (within reach)"
+    )
+    assert flops.why_step_short(0.5, 4e-3, 1e-3, 1e8, 1e11, 1.3).endswith(
+        "needs 1.54 ms (out of reach)"
+    )
