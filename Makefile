@@ -36,12 +36,8 @@ lint: setup
 demo: setup
 	$(BIN)/wsdiag train $(DEMO_CONFIG) --out $(RUNS) --report
 
-bench: setup
-	$(BIN)/pip install --quiet -e ".[bench]"
-	$(BIN)/python -m benchmarks.run_all
-
 # wsdiag against d3rlpy per update. d3rlpy 2.8.1 pins gymnasium 1.0.0, so it gets its own
-# environment (torch first, as in setup); `make bench` runs the same section once it exists.
+# environment (torch first, as in setup), which `make bench` creates first.
 D3RLPY_PYTHON ?= python3.11
 # benchmarks/d3rlpy_side.py looks for the environment here
 D3RLPY_VENV := .venv-d3rlpy
@@ -51,6 +47,10 @@ $(D3RLPY_VENV)/bin/.installed:
 	$(D3RLPY_VENV)/bin/pip install --quiet "$(TORCH_SPEC)"
 	$(D3RLPY_VENV)/bin/pip install --quiet d3rlpy==2.8.1
 	touch $@
+
+bench: setup $(D3RLPY_VENV)/bin/.installed
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python -m benchmarks.run_all
 
 bench-d3rlpy: setup $(D3RLPY_VENV)/bin/.installed
 	$(BIN)/python -m benchmarks.run_all --sections d3rlpy
