@@ -97,7 +97,7 @@ def _result() -> dict:
     d3 = [{"td3_ms": 8.0, "td3_batch_ms": 0.03, "cql_ms": 120.0, "cql_batch_ms": 0.03,
            "versions": {"d3rlpy": "2.8.1", "torch": "2.13.0"}}] * 2  # fmt: skip
     samples = {
-        "wsdiag": [{"td3_ms": 5.0, "cql_ms": 100.0}, {"td3_ms": 7.0, "cql_ms": 80.0}],
+        "wsdiag": [{"td3_ms": 5.0, "cql_ms": 100.0}, {"td3_ms": 7.0, "cql_ms": 95.0}],
         "wsdiag padded": [{"cql_ms": 80.0}, {"cql_ms": 75.0}],
         "d3rlpy": d3,
     }
@@ -115,7 +115,9 @@ def test_each_algorithm_has_a_row_per_wsdiag_side_in_order() -> None:
     assert rows[0]["target_met"] == "inconclusive"  # 8 / 7 to 8 / 5
     assert rows[2]["ratio"]["per_repeat"] == [1.5, 1.6]
     assert rows[2]["target_met"] == "yes" and "why" not in rows[2]
-    assert rows[0]["why"].startswith("wsdiag's matmuls run at 83% of the sgemm peak")
+    assert rows[0]["why"] == d3rlpy_side.SPREAD  # the best pair, 1.6x, reaches 1.3x
+    assert rows[1]["target_met"] == "no"  # 120 / 100 to 120 / 95
+    assert rows[1]["why"].startswith("wsdiag's matmuls run at ")
 
 
 def test_the_table_lists_beside_it_what_is_not_matched() -> None:
@@ -123,8 +125,9 @@ def test_the_table_lists_beside_it_what_is_not_matched() -> None:
     console.print(d3rlpy_side.render(_result()))
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "CQL padded" in text
-    assert "short of 1.3x, TD3: wsdiag's matmuls run at" in text
-    assert "short of 1.3x, CQL padded" not in text  # met
+    assert "1.3x not shown, TD3: the best pair reaches it" in text
+    assert "1.3x not shown, CQL: wsdiag's matmuls run at" in text
+    assert "1.3x not shown, CQL padded" not in text  # met
     assert "Not matched between the libraries" in text
     assert all(u.split(":")[0] in text for u in d3rlpy_side.UNMATCHED)
 
