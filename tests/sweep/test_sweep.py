@@ -251,6 +251,22 @@ def test_runs_of_a_saved_checkpoint_need_no_pretraining(tmp_path: Path) -> None:
     assert all(j.config.pretrain.path == "somewhere" for j in plan.runs)
 
 
+def test_out_in_a_string_value_is_the_out_folder(tmp_path: Path) -> None:
+    """`{out}` in a string (and in a list's strings) becomes --out; other values pass as they
+    are."""
+    from wsdiag.sweep.plan import with_out
+
+    extra = '[set]\n"pretrain.source" = "checkpoint"\n"pretrain.path" = "{out}/expert-seed0"\n'
+    text = TINY.format(base=DEMO_CONFIG).replace("[set]\n", extra, 1)
+    path = tmp_path / "s.toml"
+    path.write_text(text + TWO_VARIANTS)
+    out = tmp_path / "out"
+    plan = build_plan(load_sweep(path), out)
+    assert all(j.config.pretrain.path == f"{out}/expert-seed0" for j in plan.runs)
+    assert with_out(["{out}/a", "b", 3], Path("o")) == ["o/a", "b", 3]
+    assert with_out(2.5, Path("o")) == 2.5
+
+
 def test_a_job_s_recorded_error_is_its_error_line_or_how_it_stopped(tmp_path: Path) -> None:
     from wsdiag.sweep.runner import last_error
 

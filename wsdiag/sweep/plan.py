@@ -123,6 +123,18 @@ def _grid_label(combo: tuple[tuple[str, Any], ...]) -> str:
     return "-".join(f"{key.split('.')[-1]}={_name_value(value)}" for key, value in combo)
 
 
+OUT = "{out}"  # in a sweep file's string values: the folder given by --out
+
+
+def with_out(value: Any, out: Path) -> Any:
+    """`value` with every OUT in a string (or a list's strings) replaced by `out`."""
+    if isinstance(value, str):
+        return value.replace(OUT, str(out))
+    if isinstance(value, list):
+        return [with_out(v, out) for v in value]
+    return value
+
+
 def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
     """Every job of the sweep, its config checked (any error names the run), names unique."""
     root = Path(out) / spec.name
@@ -134,6 +146,7 @@ def build_plan(spec: SweepSpec, out: Path, threads: int = 1) -> SweepPlan:
         label = "-".join(filter(None, [variant.name, _grid_label(combo)]))
         name = f"{label}-seed{seed}"
         values = [*spec.common.items(), *variant.overrides.items(), *combo]
+        values = [(key, with_out(value, out)) for key, value in values]
         values += [("seed", seed), ("name", label), ("threads", threads)]
         try:
             config = from_dict(apply_values(base, values))

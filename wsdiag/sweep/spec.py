@@ -14,7 +14,9 @@
     [grid]                                  # optional: every combination, for every variant
     "mitigation.ccl_pqd.alpha_start" = [1e-4, 1e-2]
 
-Keys are the `--set` keys of `wsdiag train`, values TOML values. Everything is checked when the
+Keys are the `--set` keys of `wsdiag train`, values TOML values; `{out}` in a string value is
+the folder given by `--out` (`"pretrain.path" = "{out}/expert-seed0"`: an agent another command
+saved there). Everything is checked when the
 file loads: its own keys, every run's config (with the config loader's checks), names.
 """
 
