@@ -51,6 +51,18 @@ def planned(folder: Path) -> set[str] | None:
     return set(json.loads(path.read_text())["jobs"]) if path.exists() else None
 
 
+def unfinished(folder: Path) -> tuple[list[str], int]:
+    """(names of the fine-tuning runs of the sweep's latest plan that have not finished, the
+    plan's number of fine-tuning runs); nothing without a plan."""
+    jobs = (
+        json.loads((folder / SWEEP_FILE).read_text())["jobs"]
+        if (folder / SWEEP_FILE).exists()
+        else {}
+    )
+    runs = [name for name, job in jobs.items() if job.get("kind", "finetune") == "finetune"]
+    return [n for n in runs if not is_complete(folder / SWEEP_RUNS / n)], len(runs)
+
+
 def sweep_groups(folder: Path) -> dict[str, list[Run]]:
     """{variant label: its finished runs by seed} of the sweep folder <out>/<name>: the runs of
     the file as it is now (a run directory left from an earlier version of it is ignored)."""

@@ -6,7 +6,8 @@ record each claim's effects; print each claim's verdict from the record by the r
     python -m examples.reproduction.tables --rule
 
 RUNS is the `--out` of the sweeps in examples/sweeps/reproduction/; each sweep folder found
-there gives its claims' sections (markdown on stdout, one figure per claim under --img). With
+there gives its claims' sections (markdown on stdout, one figure per claim under --img), unless
+a run of its plan has not finished (it is skipped, saying which). With
 --record FILE, the claims' parts computed from those sweeps replace theirs in FILE (the parts of
 sweeps not found are kept), and the verdicts are printed. --verdicts FILE prints every part's
 verdict and each claim's summary cell from FILE alone; --rule prints the rule the page declares.
@@ -25,7 +26,7 @@ def _sweeps(runs: Path, img: Path, record_file: Path | None) -> str | None:
     """Print the sections of every reproduction sweep under `runs`; with `record_file`, merge
     their parts into it. An error message when no sweep is there."""
     from examples.reproduction.claims import CLAIMS  # matplotlib and the runs' readers
-    from examples.reproduction.common import Figures, seconds, sweep_groups
+    from examples.reproduction.common import Figures, seconds, sweep_groups, unfinished
 
     found = [n for n in CLAIMS if (runs / n / "sweep.json").exists()]
     if not found:
@@ -34,6 +35,14 @@ def _sweeps(runs: Path, img: Path, record_file: Path | None) -> str | None:
     for folder_name in found:
         sweep = CLAIMS[folder_name]
         folder = runs / folder_name
+        missing, planned_runs = unfinished(folder)
+        if missing:  # its parts would rest on fewer seeds than its file asks
+            shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+            print(
+                f"## {sweep.title}: {folder_name}: {len(missing)} of {planned_runs} runs not "
+                f"finished ({shown}): skipped, rerun its sweep to finish them\n"
+            )
+            continue
         groups = sweep_groups(folder)
         hours = seconds(folder) / 3600
         print(f"## {sweep.title}: {folder_name} ({hours:.1f} h of one-thread compute)\n")

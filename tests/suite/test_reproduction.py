@@ -82,7 +82,7 @@ MIN_SEEDS = {"jsrl_sparse.toml": 10}  # R8's outcome (a seed learns or not) is b
 def test_every_reproduction_sweep_plans_with_its_configs_checked(
     path: Path, tmp_path: Path, guide: Path, pendulum_datasets: dict[str, str]
 ) -> None:
-    text = path.read_text().replace("runs/repro-expert-seed0", str(guide))
+    text = path.read_text().replace("{out}/repro-expert-seed0", str(guide))
     for ours, test in DATASETS.items():
         text = text.replace(f"wsdiag/pendulum/{ours}", f"test/pendulum/{test}")
     copy = SWEEPS / f"_test_{path.name}"  # its base path is relative to the folder
@@ -178,6 +178,25 @@ def test_the_record_takes_each_sweeps_parts_and_keeps_the_others(
                         ("R4", "lowest return 1e-2"), ("R4", "CVaR 1e-2")]:  # fmt: skip
         assert (claim, part) in parts
     assert "\n| R1 | **" in done.stdout and "\n| R8 | **inconclusive** (" in done.stdout
+
+
+def test_a_sweep_with_unfinished_runs_is_skipped_not_recorded(
+    sweep_folder: Path, tmp_path: Path
+) -> None:
+    """A sweep whose plan holds a run not finished gives no section, figure or record part: its
+    parts would be measured on fewer seeds than the page says."""
+    runs = tmp_path / "runs"
+    shutil.copytree(sweep_folder, runs / sweep_folder.name)
+    plan = json.loads((runs / sweep_folder.name / SWEEP_FILE).read_text())
+    plan["jobs"]["plain-seed2"] = {"kind": "finetune", "seconds": None}
+    (runs / sweep_folder.name / SWEEP_FILE).write_text(json.dumps(plan))
+    record = tmp_path / "claims.json"
+    record.write_text(json.dumps({"entries": []}))
+    done = _tables(str(runs), "--img", str(tmp_path / "img"), "--record", str(record))
+    assert done.returncode == 0, done.stderr
+    assert "1 of 8 runs not finished (plain-seed2): skipped" in done.stdout
+    assert "### R1" not in done.stdout and not (tmp_path / "img").exists()
+    assert json.loads(record.read_text())["entries"] == []
 
 
 def test_the_tables_refuse_a_folder_without_reproduction_sweeps(tmp_path: Path) -> None:
