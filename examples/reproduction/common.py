@@ -45,20 +45,22 @@ class Figures:
         return f"![{self.prefix}{name}](img/reproduction/{self.prefix}{name}.png)"
 
 
+def _plan_jobs(folder: Path) -> dict[str, dict] | None:
+    """The jobs of the sweep's latest plan (sweep.json) by name, None without one."""
+    path = folder / SWEEP_FILE
+    return json.loads(path.read_text())["jobs"] if path.exists() else None
+
+
 def planned(folder: Path) -> set[str] | None:
     """The job names of the sweep's latest plan (sweep.json), None without one."""
-    path = folder / SWEEP_FILE
-    return set(json.loads(path.read_text())["jobs"]) if path.exists() else None
+    jobs = _plan_jobs(folder)
+    return None if jobs is None else set(jobs)
 
 
 def unfinished(folder: Path) -> tuple[list[str], int]:
     """(names of the fine-tuning runs of the sweep's latest plan that have not finished, the
     plan's number of fine-tuning runs); nothing without a plan."""
-    jobs = (
-        json.loads((folder / SWEEP_FILE).read_text())["jobs"]
-        if (folder / SWEEP_FILE).exists()
-        else {}
-    )
+    jobs = _plan_jobs(folder) or {}
     runs = [name for name, job in jobs.items() if job.get("kind", "finetune") == "finetune"]
     return [n for n in runs if not is_complete(folder / SWEEP_RUNS / n)], len(runs)
 
