@@ -16,9 +16,12 @@ from wsdiag.errors import WsdiagError
 
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="Sweep file (TOML).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Parent of the sweep folder.")] = Path(
-        "runs"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Parent of the sweep folder; what {out} means in the file."
+        ),
+    ] = Path("runs"),
     jobs: Annotated[
         int | None, typer.Option(help="Runs at a time (default: the core count / threads).")
     ] = None,
