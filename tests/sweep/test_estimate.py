@@ -29,25 +29,26 @@ def test_makespan_schedules_the_longest_first() -> None:
     assert makespan([1.0, 2.0, 3.0], 1) == 6.0
 
 
-def test_a_job_costs_its_steps_updates_evaluations_and_probes() -> None:
+def test_a_job_costs_its_steps_actions_updates_evaluations_and_probes() -> None:
     config = tiny_config(finetune={"steps": 1000}, eval={"every": 500, "episodes": 2},
                          probes={"every": 250}, env={"max_episode_steps": 100})  # fmt: skip
-    cost = StepCost(env_step=0.001, update=0.01, probe=0.5)
+    cost = StepCost(env_step=0.001, update=0.01, probe=0.5, act=0.002)
     finetune = Job("f", FINETUNE, Path("f"), config)
-    # 1000 steps x 1 ms, 1000 x utd 1 x 10 ms, 3 evaluations x 2 x 100 steps x 1 ms, 5 probes
-    expected = 1.0 + 1000 * config.finetune.utd * 0.01 + 0.6 + 5 * 0.5
+    # 1000 steps x (1 ms + an action 2 ms), 1000 x utd 1 x 10 ms, 3 evaluations x 2 x 100
+    # steps x (1 + 2 ms), 5 probes
+    expected = 3.0 + 1000 * config.finetune.utd * 0.01 + 1.8 + 5 * 0.5
     assert job_seconds(finetune, cost) == pytest.approx(expected)
     pre = Job("p", PRETRAIN, Path("p"), config)
-    learning = config.pretrain.steps - config.pretrain.learning_starts
-    evals = (config.pretrain.steps // 500 + 1) * 2 * 100 * 0.001
+    learning = config.pretrain.steps - config.pretrain.learning_starts  # random actions before
+    evals = (config.pretrain.steps // 500 + 1) * 2 * 100 * 0.003
     assert job_seconds(pre, cost) == pytest.approx(
-        config.pretrain.steps * 0.001 + learning * config.pretrain.utd * 0.01 + evals
+        config.pretrain.steps * 0.001 + learning * (config.pretrain.utd * 0.01 + 0.002) + evals
     )
     assert rate_seconds([finetune, finetune], 100.0, 1) == pytest.approx(20.0)
     # branched where policy updates begin (tiny_config: 100 warm-up and 50 frozen steps): the
     # 850 steps after, 2 evaluations (500 and 1000), 4 probe calls
     branched = Job("b", FINETUNE, Path("b"), config, branch_from=Path("o"))
-    after = 850 * 0.001 + 850 * config.finetune.utd * 0.01 + 0.4 + 4 * 0.5
+    after = 850 * 0.003 + 850 * config.finetune.utd * 0.01 + 1.2 + 4 * 0.5
     assert job_seconds(branched, cost) == pytest.approx(after)
 
 
@@ -62,7 +63,7 @@ def test_the_recorded_rate_is_the_online_median_and_none_without_rows() -> None:
 def test_a_calibration_times_every_part_on_this_machine() -> None:
     config = tiny_config()
     cost = calibrate(config, config.finetune)
-    assert 0 < cost.env_step < cost.update and cost.probe > 0
+    assert 0 < cost.env_step < cost.update and cost.probe > 0 and 0 < cost.act < cost.update
 
 
 def test_durations_read_as_a_person_would_say_them() -> None:

@@ -10,9 +10,10 @@ A job's time is its steps at a rate measured here, in order:
    torch threads, a second or two per distinct setting: environment steps, updates of its
    agent at its batch size (from random transitions), and one call of the probes at the
    run's settings on PROBE_STATES states, scaled to its `probes.states` (their cost grows
-   with the states), the fine-tuning's updates with its mitigation installed; a job is then its
-   steps, its updates (utd per step once learning starts),
-   its evaluations' episodes and its probe calls. Checkpoints and the controllers of
+   with the states), the fine-tuning's updates with its mitigation installed, and the actor's
+   action for one observation; a job is then its steps (an action each, but for uniformly
+   random ones), its updates (utd per step once learning starts), its evaluations' episodes
+   (an action a step) and its probe calls. Checkpoints and the controllers of
    mitigations are left out (docs/performance.md gives the estimate's error on the demo).
 
 Many jobs, `jobs` at a time, take the makespan of the longest-first schedule, and at least the
@@ -47,15 +48,18 @@ RATE_KEY = "time/steps_per_s"
 CALIBRATION_UPDATES = 60  # timed updates at most (after WARM_UPDATES untimed), 1 s at most
 WARM_UPDATES = 5
 PROBE_STATES = 64  # a probe call is timed on this many states and scaled to the run's
+ACT_TIMED, ACT_WARM = 200, 10  # actions timed for one observation each, after untimed ones
 
 
 @dataclass(frozen=True)
 class StepCost:
-    """Seconds of one environment step and of one update, measured on this machine."""
+    """Seconds of one environment step, one update, one probe call and one action (the
+    actor's forward pass for one observation), measured on this machine."""
 
     env_step: float
     update: float
     probe: float  # one call of the probes
+    act: float = 0.0
 
 
 def recorded_rate(metrics: pd.DataFrame, phases: Iterable[str]) -> float | None:
@@ -89,6 +93,7 @@ def calibrate(
             buffer.add(obs, action, float(reward), nxt, terminated, truncated)
             obs = env.reset()[0] if terminated or truncated else nxt
         env_step = (time.perf_counter() - start) / buffer.capacity
+        act = _act_seconds(learner, buffer)
         probes = dataclasses.replace(config.probes, states=min(config.probes.states, PROBE_STATES))
         probe_set = ProbeSet.from_buffer(buffer, probes.states)
         if mitigation:
@@ -106,7 +111,18 @@ def calibrate(
         probe = _since(start) * config.probes.states / probes.states
     finally:
         torch.set_num_threads(before)
-    return StepCost(env_step, update, probe)
+    return StepCost(env_step, update, probe, act)
+
+
+def _act_seconds(learner: ActorCritic, buffer: ReplayBuffer) -> float:
+    """Seconds of one exploring action for one observation (the first ACT_WARM untimed)."""
+    states = buffer.sample(ACT_TIMED + ACT_WARM).obs.cpu().numpy()
+    for obs in states[:ACT_WARM]:
+        learner.act(obs, explore=True)
+    start = time.perf_counter()
+    for obs in states[ACT_WARM:]:
+        learner.act(obs, explore=True)
+    return _since(start) / ACT_TIMED
 
 
 def _install(learner: ActorCritic, config: Config, env: object, behaviour: ProbeSet) -> None:
@@ -125,21 +141,24 @@ def _since(start: float) -> float:
 
 
 def job_seconds(job: Job, cost: StepCost) -> float:
-    """A job's seconds at `cost`: its steps with their updates, and its evaluations."""
+    """A job's seconds at `cost`: its steps with their actions and updates, and its
+    evaluations (an action and an environment step each)."""
     config = job.config
     if job.kind == PRETRAIN:
         cfg = config.pretrain
         if cfg.source == "offline":  # gradient steps only
             return cfg.steps * cost.update
         steps, learning = cfg.steps, max(cfg.steps - cfg.learning_starts, 0)
+        acted = learning  # uniformly random actions until learning starts
     else:  # a run branched where policy updates begin runs only the steps after
         cfg = config.finetune
         skipped = config.warmstart.warmup_steps + config.warmstart.freeze_policy_steps
         steps = cfg.steps - (min(skipped, cfg.steps) if job.branch_from else 0)
-        learning = steps
+        learning = acted = steps  # a random-action warm-up is counted as acting (an upper bound)
     episode = config.env.max_episode_steps or 1000
     evals = (steps // config.eval.every + 1) * config.eval.episodes * episode
-    seconds = steps * cost.env_step + learning * cfg.utd * cost.update + evals * cost.env_step
+    seconds = (steps + evals) * cost.env_step + (acted + evals) * cost.act
+    seconds += learning * cfg.utd * cost.update
     every = config.probes.every
     probes = steps // every + 1 if job.kind != PRETRAIN and every > 0 else 0
     return seconds + probes * cost.probe
