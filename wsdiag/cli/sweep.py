@@ -67,7 +67,7 @@ def sweep(
                 typer.echo(line)
             seconds = plan_seconds(plan.jobs, jobs, threads)
             typer.echo(f"about {human_duration(seconds)} with --jobs {jobs} --threads {threads} "
-                       "(steps, updates and probes timed on this machine)")  # fmt: skip
+                       "(steps, actions, updates and probes timed on this machine)")  # fmt: skip
             return
         runner = make_backend(backend, address)
         progress = SweepProgress(console, jobs, {j.name: j.env_steps for j in plan.jobs})
