@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import pytest
@@ -244,3 +245,34 @@ def test_union_actor_batch_steps_the_actor_once_on_every_critic_batch(tmp_path) 
     steps_with_updates = 40 - 8 + 1  # updates start once the buffer holds one batch
     assert agent.critic_updates == 4 * steps_with_updates
     assert seen == [32] * steps_with_updates  # one actor step per env step, on 4 x 8 rows
+
+
+def _scale_critic(agent: TD3, factor: float) -> None:
+    """Q -> factor * Q for every member: the last layer's weights and biases scaled."""
+    last = [m for m in agent.critic.modules() if hasattr(m, "weight")][-1]
+    with torch.no_grad():
+        last.weight.mul_(factor)
+        last.bias.mul_(factor)
+
+
+def test_a_steeper_critic_moves_a_fresh_adam_actor_by_the_same_step() -> None:
+    # Adam's step m / (sqrt(v) + eps) is invariant to the gradient's scale where |g| >> eps: a
+    # critic ten times steeper everywhere (Q -> 10 Q, so dQ/da -> 10 dQ/da) moves the actor as
+    # far as the critic itself does (docs/diagnosis.md, the steep-critic link).
+    torch.manual_seed(0)
+    agent = _agent("td3")
+    _scale_critic(agent, 100.0)  # gradients far above eps = 1e-8
+    steep, start = copy.deepcopy(agent), copy.deepcopy(agent)
+    _scale_critic(steep, 10.0)
+    for seed in range(20):
+        batch = _batch(64, seed)
+        agent.update_actor(batch)
+        steep.update_actor(batch)
+
+    def distance(a: TD3, b: TD3) -> Tensor:
+        pairs = zip(a.actor.parameters(), b.actor.parameters(), strict=True)
+        return torch.sqrt(sum(((p - q) ** 2).sum() for p, q in pairs))
+
+    moved = distance(agent, start)
+    assert moved > 1e-3
+    assert distance(agent, steep) < 1e-3 * moved  # about 1e-5 here
