@@ -53,6 +53,18 @@ def test_the_table_of_the_committed_records_prints_kappa_and_the_baseline() -> N
     assert "runs: 18, significantly degrading: 13" in result.stdout  # the existing tables too
 
 
+def test_the_benchmark_table_sets_the_verdict_beside_each_fixed_recommendation() -> None:
+    parts = sorted((RECORDS.parent / "benchmark").glob("*.test.jsonl"))
+    result = _invoke("suite", "table", *parts)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    head = "following the recommendation, over 12 confirmed runs (one a scenario; 95% CI, "
+    assert head + "runs resampled):" in lines
+    # the first test split: the frozen rules' verdicts removed less than "always extrapolation"
+    assert "| the verdict's cause | 8% [-47, 45] | 46% [8, 107] |  |" in lines
+    assert "| always extrapolation | 42% [26, 58] | 12% [5, 24] | -34% [-93, -2] |" in lines
+
+
 def test_a_split_keeps_its_scenarios(tmp_path: Path, split_file: Path) -> None:
     path = tmp_path / "r.jsonl"
     write_records([record("p/a-seed0", "dev"), record("p/a-seed1", "dev"),

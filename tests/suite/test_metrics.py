@@ -1,7 +1,7 @@
 """The benchmark's metrics (wsdiag.suite.metrics) against hand-computed cases: the confusion
 matrix with an inconclusive truth, kappa on a textbook table and the majority baseline's 0, the
 bootstrap interval, recall and precision as k/n, AUROC with ties, the start of the drop and the
-warning's lead per critic stratum."""
+warning's lead per critic stratum, and the verdict's gain and regret as a recommendation."""
 
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ from wsdiag.suite.metrics import (
     auroc,
     confusion,
     drop_start,
+    gain,
     kappa,
     kappa_interval,
     lead,
     majority,
     majority_kappa,
+    mean_interval,
     recall_precision,
+    recommendations,
+    regret,
     stratum,
     verdict_metrics,
     warning_metrics,
@@ -185,3 +189,39 @@ def test_the_no_op_controls_false_confirmations_with_their_exact_interval() -> N
             for k, c in enumerate(("confirmed", "refuted", "inconclusive", None))]  # fmt: skip
     found, rate = control_rate(rows)
     assert (found.k, found.n) == (1, 3) and rate.value == pytest.approx(1 / 3)
+
+
+def test_a_recommendation_gains_its_share_and_regrets_the_best_or_doing_nothing() -> None:
+    shares = {"extrapolation": 0.6, "update": -0.4, "spiral": None}
+    assert gain(shares, "extrapolation") == 0.6 and gain(shares, "update") == -0.4
+    assert gain(shares, "spiral") == 0.0 and gain(shares, "none") == 0.0  # nothing done
+    assert regret(shares, "extrapolation") == 0.0
+    assert regret(shares, "update") == pytest.approx(1.0) and regret(shares, "none") == 0.6
+    worse = {"update": -0.4, "drift": -0.1}
+    assert regret(worse, "none") == 0.0 and regret(worse, "drift") == pytest.approx(0.1)
+
+
+def test_the_mean_interval_is_a_seeded_bootstrap() -> None:
+    e = mean_interval([0.0, 1.0, 2.0, 3.0])
+    assert e.value == 1.5 and 0.0 <= e.low < 1.5 < e.high <= 3.0
+    assert e == mean_interval([0.0, 1.0, 2.0, 3.0])
+    assert math.isnan(mean_interval([1.0]).low) and mean_interval([1.0]).value == 1.0
+
+
+def test_the_verdict_is_set_beside_every_fixed_recommendation_on_confirmed_runs() -> None:
+    a = record("p/a-seed0", "extrapolation", "extrapolation",
+               shares={"extrapolation": 0.8, "update": 0.2})  # fmt: skip
+    b = record("p/b-seed0", "update", "none", shares={"extrapolation": 0.1, "update": 0.5})
+    c = record("p/c-seed0", "none", "spiral", shares={"extrapolation": 0.0, "update": -0.2})
+    others = [record("p/a-seed1", "update", "extrapolation", truth_from="a-seed0",
+                     shares={"extrapolation": 0.8, "update": 0.2}),  # its scenario's shares
+              record("p/d-seed0", "none", "none", significant=False)]  # fmt: skip
+    rows = {r.name: r for r in recommendations([a, b, c, *others])}
+    assert list(rows) == ["verdict", "extrapolation", "update"]
+    assert rows["verdict"].gain.value == pytest.approx((0.8 + 0.5 + 0.0) / 3)
+    assert rows["verdict"].regret.value == pytest.approx(0.0)  # the best on every run
+    assert rows["extrapolation"].gain.value == pytest.approx(0.3)
+    assert rows["extrapolation"].regret.value == pytest.approx((0.0 + 0.4 + 0.0) / 3)
+    assert rows["update"].verdict_minus.value == pytest.approx((0.6 + 0.0 + 0.2) / 3)
+    assert rows["verdict"].verdict_minus is None
+    assert recommendations(others) == []

@@ -49,6 +49,19 @@ record had the field):
     lead          start of the drop - the warning's step (negative: warned after the drop
                   began), for each degrading run warned whose record holds its evaluations; the
                   median over them
+
+The recommendation, over the confirmed runs (one a scenario: a significant dip, its own
+confirmation, the shares s_c = 1 - mean D'_c / mean D of every cause c whose intervention ran on
+its seeds). A verdict recommends its cause's intervention; following a recommendation r gains
+
+    gain(r)       s_r, and 0 for "none" or a cause whose intervention did not run (nothing done)
+    regret(r)     max(0, max_c s_c) - gain(r): what the best of the tested interventions, or
+                  doing nothing, would have removed beyond it
+
+The verdict's mean gain is set beside each fixed recommendation's (the same cause for every
+run, as a user without a diagnosis would pick), with percentile-bootstrap intervals resampling
+the runs (seed 0) and the paired difference verdict - fixed: the verdict has skill as a
+recommendation where that difference's interval lies above 0 for the best fixed one.
 """
 
 from __future__ import annotations
@@ -337,3 +350,70 @@ def warning_strata(records: list[SuiteRecord]) -> list[WarningMetrics]:
     """`warning_metrics` in each critic stratum that has runs, then over all of them."""
     strata = [warning_metrics([r for r in records if stratum(r) == s], s) for s in STRATA]
     return [m for m in strata if m.degrading + m.others] + [warning_metrics(records)]
+
+
+# ---------------------------------------------------------------------------- recommendation
+
+
+def gain(shares: dict[str, float | None], recommended: str) -> float:
+    """The share removed by following `recommended` (module docstring): 0 for "none" or a
+    cause whose intervention did not run."""
+    share = shares.get(recommended)
+    return 0.0 if share is None or share != share else float(share)
+
+
+def regret(shares: dict[str, float | None], recommended: str) -> float:
+    """max(0, max_c s_c) - gain(recommended) (module docstring)."""
+    best = max((gain(shares, c) for c in shares), default=0.0)
+    return max(0.0, best) - gain(shares, recommended)
+
+
+def mean_interval(
+    values: Sequence[float], level: float = 0.95, n_resamples: int = N_RESAMPLES, seed: int = 0
+) -> Estimate:
+    """The mean and its percentile-bootstrap interval (nan bounds for fewer than two values)."""
+    x = np.asarray(values, float)
+    if len(x) < 2:
+        return Estimate(float(x.mean()) if len(x) else float("nan"), float("nan"), float("nan"))
+    means = x[np.random.default_rng(seed).integers(0, len(x), (n_resamples, len(x)))].mean(1)
+    alpha = (1.0 - level) / 2
+    return Estimate(float(x.mean()), float(np.quantile(means, alpha)),
+                    float(np.quantile(means, 1 - alpha)))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommendation's mean gain and regret over the confirmed runs, and the verdict's
+    paired difference in gain against it (module docstring)."""
+
+    name: str  # "verdict", or the fixed cause
+    gain: Estimate
+    regret: Estimate
+    verdict_minus: Estimate | None  # None for the verdict itself
+
+
+def confirmed_runs(records: Sequence[SuiteRecord]) -> list[SuiteRecord]:
+    """The runs whose own confirmation measured shares: one a scenario."""
+    measured = [r for r in records if any(v is not None for v in r.shares.values())]
+    return [r for r in measured if r.significant and r.truth_from is None]
+
+
+def recommendations(records: Sequence[SuiteRecord]) -> list[Recommendation]:
+    """The verdict, then every cause tested on some confirmed run as a fixed recommendation."""
+    runs = confirmed_runs(records)
+    if not runs:
+        return []
+    causes = [c for c in LABELS if any(r.shares.get(c) is not None for r in runs)]
+    verdict_gains = [gain(r.shares, r.verdict) for r in runs]
+
+    def of(name: str, picks: list[str]) -> Recommendation:
+        gains = [gain(r.shares, p) for r, p in zip(runs, picks, strict=True)]
+        regrets = [regret(r.shares, p) for r, p in zip(runs, picks, strict=True)]
+        paired = (
+            None
+            if name == "verdict"
+            else mean_interval([v - g for v, g in zip(verdict_gains, gains, strict=True)])
+        )
+        return Recommendation(name, mean_interval(gains), mean_interval(regrets), paired)
+
+    return [of("verdict", [r.verdict for r in runs])] + [of(c, [c] * len(runs)) for c in causes]

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections import Counter
 
 from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, PRIORITY, REFUTED, Share
-from wsdiag.suite.metrics import LABELS, control_rate, verdict_metrics, warning_strata
+from wsdiag.suite.metrics import (
+    LABELS,
+    Estimate,
+    confirmed_runs,
+    control_rate,
+    recommendations,
+    verdict_metrics,
+    warning_strata,
+)
 from wsdiag.suite.record import NOT_TESTED, UNCONFIRMED, SuiteRecord, distinct
 from wsdiag.suite.scenarios import scenario, scenarios
 from wsdiag.suite.targets import Counts, count, targets_table
@@ -125,8 +133,8 @@ def benchmark_table(records: list[SuiteRecord]) -> str:
     resamples scenarios): accuracy, kappa against the majority-class baseline (and over the
     degrading runs alone: a run without a significant dip is "none" to both verdict and truth,
     an agreement by construction), per-cause recall and precision, the confusion matrix,
-    non-degrading runs called degrading, and the warning's AUROC, false alarms and lead per
-    critic stratum."""
+    non-degrading runs called degrading, the warning's AUROC, false alarms and lead per critic
+    stratum, and the verdict as a recommendation against every fixed one."""
     m = verdict_metrics(records, [scenario(r.run) for r in records])
     degrading = [r for r in records if r.significant]
     d = verdict_metrics(degrading, [scenario(r.run) for r in degrading])
@@ -156,5 +164,30 @@ def benchmark_table(records: list[SuiteRecord]) -> str:
         cells = [w.stratum, f"{w.degrading + w.others} ({w.degrading})",
                  "n/a" if w.auroc != w.auroc else f"{w.auroc:.2f}", str(w.false_alarms),
                  str(w.before_drop), _lead_cell(w.median_lead)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", recommendation_table(records)])
+
+
+def _percent(e: Estimate | None) -> str:
+    if e is None:
+        return ""
+    if e.low != e.low:
+        return f"{100 * e.value:.0f}%"
+    return f"{100 * e.value:.0f}% [{100 * e.low:.0f}, {100 * e.high:.0f}]"
+
+
+def recommendation_table(records: list[SuiteRecord]) -> str:
+    """The verdict's intervention against each fixed one, over the confirmed runs
+    (`wsdiag.suite.metrics.recommendations`)."""
+    rows = recommendations(records)
+    if not rows:
+        return "following the recommendation: no confirmed run with shares"
+    lines = [f"following the recommendation, over {len(confirmed_runs(records))} confirmed runs "
+             "(one a scenario; 95% CI, runs resampled):", "",
+             "| recommendation | share of the dip removed | regret | verdict minus it |",
+             "|---|---|---|---|"]  # fmt: skip
+    for row in rows:
+        name = "the verdict's cause" if row.name == "verdict" else f"always {row.name}"
+        cells = [name, _percent(row.gain), _percent(row.regret), _percent(row.verdict_minus)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
