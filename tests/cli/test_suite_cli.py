@@ -58,8 +58,8 @@ def test_the_benchmark_table_sets_the_verdict_beside_each_fixed_recommendation()
     result = _invoke("suite", "table", *parts)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    head = "following the recommendation, over 12 confirmed runs (one a scenario; 95% CI, "
-    assert head + "runs resampled):" in lines
+    head = "following the recommendation, over the 12 runs confirmed on their own seeds "
+    assert head + "(95% CI, runs resampled):" in lines
     # the first test split: the frozen rules' verdicts removed less than "always extrapolation"
     assert "| the verdict's cause | 8% [-47, 45] | 46% [8, 107] |  |" in lines
     assert "| always extrapolation | 42% [26, 58] | 12% [5, 24] | -34% [-93, -2] |" in lines

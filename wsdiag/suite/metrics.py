@@ -50,9 +50,9 @@ record had the field):
                   began), for each degrading run warned whose record holds its evaluations; the
                   median over them
 
-The recommendation, over the confirmed runs (one a scenario: a significant dip, its own
-confirmation, the shares s_c = 1 - mean D'_c / mean D of every cause c whose intervention ran on
-its seeds). A verdict recommends its cause's intervention; following a recommendation r gains
+The recommendation, over the runs confirmed on their own seeds (a significant dip, its own
+confirmation: one a scenario in the records `suite run` makes; the shares s_c = 1 - mean D'_c /
+mean D of every cause c whose intervention ran on its seeds). A verdict recommends its cause's intervention; following a recommendation r gains
 
     gain(r)       s_r, and 0 for "none" or a cause whose intervention did not run (nothing done)
     regret(r)     max(0, max_c s_c) - gain(r): what the best of the tested interventions, or

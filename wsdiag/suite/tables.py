@@ -182,8 +182,8 @@ def recommendation_table(records: list[SuiteRecord]) -> str:
     rows = recommendations(records)
     if not rows:
         return "following the recommendation: no confirmed run with shares"
-    lines = [f"following the recommendation, over {len(confirmed_runs(records))} confirmed runs "
-             "(one a scenario; 95% CI, runs resampled):", "",
+    lines = [f"following the recommendation, over the {len(confirmed_runs(records))} runs "
+             "confirmed on their own seeds (95% CI, runs resampled):", "",
              "| recommendation | share of the dip removed | regret | verdict minus it |",
              "|---|---|---|---|"]  # fmt: skip
     for row in rows:
