@@ -52,7 +52,8 @@ record had the field):
 
 The recommendation, over the runs confirmed on their own seeds (a significant dip, its own
 confirmation: one a scenario in the records `suite run` makes; the shares s_c = 1 - mean D'_c /
-mean D of every cause c whose intervention ran on its seeds). A verdict recommends its cause's intervention; following a recommendation r gains
+mean D of every cause c whose intervention ran on its seeds). A verdict recommends its cause's
+intervention; following a recommendation r gains
 
     gain(r)       s_r, and 0 for "none" or a cause whose intervention did not run (nothing done)
     regret(r)     max(0, max_c s_c) - gain(r): what the best of the tested interventions, or
