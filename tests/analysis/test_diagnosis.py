@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tests.conftest import tiny_config
 from wsdiag.analysis import Diagnosis, Thresholds, diagnose
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.thresholds import thresholds_from
@@ -237,6 +238,37 @@ def test_spiral_is_a_branch_of_its_own(probes: dict[str, list[float]], cited: li
     for text in cited:
         assert text in d.causes[0].evidence
     assert d.verdict.endswith("bootstrapping / downward spiral") and d.causes[0].mitigations
+
+
+def test_a_critic_loaded_without_its_data_is_the_spirals_setting_and_named_first() -> None:
+    """No probe signature (flat TD errors and Q levels): the warm start itself fires the spiral,
+    named before the chain's large first updates; not with its data, a BC actor or the rule
+    off."""
+    table = metrics_table(**LARGE_UPDATE)
+    bare = WarmStart(critic_loaded=True, data_retained=False)
+    d = run_diagnosis(table, bare)
+    assert [f.cause for f in d.causes] == ["spiral", "update"]
+    assert "loaded without the data it was trained on" in d.causes[0].evidence
+    assert d.verdict.split("; ")[1] == "bootstrapping / downward spiral"
+    for warm in (
+        WarmStart(critic_loaded=True),
+        WarmStart(critic_loaded=False, data_retained=False),
+        WarmStart(critic_loaded=True, reference_critic=False, data_retained=False),
+    ):
+        assert not finding(run_diagnosis(table, warm), "spiral").fired
+    assert not finding(run_diagnosis(table, bare, spiral_structural=False), "spiral").fired
+    assert not run_diagnosis(metrics_table(dip=0.0), bare).causes  # no dip, no verdict
+
+
+def test_the_warm_start_says_whether_the_critics_data_came_along() -> None:
+    online = tiny_config(warmstart={"load": ["actor", "critic"]})
+    assert not WarmStart.of(online).data_retained
+    assert WarmStart.of(online, ["actor", "critic", "buffer"]).data_retained
+    offline = {"source": "offline", "algo": "td3bc", "dataset": "d"}
+    kept = tiny_config(pretrain=offline, warmstart={"load": ["actor", "critic"]})
+    none = tiny_config(pretrain=offline, warmstart={"load": ["actor", "critic"],
+                                                     "offline_data": "none"})  # fmt: skip
+    assert WarmStart.of(kept).data_retained and not WarmStart.of(none).data_retained
 
 
 def test_closeness_reads_the_non_expert_gradients_and_an_absolute_rise() -> None:

@@ -315,7 +315,8 @@ def test_what_a_run_started_from_is_read_from_its_warm_start_event(tmp_path: Pat
     config = tiny_config(pretrain={"source": "checkpoint", "path": "iql-run"}, warmstart=warm)
     table = load_interventions()["extrapolation"]
     run_dir = tmp_path / "run"
-    assert WarmStart.recorded(config, read_events(run_dir)) == WarmStart(True, True, "td3")
+    unbuffered = WarmStart(True, True, "td3", data_retained=False)  # no buffer loaded
+    assert WarmStart.recorded(config, read_events(run_dir)) == unbuffered
     assert choose("extrapolation", table, config, to_dict(config)).label.startswith(
         "a warm-up on the pretrained policy"
     )
@@ -323,7 +324,8 @@ def test_what_a_run_started_from_is_read_from_its_warm_start_event(tmp_path: Pat
     event = {"event": "warm_start", "pretrained_algo": "iql", "loaded": ["actor", "critic"]}
     (run_dir / EVENTS_FILE).write_text(json.dumps(event) + "\n")
     warm = WarmStart.recorded(config, read_events(run_dir))
-    assert warm == WarmStart(critic_loaded=True, reference_critic=True, algo="iql")
+    assert warm == WarmStart(critic_loaded=True, reference_critic=True, algo="iql",
+                             data_retained=False)  # fmt: skip
     chosen = choose("extrapolation", table, config, to_dict(config), warm)
     assert chosen.label.startswith("uniformly random actions first")
     bc_config = replace(config, warmstart={"load": ["actor"]})

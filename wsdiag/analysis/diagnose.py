@@ -40,12 +40,14 @@ class Diagnosis:
     @property
     def causes(self) -> list[Finding]:
         """The fired root causes when the degradation is significant (those the verdict names):
-        the earliest fired link of the chain and the fired branches."""
+        the spiral first (upstream of every update its critic drives), then the earliest fired
+        link of the chain, then closeness."""
         if not self.significant:
             return []
         fired = {f.cause: f for f in self.findings if f.fired}
         chain = [fired[c] for c in CHAIN if c in fired][:1]
-        return chain + [fired[c] for c in BRANCHES if c in fired]
+        spiral = [fired["spiral"]] if "spiral" in fired else []
+        return spiral + chain + [fired[c] for c in BRANCHES if c in fired and c != "spiral"]
 
     @property
     def symptoms(self) -> list[Finding]:
@@ -69,7 +71,7 @@ def chain_sentence(
     """'policy drift, caused by critic extrapolation', or the bare cause without symptoms;
     `critic_clear`: both critic links were read and are clear (an update is then its own
     cause, the actor's step)."""
-    parts = []
+    parts = [c.title for c in causes if c.cause == "spiral"]
     chain = [c for c in causes if c.cause in CHAIN]
     if chain:
         root = chain[0]
@@ -81,7 +83,7 @@ def chain_sentence(
             parts.append(f"{root.title}, its cause not identified by the probes")
         else:
             parts.append(root.title)
-    parts += [c.title for c in causes if c.cause in BRANCHES]
+    parts += [c.title for c in causes if c.cause in BRANCHES and c.cause != "spiral"]
     return "; ".join(parts)
 
 

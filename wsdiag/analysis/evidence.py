@@ -40,6 +40,8 @@ class WarmStart:
     critic_loaded: bool = False  # the online critic started as the pretrained one
     reference_critic: bool = True  # the pretrained agent has a trained critic (not BC)
     algo: str = ""  # the pretrained agent's algorithm ("" where not known)
+    data_retained: bool = True  # the data it was trained on is in the online buffer: its
+    # replay buffer loaded, or offline data kept (`warmstart.offline_data` other than none)
 
     @classmethod
     def of(
@@ -50,7 +52,9 @@ class WarmStart:
         says)."""
         parts = config.warmstart.load if loaded is None else loaded
         algo = algo or config.pretrain.algo
-        return cls(critic_loaded="critic" in parts, reference_critic=algo != "bc", algo=algo)
+        kept = config.pretrain.source == "offline" and config.warmstart.offline_data != "none"
+        return cls(critic_loaded="critic" in parts, reference_critic=algo != "bc", algo=algo,
+                   data_retained="buffer" in parts or kept)  # fmt: skip
 
     @classmethod
     def recorded(cls, config: Config, events: Sequence[dict[str, Any]]) -> WarmStart:

@@ -32,7 +32,12 @@ fields, documented in docs/diagnosis.md with the exact definitions below.
   quoted, not thresholded: for a deterministic actor it is ||delta mu||^2 / (2 sigma_expl^2).
 - spiral: growth(td_error/behaviour) >= spiral_td_growth and growth(td_error/online) <=
   spiral_flat_growth, or shift(q/behaviour) >= spiral_q_shift and shift(q/online) <=
-  spiral_flat_q_shift.
+  spiral_flat_q_shift; or, with spiral_structural, the warm start itself: a trained critic
+  loaded without the data it was trained on (no replay buffer, no offline data kept), the
+  setting in which a critic can only bootstrap on the new policy's data. Its dips need not
+  show the probe signature (a late dip, the TD errors flat). A fired spiral is named first
+  (`Diagnosis.causes`): a critic that bootstraps on its own errors is upstream of every
+  update it drives.
 - closeness: on the non-expert transitions, max_W divergence - divergence(ref) >=
   closeness_shift (squared action distance; an absolute rise, since random actions start far)
   and growth(grad_norm/label/<non-expert>) >= closeness_grad_growth.
@@ -250,6 +255,12 @@ def spiral(ev: Evidence) -> Finding:
             f"(thresholds: behavioural >= {100 * th.spiral_q_shift:.0f}%, online <= "
             f"{100 * th.spiral_flat_q_shift:.0f}%)"
         )
+    warm = ev.warm
+    without_data = warm.critic_loaded and warm.reference_critic and not warm.data_retained
+    if th.spiral_structural and without_data:
+        fired = True
+        parts.append("the pretrained critic was loaded without the data it was trained on "
+                     "(no replay buffer, no offline data kept)")  # fmt: skip
     if not parts:
         return Finding("spiral", NA, "no behavioural-set and online TD-error or Q-level probes")
     return Finding("spiral", FIRED if fired else CLEAR, "; ".join(parts), numbers)

@@ -34,6 +34,7 @@ class Thresholds:
     spiral_flat_growth: float = 1.5  # ... while the online TD error grows by <= this factor
     spiral_q_shift: float = 0.5  # spiral: offline Q level moves by >= this fraction of |Q| ...
     spiral_flat_q_shift: float = 0.2  # ... while the online Q level moves by <= this fraction
+    spiral_structural: bool = True  # spiral: also a trained critic loaded without its data
     closeness_shift: float = 0.5  # closeness: non-expert divergence rises by >= this ...
     closeness_grad_growth: float = 3.0  # ... while ||dQ/da|| at non-expert actions grows >= this
     confirm_share: float = 0.5  # --confirm: an intervention removing >= this share confirms
