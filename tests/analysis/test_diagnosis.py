@@ -249,7 +249,15 @@ def test_a_critic_loaded_without_its_data_is_the_spirals_setting_and_named_first
     d = run_diagnosis(table, bare)
     assert [f.cause for f in d.causes] == ["spiral", "update"]
     assert "loaded without the data it was trained on" in d.causes[0].evidence
-    assert d.verdict.split("; ")[1] == "bootstrapping / downward spiral"
+    drift = "policy drift, caused by large first policy updates"
+    assert d.verdict.split("; ")[1:] == ["bootstrapping / downward spiral", drift]
+    unread = metrics_table(**LARGE_UPDATE, q_percentile=None)  # the critic links not read
+    alone = run_diagnosis(unread, WarmStart(critic_loaded=True), drift_rms=9.0)
+    assert alone.verdict.endswith(
+        "large first policy updates, its cause not identified by the probes"
+    )
+    named = run_diagnosis(unread, bare, drift_rms=9.0).verdict  # the spiral is its cause here
+    assert named.endswith("bootstrapping / downward spiral; large first policy updates")
     for warm in (
         WarmStart(critic_loaded=True),
         WarmStart(critic_loaded=False, data_retained=False),

@@ -79,7 +79,7 @@ def chain_sentence(
             parts.append(f"{symptoms[-1].title}, caused by {root.title}")
         elif root.cause == "update" and critic_clear:
             parts.append(f"{root.title} from a confident critic")
-        elif root.cause in ("update", "drift"):
+        elif root.cause in ("update", "drift") and not parts:  # no spiral named before it
             parts.append(f"{root.title}, its cause not identified by the probes")
         else:
             parts.append(root.title)
