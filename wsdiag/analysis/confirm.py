@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from wsdiag.analysis.fmt import num as _g
+from wsdiag.analysis.fmt import percent_interval
 from wsdiag.analysis.rules import TITLES
 from wsdiag.analysis.sign_test import ALPHA, SignTest, decidable, sign_test
 from wsdiag.analysis.stats import N_RESAMPLES
@@ -109,8 +110,7 @@ class Share:
 
     def __str__(self) -> str:
         """'63% [38, 94]' (no interval with one seed)."""
-        ci = "" if not np.isfinite(self.low) else f" [{100 * self.low:.0f}, {100 * self.high:.0f}]"
-        return f"{100 * self.share:.0f}%{ci}"
+        return percent_interval(self.share, self.low, self.high)
 
     @property
     def seeds(self) -> str:

@@ -76,6 +76,7 @@ from scipy.stats import beta
 
 from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, PRIORITY
 from wsdiag.analysis.rules import TITLES
+from wsdiag.analysis.stats import bootstrap_ci
 from wsdiag.suite.record import UNCONFIRMED, SuiteRecord
 
 LABELS = (*(c for c in PRIORITY if c in TITLES), NONE, INCONCLUSIVE)
@@ -369,17 +370,11 @@ def regret(shares: dict[str, float | None], recommended: str) -> float:
     return max(0.0, best) - gain(shares, recommended)
 
 
-def mean_interval(
-    values: Sequence[float], level: float = 0.95, n_resamples: int = N_RESAMPLES, seed: int = 0
-) -> Estimate:
-    """The mean and its percentile-bootstrap interval (nan bounds for fewer than two values)."""
-    x = np.asarray(values, float)
-    if len(x) < 2:
-        return Estimate(float(x.mean()) if len(x) else float("nan"), float("nan"), float("nan"))
-    means = x[np.random.default_rng(seed).integers(0, len(x), (n_resamples, len(x)))].mean(1)
-    alpha = (1.0 - level) / 2
-    return Estimate(float(x.mean()), float(np.quantile(means, alpha)),
-                    float(np.quantile(means, 1 - alpha)))  # fmt: skip
+def mean_interval(values: Sequence[float]) -> Estimate:
+    """The mean and its percentile bootstrap (`wsdiag.analysis.stats.bootstrap_ci`, N_RESAMPLES
+    resamples, seed 0) as an Estimate; nan bounds for fewer than two values."""
+    ci = bootstrap_ci(np.asarray(values, float), n_resamples=N_RESAMPLES)
+    return Estimate(ci.mean, ci.low, ci.high)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wsdiag.analysis.confirm import CONFIRMED, INCONCLUSIVE, NONE, PRIORITY, REFUTED, Share
+from wsdiag.analysis.fmt import percent_interval
 from wsdiag.suite.metrics import (
     LABELS,
     Estimate,
@@ -169,11 +170,7 @@ def benchmark_table(records: list[SuiteRecord]) -> str:
 
 
 def _percent(e: Estimate | None) -> str:
-    if e is None:
-        return ""
-    if e.low != e.low:
-        return f"{100 * e.value:.0f}%"
-    return f"{100 * e.value:.0f}% [{100 * e.low:.0f}, {100 * e.high:.0f}]"
+    return "" if e is None else percent_interval(e.value, e.low, e.high)
 
 
 def recommendation_table(records: list[SuiteRecord]) -> str:
