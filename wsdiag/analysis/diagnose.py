@@ -71,7 +71,8 @@ def chain_sentence(
     """'policy drift, caused by critic extrapolation', or the bare cause without symptoms;
     `critic_clear`: both critic links were read and are clear (an update is then its own
     cause, the actor's step)."""
-    parts = [c.title for c in causes if c.cause == "spiral"]
+    parts = [c.title for c in causes if c.cause == "spiral"]  # named first, a candidate cause
+    spiral_named = bool(parts)
     chain = [c for c in causes if c.cause in CHAIN]
     if chain:
         root = chain[0]
@@ -79,7 +80,7 @@ def chain_sentence(
             parts.append(f"{symptoms[-1].title}, caused by {root.title}")
         elif root.cause == "update" and critic_clear:
             parts.append(f"{root.title} from a confident critic")
-        elif root.cause in ("update", "drift") and not parts:  # no spiral named before it
+        elif root.cause in ("update", "drift") and not spiral_named:
             parts.append(f"{root.title}, its cause not identified by the probes")
         else:
             parts.append(root.title)
