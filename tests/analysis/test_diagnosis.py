@@ -172,14 +172,23 @@ def test_large_first_updates_from_a_confident_critic_without_a_reference_are_the
 
 
 def test_large_first_updates_from_a_critic_as_steep_as_its_reference_are_the_step() -> None:
-    """HalfCheetah's loaded critics: the gradient penalty made the dips worse, a lower actor
-    learning rate removed them; the update link is the cause, not the critic's slope."""
+    """A confident critic no steeper than its reference: the actor's step, not the critic's
+    slope. Drift, which reads the return, is named before the update it follows; with
+    drift_over_update off, the upstream update is named and drift is its symptom."""
     d = run_diagnosis(metrics_table(**LARGE_UPDATE))
-    assert [f.cause for f in d.causes] == ["update"]
-    assert d.verdict.endswith("policy drift, caused by large first policy updates")
+    assert [f.cause for f in d.causes] == ["drift"] and d.symptoms == []
+    assert finding(d, "update").fired
+    assert [f.cause for f in d.passed_over] == ["update"]
+    after = "policy drift, after large first policy updates from a confident critic"
+    assert d.verdict.endswith(after)
     assert "the step, not the slope" in finding(d, "gradient").evidence
+    upstream = run_diagnosis(metrics_table(**LARGE_UPDATE), drift_over_update=False)
+    assert [f.cause for f in upstream.causes] == ["update"]
+    assert [f.cause for f in upstream.symptoms] == ["drift"]
+    assert upstream.verdict.endswith("policy drift, caused by large first policy updates")
     no_drift = {"action_rms/online": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0]}
     alone = run_diagnosis(metrics_table(**no_drift))
+    assert [f.cause for f in alone.causes] == ["update"]
     assert alone.verdict.endswith("large first policy updates from a confident critic")
 
 
@@ -247,9 +256,9 @@ def test_a_critic_loaded_without_its_data_is_the_spirals_setting_and_named_first
     table = metrics_table(**LARGE_UPDATE)
     bare = WarmStart(critic_loaded=True, data_retained=False)
     d = run_diagnosis(table, bare)
-    assert [f.cause for f in d.causes] == ["spiral", "update"]
+    assert [f.cause for f in d.causes] == ["spiral", "drift"]
     assert "loaded without the data it was trained on" in d.causes[0].evidence
-    drift = "policy drift, caused by large first policy updates"
+    drift = "policy drift, after large first policy updates from a confident critic"
     assert d.verdict.split("; ")[1:] == ["bootstrapping / downward spiral", drift]
     unread = metrics_table(**LARGE_UPDATE, q_percentile=None)  # the critic links not read
     alone = run_diagnosis(unread, WarmStart(critic_loaded=True), drift_rms=9.0)

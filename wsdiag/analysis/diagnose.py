@@ -8,7 +8,10 @@ The verdict names the earliest fired link of the chain critic -> update -> drift
 drift, caused by critic extrapolation"); the branches (spiral, closeness) are causes of their
 own. A drift or an update with nothing upstream fired is named with "its cause not identified",
 unless both critic links were read and are clear: an update from a confident critic no steeper
-than the pretrained one is its own cause, the actor's step.
+than the pretrained one is its own cause, the actor's step. With `drift_over_update`, a fired
+drift is named before a fired update when no critic link fired: drift is the link that reads
+the return (its correlation with the shortfall), where the first update's size alone fires on
+runs that never dip.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.core import ONLINE_PHASES
 
 CRITIC_LINKS = CHAIN[:2]  # extrapolation, gradient
+DRIFT_FIRST = (*CRITIC_LINKS, "drift", "update")
 
 __all__ = ["CLEAR", "FIRED", "NA", "Diagnosis", "Finding", "WarmStart", "diagnose"]
 
@@ -36,26 +40,39 @@ class Diagnosis:
     degradation: Degradation | None
     verdict: str
     findings: list[Finding]
+    drift_over_update: bool = False  # `Thresholds.drift_over_update` (module doc)
 
     @property
     def causes(self) -> list[Finding]:
         """The fired root causes when the degradation is significant (those the verdict names):
         the spiral first (upstream of every update its critic drives), then the earliest fired
-        link of the chain, then closeness."""
+        link of the chain (drift before update with `drift_over_update`), then closeness."""
         if not self.significant:
             return []
         fired = {f.cause: f for f in self.findings if f.fired}
-        chain = [fired[c] for c in CHAIN if c in fired][:1]
+        order = DRIFT_FIRST if self.drift_over_update else CHAIN
+        chain = [fired[c] for c in order if c in fired][:1]
         spiral = [fired["spiral"]] if "spiral" in fired else []
         return spiral + chain + [fired[c] for c in BRANCHES if c in fired and c != "spiral"]
 
     @property
     def symptoms(self) -> list[Finding]:
-        """Fired links downstream of the named chain cause."""
-        if not self.significant:
+        """Fired links of the chain downstream of its named cause."""
+        named = [c for c in self.causes if c.cause in CHAIN]
+        if not named:
             return []
-        fired = [f for f in self.findings if f.fired and f.cause in CHAIN]
-        return fired[1:]
+        after = CHAIN[CHAIN.index(named[0].cause) + 1 :]
+        return [f for f in self.findings if f.fired and f.cause in after]
+
+    @property
+    def passed_over(self) -> list[Finding]:
+        """Fired links of the chain upstream of its named cause (the update, when drift is named
+        before it)."""
+        named = [c for c in self.causes if c.cause in CHAIN]
+        if not named:
+            return []
+        before = CHAIN[: CHAIN.index(named[0].cause)]
+        return [f for f in self.findings if f.fired and f.cause in before]
 
 
 def eval_curve(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -66,20 +83,27 @@ def eval_curve(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def chain_sentence(
-    causes: list[Finding], symptoms: list[Finding], critic_clear: bool = False
+    causes: list[Finding],
+    symptoms: list[Finding],
+    critic_clear: bool = False,
+    passed_over: list[Finding] | None = None,
 ) -> str:
     """'policy drift, caused by critic extrapolation', or the bare cause without symptoms;
-    `critic_clear`: both critic links were read and are clear (an update is then its own
-    cause, the actor's step)."""
+    `critic_clear`: both critic links were read and are clear (an update is then its own cause,
+    the actor's step); `passed_over`: fired links upstream of the named one ('policy drift,
+    after large first policy updates')."""
     parts = [c.title for c in causes if c.cause == "spiral"]  # named first, a candidate cause
     spiral_named = bool(parts)
     chain = [c for c in causes if c.cause in CHAIN]
+    confident = " from a confident critic" if critic_clear else ""
     if chain:
         root = chain[0]
         if symptoms:
             parts.append(f"{symptoms[-1].title}, caused by {root.title}")
+        elif passed_over:
+            parts.append(f"{root.title}, after {passed_over[-1].title}{confident}")
         elif root.cause == "update" and critic_clear:
-            parts.append(f"{root.title} from a confident critic")
+            parts.append(f"{root.title}{confident}")
         elif root.cause in ("update", "drift") and not spiral_named:
             parts.append(f"{root.title}, its cause not identified by the probes")
         else:
@@ -109,7 +133,7 @@ def _verdict(deg: Degradation | None, diagnosis: Diagnosis, th: Thresholds) -> s
     critic = [f for f in diagnosis.findings if f.cause in CRITIC_LINKS]
     critic_clear = bool(critic) and all(f.status == CLEAR for f in critic)
     return f"degradation, {dip}; " + chain_sentence(
-        diagnosis.causes, diagnosis.symptoms, critic_clear
+        diagnosis.causes, diagnosis.symptoms, critic_clear, diagnosis.passed_over
     )
 
 
@@ -148,5 +172,5 @@ def diagnose(
         ]
     else:
         findings = all_findings(ev, curve)
-    partial = Diagnosis(significant, deg, "", findings)
-    return Diagnosis(significant, deg, _verdict(deg, partial, th), findings)
+    partial = Diagnosis(significant, deg, "", findings, th.drift_over_update)
+    return Diagnosis(significant, deg, _verdict(deg, partial, th), findings, th.drift_over_update)
