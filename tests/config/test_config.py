@@ -514,11 +514,36 @@ def test_the_registrys_actor_kind_is_the_agents(algo: str) -> None:
     assert (kind or "perturbation") == ALGORITHMS[algo].actor
 
 
-@pytest.mark.parametrize("part", ["idp", "bc_td3", "cql_sac", "ip_sac"])
+BENCHMARK = Path(__file__).parents[2] / "examples" / "benchmark"
+BENCHMARK_PARTS = [
+    *(f"{p}.toml" for p in ("idp", "bc_td3", "cql_sac", "ip_sac")),
+    *(f"dev2/{p}.toml" for p in ("pendulum_td3", "ip_sac", "pendulum_offline")),
+    *(f"test2/{p}.toml" for p in ("reacher_td3", "reacher_sac", "calql_sac")),
+]
+
+
+@pytest.mark.parametrize("part", BENCHMARK_PARTS)
 def test_the_benchmark_sweeps_pass_the_config_checks(part: str, tmp_path: Path) -> None:
     from wsdiag.sweep.plan import build_plan
     from wsdiag.sweep.spec import load_sweep
 
-    root = Path(__file__).parents[2]
-    plan = build_plan(load_sweep(root / "examples" / "benchmark" / f"{part}.toml"), tmp_path)
+    plan = build_plan(load_sweep(BENCHMARK / part), tmp_path)
     assert len(plan.runs) == 3 * len(plan.spec.variants)
+
+
+def test_the_second_split_holds_out_exactly_the_second_test_parts() -> None:
+    """Every scenario of an earlier round is dev; the test2 files' scenarios are the test."""
+    from wsdiag.suite.split import load_split
+    from wsdiag.sweep.spec import load_sweep
+
+    def scenarios(files: list[str]) -> set[str]:
+        specs = [load_sweep(BENCHMARK / f) for f in files]
+        return {f"{s.name}/{v.name}" for s in specs for v in s.variants}
+
+    split = load_split(BENCHMARK / "split2.toml")
+    first = load_split(BENCHMARK / "split.toml")
+    earlier = [p for p in BENCHMARK_PARTS if not p.startswith("test2/")]
+    test2 = [p for p in BENCHMARK_PARTS if p.startswith("test2/")]
+    assert set(split.scenarios("test")) == scenarios(test2)
+    dev = set(split.scenarios("dev"))
+    assert scenarios(earlier) | set(first.scenarios("dev")) == dev
