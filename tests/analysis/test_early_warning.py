@@ -11,6 +11,7 @@ from tests.conftest import tiny_config
 from wsdiag import probe_keys as keys
 from wsdiag.analysis.evidence import WarmStart
 from wsdiag.analysis.prognosis import prognosis
+from wsdiag.analysis.run import load_run
 from wsdiag.rundir import latest_checkpoint, read_events, read_metrics
 from wsdiag.training.experiment import Experiment
 
@@ -108,6 +109,7 @@ def test_a_real_run_warns_once_and_stops_with_its_checkpoint(tmp_path: Path) -> 
     assert end["reason"] == "warning" and end["step"] == update_start + 10
     checkpoint = latest_checkpoint(exp.run_dir)
     assert checkpoint is not None and checkpoint.name == f"step_{update_start + 10}"
+    assert load_run(exp.run_dir).warning_step == update_start + 10
 
 
 def test_the_action_change_is_still_recorded_after_the_warning(tmp_path: Path) -> None:
@@ -126,3 +128,4 @@ def test_warn_off_records_nothing(tmp_path: Path) -> None:
                             progress="none")  # fmt: skip
     exp.run()
     assert not [e for e in read_events(exp.run_dir) if e["event"] == "warning"]
+    assert load_run(exp.run_dir).warning_step is None

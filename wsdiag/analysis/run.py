@@ -132,6 +132,12 @@ class Run:
         )
 
     @property
+    def warning_step(self) -> int | None:
+        """The step of the early warning (`collapse_warning`), if it fired."""
+        raised = self.collapse_warning
+        return None if raised is None else int(raised["step"])
+
+    @property
     def warm_start_parts(self) -> list[str]:
         """The parts the warm start loaded (its event, else the config)."""
         loaded = warm_start_event(self.events).get("loaded")

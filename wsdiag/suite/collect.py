@@ -89,8 +89,7 @@ def record_of(
     if replay:
         warning = replayed_warning(run, replay if isinstance(replay, str) else None)
     else:
-        raised = run.collapse_warning
-        warning = None if raised is None else int(raised["step"])
+        warning = run.warning_step
     deg = s.diagnosis.degradation
     versions, cpu = provenance(run.path)
     steps, returns = eval_curve(run.metrics)
