@@ -18,62 +18,72 @@ from pathlib import Path
 import numpy as np
 
 from wsdiag.analysis.diagnose import eval_curve
-from wsdiag.analysis.run import load_run
-from wsdiag.rundir import CONFIG_FILE, SWEEP_RUNS
+from wsdiag.analysis.run import Run, load_run
+from wsdiag.errors import WsdiagError
+from wsdiag.rundir import CONFIG_FILE, SWEEP_RUNS, is_complete
 from wsdiag.suite.metrics import drop_start, lead
 from wsdiag.suite.record import read_records
 
 
-def rerun(run_dir: Path, out: Path, every: int) -> Path:
-    """The run trained again into `out` with evaluations every `every` steps (reused if done)."""
-    name = f"{run_dir.parent.parent.name}_{run_dir.name}"
-    target = out / f"{name}-seed{load_run(run_dir).config.seed}"
-    if not (target / "metrics.parquet").is_file():
-        command = [sys.executable, "-m", "wsdiag", "train", str(run_dir / CONFIG_FILE),
-                   "--out", str(out), "--set", f'name="{name}"', "--set", f"eval.every={every}",
-                   "--set", "threads=1"]  # fmt: skip
-        subprocess.run(command, check=True, capture_output=True)
-    return target
+def fail(message: str) -> None:
+    """One line on stderr, exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
-def warning_step(run_dir: Path) -> int | None:
-    raised = load_run(run_dir).collapse_warning
-    return None if raised is None else int(raised["step"])
+def rerun(original: Run, folder: Path, every: int) -> Run:
+    """The run trained again under `folder` (its own) with evaluations every `every` steps; a
+    finished one there is reused, an unfinished one trained anew beside it."""
+    done = [p for p in sorted(folder.glob("*")) if p.is_dir() and is_complete(p)]
+    if not done:
+        config = str(original.path / CONFIG_FILE)
+        sets = ["--set", f"eval.every={every}", "--set", "threads=1"]
+        command = [sys.executable, "-m", "wsdiag", "train", config, "--out", str(folder), *sets]
+        trained = subprocess.run(command, capture_output=True, text=True)
+        if trained.returncode != 0:
+            last = (trained.stderr.strip().splitlines() or ["(no output)"])[-1]
+            fail(f"{original.path}: training it again failed: {last}")
+        done = [p for p in sorted(folder.glob("*")) if p.is_dir() and is_complete(p)]
+    return load_run(done[-1])
 
 
-def measure(original: Path, finer: Path) -> tuple[int | None, int | None, int | None]:
+def measure(original: Run, finer: Run) -> tuple[int | None, int | None, int | None]:
     """(warning step, drop start on the finer grid, lead); fails if the finer run's training
     differs from the original's (other returns at the shared evaluation steps, another
     warning)."""
-    run, base = load_run(finer), load_run(original)
-    steps, returns = eval_curve(run.metrics)
-    steps0, returns0 = eval_curve(base.metrics)
+    steps, returns = eval_curve(finer.metrics)
+    steps0, returns0 = eval_curve(original.metrics)
     shared = np.intersect1d(steps, steps0)
     same = np.allclose(returns[np.isin(steps, shared)], returns0[np.isin(steps0, shared)])
-    warned = warning_step(finer)
-    if not same or warned != warning_step(original):
-        raise SystemExit(f"{finer}: its training differs from {original}'s")
-    r0 = float(run.metrics[run.metrics.key == "eval/baseline_return"].value.iloc[0])
-    drop = drop_start(steps, returns, r0, start=run.policy_start)
-    return warned, drop, lead(warned, drop)
+    if not same or finer.warning_step != original.warning_step or finer.baseline is None:
+        fail(f"{finer.path}: its training differs from {original.path}'s")
+    drop = drop_start(steps, returns, finer.baseline, start=finer.policy_start)
+    return finer.warning_step, drop, lead(finer.warning_step, drop)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("records", nargs="+", type=Path)
+    parser.add_argument("records", nargs="+", type=Path, help="the suite's records (JSONL)")
     parser.add_argument("--runs", type=Path, required=True, help="the suite's --out folder")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--every", type=int, default=100)
+    parser.add_argument("--out", type=Path, required=True, help="where the runs train again")
+    parser.add_argument("--every", type=int, default=100, help="evaluate every this many steps")
     args = parser.parse_args()
+    if args.every < 1:
+        parser.error("--every must be at least 1")
     leads = []
     print(f"| run | warning | drop starts (every {args.every} steps) | lead |")
     print("|---|---|---|---|")
-    for record in (r for path in args.records for r in read_records(path) if r.significant):
-        part, variant = record.run.split("/")
-        original = args.runs / part / SWEEP_RUNS / variant
-        warned, drop, ahead = measure(original, rerun(original, args.out, args.every))
-        print(f"| {record.run} | {warned} | {drop} | {ahead} |")
-        leads += [] if ahead is None else [ahead]
+    try:
+        records = [r for path in args.records for r in read_records(path) if r.significant]
+        for record in records:
+            part, variant = record.run.split("/")
+            original = load_run(args.runs / part / SWEEP_RUNS / variant)
+            finer = rerun(original, args.out / part / variant, args.every)
+            warned, drop, ahead = measure(original, finer)
+            print(f"| {record.run} | {warned} | {drop} | {ahead} |")
+            leads += [] if ahead is None else [ahead]
+    except WsdiagError as e:
+        fail(str(e))
     median = f"{np.median(leads):g}" if leads else "n/a"
     print(f"\nmedian lead over the {len(leads)} degrading runs warned: {median} steps")
 
