@@ -58,21 +58,21 @@ class Diagnosis:
     @property
     def symptoms(self) -> list[Finding]:
         """Fired links of the chain downstream of its named cause."""
-        named = [c for c in self.causes if c.cause in CHAIN]
-        if not named:
-            return []
-        after = CHAIN[CHAIN.index(named[0].cause) + 1 :]
-        return [f for f in self.findings if f.fired and f.cause in after]
+        return self._fired_beside_named(downstream=True)
 
     @property
     def passed_over(self) -> list[Finding]:
         """Fired links of the chain upstream of its named cause (the update, when drift is named
         before it)."""
-        named = [c for c in self.causes if c.cause in CHAIN]
-        if not named:
+        return self._fired_beside_named(downstream=False)
+
+    def _fired_beside_named(self, downstream: bool) -> list[Finding]:
+        named = next((c.cause for c in self.causes if c.cause in CHAIN), None)
+        if named is None:
             return []
-        before = CHAIN[: CHAIN.index(named[0].cause)]
-        return [f for f in self.findings if f.fired and f.cause in before]
+        i = CHAIN.index(named)
+        links = CHAIN[i + 1 :] if downstream else CHAIN[:i]
+        return [f for f in self.findings if f.fired and f.cause in links]
 
 
 def eval_curve(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
