@@ -10,23 +10,39 @@ intervention's run stops once its seed is decided), the other with `--full` (eve
 pretrained agent to the run's end), on the same seeds, causes and `--jobs`. The table gives, per
 run and mode, the environment steps the counterfactual runs took (the measure that does not
 depend on the machine's load), the wall time, and each cause's decision, which must agree.
+
+Each (run, mode) appends one JSON line to `<out>/confirm_speed.jsonl` when its confirmation
+ends, and a rerun skips the pairs recorded there; a pair cut short starts again from nothing
+(its wall time is one uninterrupted confirmation). The last lines total both modes: wall time
+and steps per decided cause (a cause confirmed or refuted), and whether every decision agrees.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
-from wsdiag.analysis.confirm import FOLDER, Confirmation
+from wsdiag.analysis.confirm import CONFIRMED, FOLDER, REFUTED, Confirmation
 from wsdiag.analysis.thresholds import Thresholds
 from wsdiag.rundir import read_events
 from wsdiag.sweep.confirm import confirm_run
 
 MODES = {"default": False, "full": True}
+RECORDS = "confirm_speed.jsonl"
+
+
+def copy_name(run_dir: Path) -> str:
+    """The run's name, after its suite part's for a run in a suite's `runs/` folder (two
+    parts of a suite hold runs of the same name)."""
+    if run_dir.parent.name == "runs":
+        return f"{run_dir.parent.parent.name}-{run_dir.name}"
+    return run_dir.name
 
 
 def copy_run(run_dir: Path, to: Path) -> Path:
@@ -59,6 +75,47 @@ def confirm(
     return result, time.perf_counter() - start
 
 
+def record(run_dir: Path, mode: str, copy: Path, causes: list[str] | None, jobs: int) -> dict:
+    """Confirm `copy` in `mode` and describe it: steps, wall s, the decisions."""
+    result, seconds = confirm(copy, MODES[mode], causes, jobs)
+    share = result.min_share
+    decisions = {i.cause: str(i.outcome(share)) for i in result.causes}
+    return {"run": str(run_dir), "name": copy.name, "mode": mode, "jobs": jobs,
+            "steps": steps_taken(copy), "wall_s": round(seconds, 1),
+            "decisions": decisions}  # fmt: skip
+
+
+def decided(line: dict[str, Any]) -> int:
+    """Causes the confirmation decided: confirmed or refuted (not inconclusive, not run)."""
+    return sum(o in (CONFIRMED, REFUTED) for o in line["decisions"].values())
+
+
+def totals(lines: list[dict[str, Any]]) -> list[str]:
+    """Table rows totalling each mode over the runs recorded in both, and the ratio."""
+    by = {(ln["name"], ln["mode"]): ln for ln in lines}
+    names = sorted({n for n, m in by if all((n, k) in by for k in MODES)})
+    rows, per = [], {}
+    for mode in MODES:
+        picked = [by[(n, mode)] for n in names]
+        steps, wall = sum(p["steps"] for p in picked), sum(p["wall_s"] for p in picked)
+        causes = sum(decided(p) for p in picked)
+        per[mode] = (steps / max(causes, 1), wall / max(causes, 1))
+        rows.append(f"| all {len(names)} | {mode} | {steps:,} | {wall:.0f} | "
+                    f"{causes} causes decided |")  # fmt: skip
+    same = all(by[(n, "default")]["decisions"] == by[(n, "full")]["decisions"] for n in names)
+    (ds, dw), (fs, fw) = per["default"], per["full"]
+    rows.append(f"\nper decided cause: {dw:.0f} s against {fw:.0f} s ({fw / dw:.2f}x less wall "
+                f"time), {ds:,.0f} against {fs:,.0f} steps ({fs / ds:.2f}x fewer); decisions "
+                f"{'the same on every run' if same else 'DIFFER'}")  # fmt: skip
+    return rows
+
+
+def row(line: dict[str, Any]) -> str:
+    decisions = ", ".join(f"{c} {o}" for c, o in line["decisions"].items())
+    return (f"| {line['name']} | {line['mode']} | {line['steps']:,} | {line['wall_s']:.0f} | "
+            f"{decisions} |")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", type=Path, nargs="+")
@@ -71,16 +128,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jobs", type=int, default=1)
     args = p.parse_args(argv)
     causes = None if args.causes == "all" else args.causes.split(",")
+    args.out.mkdir(parents=True, exist_ok=True)
+    records = args.out / RECORDS
+    lines = [json.loads(s) for s in records.read_text().splitlines()] if records.exists() else []
     print("| run | mode | env steps | wall s | decisions |")
     print("|---|---|---|---|---|")
+    for line in lines:
+        print(row(line), flush=True)
+    done = {(ln["name"], ln["mode"]) for ln in lines}
     for run_dir in args.runs:
-        for mode, full in MODES.items():
-            copy = copy_run(run_dir, args.out / mode / run_dir.name)
-            result, seconds = confirm(copy, full, causes, args.jobs)
-            share = result.min_share
-            decided = ", ".join(f"{i.cause} {i.outcome(share)}" for i in result.causes)
-            print(f"| {run_dir.name} | {mode} | {steps_taken(copy):,} | {seconds:.0f} | "
-                  f"{decided} |", flush=True)  # fmt: skip
+        for mode in MODES:
+            copy = copy_run(run_dir, args.out / mode / copy_name(run_dir))
+            if (copy.name, mode) in done:
+                continue
+            shutil.rmtree(copy / FOLDER, ignore_errors=True)  # a pair cut short starts again
+            line = record(run_dir, mode, copy, causes, args.jobs)
+            with records.open("a") as fh:
+                fh.write(json.dumps(line) + "\n")
+            lines.append(line)
+            print(row(line), flush=True)
+    print("\n".join(totals(lines)))
 
 
 if __name__ == "__main__":
