@@ -28,13 +28,21 @@ from typing import Any
 
 from rich.console import Console
 
-from wsdiag.analysis.confirm import CONFIRMED, FOLDER, REFUTED, Confirmation
+from wsdiag.analysis.confirm import (
+    CONFIRMED,
+    FOLDER,
+    ORIGINAL,
+    REFUTED,
+    Confirmation,
+    variant_and_seed,
+)
 from wsdiag.analysis.thresholds import Thresholds
-from wsdiag.rundir import read_events
+from wsdiag.rundir import RETURN_BELOW, read_events
 from wsdiag.sweep.confirm import confirm_run
 
 MODES = {"default": False, "full": True}
 RECORDS = "confirm_speed.jsonl"
+ROLES = ("originals", "stopped once decided", "to the horizon")
 
 
 def copy_name(run_dir: Path) -> str:
@@ -52,16 +60,27 @@ def copy_run(run_dir: Path, to: Path) -> Path:
     return to
 
 
-def steps_taken(root: Path) -> int:
-    """Environment steps of every counterfactual run under `root`: each run's last online
-    step, less the step a branched run started from."""
-    total = 0
+def steps_by_role(root: Path) -> dict[str, int]:
+    """Environment steps of the counterfactual runs under `root` (each run's last online step,
+    less the step a branched run started from), by role: the originals' reruns, the
+    interventions' runs stopped once their seed was decided against the cause (`return_below`),
+    and those that ran to their horizon."""
+    steps = dict.fromkeys(ROLES, 0)
     for run in sorted((root / FOLDER / "runs").glob("*")):
         events = read_events(run)
-        end = next((e.get("step", 0) for e in reversed(events) if e.get("event") == "end"), 0)
+        end = next((e for e in reversed(events) if e.get("event") == "end"), {})
         start = next((e.get("step", 0) for e in events if e.get("event") == "branched"), 0)
-        total += int(end) - int(start)
-    return total
+        if variant_and_seed(run.name)[0] == ORIGINAL:
+            role = ROLES[0]
+        else:
+            role = ROLES[1] if end.get("reason") == RETURN_BELOW else ROLES[2]
+        steps[role] += int(end.get("step", 0)) - int(start)
+    return steps
+
+
+def steps_taken(root: Path) -> int:
+    """Environment steps of every counterfactual run under `root` (`steps_by_role`)."""
+    return sum(steps_by_role(root).values())
 
 
 def confirm(
@@ -90,11 +109,12 @@ def decided(line: dict[str, Any]) -> int:
     return sum(o in (CONFIRMED, REFUTED) for o in line["decisions"].values())
 
 
-def totals(lines: list[dict[str, Any]]) -> list[str]:
-    """Table rows totalling each mode over the runs recorded in both, and the ratio."""
+def totals(lines: list[dict[str, Any]], out: Path | None = None) -> list[str]:
+    """Table rows totalling each mode over the runs recorded in both, and the ratio; with
+    `out`, each mode's steps by role, read from its copies there (`steps_by_role`)."""
     by = {(ln["name"], ln["mode"]): ln for ln in lines}
     names = sorted({n for n, m in by if all((n, k) in by for k in MODES)})
-    rows, per = [], {}
+    rows, per, breakdown = [], {}, []
     for mode in MODES:
         picked = [by[(n, mode)] for n in names]
         steps, wall = sum(p["steps"] for p in picked), sum(p["wall_s"] for p in picked)
@@ -102,12 +122,16 @@ def totals(lines: list[dict[str, Any]]) -> list[str]:
         per[mode] = (steps / max(causes, 1), wall / max(causes, 1))
         rows.append(f"| all {len(names)} | {mode} | {steps:,} | {wall:.0f} | "
                     f"{causes} causes decided |")  # fmt: skip
+        if out is not None:
+            roles = [steps_by_role(out / mode / n) for n in names]
+            parts = ", ".join(f"{r} {sum(x[r] for x in roles):,}" for r in ROLES)
+            breakdown.append(f"{mode} steps by role: {parts}")
     same = all(by[(n, "default")]["decisions"] == by[(n, "full")]["decisions"] for n in names)
     (ds, dw), (fs, fw) = per["default"], per["full"]
     rows.append(f"\nper decided cause: {dw:.0f} s against {fw:.0f} s ({fw / dw:.2f}x less wall "
                 f"time), {ds:,.0f} against {fs:,.0f} steps ({fs / ds:.2f}x fewer); decisions "
                 f"{'the same on every run' if same else 'DIFFER'}")  # fmt: skip
-    return rows
+    return rows + breakdown
 
 
 def row(line: dict[str, Any]) -> str:
@@ -147,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
                 fh.write(json.dumps(line) + "\n")
             lines.append(line)
             print(row(line), flush=True)
-    print("\n".join(totals(lines)))
+    print("\n".join(totals(lines, args.out)))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from examples import confirm_speed
-from examples.confirm_speed import copy_name, decided, totals
+from examples.confirm_speed import copy_name, decided, steps_by_role, steps_taken, totals
 
 
 def _line(name: str, mode: str, steps: int, wall: float, **decisions: str) -> dict:
@@ -73,3 +73,19 @@ def test_a_recorded_pair_is_skipped_and_one_cut_short_starts_again(
     confirm_speed.main([str(run), "--out", str(out)])
     assert calls == ["full"]
     assert "4.00x fewer" in capsys.readouterr().out
+
+
+def _events(run: Path, *events: dict) -> None:
+    run.mkdir(parents=True)
+    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+def test_steps_are_counted_from_where_a_run_starts_by_role(tmp_path: Path) -> None:
+    runs = tmp_path / "run" / "counterfactual" / "runs"
+    _events(runs / "original-seed1", {"event": "end", "step": 4000, "reason": "step_budget"})
+    _events(runs / "update-seed1", {"event": "branched", "step": 1000},
+            {"event": "end", "step": 4000, "reason": "step_budget"})  # fmt: skip
+    _events(runs / "gradient-seed1", {"event": "end", "step": 1500, "reason": "return_below"})
+    by_role = steps_by_role(tmp_path / "run")
+    assert by_role == {"originals": 4000, "stopped once decided": 1500, "to the horizon": 3000}
+    assert steps_taken(tmp_path / "run") == 8500
