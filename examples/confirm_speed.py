@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 
 from wsdiag.analysis.confirm import (
@@ -109,6 +110,18 @@ def decided(line: dict[str, Any]) -> int:
     return sum(o in (CONFIRMED, REFUTED) for o in line["decisions"].values())
 
 
+def ratio_interval(
+    full: list[float], default: list[float], n_resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of sum(full) / sum(default), the runs resampled (the
+    spread between runs; each run's times are one measurement)."""
+    f, d = np.asarray(full, float), np.asarray(default, float)
+    idx = np.random.default_rng(seed).integers(0, len(f), size=(n_resamples, len(f)))
+    ratios = f[idx].sum(axis=1) / d[idx].sum(axis=1)
+    low, high = np.quantile(ratios, [0.025, 0.975])
+    return float(low), float(high)
+
+
 def totals(lines: list[dict[str, Any]], out: Path | None = None) -> list[str]:
     """Table rows totalling each mode over the runs recorded in both, and the ratio; with
     `out`, each mode's steps by role, read from its copies there (`steps_by_role`)."""
@@ -128,8 +141,11 @@ def totals(lines: list[dict[str, Any]], out: Path | None = None) -> list[str]:
             breakdown.append(f"{mode} steps by role: {parts}")
     same = all(by[(n, "default")]["decisions"] == by[(n, "full")]["decisions"] for n in names)
     (ds, dw), (fs, fw) = per["default"], per["full"]
+    walls = [[by[(n, m)]["wall_s"] for n in names] for m in ("full", "default")]
+    low, high = ratio_interval(*walls) if len(names) > 1 else (float("nan"),) * 2
     rows.append(f"\nper decided cause: {dw:.0f} s against {fw:.0f} s ({fw / dw:.2f}x less wall "
-                f"time), {ds:,.0f} against {fs:,.0f} steps ({fs / ds:.2f}x fewer); decisions "
+                f"time, [{low:.2f}, {high:.2f}] over the runs), {ds:,.0f} against {fs:,.0f} "
+                f"steps ({fs / ds:.2f}x fewer); decisions "
                 f"{'the same on every run' if same else 'DIFFER'}")  # fmt: skip
     return rows + breakdown
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from examples import confirm_speed
-from examples.confirm_speed import copy_name, decided, steps_by_role, steps_taken, totals
+from examples.confirm_speed import (
+    copy_name,
+    decided,
+    ratio_interval,
+    steps_by_role,
+    steps_taken,
+    totals,
+)
 
 
 def _line(name: str, mode: str, steps: int, wall: float, **decisions: str) -> dict:
@@ -35,11 +42,16 @@ def test_totals_compare_per_decided_cause_over_runs_recorded_in_both_modes() -> 
     assert rows[0] == "| all 2 | default | 150 | 20 | 3 causes decided |"
     assert rows[1] == "| all 2 | full | 600 | 90 | 3 causes decided |"
     # 20 / 3 against 90 / 3 s: 4.5x; 50 against 200 steps: 4x
-    assert "7 s against 30 s (4.50x less wall time)" in rows[2]
+    # the runs resampled: both a (6x), both b (3x), or one of each (4.5x)
+    assert "7 s against 30 s (4.50x less wall time, [3.00, 6.00] over the runs)" in rows[2]
     assert "50 against 200 steps (4.00x fewer)" in rows[2]
     assert rows[2].endswith("the same on every run")
     lines[3] = _line("b", "full", 200, 30.0, x="confirmed", y="inconclusive")
     assert totals(lines)[2].endswith("DIFFER")
+
+
+def test_runs_with_one_ratio_give_an_interval_of_that_ratio() -> None:
+    assert ratio_interval([20.0, 40.0, 60.0], [10.0, 20.0, 30.0]) == (2.0, 2.0)
 
 
 def test_a_suite_run_is_named_after_its_part() -> None:
