@@ -43,6 +43,7 @@ from wsdiag.sweep.confirm import confirm_run
 
 MODES = {"default": False, "full": True}
 RECORDS = "confirm_speed.jsonl"
+NOT_TESTED = "not tested"  # no intervention applies to the run
 ROLES = ("originals", "stopped once decided", "to the horizon")
 
 
@@ -99,7 +100,7 @@ def record(run_dir: Path, mode: str, copy: Path, causes: list[str] | None, jobs:
     """Confirm `copy` in `mode` and describe it: steps, wall s, the decisions."""
     result, seconds = confirm(copy, MODES[mode], causes, jobs)
     share = result.min_share
-    decisions = {i.cause: str(i.outcome(share)) for i in result.causes}
+    decisions = {i.cause: i.outcome(share) or NOT_TESTED for i in result.causes}
     return {"run": str(run_dir), "name": copy.name, "mode": mode, "jobs": jobs,
             "steps": steps_taken(copy), "wall_s": round(seconds, 1),
             "decisions": decisions}  # fmt: skip

@@ -26,7 +26,7 @@ def _line(name: str, mode: str, steps: int, wall: float, **decisions: str) -> di
 
 def test_a_decided_cause_is_confirmed_or_refuted() -> None:
     line = _line("a", "full", 1, 1.0, extrapolation="confirmed", update="refuted",
-                 drift="inconclusive", spiral="None")  # fmt: skip
+                 drift="inconclusive", spiral="not tested")  # fmt: skip
     assert decided(line) == 2
 
 
