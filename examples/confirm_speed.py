@@ -38,7 +38,7 @@ from wsdiag.analysis.confirm import (
     variant_and_seed,
 )
 from wsdiag.analysis.thresholds import Thresholds
-from wsdiag.rundir import RETURN_BELOW, read_events
+from wsdiag.rundir import CONFIG_FILE, RETURN_BELOW, read_events
 from wsdiag.sweep.confirm import confirm_run
 
 MODES = {"default": False, "full": True}
@@ -168,6 +168,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--jobs", type=int, default=1)
     args = p.parse_args(argv)
+    missing = [str(r) for r in args.runs if not (r / CONFIG_FILE).is_file()]
+    if missing:
+        p.error(f"not a run directory (no {CONFIG_FILE}): {', '.join(missing)}")
+    if args.jobs < 1:
+        p.error("--jobs must be at least 1")
     causes = None if args.causes == "all" else args.causes.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
     records = args.out / RECORDS

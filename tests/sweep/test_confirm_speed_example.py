@@ -101,3 +101,13 @@ def test_steps_are_counted_from_where_a_run_starts_by_role(tmp_path: Path) -> No
     by_role = steps_by_role(tmp_path / "run")
     assert by_role == {"originals": 4000, "stopped once decided": 1500, "to the horizon": 3000}
     assert steps_taken(tmp_path / "run") == 8500
+
+
+def test_a_missing_run_is_one_line_and_exit_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        confirm_speed.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
+    assert exit_.value.code == 2
+    assert "not a run directory (no config.toml)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
