@@ -193,7 +193,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| one-run `wsdiag report`, cold / warm numba cache | {c['report_cold_s']:.1f} / "
             f"{c['report_warm_s']:.1f} s = {_x(c['report_cold_over_warm'])} | warm < 10 s |"
         )
-    for section in ("probes", "updates", "data"):
+    for section in ("probes", "updates", "seeds", "data"):
         for key, value in results.get(section, {}).items():
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             lines.append(f"| {section}: {key} | {shown} | |")

@@ -19,9 +19,10 @@ from benchmarks import ensemble, flops, parallel, report, throughput
 from benchmarks.common import BATCH, load_average, machine_info
 
 SECTIONS = ("throughput", "flops", "ensemble", "parallel")
-# probe cost, time per update of every algorithm, the same against d3rlpy (skipped without
-# .venv-d3rlpy), dataset loading, recording an SB3 fine-tune, command-line speed
-EXTRA_SECTIONS = ("probes", "updates", "d3rlpy", "data", "integrations", "cli")
+# probe cost, time per update of every algorithm, several seeds stacked in one update (a
+# prototype), the same against d3rlpy (skipped without .venv-d3rlpy), dataset loading,
+# recording an SB3 fine-tune, command-line speed
+EXTRA_SECTIONS = ("probes", "updates", "seeds", "d3rlpy", "data", "integrations", "cli")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -127,6 +128,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 results["updates"] |= {f"{k[:-3]}_{n}t_ms": v for k, v in updates.run(n).items()}
                 results["updates"] |= {f"{k[:-3]}_{n}t_ms": v for k, v in updates.head(n).items()}
             console.print(report.values_table("Time per update (ms)", results["updates"]))
+        elif section == "seeds":
+            from benchmarks import stacked_seeds
+
+            results["seeds"] = stacked_seeds.run(args.update_iters)
+            console.print(report.values_table("K seeds' TD3 updates, one thread", results["seeds"]))
         elif section == "d3rlpy":
             from benchmarks import d3rlpy_side
 
