@@ -38,8 +38,9 @@ from wsdiag.analysis.confirm import (
     variant_and_seed,
 )
 from wsdiag.analysis.thresholds import Thresholds
+from wsdiag.errors import WsdiagError
 from wsdiag.rundir import CONFIG_FILE, RETURN_BELOW, read_events
-from wsdiag.sweep.confirm import confirm_run
+from wsdiag.sweep.confirm import check_confirm_options, confirm_run
 
 MODES = {"default": False, "full": True}
 RECORDS = "confirm_speed.jsonl"
@@ -171,9 +172,11 @@ def main(argv: list[str] | None = None) -> None:
     missing = [str(r) for r in args.runs if not (r / CONFIG_FILE).is_file()]
     if missing:
         p.error(f"not a run directory (no {CONFIG_FILE}): {', '.join(missing)}")
-    if args.jobs < 1:
-        p.error("--jobs must be at least 1")
     causes = None if args.causes == "all" else args.causes.split(",")
+    try:  # the confirmation's own checks, before any copy is made
+        check_confirm_options(causes, seeds=5, jobs=args.jobs, threads=1)
+    except WsdiagError as error:
+        p.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
     records = args.out / RECORDS
     lines = [json.loads(s) for s in records.read_text().splitlines()] if records.exists() else []
@@ -188,7 +191,10 @@ def main(argv: list[str] | None = None) -> None:
             if (copy.name, mode) in done:
                 continue
             shutil.rmtree(copy / FOLDER, ignore_errors=True)  # a pair cut short starts again
-            line = record(run_dir, mode, copy, causes, args.jobs)
+            try:
+                line = record(run_dir, mode, copy, causes, args.jobs)
+            except WsdiagError as error:  # recorded pairs stay; a rerun continues from them
+                p.exit(2, f"{p.prog}: {copy.name} ({mode}): {error}\n")
             with records.open("a") as fh:
                 fh.write(json.dumps(line) + "\n")
             lines.append(line)

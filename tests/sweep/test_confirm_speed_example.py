@@ -17,6 +17,7 @@ from examples.confirm_speed import (
     steps_taken,
     totals,
 )
+from wsdiag.errors import WsdiagError
 
 
 def _line(name: str, mode: str, steps: int, wall: float, **decisions: str) -> dict:
@@ -111,3 +112,40 @@ def test_a_missing_run_is_one_line_and_exit_status_2(
     assert exit_.value.code == 2
     assert "not a run directory (no config.toml)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_bad_options_are_the_confirmations_own_errors_before_any_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run-seed0"
+    run.mkdir()
+    (run / "config.toml").write_text("")
+    for bad, says in ((["--causes", "bogus"], "unknown cause 'bogus'"),
+                      (["--jobs", "0"], "--jobs and --threads must be >= 1")):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_:
+            confirm_speed.main([str(run), "--out", str(tmp_path / "out"), *bad])
+        assert exit_.value.code == 2
+        assert says in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_confirmation_is_one_line_and_keeps_the_recorded_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "source" / "run-seed0"
+    run.mkdir(parents=True)
+    (run / "config.toml").write_text("")
+    out = tmp_path / "out"
+
+    def fake_record(run_dir: Path, mode: str, copy: Path, causes: object, jobs: int) -> dict:
+        if mode == "full":
+            raise WsdiagError("2 counterfactual run(s) failed")
+        return _line(copy.name, mode, 10, 1.0, x="refuted")
+
+    monkeypatch.setattr(confirm_speed, "record", fake_record)
+    with pytest.raises(SystemExit) as exit_:
+        confirm_speed.main([str(run), "--out", str(out)])
+    assert exit_.value.code == 2
+    assert "run-seed0 (full): 2 counterfactual run(s) failed" in capsys.readouterr().err
+    lines = (out / "confirm_speed.jsonl").read_text().splitlines()
+    assert [json.loads(s)["mode"] for s in lines] == ["default"]
